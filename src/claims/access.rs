@@ -1,0 +1,133 @@
+//! The claims of a Cognito access token.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::lenient::{scope_set, scope_string};
+use crate::TokenUse;
+
+/// The claims of a verified Cognito access token.
+///
+/// Machine-to-machine tokens (client credentials grant) have no `username` and no groups;
+/// their `sub` is the app client id. Every claim not named here is kept in
+/// [`AccessClaims::extra`].
+///
+/// ```
+/// use axum_cognito::AccessClaims;
+///
+/// let claims: AccessClaims = serde_json::from_str(r#"{
+///     "sub": "client", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
+///     "client_id": "client", "token_use": "access", "exp": 1700000000,
+///     "scope": "orders/read orders/write"
+/// }"#).unwrap();
+/// assert!(claims.has_scope("orders/read"));
+/// assert_eq!(claims.username, None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AccessClaims {
+    /// The user's unique identifier, or the app client id for machine-to-machine tokens.
+    pub sub: String,
+    /// The issuer: the user pool's URL.
+    pub iss: String,
+    /// The app client the token was issued to (access tokens carry no `aud`).
+    pub client_id: String,
+    /// Always [`TokenUse::Access`] once verified.
+    pub token_use: TokenUse,
+    /// The granted scopes (`scope`, space-separated in the token); empty when absent.
+    #[serde(
+        default,
+        deserialize_with = "scope_set",
+        serialize_with = "scope_string"
+    )]
+    pub scope: BTreeSet<String>,
+    /// The user name; `None` for machine-to-machine tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The user's groups (`cognito:groups`); empty when absent.
+    #[serde(
+        rename = "cognito:groups",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub groups: Vec<String>,
+    /// When the user authenticated (`auth_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// When the token was issued (`iat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// When the token expires (`exp`).
+    pub exp: i64,
+    /// The token's id (`jti`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// The id of the sign-in session's first token (`origin_jti`); absent for
+    /// machine-to-machine tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_jti: Option<String>,
+    /// `event_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The token format version (`version`, 2 for current pools).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Every other claim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl AccessClaims {
+    /// True when `scope` holds `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.contains(scope)
+    }
+
+    /// True when `cognito:groups` holds `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// True for a machine-to-machine token: no user, `sub` is the app client id.
+    pub fn is_machine_to_machine(&self) -> bool {
+        self.username.is_none() && self.sub == self.client_id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_user_and_machine_tokens() {
+        let user: AccessClaims = serde_json::from_str(
+            r#"{"sub":"u","iss":"i","client_id":"c","token_use":"access","exp":1,
+                "scope":"aws.cognito.signin.user.admin","username":"alice",
+                "cognito:groups":["admins"],"version":2,"origin_jti":"o"}"#,
+        )
+        .unwrap();
+        assert!(user.has_scope("aws.cognito.signin.user.admin"));
+        assert!(user.in_group("admins"));
+        assert!(!user.is_machine_to_machine());
+
+        let m2m: AccessClaims = serde_json::from_str(
+            r#"{"sub":"c","iss":"i","client_id":"c","token_use":"access","exp":1,
+                "scope":"orders/read orders/write"}"#,
+        )
+        .unwrap();
+        assert!(m2m.is_machine_to_machine());
+        assert!(m2m.groups.is_empty());
+        assert_eq!(m2m.scope.len(), 2);
+    }
+
+    #[test]
+    fn scope_serializes_as_cognito_writes_it() {
+        let c: AccessClaims = serde_json::from_str(
+            r#"{"sub":"c","iss":"i","client_id":"c","token_use":"access","exp":1,"scope":"b a"}"#,
+        )
+        .unwrap();
+        assert_eq!(serde_json::to_value(&c).unwrap()["scope"], "a b");
+    }
+}

@@ -1,0 +1,88 @@
+//! Serde helpers for claims that Cognito and its emulators write in more than one way.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// `email_verified` and `phone_number_verified` are booleans in Cognito and the strings
+/// `"true"` / `"false"` in some emulators (moto). Both are read as a boolean.
+pub(crate) fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<Flag>::deserialize(d)? {
+        None => Ok(None),
+        Some(Flag::Bool(b)) => Ok(Some(b)),
+        Some(Flag::Text(t)) if t == "true" => Ok(Some(true)),
+        Some(Flag::Text(t)) if t == "false" => Ok(Some(false)),
+        Some(Flag::Text(_)) => Err(serde::de::Error::custom(
+            "expected a boolean or \"true\"/\"false\"",
+        )),
+    }
+}
+
+/// `scope` is one space-separated string; it is read as a set.
+pub(crate) fn scope_set<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<String>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Writes a scope set back as Cognito does: one space-separated string.
+pub(crate) fn scope_string<S: Serializer>(
+    scopes: &BTreeSet<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut text = String::new();
+    for scope in scopes {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(scope);
+    }
+    s.serialize_str(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Flags {
+        #[serde(default, deserialize_with = "bool_or_string")]
+        v: Option<bool>,
+    }
+
+    #[test]
+    fn flags_read_booleans_and_strings() {
+        let read = |s: &str| serde_json::from_str::<Flags>(s).map(|f| f.v);
+        assert_eq!(read(r#"{"v":true}"#).unwrap(), Some(true));
+        assert_eq!(read(r#"{"v":"true"}"#).unwrap(), Some(true));
+        assert_eq!(read(r#"{"v":"false"}"#).unwrap(), Some(false));
+        assert_eq!(read(r#"{}"#).unwrap(), None);
+        assert!(read(r#"{"v":"yes"}"#).is_err());
+        assert!(read(r#"{"v":1}"#).is_err());
+    }
+
+    #[derive(Deserialize)]
+    struct Scoped {
+        #[serde(default, deserialize_with = "scope_set")]
+        scope: BTreeSet<String>,
+    }
+
+    #[test]
+    fn scope_is_a_set() {
+        let s: Scoped = serde_json::from_str(r#"{"scope":"b a  b"}"#).unwrap();
+        assert_eq!(s.scope.into_iter().collect::<Vec<_>>(), ["a", "b"]);
+        let s: Scoped = serde_json::from_str(r#"{}"#).unwrap();
+        assert!(s.scope.is_empty());
+    }
+}

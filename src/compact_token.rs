@@ -1,0 +1,212 @@
+//! A token in JWS compact form (`header.payload.signature`), taken apart with every structural
+//! check done before any key is touched.
+
+use std::borrow::Cow;
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, de::IgnoredAny};
+
+use crate::{Error, ErrorKind, jwks::VerifyingKey};
+
+/// The only algorithm Cognito signs with.
+const RS256: &str = "RS256";
+
+/// The largest RSA signature accepted (8192-bit keys), in bytes.
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// The three segments of a token, still base64url-encoded.
+#[derive(Debug)]
+pub(crate) struct CompactToken<'t> {
+    signing_input: &'t str,
+    header: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+}
+
+/// The protected header: only the members the verifier reads. `jku`, `x5u`, `x5c` and `jwk`
+/// are never read, so never followed.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Header<'a> {
+    #[serde(borrow, default)]
+    alg: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+impl<'t> CompactToken<'t> {
+    /// Checks the size first, then the shape: exactly three non-empty segments of base64url
+    /// characters.
+    pub(crate) fn split(token: &'t str, max_bytes: usize) -> Result<Self, Error> {
+        if token.len() > max_bytes {
+            return Err(Error::new(ErrorKind::TokenTooLarge));
+        }
+        let malformed = || Error::new(ErrorKind::Malformed);
+        let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+        let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
+        let is_segment = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !(is_segment(header) && is_segment(payload) && is_segment(signature)) {
+            return Err(malformed());
+        }
+        Ok(Self {
+            signing_input,
+            header,
+            payload,
+            signature,
+        })
+    }
+
+    /// The decoded header JSON.
+    pub(crate) fn header_json(&self) -> Result<Vec<u8>, Error> {
+        decode(self.header)
+    }
+
+    /// The decoded payload JSON.
+    pub(crate) fn payload_json(&self) -> Result<Vec<u8>, Error> {
+        decode(self.payload)
+    }
+
+    /// Checks the RS256 signature over `header.payload` with `key`.
+    pub(crate) fn verify_signature(&self, key: &VerifyingKey) -> Result<(), Error> {
+        let invalid = || Error::new(ErrorKind::InvalidSignature);
+        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
+        if self.signature.len() > base64::encoded_len(MAX_SIGNATURE_BYTES, false).unwrap_or(0) {
+            return Err(invalid());
+        }
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(self.signature, &mut signature)
+            .map_err(|_| invalid())?;
+        key.verify(self.signing_input.as_bytes(), &signature[..len])
+            .map_err(|()| invalid())
+    }
+}
+
+impl<'a> Header<'a> {
+    /// Parses the header and checks, in order: `alg` is RS256, no `crit`, a `kid` is present.
+    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, Error> {
+        if !is_json_object(json) {
+            return Err(Error::new(ErrorKind::InvalidHeader));
+        }
+        let header: Self =
+            serde_json::from_slice(json).map_err(|_| Error::new(ErrorKind::InvalidHeader))?;
+        if header.alg.as_deref() != Some(RS256) {
+            return Err(Error::new(ErrorKind::UnsupportedAlgorithm));
+        }
+        if header.crit.is_some() {
+            return Err(Error::new(ErrorKind::CriticalHeader));
+        }
+        if header.kid.is_none() {
+            return Err(Error::new(ErrorKind::MissingKeyId));
+        }
+        Ok(header)
+    }
+
+    /// The key id; present once [`Header::parse`] succeeded.
+    pub(crate) fn kid(&self) -> &str {
+        self.kid.as_deref().unwrap_or_default()
+    }
+}
+
+/// True when the text starts as a JSON object. serde reads a struct from a JSON array too (by
+/// position), which a JOSE header or claims set must never be.
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn decode(segment: &str) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Error::new(ErrorKind::Malformed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn size_is_checked_before_shape() {
+        let err = CompactToken::split(&"!".repeat(100), 50).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TokenTooLarge);
+        let err = CompactToken::split(&"!".repeat(100), 500).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn shape_needs_three_base64url_segments() {
+        for token in [
+            "",
+            "a",
+            "a.b",
+            "a.b.c.d",
+            "a..c",
+            ".b.c",
+            "a.b.",
+            "a.b.c=",
+            "a+.b.c",
+            "a/.b.c",
+            "a.b c.d",
+            "a.b.\u{e9}",
+        ] {
+            let err = CompactToken::split(token, 1000).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Malformed, "{token:?}");
+        }
+        assert!(CompactToken::split("a-_.b.c", 1000).is_ok());
+    }
+
+    #[test]
+    fn header_checks() {
+        let parse = |h: &str| Header::parse(h.as_bytes()).map(|h| h.kid().to_owned());
+        assert_eq!(parse(r#"{"alg":"RS256","kid":"k"}"#).unwrap(), "k");
+        for (header, kind) in [
+            (
+                r#"{"alg":"none","kid":"k"}"#,
+                ErrorKind::UnsupportedAlgorithm,
+            ),
+            (
+                r#"{"alg":"rs256","kid":"k"}"#,
+                ErrorKind::UnsupportedAlgorithm,
+            ),
+            (
+                r#"{"alg":"HS256","kid":"k"}"#,
+                ErrorKind::UnsupportedAlgorithm,
+            ),
+            (r#"{"kid":"k"}"#, ErrorKind::UnsupportedAlgorithm),
+            (r#"{"alg":"RS256"}"#, ErrorKind::MissingKeyId),
+            (
+                r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#,
+                ErrorKind::CriticalHeader,
+            ),
+            (r#"{"alg":"RS256","kid":7}"#, ErrorKind::InvalidHeader),
+            (
+                r#"{"alg":"RS256","alg":"RS256","kid":"k"}"#,
+                ErrorKind::InvalidHeader,
+            ),
+            (r#"["RS256"]"#, ErrorKind::InvalidHeader),
+            ("not json", ErrorKind::InvalidHeader),
+        ] {
+            assert_eq!(parse(header).unwrap_err().kind(), kind, "{header}");
+        }
+    }
+
+    #[test]
+    fn decoding_rejects_padding_and_standard_alphabet() {
+        let token = format!("{}.{}.c2ln", b64("{}"), b64("{}"));
+        let parts = CompactToken::split(&token, 1000).unwrap();
+        assert_eq!(parts.header_json().unwrap(), b"{}");
+        // A segment whose length cannot be unpadded base64 is rejected on decoding.
+        let parts = CompactToken::split("abcde.e30.c2ln", 1000).unwrap();
+        assert_eq!(
+            parts.header_json().unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+    }
+}

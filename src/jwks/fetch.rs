@@ -1,0 +1,167 @@
+//! The HTTP GET of a JWKS, bounded in time and size.
+
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode, header};
+
+use super::JwksError;
+
+/// Fetches one JWKS URL. Redirects are not followed: a JWKS URL is configured, and a redirect
+/// to elsewhere is more likely a mistake or an attack than a move.
+#[derive(Debug, Clone)]
+pub(crate) struct JwksFetcher {
+    client: reqwest::Client,
+    url: String,
+    timeout: Duration,
+    max_bytes: usize,
+}
+
+/// What a successful fetch brought.
+#[derive(Debug)]
+pub(crate) enum Fetched {
+    /// A 304 answer to `If-None-Match`: the set is unchanged.
+    NotModified { max_age: Option<Duration> },
+    /// A 200 answer.
+    Document {
+        body: Vec<u8>,
+        etag: Option<String>,
+        max_age: Option<Duration>,
+    },
+}
+
+impl JwksFetcher {
+    pub(crate) fn new(url: String, timeout: Duration, max_bytes: usize) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // A fetch every few minutes gains nothing from a pooled connection, and a fresh one
+            // sees an endpoint's outage at once.
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            url,
+            timeout,
+            max_bytes,
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// One GET, with `If-None-Match` when an ETag is known. The whole exchange, body included,
+    /// ends within the timeout.
+    pub(crate) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, JwksError> {
+        match tokio::time::timeout(self.timeout, self.exchange(etag)).await {
+            Ok(result) => result,
+            Err(_) => Err(JwksError::Timeout(self.timeout)),
+        }
+    }
+
+    async fn exchange(&self, etag: Option<&str>) -> Result<Fetched, JwksError> {
+        let mut request = self
+            .client
+            .get(&self.url)
+            .header(header::ACCEPT, "application/json");
+        if let Some(etag) = etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        let mut response = request.send().await.map_err(|e| self.request_error(&e))?;
+        let max_age = max_age(response.headers());
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::NOT_MODIFIED if etag.is_some() => {
+                return Ok(Fetched::NotModified { max_age });
+            }
+            status => return Err(JwksError::Status(status.as_u16())),
+        }
+        let too_large = JwksError::TooLarge {
+            limit: self.max_bytes,
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_bytes as u64)
+        {
+            return Err(too_large);
+        }
+        let etag = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.request_error(&e))? {
+            if body.len() + chunk.len() > self.max_bytes {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Document {
+            body,
+            etag,
+            max_age,
+        })
+    }
+
+    fn request_error(&self, error: &reqwest::Error) -> JwksError {
+        if error.is_timeout() {
+            return JwksError::Timeout(self.timeout);
+        }
+        // reqwest's Display names the URL and the cause chain's first link; the chain's last
+        // link says what actually went wrong (refused, reset, TLS).
+        let mut cause: &dyn std::error::Error = error;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        JwksError::Request(format!("{error}: {cause}"))
+    }
+}
+
+/// `Cache-Control: max-age=N`, when present and well-formed.
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|directive| {
+            let (name, value) = directive.trim().split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("max-age") {
+                return None;
+            }
+            value.trim().trim_matches('"').parse::<u64>().ok()
+        })
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::CACHE_CONTROL, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn reads_max_age() {
+        assert_eq!(
+            max_age(&headers(&["public, max-age=300"])),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            max_age(&headers(&["no-cache", "Max-Age = \"60\""])),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(max_age(&headers(&["max-age=-1"])), None);
+        assert_eq!(max_age(&headers(&["s-maxage=10"])), None);
+        assert_eq!(max_age(&headers(&[])), None);
+    }
+}

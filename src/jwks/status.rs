@@ -1,0 +1,49 @@
+//! A snapshot of a key store, for health endpoints and logs.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Serialize, Serializer};
+
+/// The state of one user pool's key store at one moment.
+///
+/// Serializes to JSON with times as Unix seconds, ready for a health endpoint:
+///
+/// ```json
+/// {"user_pool_id":"eu-west-1_AbC123456","jwks_url":"https://...","usable":true,
+///  "keys_loaded":2,"key_ids":["..."],"last_refresh":1767225600,"last_error":null,
+///  "last_error_at":null,"consecutive_failures":0,"fetches":3}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct KeyStoreStatus {
+    /// The user pool.
+    pub user_pool_id: String,
+    /// Where its keys come from; `None` for a key set given in memory.
+    pub jwks_url: Option<String>,
+    /// True when tokens can be verified: keys are loaded and not older than the maximum
+    /// staleness.
+    pub usable: bool,
+    /// How many usable keys are loaded.
+    pub keys_loaded: usize,
+    /// Their key ids, sorted.
+    pub key_ids: Vec<String>,
+    /// When a fetch last succeeded (a 200 with usable keys, or a 304).
+    #[serde(serialize_with = "unix_seconds")]
+    pub last_refresh: Option<SystemTime>,
+    /// What went wrong in the last failed fetch, if any fetch failed since the store started.
+    pub last_error: Option<String>,
+    /// When that fetch failed.
+    #[serde(serialize_with = "unix_seconds")]
+    pub last_error_at: Option<SystemTime>,
+    /// Failed fetches since the last success.
+    pub consecutive_failures: u32,
+    /// Fetches attempted since the store started.
+    pub fetches: u64,
+}
+
+fn unix_seconds<S: Serializer>(time: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+    match time.and_then(|t| t.duration_since(UNIX_EPOCH).ok()) {
+        Some(since) => s.serialize_some(&since.as_secs()),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,345 @@
+//! The local issuer: keys, a JWKS server on 127.0.0.1, and token minting.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde_json::json;
+use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle};
+
+use super::{SigningKey, TokenBuilder};
+use crate::UserPool;
+
+/// A way for the JWKS endpoint to misbehave, for tests of a failing Cognito.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksFault {
+    /// Answer with this status and an empty body.
+    Status(u16),
+    /// Answer 200 with this body instead of the key set.
+    Body(String),
+    /// Accept the request and never answer.
+    Hang,
+}
+
+/// A local Cognito user pool: see the [module docs](super).
+#[derive(Clone)]
+pub struct TestIssuer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pool_id: String,
+    region: String,
+    client_id: String,
+    addr: SocketAddr,
+    state: Mutex<IssuerState>,
+    jwks_requests: AtomicU64,
+}
+
+struct IssuerState {
+    /// Published keys, in JWKS order.
+    published: Vec<SigningKey>,
+    /// The key new tokens are signed with.
+    signer: SigningKey,
+    fault: Option<JwksFault>,
+    cache_control: Option<String>,
+    server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+impl TestIssuer {
+    /// Starts an issuer for pool `us-east-1_TestPool01` and app client `test-client`, with one
+    /// key, on an ephemeral port of 127.0.0.1.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound (test code only).
+    pub async fn start() -> Self {
+        Self::start_with("us-east-1_TestPool01", "test-client").await
+    }
+
+    /// Starts an issuer for this pool id and app client id.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound (test code only).
+    pub async fn start_with(pool_id: &str, client_id: &str) -> Self {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let signer = SigningKey::generate();
+        let issuer = Self {
+            shared: Arc::new(Shared {
+                pool_id: pool_id.to_owned(),
+                region: pool_id
+                    .split_once('_')
+                    .map_or("us-east-1", |(r, _)| r)
+                    .to_owned(),
+                client_id: client_id.to_owned(),
+                addr,
+                state: Mutex::new(IssuerState {
+                    published: vec![signer.clone()],
+                    signer,
+                    fault: None,
+                    cache_control: None,
+                    server: None,
+                }),
+                jwks_requests: AtomicU64::new(0),
+            }),
+        };
+        issuer.serve(listener);
+        issuer
+    }
+
+    /// The pool id.
+    pub fn pool_id(&self) -> &str {
+        &self.shared.pool_id
+    }
+
+    /// The default app client id of minted tokens.
+    pub fn client_id(&self) -> &str {
+        &self.shared.client_id
+    }
+
+    /// The issuer URL that minted tokens carry: Cognito's, as emulators keep it.
+    pub fn issuer(&self) -> String {
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.shared.region, self.shared.pool_id
+        )
+    }
+
+    /// The issuer in Cognito's updated format (`issuer-cognito-idp`).
+    pub fn updated_issuer(&self) -> String {
+        format!(
+            "https://issuer-cognito-idp.{}.amazonaws.com/{}",
+            self.shared.region, self.shared.pool_id
+        )
+    }
+
+    /// The address the JWKS server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://127.0.0.1:PORT/{pool}/.well-known/jwks.json`.
+    pub fn jwks_url(&self) -> String {
+        format!(
+            "http://{}/{}/.well-known/jwks.json",
+            self.shared.addr, self.shared.pool_id
+        )
+    }
+
+    /// This pool for a verifier: its id, its client, and the local JWKS URL.
+    pub fn user_pool(&self) -> UserPool {
+        UserPool::new(self.pool_id())
+            .client_id(self.client_id())
+            .jwks_url(self.jwks_url())
+    }
+
+    /// The JWKS document currently published.
+    pub fn jwks_json(&self) -> String {
+        jwks_document(&self.state().published)
+    }
+
+    /// An ID token for user `test-user`, valid for an hour; change it with the builder.
+    pub fn id_token(&self) -> TokenBuilder {
+        TokenBuilder::id(self)
+    }
+
+    /// An access token for user `test-user` with scope `aws.cognito.signin.user.admin`.
+    pub fn access_token(&self) -> TokenBuilder {
+        TokenBuilder::access(self)
+    }
+
+    /// A machine-to-machine access token (client credentials grant): `sub` is the client id,
+    /// no user name, no groups, scope `default-m2m-resource-server/read`.
+    pub fn machine_token(&self) -> TokenBuilder {
+        TokenBuilder::machine(self)
+    }
+
+    /// The key new tokens are signed with.
+    pub fn signing_key(&self) -> SigningKey {
+        self.state().signer.clone()
+    }
+
+    /// The key ids published now, in order.
+    pub fn published_kids(&self) -> Vec<String> {
+        self.state()
+            .published
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect()
+    }
+
+    /// Publishes a new key and signs new tokens with it; old keys stay published. Returns the
+    /// new key id.
+    pub fn rotate(&self) -> String {
+        let key = SigningKey::generate();
+        let kid = key.kid().to_owned();
+        let mut state = self.state();
+        state.published.push(key.clone());
+        state.signer = key;
+        kid
+    }
+
+    /// Publishes a new key without signing with it. Returns it.
+    pub fn add_key(&self) -> SigningKey {
+        let key = SigningKey::generate();
+        self.state().published.push(key.clone());
+        key
+    }
+
+    /// Publishes `key` as given (for keys with chosen key ids).
+    pub fn publish(&self, key: SigningKey) {
+        self.state().published.push(key);
+    }
+
+    /// Stops publishing the key `kid`. Tokens already signed with it stay signed with it.
+    /// Returns whether it was published.
+    pub fn remove_key(&self, kid: &str) -> bool {
+        let mut state = self.state();
+        let before = state.published.len();
+        state.published.retain(|k| k.kid() != kid);
+        state.published.len() != before
+    }
+
+    /// How many JWKS requests the server has received.
+    pub fn jwks_requests(&self) -> u64 {
+        self.shared.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    /// Makes the JWKS endpoint misbehave (`Some`) or behave again (`None`).
+    pub fn set_fault(&self, fault: Option<JwksFault>) {
+        self.state().fault = fault;
+    }
+
+    /// Sends this `Cache-Control` header with the key set.
+    pub fn set_cache_control(&self, value: Option<&str>) {
+        self.state().cache_control = value.map(str::to_owned);
+    }
+
+    /// Stops the JWKS server: the port refuses connections until [`restart`](Self::restart).
+    pub async fn stop(&self) {
+        let server = self.state().server.take();
+        if let Some((stop, task)) = server {
+            let _ = stop.send(());
+            // Graceful shutdown closes idle connections; a hanging request is cut off.
+            if tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .is_err()
+            {
+                tracing::debug!("JWKS test server did not stop gracefully");
+            }
+        }
+    }
+
+    /// Serves again on the same port.
+    ///
+    /// # Panics
+    ///
+    /// If the port cannot be bound again (test code only).
+    pub async fn restart(&self) {
+        self.stop().await;
+        let mut attempts = 0;
+        let listener = loop {
+            match bind(self.shared.addr) {
+                Ok(listener) => break listener,
+                Err(e) if attempts < 50 => {
+                    attempts += 1;
+                    tracing::debug!(error = %e, "rebinding the JWKS test server");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("cannot bind {} again: {e}", self.shared.addr),
+            }
+        };
+        self.serve(listener);
+    }
+
+    fn state(&self) -> MutexGuard<'_, IssuerState> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let router = Router::new()
+            .route("/{pool}/.well-known/jwks.json", get(serve_jwks))
+            .with_state(self.shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = server.await {
+                tracing::debug!(error = %e, "JWKS test server ended");
+            }
+        });
+        self.state().server = Some((stop, task));
+    }
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(128)
+}
+
+fn jwks_document(keys: &[SigningKey]) -> String {
+    json!({ "keys": keys.iter().map(SigningKey::jwk).collect::<Vec<_>>() }).to_string()
+}
+
+async fn serve_jwks(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(pool): axum::extract::Path<String>,
+) -> Response {
+    shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
+    if pool != shared.pool_id {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let (fault, body, cache_control) = {
+        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            state.fault.clone(),
+            jwks_document(&state.published),
+            state.cache_control.clone(),
+        )
+    };
+    match fault {
+        Some(JwksFault::Status(status)) => StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Some(JwksFault::Body(body)) => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Some(JwksFault::Hang) => std::future::pending().await,
+        None => {
+            let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Some(value) = cache_control.and_then(|v| v.parse().ok()) {
+                response.headers_mut().insert(header::CACHE_CONTROL, value);
+            }
+            response
+        }
+    }
+}
+
+impl fmt::Debug for TestIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestIssuer")
+            .field("pool_id", &self.shared.pool_id)
+            .field("client_id", &self.shared.client_id)
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,407 @@
+//! Building a verifier: pools, clients, token use, limits, and how keys are refreshed.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{
+    CognitoVerifier, Inner, TokenRequirements, TrustedPool,
+    user_pool::{AppClients, KeySource, UserPool},
+};
+use crate::{
+    TokenUse,
+    jwks::{JwksError, JwksFetcher, KeySet, KeyStore, RefreshSettings},
+};
+
+/// Default clock-skew leeway for `exp` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// Default largest accepted token, in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Default time limit for one JWKS fetch, body included.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default largest accepted JWKS response, in bytes.
+pub const DEFAULT_MAX_JWKS_BYTES: usize = 64 * 1024;
+/// Default interval between background refreshes.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// Default floor under a refresh interval shortened by `Cache-Control: max-age`.
+pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// Default first retry delay after a failed fetch (doubled after each further failure).
+pub const DEFAULT_FIRST_RETRY: Duration = Duration::from_secs(1);
+/// Default longest retry delay after failed fetches.
+pub const DEFAULT_MAX_RETRY: Duration = Duration::from_secs(60);
+/// Default maximum staleness: how long keys are trusted without a successful fetch.
+pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default cooldown after a fetch during which an unknown `kid` fails without a new fetch.
+pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
+
+/// Why a verifier could not be built.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No user pool was added.
+    #[error("no user pool configured")]
+    NoUserPool,
+    /// A pool id is not of the form `{region}_{alphanumerics}`.
+    #[error("invalid user pool id {0:?}: expected {{region}}_{{alphanumerics}}")]
+    InvalidUserPoolId(String),
+    /// The same pool was added twice.
+    #[error("user pool {0} is configured twice")]
+    DuplicateUserPool(String),
+    /// A pool has neither client ids nor an explicit `any_client()`.
+    #[error(
+        "user pool {0}: set the allowed app client ids, or call any_client() to accept every client"
+    )]
+    ClientIdsNotSet(String),
+    /// The accepted token use was not chosen.
+    #[error(
+        "choose the accepted token use: token_use(TokenUse::Id), token_use(TokenUse::Access) or any_token_use()"
+    )]
+    TokenUseNotSet,
+    /// A JWKS URL is not an absolute http(s) URL.
+    #[error("user pool {pool}: invalid JWKS URL {url:?}")]
+    InvalidJwksUrl {
+        /// The pool.
+        pool: String,
+        /// The URL.
+        url: String,
+    },
+    /// A JWKS given in memory could not be used.
+    #[error("user pool {pool}: {source}")]
+    InvalidJwks {
+        /// The pool.
+        pool: String,
+        /// What is wrong with it.
+        source: JwksError,
+    },
+    /// The first fetch of a pool's keys failed (use `build_lazy` to start without keys).
+    #[error("user pool {pool}: could not load the signing keys: {source}")]
+    InitialFetch {
+        /// The pool.
+        pool: String,
+        /// Why the fetch failed.
+        source: JwksError,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(&'static str),
+    /// The HTTP client could not be created.
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
+    /// `build_lazy` was called outside a Tokio runtime.
+    #[error("build_lazy must be called within a Tokio runtime")]
+    NoRuntime,
+}
+
+/// Builds a [`CognitoVerifier`]. Every default is a `DEFAULT_*` constant of this module and is
+/// named on its setter.
+///
+/// ```no_run
+/// use axum_cognito::{CognitoVerifier, TokenUse};
+///
+/// # async fn run() -> Result<(), axum_cognito::ConfigError> {
+/// let verifier = CognitoVerifier::builder()
+///     .user_pool("eu-west-1_AbC123456")
+///     .client_id("1example23456789")
+///     .token_use(TokenUse::Access)
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CognitoVerifierBuilder {
+    pools: Vec<UserPool>,
+    clients: Option<AppClients>,
+    token_use: Option<Option<TokenUse>>,
+    requirements: TokenRequirements,
+    leeway: Duration,
+    max_token_bytes: usize,
+    fetch_timeout: Duration,
+    max_jwks_bytes: usize,
+    refresh: RefreshSettings,
+}
+
+impl Default for CognitoVerifierBuilder {
+    fn default() -> Self {
+        Self {
+            pools: Vec::new(),
+            clients: None,
+            token_use: None,
+            requirements: TokenRequirements::new(),
+            leeway: DEFAULT_LEEWAY,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            max_jwks_bytes: DEFAULT_MAX_JWKS_BYTES,
+            refresh: RefreshSettings {
+                refresh_interval: DEFAULT_REFRESH_INTERVAL,
+                min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
+                first_retry: DEFAULT_FIRST_RETRY,
+                max_retry: DEFAULT_MAX_RETRY,
+                max_staleness: Some(DEFAULT_MAX_STALENESS),
+                unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
+                fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            },
+        }
+    }
+}
+
+impl CognitoVerifierBuilder {
+    /// Trusts a user pool: a pool id (`"eu-west-1_AbC123456"`) or a [`UserPool`] with its own
+    /// clients or JWKS location. Several pools may be added; a token's `iss` picks its pool.
+    pub fn user_pool(mut self, pool: impl Into<UserPool>) -> Self {
+        self.pools.push(pool.into());
+        self
+    }
+
+    /// Allows tokens issued to this app client, in every pool that names no clients of its
+    /// own. May be called several times.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        match &mut self.clients {
+            Some(AppClients::Listed(list)) => list.push(client_id.into()),
+            _ => self.clients = Some(AppClients::Listed(vec![client_id.into()])),
+        }
+        self
+    }
+
+    /// Allows tokens issued to any of these app clients; see [`client_id`](Self::client_id).
+    pub fn client_ids<I, S>(mut self, client_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for id in client_ids {
+            self = self.client_id(id);
+        }
+        self
+    }
+
+    /// Accepts tokens of any app client in pools that name no clients of their own. Never the
+    /// default: without client ids or this call, building fails.
+    pub fn any_client(mut self) -> Self {
+        self.clients = Some(AppClients::Any);
+        self
+    }
+
+    /// Accepts only ID tokens or only access tokens. One of this and
+    /// [`any_token_use`](Self::any_token_use) must be called.
+    pub fn token_use(mut self, token_use: TokenUse) -> Self {
+        self.token_use = Some(Some(token_use));
+        self
+    }
+
+    /// Accepts both ID and access tokens; each call or route then says which it wants (the
+    /// axum extractors `CognitoClaims<Id>` and `CognitoClaims<Access>` do).
+    pub fn any_token_use(mut self) -> Self {
+        self.token_use = Some(None);
+        self
+    }
+
+    /// Rules every token must meet (groups, scopes, custom checks), on top of per-call ones.
+    pub fn require(mut self, requirements: TokenRequirements) -> Self {
+        self.requirements = self.requirements.and(&requirements);
+        self
+    }
+
+    /// Clock-skew leeway for `exp` and `nbf`. Default 60 s ([`DEFAULT_LEEWAY`]): enough for a
+    /// server clock that drifts between NTP syncs, small against Cognito's shortest token
+    /// lifetime of 5 minutes.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Largest accepted token, checked before any decoding. Default 16 KiB
+    /// ([`DEFAULT_MAX_TOKEN_BYTES`]): Cognito tokens are about 1 KB and reach several KB with
+    /// many groups and attributes; tens of KB is not a Cognito token.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Time limit for one JWKS fetch, connection and body included; also the longest a request
+    /// waits for an unknown-`kid` refetch. Default 3 s ([`DEFAULT_FETCH_TIMEOUT`]).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self.refresh.fetch_timeout = timeout;
+        self
+    }
+
+    /// Largest accepted JWKS response. Default 64 KiB ([`DEFAULT_MAX_JWKS_BYTES`]); Cognito's
+    /// is about 1 KB.
+    pub fn max_jwks_bytes(mut self, bytes: usize) -> Self {
+        self.max_jwks_bytes = bytes;
+        self
+    }
+
+    /// Interval between background refreshes. Default 10 minutes
+    /// ([`DEFAULT_REFRESH_INTERVAL`]). It bounds how long a key that Cognito removed stays
+    /// trusted, so `Cache-Control: max-age` may shorten it (down to
+    /// [`min_refresh_interval`](Self::min_refresh_interval)) but never lengthen it.
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh.refresh_interval = interval;
+        self
+    }
+
+    /// Floor under an interval shortened by `Cache-Control: max-age`. Default 60 s
+    /// ([`DEFAULT_MIN_REFRESH_INTERVAL`]).
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh.min_refresh_interval = interval;
+        self
+    }
+
+    /// Retry delays after failed fetches: `first`, doubled after each failure up to `max`.
+    /// Defaults 1 s and 60 s ([`DEFAULT_FIRST_RETRY`], [`DEFAULT_MAX_RETRY`]).
+    pub fn retry_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.refresh.first_retry = first;
+        self.refresh.max_retry = max;
+        self
+    }
+
+    /// How long keys are trusted without a successful fetch; after that, tokens fail with
+    /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (HTTP 503) until a fetch
+    /// succeeds. `None` trusts them forever. Default 24 hours ([`DEFAULT_MAX_STALENESS`]):
+    /// long enough to ride out any Cognito or network outage, short enough that keys removed
+    /// during one stop being trusted within a day, the longest a Cognito token lives.
+    pub fn max_staleness(mut self, staleness: Option<Duration>) -> Self {
+        self.refresh.max_staleness = staleness;
+        self
+    }
+
+    /// After any fetch, for this long an unknown `kid` fails at once without a new fetch.
+    /// Default 10 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
+    /// most one fetch per 10 s, while a key Cognito just added is found within 10 s.
+    pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
+        self.refresh.unknown_kid_cooldown = cooldown;
+        self
+    }
+
+    /// Fetches every pool's keys once, then refreshes them in the background.
+    ///
+    /// Must be called within a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a configuration mistake, or [`ConfigError::InitialFetch`] when a
+    /// pool's keys cannot be loaded.
+    pub async fn build(self) -> Result<CognitoVerifier, ConfigError> {
+        let verifier = self.assemble()?;
+        for pool in &verifier.inner.pools {
+            if let Err(error) = pool.store.refresh().await {
+                let source = error
+                    .map(|e| (*e).clone())
+                    .unwrap_or(JwksError::Timeout(verifier.inner.fetch_timeout));
+                return Err(ConfigError::InitialFetch {
+                    pool: pool.id.to_string(),
+                    source,
+                });
+            }
+        }
+        for pool in &verifier.inner.pools {
+            let next = pool.store.next_refresh();
+            pool.store.start_background(next);
+        }
+        Ok(verifier)
+    }
+
+    /// Starts without keys and fetches them in the background, retrying with backoff: for
+    /// services that must boot while Cognito is unreachable. Until keys load, verification
+    /// fails with [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (HTTP 503).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a configuration mistake, or [`ConfigError::NoRuntime`] outside a
+    /// Tokio runtime.
+    pub fn build_lazy(self) -> Result<CognitoVerifier, ConfigError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConfigError::NoRuntime);
+        }
+        let verifier = self.assemble()?;
+        for pool in &verifier.inner.pools {
+            pool.store.start_background(Duration::ZERO);
+        }
+        Ok(verifier)
+    }
+
+    fn assemble(self) -> Result<CognitoVerifier, ConfigError> {
+        if self.pools.is_empty() {
+            return Err(ConfigError::NoUserPool);
+        }
+        let Some(allowed_use) = self.token_use else {
+            return Err(ConfigError::TokenUseNotSet);
+        };
+        if self.fetch_timeout.is_zero() {
+            return Err(ConfigError::InvalidSetting(
+                "fetch_timeout must be above zero",
+            ));
+        }
+        if self.refresh.refresh_interval.is_zero() || self.refresh.first_retry.is_zero() {
+            return Err(ConfigError::InvalidSetting(
+                "refresh_interval and retry delays must be above zero",
+            ));
+        }
+        if self.max_token_bytes == 0 || self.max_jwks_bytes == 0 {
+            return Err(ConfigError::InvalidSetting(
+                "size limits must be above zero",
+            ));
+        }
+        let mut pools = Vec::with_capacity(self.pools.len());
+        for pool in &self.pools {
+            if !pool.id_is_valid() {
+                return Err(ConfigError::InvalidUserPoolId(pool.id.clone()));
+            }
+            if self.pools.iter().filter(|p| p.id == pool.id).count() > 1 {
+                return Err(ConfigError::DuplicateUserPool(pool.id.clone()));
+            }
+            let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
+                Some(AppClients::Listed(list))
+                    if !list.is_empty() && list.iter().all(|c| !c.is_empty()) =>
+                {
+                    AppClients::Listed(list)
+                }
+                Some(AppClients::Any) => AppClients::Any,
+                _ => return Err(ConfigError::ClientIdsNotSet(pool.id.clone())),
+            };
+            let id: Arc<str> = pool.id.as_str().into();
+            let store = match &pool.keys {
+                KeySource::Json(json) => {
+                    let keys = KeySet::parse(json.as_bytes()).map_err(|source| {
+                        ConfigError::InvalidJwks {
+                            pool: pool.id.clone(),
+                            source,
+                        }
+                    })?;
+                    KeyStore::fixed(id.clone(), keys, self.refresh.clone())
+                }
+                KeySource::Default | KeySource::Url(_) => {
+                    let url = pool.jwks_location().unwrap_or_default();
+                    let parsed = reqwest::Url::parse(&url).ok();
+                    if !parsed.is_some_and(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.host().is_some()
+                    }) {
+                        return Err(ConfigError::InvalidJwksUrl {
+                            pool: pool.id.clone(),
+                            url,
+                        });
+                    }
+                    let fetcher = JwksFetcher::new(url, self.fetch_timeout, self.max_jwks_bytes)
+                        .map_err(ConfigError::HttpClient)?;
+                    KeyStore::remote(id.clone(), fetcher, self.refresh.clone())
+                }
+            };
+            pools.push(TrustedPool {
+                id,
+                issuers: pool.issuers(),
+                clients,
+                store,
+            });
+        }
+        Ok(CognitoVerifier {
+            inner: Arc::new(Inner {
+                pools,
+                allowed_use,
+                requirements: self.requirements,
+                leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+                max_token_bytes: self.max_token_bytes,
+                fetch_timeout: self.fetch_timeout,
+            }),
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! Rules a token must meet beyond being a valid token of a trusted pool: its use, its groups,
+//! its scopes, and checks of your own.
+
+use std::{fmt, sync::Arc};
+
+use serde::de::DeserializeOwned;
+
+use crate::{Error, ErrorKind, TokenUse, claims::RegisteredClaims};
+
+type CheckFn = dyn Fn(&[u8]) -> Result<(), String> + Send + Sync;
+
+/// Rules checked after the signature and the standard claims.
+///
+/// Each [`any_group`](Self::any_group) call adds a rule that at least one of its groups is in
+/// `cognito:groups`; each [`any_scope`](Self::any_scope) call likewise for `scope`. All rules
+/// must hold. A failed group or scope rule is [`ErrorKind::MissingGroup`] or
+/// [`ErrorKind::MissingScope`] (HTTP 403); a failed custom check is
+/// [`ErrorKind::CustomCheck`] (HTTP 401).
+///
+/// ```
+/// use axum_cognito::{AccessClaims, TokenRequirements, TokenUse};
+///
+/// let rules = TokenRequirements::new()
+///     .token_use(TokenUse::Access)
+///     .any_group(["admins", "operators"])
+///     .any_scope(["orders/write"])
+///     .custom_check(|claims: &AccessClaims| {
+///         if claims.username.is_some() { Ok(()) } else { Err("users only".into()) }
+///     });
+/// ```
+#[derive(Clone, Default)]
+pub struct TokenRequirements {
+    pub(crate) token_use: Option<TokenUse>,
+    groups: Vec<Vec<String>>,
+    scopes: Vec<Vec<String>>,
+    checks: Vec<Arc<CheckFn>>,
+}
+
+impl TokenRequirements {
+    /// No rules.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only this token use is accepted.
+    pub fn token_use(mut self, token_use: TokenUse) -> Self {
+        self.token_use = Some(token_use);
+        self
+    }
+
+    /// The token's `cognito:groups` must hold at least one of `groups`.
+    pub fn any_group<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups
+            .push(groups.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The token's `scope` must hold at least one of `scopes`.
+    pub fn any_scope<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes
+            .push(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A check of your own on the verified claims, read as `C`. Its `Err` message is kept in
+    /// the error (not sent to clients by the HTTP layer unless it is made verbose).
+    pub fn custom_check<C, F>(mut self, check: F) -> Self
+    where
+        C: DeserializeOwned,
+        F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.checks.push(Arc::new(move |payload: &[u8]| {
+            let claims: C = serde_json::from_slice(payload)
+                .map_err(|e| format!("claims do not fit the check's type: {e}"))?;
+            check(&claims)
+        }));
+        self
+    }
+
+    /// Both sets of rules.
+    pub fn and(mut self, other: &TokenRequirements) -> Self {
+        if other.token_use.is_some() {
+            self.token_use = other.token_use;
+        }
+        self.groups.extend(other.groups.iter().cloned());
+        self.scopes.extend(other.scopes.iter().cloned());
+        self.checks.extend(other.checks.iter().cloned());
+        self
+    }
+
+    pub(crate) fn check_token_use(&self, token_use: TokenUse) -> Result<(), Error> {
+        match self.token_use {
+            Some(wanted) if wanted != token_use => Err(Error::new(ErrorKind::InvalidTokenUse)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The group and scope rules, then the custom checks.
+    pub(crate) fn check_claims(
+        &self,
+        claims: &RegisteredClaims<'_>,
+        payload: &[u8],
+    ) -> Result<(), Error> {
+        if !self.groups.iter().all(|any| claims.has_any_group(any)) {
+            return Err(Error::new(ErrorKind::MissingGroup));
+        }
+        if !self.scopes.iter().all(|any| claims.has_any_scope(any)) {
+            return Err(Error::new(ErrorKind::MissingScope));
+        }
+        for check in &self.checks {
+            check(payload).map_err(Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TokenRequirements {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequirements")
+            .field("token_use", &self.token_use)
+            .field("any_group", &self.groups)
+            .field("any_scope", &self.scopes)
+            .field("custom_checks", &self.checks.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(json: &str) -> RegisteredClaims<'_> {
+        RegisteredClaims::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn every_rule_must_hold() {
+        let payload = r#"{"cognito:groups":["a","b"],"scope":"s1 s2","sub":"x"}"#;
+        let c = claims(payload);
+        let ok = TokenRequirements::new()
+            .any_group(["z", "a"])
+            .any_group(["b"])
+            .any_scope(["s2"]);
+        assert!(ok.check_claims(&c, payload.as_bytes()).is_ok());
+        let err = TokenRequirements::new().any_group(["a"]).any_group(["z"]);
+        assert_eq!(
+            err.check_claims(&c, payload.as_bytes()).unwrap_err().kind(),
+            ErrorKind::MissingGroup
+        );
+        let err = TokenRequirements::new().any_scope(["s3"]);
+        assert_eq!(
+            err.check_claims(&c, payload.as_bytes()).unwrap_err().kind(),
+            ErrorKind::MissingScope
+        );
+    }
+
+    #[test]
+    fn custom_checks_read_their_own_type() {
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            sub: String,
+        }
+        let payload = r#"{"sub":"x"}"#;
+        let c = claims(payload);
+        let pass = TokenRequirements::new().custom_check(|m: &Mine| {
+            if m.sub == "x" {
+                Ok(())
+            } else {
+                Err("no".into())
+            }
+        });
+        assert!(pass.check_claims(&c, payload.as_bytes()).is_ok());
+        let fail = TokenRequirements::new().custom_check(|_: &Mine| Err("tenant suspended".into()));
+        let err = fail.check_claims(&c, payload.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CustomCheck);
+        assert!(err.to_string().contains("tenant suspended"));
+    }
+
+    #[test]
+    fn token_use_rule() {
+        let rules = TokenRequirements::new().token_use(TokenUse::Id);
+        assert!(rules.check_token_use(TokenUse::Id).is_ok());
+        assert!(rules.check_token_use(TokenUse::Access).is_err());
+        assert!(
+            TokenRequirements::new()
+                .check_token_use(TokenUse::Access)
+                .is_ok()
+        );
+        let both = rules.and(&TokenRequirements::new().any_group(["g"]));
+        assert_eq!(both.token_use, Some(TokenUse::Id));
+    }
+}
