@@ -17,20 +17,29 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bearer;
 mod claims;
 mod compact_token;
 mod error;
+mod extract;
 mod jwks;
+mod middleware;
+mod rejection;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 mod token_use;
+mod verified_token;
 mod verifier;
 
 pub use claims::{AccessClaims, IdClaims, TokenClaims};
 pub use error::{Error, ErrorKind};
+pub use extract::CognitoClaims;
 pub use jwks::{JwksError, KeyStoreStatus};
+pub use middleware::{CognitoAuth, CognitoAuthLayer, ResponseFuture};
+pub use rejection::{AuthRejection, DefaultRejection, OnRejection, RejectionKind};
 pub use token_use::{Access, Id, TokenKind, TokenUse};
+pub use verified_token::VerifiedToken;
 pub use verifier::{
     CognitoVerifier, CognitoVerifierBuilder, ConfigError, TokenRequirements, UserPool,
     VerifierStatus,

@@ -27,6 +27,10 @@ pub(crate) struct RegisteredClaims<'a> {
     pub(crate) groups: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow, default)]
     pub(crate) scope: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(crate) username: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "cognito:username")]
+    pub(crate) cognito_username: Option<Cow<'a, str>>,
 }
 
 impl<'a> RegisteredClaims<'a> {

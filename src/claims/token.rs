@@ -8,6 +8,7 @@ use crate::TokenUse;
 /// The claims of a verified ID or access token, told apart by `token_use`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // boxing would cost an allocation per verification
 pub enum TokenClaims {
     /// An ID token.
     Id(IdClaims),

@@ -242,7 +242,7 @@ impl KeyStore {
     /// A snapshot for health endpoints.
     pub(crate) fn status(&self) -> KeyStoreStatus {
         let loaded = self.current.load();
-        let usable = loaded.loaded && !loaded.stale_at.is_some_and(|at| Instant::now() >= at);
+        let usable = loaded.loaded && loaded.stale_at.is_none_or(|at| Instant::now() < at);
         let state = self.lock_state();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),

@@ -136,6 +136,7 @@ impl TokenBuilder {
     }
 
     /// `sub`.
+    #[allow(clippy::should_implement_trait)] // named after the claim
     pub fn sub(self, sub: &str) -> Self {
         self.claim("sub", sub)
     }

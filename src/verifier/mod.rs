@@ -50,7 +50,7 @@ pub use requirements::TokenRequirements;
 pub use user_pool::UserPool;
 
 use crate::{
-    AccessClaims, Error, ErrorKind, IdClaims, TokenClaims, TokenUse,
+    AccessClaims, Error, ErrorKind, IdClaims, TokenClaims, TokenUse, VerifiedToken,
     claims::RegisteredClaims,
     compact_token::{CompactToken, Header},
     jwks::{KeyLookup, KeyStore, KeyStoreStatus, RefetchOutcome},
@@ -165,13 +165,28 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Result<C, Error> {
-        let index = match self.attempt(token, requirements) {
+        self.verify_with(token, requirements, &deserialize_claims::<C>)
+            .await
+    }
+
+    /// The first pass without network; on an unknown `kid`, one shared refetch and a second
+    /// pass.
+    async fn verify_with<T, F>(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+        finish: &F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&RegisteredClaims<'_>, &[u8]) -> Result<T, Error>,
+    {
+        let index = match self.attempt(token, requirements, finish) {
             Attempt::Done(result) => return result,
             Attempt::UnknownKid(index) => index,
         };
         let store = &self.inner.pools[index].store;
         match store.refetch_for_unknown_kid().await {
-            RefetchOutcome::Refreshed => match self.attempt(token, requirements) {
+            RefetchOutcome::Refreshed => match self.attempt(token, requirements, finish) {
                 Attempt::Done(result) => result,
                 Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
             },
@@ -180,6 +195,54 @@ impl CognitoVerifier {
             }
             RefetchOutcome::Failed(error) => Err(store.unavailable(error)),
         }
+    }
+
+    /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
+    /// unknown and a refetch may find it ([`verify_token`](Self::verify_token) does).
+    pub(crate) fn verify_token_now(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+    ) -> Option<Result<VerifiedToken, Error>> {
+        match self.attempt(token, requirements, &|claims, payload| {
+            Ok(VerifiedToken::new(self.id(), claims, payload))
+        }) {
+            Attempt::Done(result) => Some(result),
+            Attempt::UnknownKid(_) => None,
+        }
+    }
+
+    /// For the HTTP layer: verifies, refetching the keys on an unknown `kid`.
+    pub(crate) async fn verify_token(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+    ) -> Result<VerifiedToken, Error> {
+        self.verify_with(token, requirements, &|claims, payload| {
+            Ok(VerifiedToken::new(self.id(), claims, payload))
+        })
+        .await
+    }
+
+    /// For stacked layers: checks `requirements` (token use, groups, scopes, custom checks)
+    /// against a token this verifier already verified in this request.
+    pub(crate) fn recheck(
+        &self,
+        verified: &VerifiedToken,
+        requirements: &TokenRequirements,
+    ) -> Result<(), Error> {
+        let payload = verified.payload();
+        let claims =
+            RegisteredClaims::parse(payload).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
+        requirements
+            .check_token_use(verified.token_use())
+            .and_then(|()| requirements.check_claims(&claims, payload))
+            .map_err(|error| error.with_verified_claims(payload))
+    }
+
+    /// Identifies this verifier (and its clones) for as long as it lives.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// Verifies with the keys already loaded, never touching the network (the Python
@@ -204,7 +267,7 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Result<C, Error> {
-        match self.attempt(token, requirements) {
+        match self.attempt(token, requirements, &deserialize_claims::<C>) {
             Attempt::Done(result) => result,
             Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
         }
@@ -240,11 +303,12 @@ impl CognitoVerifier {
         self.status().usable
     }
 
-    fn attempt<C: DeserializeOwned>(
-        &self,
-        token: &str,
-        requirements: &TokenRequirements,
-    ) -> Attempt<C> {
+    /// Every check up to the signature, then the claim checks, then `finish` on the verified
+    /// claims and payload.
+    fn attempt<T, F>(&self, token: &str, requirements: &TokenRequirements, finish: &F) -> Attempt<T>
+    where
+        F: Fn(&RegisteredClaims<'_>, &[u8]) -> Result<T, Error>,
+    {
         let inner = &*self.inner;
         let checked = (|| {
             let parts = CompactToken::split(token, inner.max_token_bytes)?;
@@ -273,10 +337,7 @@ impl CognitoVerifier {
             }
             let result = self
                 .check_verified(&claims, pool, requirements, &payload)
-                .and_then(|()| {
-                    serde_json::from_slice::<C>(&payload)
-                        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
-                })
+                .and_then(|()| finish(&claims, &payload))
                 .map_err(|error| error.with_verified_claims(&payload));
             Ok(Attempt::Done(result))
         })();
@@ -329,14 +390,21 @@ impl CognitoVerifier {
             ),
         };
         let client = client.ok_or_else(|| Error::missing_claim(claim))?;
-        if let AppClients::Listed(allowed) = &pool.clients {
-            if !allowed.iter().any(|c| c == client) {
-                return Err(Error::new(kind));
-            }
+        if let AppClients::Listed(allowed) = &pool.clients
+            && !allowed.iter().any(|c| c == client)
+        {
+            return Err(Error::new(kind));
         }
         inner.requirements.check_claims(claims, payload)?;
         requirements.check_claims(claims, payload)
     }
+}
+
+fn deserialize_claims<C: DeserializeOwned>(
+    _: &RegisteredClaims<'_>,
+    payload: &[u8],
+) -> Result<C, Error> {
+    serde_json::from_slice(payload).map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
 fn unix_now() -> i64 {

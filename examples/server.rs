@@ -1,0 +1,189 @@
+//! A protected API for a real user pool (or an emulator), configured only from the
+//! environment so that scripts can drive it.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `COGNITO_USER_POOL_ID` | required, e.g. `eu-west-1_AbC123456` |
+//! | `COGNITO_CLIENT_IDS` | required, comma-separated app client ids |
+//! | `COGNITO_REGION` | optional, overrides the region read from the pool id |
+//! | `COGNITO_JWKS_URL` | optional, where to fetch the keys (emulators) |
+//! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
+//! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
+//!
+//! A missing or malformed variable: a message and exit code 2. Keys that cannot be loaded:
+//! exit code 1. `listening on ADDR` is printed once the keys are loaded and the socket bound.
+//!
+//! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
+//! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
+//! status; 503 when the keys are unusable).
+
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum_cognito::{
+    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, Id, TokenUse, UserPool, VerifiedToken,
+};
+use serde_json::{Value, json};
+
+async fn id(claims: CognitoClaims<Id>) -> Json<Value> {
+    Json(json!({
+        "sub": claims.sub,
+        "username": claims.username,
+        "groups": claims.groups,
+        "email": claims.email,
+        "custom": claims.custom,
+    }))
+}
+
+async fn access(claims: CognitoClaims<Access>) -> Json<Value> {
+    Json(json!({
+        "sub": claims.sub,
+        "username": claims.username,
+        "groups": claims.groups,
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+    }))
+}
+
+async fn admin(claims: CognitoClaims<Access>) -> Json<Value> {
+    Json(json!({ "sub": claims.sub, "username": claims.username, "admin": true }))
+}
+
+async fn whoami(token: Option<VerifiedToken>) -> Json<Value> {
+    Json(match token {
+        Some(token) => {
+            json!({ "authenticated": true, "sub": token.sub(), "token_use": token.token_use() })
+        }
+        None => json!({ "authenticated": false }),
+    })
+}
+
+async fn healthz(State(verifier): State<CognitoVerifier>) -> (StatusCode, Json<Value>) {
+    let status = verifier.status();
+    let code = if status.usable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(json!(status)))
+}
+
+/// The router, with `verifier` as its state so the extractors verify by themselves.
+fn app(verifier: CognitoVerifier) -> Router {
+    let admins = CognitoAuthLayer::new(verifier.clone())
+        .token_use(TokenUse::Access)
+        .any_group(["admins"]);
+    Router::new()
+        .route("/admin", get(admin))
+        .route_layer(admins)
+        .route("/id", get(id))
+        .route("/access", get(access))
+        .route("/whoami", get(whoami))
+        .route("/healthz", get(healthz))
+        .with_state(verifier)
+}
+
+struct Settings {
+    pool: UserPool,
+    bind: SocketAddr,
+    refresh: Option<Duration>,
+}
+
+fn settings() -> Result<Settings, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let pool_id = var("COGNITO_USER_POOL_ID")
+        .ok_or("COGNITO_USER_POOL_ID is required (e.g. eu-west-1_AbC123456)")?;
+    let clients: Vec<String> = var("COGNITO_CLIENT_IDS")
+        .ok_or("COGNITO_CLIENT_IDS is required (comma-separated app client ids)")?
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .collect();
+    if clients.iter().any(String::is_empty) {
+        return Err("COGNITO_CLIENT_IDS has an empty client id".into());
+    }
+    let mut pool = UserPool::new(pool_id.trim()).client_ids(clients);
+    if let Some(region) = var("COGNITO_REGION") {
+        pool = pool.region(region.trim());
+    }
+    if let Some(url) = var("COGNITO_JWKS_URL") {
+        pool = pool.jwks_url(url.trim());
+    }
+    let bind = match var("BIND_ADDR") {
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| format!("BIND_ADDR {value:?} is not an address like 127.0.0.1:3000"))?,
+        None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+    };
+    let refresh = match var("COGNITO_REFRESH_SECS") {
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Some(Duration::from_secs(secs)),
+            _ => {
+                return Err(format!(
+                    "COGNITO_REFRESH_SECS {value:?} is not a positive number of seconds"
+                ));
+            }
+        },
+        None => None,
+    };
+    Ok(Settings {
+        pool,
+        bind,
+        refresh,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = match settings() {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = CognitoVerifier::builder()
+        .user_pool(settings.pool)
+        .any_token_use();
+    if let Some(interval) = settings.refresh {
+        builder = builder
+            .refresh_interval(interval)
+            .min_refresh_interval(interval);
+    }
+    let verifier = match builder.build().await {
+        Ok(verifier) => verifier,
+        Err(e @ axum_cognito::ConfigError::InitialFetch { .. }) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: cannot bind {}: {e}", settings.bind);
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => println!("listening on {addr}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Err(e) = axum::serve(listener, app(verifier)).await {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

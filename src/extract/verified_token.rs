@@ -1,0 +1,31 @@
+//! `VerifiedToken` as a handler argument: a token of either use.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+
+use super::cognito_claims::{required, verified_token};
+use crate::{AuthRejection, VerifiedToken};
+
+/// Extracts the verified token of either use, as [`CognitoClaims`](crate::CognitoClaims) does
+/// for one use: from the layer, or verified here with a verifier from the extensions or the
+/// router state.
+impl<S: Send + Sync + 'static> FromRequestParts<S> for VerifiedToken {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = verified_token(parts, state, None).await?;
+        required(token, parts, state)
+    }
+}
+
+/// `None` for a request without an `Authorization` header; a bad token is still refused.
+impl<S: Send + Sync + 'static> OptionalFromRequestParts<S> for VerifiedToken {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        verified_token(parts, state, None).await
+    }
+}

@@ -1,0 +1,130 @@
+//! The layer: configuration shared by every service it makes.
+
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::CognitoAuth;
+use crate::{CognitoVerifier, DefaultRejection, OnRejection, TokenRequirements, TokenUse};
+
+/// Verifies the Bearer token of every request and puts a [`VerifiedToken`](crate::VerifiedToken)
+/// in its extensions for the extractors.
+///
+/// - Required mode (the default): no token or a bad one is refused (401).
+/// - [`optional`](Self::optional): a request without an `Authorization` header passes with no
+///   claims; a bad token is still refused.
+///
+/// Use it router-wide with `.layer(..)` or per route with `.route_layer(..)`. Stacked layers
+/// with the same verifier verify the token once; the inner ones only check their own rules.
+/// Generic over the request body, so it also wraps tonic services.
+#[derive(Clone)]
+#[must_use]
+pub struct CognitoAuthLayer<R = DefaultRejection> {
+    pub(crate) config: Arc<AuthConfig>,
+    pub(crate) on_rejection: R,
+}
+
+pub(crate) struct AuthConfig {
+    pub(crate) verifier: CognitoVerifier,
+    pub(crate) requirements: TokenRequirements,
+    pub(crate) optional: bool,
+}
+
+impl CognitoAuthLayer {
+    /// A layer that requires a valid token of `verifier`.
+    pub fn new(verifier: CognitoVerifier) -> Self {
+        Self {
+            config: Arc::new(AuthConfig {
+                verifier,
+                requirements: TokenRequirements::new(),
+                optional: false,
+            }),
+            on_rejection: DefaultRejection::terse(),
+        }
+    }
+
+    /// Verbose rejections: bodies and `error_description` say which check failed.
+    pub fn verbose(self) -> Self {
+        self.on_rejection(DefaultRejection::verbose())
+    }
+}
+
+impl<R> CognitoAuthLayer<R> {
+    fn with_config(self, change: impl FnOnce(&mut AuthConfig)) -> Self {
+        let mut config = AuthConfig {
+            verifier: self.config.verifier.clone(),
+            requirements: self.config.requirements.clone(),
+            optional: self.config.optional,
+        };
+        change(&mut config);
+        Self {
+            config: Arc::new(config),
+            on_rejection: self.on_rejection,
+        }
+    }
+
+    /// Lets requests without an `Authorization` header through, with no claims.
+    pub fn optional(self) -> Self {
+        self.with_config(|c| c.optional = true)
+    }
+
+    /// Accepts only this token use (401 for the other).
+    pub fn token_use(self, token_use: TokenUse) -> Self {
+        self.with_config(|c| c.requirements = c.requirements.clone().token_use(token_use))
+    }
+
+    /// The token's `cognito:groups` must hold at least one of `groups` (403 otherwise).
+    pub fn any_group<I, S>(self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
+        self.with_config(|c| c.requirements = c.requirements.clone().any_group(groups))
+    }
+
+    /// The token's `scope` must hold at least one of `scopes` (403 otherwise).
+    pub fn any_scope<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        self.with_config(|c| c.requirements = c.requirements.clone().any_scope(scopes))
+    }
+
+    /// Adds these rules (token use, groups, scopes, custom checks).
+    pub fn require(self, requirements: TokenRequirements) -> Self {
+        self.with_config(|c| c.requirements = c.requirements.clone().and(&requirements))
+    }
+
+    /// Builds refusals with `on_rejection` instead of the default responses.
+    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> CognitoAuthLayer<R2> {
+        CognitoAuthLayer {
+            config: self.config,
+            on_rejection,
+        }
+    }
+}
+
+impl<S, R: Clone> Layer<S> for CognitoAuthLayer<R> {
+    type Service = CognitoAuth<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CognitoAuth {
+            inner,
+            config: self.config.clone(),
+            on_rejection: self.on_rejection.clone(),
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for CognitoAuthLayer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoAuthLayer")
+            .field("verifier", &self.config.verifier)
+            .field("requirements", &self.config.requirements)
+            .field("optional", &self.config.optional)
+            .finish_non_exhaustive()
+    }
+}
