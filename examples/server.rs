@@ -3,10 +3,10 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `COGNITO_USER_POOL_ID` | required, e.g. `eu-west-1_AbC123456` |
-//! | `COGNITO_CLIENT_IDS` | required, comma-separated app client ids |
+//! | `COGNITO_USER_POOL_ID` | required, e.g. `eu-west-1_AbC123456`; several pools comma-separated |
+//! | `COGNITO_CLIENT_IDS` | required, comma-separated app client ids (of any of the pools) |
 //! | `COGNITO_REGION` | optional, overrides the region read from the pool id |
-//! | `COGNITO_JWKS_URL` | optional, where to fetch the keys (emulators) |
+//! | `COGNITO_JWKS_URL` | optional, where to fetch the keys (emulators); `{pool}` stands for the pool id |
 //! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
 //! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
 //!
@@ -84,7 +84,7 @@ fn app(verifier: CognitoVerifier) -> Router {
 }
 
 struct Settings {
-    pool: UserPool,
+    pools: Vec<UserPool>,
     bind: SocketAddr,
     refresh: Option<Duration>,
 }
@@ -101,12 +101,18 @@ fn settings() -> Result<Settings, String> {
     if clients.iter().any(String::is_empty) {
         return Err("COGNITO_CLIENT_IDS has an empty client id".into());
     }
-    let mut pool = UserPool::new(pool_id.trim()).client_ids(clients);
-    if let Some(region) = var("COGNITO_REGION") {
-        pool = pool.region(region.trim());
-    }
-    if let Some(url) = var("COGNITO_JWKS_URL") {
-        pool = pool.jwks_url(url.trim());
+    let region = var("COGNITO_REGION");
+    let jwks_url = var("COGNITO_JWKS_URL");
+    let mut pools = Vec::new();
+    for id in pool_id.split(',').map(str::trim) {
+        let mut pool = UserPool::new(id).client_ids(clients.iter().cloned());
+        if let Some(region) = &region {
+            pool = pool.region(region.trim());
+        }
+        if let Some(url) = &jwks_url {
+            pool = pool.jwks_url(url.trim().replace("{pool}", id));
+        }
+        pools.push(pool);
     }
     let bind = match var("BIND_ADDR") {
         Some(value) => value
@@ -127,7 +133,7 @@ fn settings() -> Result<Settings, String> {
         None => None,
     };
     Ok(Settings {
-        pool,
+        pools,
         bind,
         refresh,
     })
@@ -140,6 +146,7 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let settings = match settings() {
         Ok(settings) => settings,
@@ -148,9 +155,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = CognitoVerifier::builder()
-        .user_pool(settings.pool)
-        .any_token_use();
+    let mut builder = CognitoVerifier::builder().any_token_use();
+    for pool in settings.pools {
+        builder = builder.user_pool(pool);
+    }
     if let Some(interval) = settings.refresh {
         builder = builder
             .refresh_interval(interval)
