@@ -365,13 +365,7 @@ impl KeyStore {
         state.last_success = Some(SystemTime::now());
         state.consecutive_failures = 0;
         state.retry_delay = self.settings.first_retry;
-        let interval = max_age.unwrap_or(self.settings.refresh_interval).clamp(
-            self.settings.min_refresh_interval,
-            self.settings
-                .refresh_interval
-                .max(self.settings.min_refresh_interval),
-        );
-        state.next_refresh = with_jitter(interval);
+        state.next_refresh = with_jitter(refresh_interval(&self.settings, max_age));
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {
@@ -388,6 +382,18 @@ impl KeyStore {
             retry_in = ?delay,
             "JWKS fetch failed; keeping the last good keys"
         );
+    }
+}
+
+/// The delay before the next refresh after a success. The configured interval bounds how long a
+/// removed key stays trusted, so it is never lengthened, not even to the floor; `max-age` may
+/// only shorten it, and not below the floor.
+fn refresh_interval(settings: &RefreshSettings, max_age: Option<Duration>) -> Duration {
+    match max_age {
+        Some(max_age) => max_age
+            .max(settings.min_refresh_interval)
+            .min(settings.refresh_interval),
+        None => settings.refresh_interval,
     }
 }
 
@@ -417,4 +423,35 @@ async fn background_refresh(
         delay = strong.next_refresh();
     }
     tracing::debug!("JWKS background refresh stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(refresh_secs: u64, floor_secs: u64) -> RefreshSettings {
+        RefreshSettings {
+            refresh_interval: Duration::from_secs(refresh_secs),
+            min_refresh_interval: Duration::from_secs(floor_secs),
+            first_retry: Duration::from_secs(1),
+            max_retry: Duration::from_secs(60),
+            max_staleness: None,
+            unknown_kid_cooldown: Duration::from_secs(10),
+            fetch_timeout: Duration::from_secs(3),
+        }
+    }
+
+    #[test]
+    fn max_age_only_shortens_the_interval_down_to_the_floor() {
+        let secs = Duration::from_secs;
+        let s = settings(600, 60);
+        assert_eq!(refresh_interval(&s, None), secs(600));
+        assert_eq!(refresh_interval(&s, Some(secs(120))), secs(120));
+        assert_eq!(refresh_interval(&s, Some(secs(1))), secs(60));
+        assert_eq!(refresh_interval(&s, Some(secs(86_400))), secs(600));
+        // An interval configured below the floor is kept as it is.
+        let short = settings(30, 60);
+        assert_eq!(refresh_interval(&short, None), secs(30));
+        assert_eq!(refresh_interval(&short, Some(secs(1))), secs(30));
+    }
 }

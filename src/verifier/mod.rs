@@ -186,13 +186,15 @@ impl CognitoVerifier {
         };
         let store = &self.inner.pools[index].store;
         match store.refetch_for_unknown_kid().await {
-            RefetchOutcome::Refreshed => match self.attempt(token, requirements, finish) {
-                Attempt::Done(result) => result,
-                Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
-            },
-            RefetchOutcome::CoolingDown | RefetchOutcome::Fixed => {
-                Err(Error::new(ErrorKind::UnknownKeyId))
+            // During the cooldown, the fetch that started it may have swapped in a new set after
+            // the first pass looked: look once more, without fetching.
+            RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
+                match self.attempt(token, requirements, finish) {
+                    Attempt::Done(result) => result,
+                    Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
+                }
             }
+            RefetchOutcome::Fixed => Err(Error::new(ErrorKind::UnknownKeyId)),
             RefetchOutcome::Failed(error) => Err(store.unavailable(error)),
         }
     }
