@@ -28,6 +28,7 @@ mod rejection;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
+mod token_cache;
 mod token_use;
 mod verified_token;
 mod verifier;
@@ -50,7 +51,8 @@ pub mod defaults {
     pub use crate::verifier::{
         DEFAULT_FETCH_TIMEOUT, DEFAULT_FIRST_RETRY, DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES,
         DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS, DEFAULT_MAX_TOKEN_BYTES,
-        DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_UNKNOWN_KID_COOLDOWN,
+        DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TOKEN_CACHE_BYTES,
+        DEFAULT_UNKNOWN_KID_COOLDOWN,
     };
 }
 

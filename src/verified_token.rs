@@ -1,16 +1,17 @@
-//! A token the HTTP layer verified, kept in the request's extensions for the extractors.
+//! A token that passed every standard check: what the verifier found, kept for the rules, the
+//! token cache and the extractors.
 
 use std::{fmt, sync::Arc};
 
 use serde::de::DeserializeOwned;
 
-use crate::{TokenUse, claims::RegisteredClaims};
+use crate::{TokenUse, claims::RegisteredClaims, jwks::VerifyingKey};
 
-/// A verified token: its use, subject, user name, and the claims' JSON.
+/// A verified token: its use, subject, user name, groups, scopes, and the claims' JSON.
 ///
 /// [`CognitoAuthLayer`](crate::CognitoAuthLayer) puts one in the request extensions; the
-/// extractors read their claims from it. Middleware of your own can read it too:
-/// `request.extensions().get::<VerifiedToken>()`.
+/// extractors read their claims from it, and it is itself an extractor for a token of either
+/// use. Cheap to clone.
 #[derive(Clone)]
 pub struct VerifiedToken {
     inner: Arc<Inner>,
@@ -18,30 +19,62 @@ pub struct VerifiedToken {
 
 struct Inner {
     verifier_id: usize,
+    pool_index: usize,
+    pool_id: Arc<str>,
+    key: Arc<VerifyingKey>,
     token_use: TokenUse,
+    exp: i64,
     sub: Box<str>,
     username: Option<Box<str>>,
+    groups: Box<[Box<str>]>,
+    scopes: Box<[Box<str>]>,
     payload: Box<[u8]>,
 }
 
+/// Where a token was verified: by which verifier, in which pool, with which key.
+pub(crate) struct Provenance {
+    pub(crate) verifier_id: usize,
+    pub(crate) pool_index: usize,
+    pub(crate) pool_id: Arc<str>,
+    pub(crate) key: Arc<VerifyingKey>,
+}
+
 impl VerifiedToken {
-    /// Built only after every check passed, so `token_use` and `sub` are present.
-    pub(crate) fn new(verifier_id: usize, claims: &RegisteredClaims<'_>, payload: &[u8]) -> Self {
-        let token_use = claims
-            .token_use
-            .as_deref()
-            .and_then(TokenUse::from_claim)
-            .unwrap_or(TokenUse::Access);
+    /// Built only after the standard checks passed, so `token_use`, `exp` and `sub` are present
+    /// and valid.
+    pub(crate) fn new(
+        provenance: Provenance,
+        token_use: TokenUse,
+        exp: i64,
+        claims: &RegisteredClaims<'_>,
+        payload: &[u8],
+    ) -> Self {
+        let boxed = |items: &mut dyn Iterator<Item = &str>| -> Box<[Box<str>]> {
+            items.map(Into::into).collect()
+        };
         Self {
             inner: Arc::new(Inner {
-                verifier_id,
+                verifier_id: provenance.verifier_id,
+                pool_index: provenance.pool_index,
+                pool_id: provenance.pool_id,
+                key: provenance.key,
                 token_use,
+                exp,
                 sub: claims.sub.as_deref().unwrap_or_default().into(),
                 username: claims
                     .cognito_username
                     .as_deref()
                     .or(claims.username.as_deref())
                     .map(Into::into),
+                groups: boxed(&mut claims.groups.iter().flatten().map(|g| &**g)),
+                scopes: boxed(
+                    &mut claims
+                        .scope
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split(' ')
+                        .filter(|s| !s.is_empty()),
+                ),
                 payload: payload.into(),
             }),
         }
@@ -62,6 +95,21 @@ impl VerifiedToken {
         self.inner.username.as_deref()
     }
 
+    /// `exp`, in seconds since the epoch.
+    pub fn exp(&self) -> i64 {
+        self.inner.exp
+    }
+
+    /// True when `cognito:groups` holds `group`.
+    pub fn in_group(&self, group: &str) -> bool {
+        self.inner.groups.iter().any(|g| &**g == group)
+    }
+
+    /// True when `scope` holds `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.inner.scopes.iter().any(|s| &**s == scope)
+    }
+
     /// The claims as JSON text.
     pub fn claims_json(&self) -> &str {
         // Decoded from base64 and parsed as JSON by the verifier, so UTF-8.
@@ -77,12 +125,52 @@ impl VerifiedToken {
         serde_json::from_slice(&self.inner.payload)
     }
 
+    pub(crate) fn has_any_group(&self, wanted: &[String]) -> bool {
+        wanted.iter().any(|w| self.in_group(w))
+    }
+
+    pub(crate) fn has_any_scope(&self, wanted: &[String]) -> bool {
+        wanted.iter().any(|w| self.has_scope(w))
+    }
+
     pub(crate) fn payload(&self) -> &[u8] {
         &self.inner.payload
     }
 
     pub(crate) fn verifier_id(&self) -> usize {
         self.inner.verifier_id
+    }
+
+    pub(crate) fn pool_index(&self) -> usize {
+        self.inner.pool_index
+    }
+
+    pub(crate) fn pool_id(&self) -> &str {
+        &self.inner.pool_id
+    }
+
+    pub(crate) fn kid(&self) -> &str {
+        self.inner.key.kid()
+    }
+
+    /// True when `key` is the very key that verified this token.
+    pub(crate) fn verified_by(&self, key: &Arc<VerifyingKey>) -> bool {
+        Arc::ptr_eq(&self.inner.key, key)
+    }
+
+    /// Roughly what this token's data occupies, for the cache's weight.
+    pub(crate) fn weight_bytes(&self) -> u64 {
+        let inner = &*self.inner;
+        let strings: usize = inner
+            .groups
+            .iter()
+            .chain(inner.scopes.iter())
+            .map(|s| s.len() + 16)
+            .sum();
+        (inner.payload.len()
+            + inner.sub.len()
+            + inner.username.as_ref().map_or(0, |u| u.len())
+            + strings) as u64
     }
 }
 
@@ -92,6 +180,8 @@ impl fmt::Debug for VerifiedToken {
             .field("token_use", &self.inner.token_use)
             .field("sub", &self.inner.sub)
             .field("username", &self.inner.username)
+            .field("pool", &self.inner.pool_id)
+            .field("exp", &self.inner.exp)
             .finish_non_exhaustive()
     }
 }

@@ -705,12 +705,21 @@ async fn unknown_kid_refetches_once_through_the_layer() {
 }
 
 #[tokio::test]
-async fn unknown_kid_within_the_default_cooldown_is_401_without_a_fetch() {
-    // With the default cooldown, the build's own fetch counts: a key published right after it
-    // is not looked for until the cooldown has passed.
+async fn unknown_kid_after_a_refetch_is_401_without_a_fetch_during_the_cooldown() {
+    // The build's own fetch starts no cooldown: a key published right after it is found by
+    // one refetch. That refetch starts the default cooldown, so the next new key is not
+    // looked for until it has passed.
     let (issuer, verifier) = setup().await;
     let app = verbose_app(verifier);
     let before = issuer.jwks_requests();
+    issuer.rotate();
+    let token = issuer.id_token().sign();
+    assert_eq!(
+        call(&app, with_token("/", &token)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(issuer.jwks_requests(), before + 1);
+
     issuer.rotate();
     let token = issuer.id_token().sign();
     let reply = call(&app, with_token("/", &token)).await;
@@ -721,7 +730,7 @@ async fn unknown_kid_within_the_default_cooldown_is_401_without_a_fetch() {
         Some(&invalid_token_because("Unknown signing key")),
         "Unknown signing key",
     );
-    assert_eq!(issuer.jwks_requests(), before);
+    assert_eq!(issuer.jwks_requests(), before + 1);
 }
 
 // ---------------------------------------------------------------------------------------------

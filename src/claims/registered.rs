@@ -42,22 +42,6 @@ impl<'a> RegisteredClaims<'a> {
         }
         serde_json::from_slice(payload)
     }
-
-    pub(crate) fn has_any_group(&self, wanted: &[String]) -> bool {
-        self.groups
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|g| wanted.iter().any(|w| w == g))
-    }
-
-    pub(crate) fn has_any_scope(&self, wanted: &[String]) -> bool {
-        self.scope
-            .as_deref()
-            .unwrap_or_default()
-            .split(' ')
-            .any(|s| !s.is_empty() && wanted.iter().any(|w| w == s))
-    }
 }
 
 #[cfg(test)]
@@ -95,21 +79,5 @@ mod tests {
                 "{payload}"
             );
         }
-    }
-
-    #[test]
-    fn groups_and_scopes_match_any_of() {
-        let c = RegisteredClaims::parse(
-            br#"{"cognito:groups":["readers","admins"],"scope":"a/read  b/write"}"#,
-        )
-        .unwrap();
-        assert!(c.has_any_group(&["admins".into(), "x".into()]));
-        assert!(!c.has_any_group(&["writers".into()]));
-        assert!(c.has_any_scope(&["b/write".into()]));
-        assert!(!c.has_any_scope(&["a/write".into()]));
-        assert!(!c.has_any_scope(&["".into()]));
-        let none = RegisteredClaims::parse(b"{}").unwrap();
-        assert!(!none.has_any_group(&["admins".into()]));
-        assert!(!none.has_any_scope(&["a/read".into()]));
     }
 }

@@ -10,7 +10,6 @@ use crate::{
     AuthRejection, CognitoVerifier, Error, ErrorKind, TokenKind, TokenRequirements, TokenUse,
     VerifiedToken,
     bearer::{BearerToken, bearer_token},
-    claims::RegisteredClaims,
     middleware::log_rejection,
 };
 
@@ -100,11 +99,7 @@ impl<U: TokenKind, C> CognitoClaims<U, C> {
     }
 
     fn guard(&self, requirements: TokenRequirements) -> Result<(), AuthRejection> {
-        let payload = self.token.payload();
-        RegisteredClaims::parse(payload)
-            .map_err(|_| Error::new(ErrorKind::InvalidClaims))
-            .and_then(|claims| requirements.check_claims(&claims, payload))
-            .map_err(|error| reject(error.with_verified_claims(payload)))
+        CognitoVerifier::recheck(&self.token, &requirements).map_err(reject)
     }
 }
 
@@ -166,9 +161,7 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
         .or_else(|| (state as &dyn Any).downcast_ref::<CognitoVerifier>())
         .cloned();
     let Some(verifier) = verifier else {
-        let rejection = AuthRejection::missing_verifier();
-        log_rejection(&rejection);
-        return Err(rejection);
+        return Err(missing_verifier());
     };
     let requirements = match token_use {
         Some(token_use) => TokenRequirements::new().token_use(token_use),
@@ -184,6 +177,19 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
     Ok(Some(verified))
 }
 
+fn has_verifier<S: Send + Sync + 'static>(parts: &Parts, state: &S) -> bool {
+    parts.extensions.get::<CognitoVerifier>().is_some()
+        || (state as &dyn Any)
+            .downcast_ref::<CognitoVerifier>()
+            .is_some()
+}
+
+fn missing_verifier() -> AuthRejection {
+    let rejection = AuthRejection::missing_verifier();
+    log_rejection(&rejection);
+    rejection
+}
+
 /// The token, or the refusal for a request without one: 401, or 500 when the route has no
 /// verifier at all, so that a misconfigured route says so.
 pub(crate) fn required<S: Send + Sync + 'static>(
@@ -191,20 +197,28 @@ pub(crate) fn required<S: Send + Sync + 'static>(
     parts: &Parts,
     state: &S,
 ) -> Result<VerifiedToken, AuthRejection> {
-    if let Some(token) = token {
-        return Ok(token);
+    match token {
+        Some(token) => Ok(token),
+        None if has_verifier(parts, state) => {
+            let rejection = AuthRejection::missing_token();
+            log_rejection(&rejection);
+            Err(rejection)
+        }
+        None => Err(missing_verifier()),
     }
-    let has_verifier = parts.extensions.get::<CognitoVerifier>().is_some()
-        || (state as &dyn Any)
-            .downcast_ref::<CognitoVerifier>()
-            .is_some();
-    let rejection = if has_verifier {
-        AuthRejection::missing_token()
-    } else {
-        AuthRejection::missing_verifier()
-    };
-    log_rejection(&rejection);
-    Err(rejection)
+}
+
+/// The token if any; a request without one passes, unless the route has no verifier at all
+/// (500, so that a misconfigured route says so even to anonymous requests).
+pub(crate) fn optional<S: Send + Sync + 'static>(
+    token: Option<VerifiedToken>,
+    parts: &Parts,
+    state: &S,
+) -> Result<Option<VerifiedToken>, AuthRejection> {
+    match token {
+        None if !has_verifier(parts, state) => Err(missing_verifier()),
+        token => Ok(token),
+    }
 }
 
 fn claims_of<U: TokenKind, C: DeserializeOwned>(
@@ -251,10 +265,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        match verified_token(parts, state, Some(U::TOKEN_USE)).await? {
-            Some(token) => claims_of(token).map(Some),
-            None => Ok(None),
-        }
+        let token = verified_token(parts, state, Some(U::TOKEN_USE)).await?;
+        optional(token, parts, state)?.map(claims_of).transpose()
     }
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use super::cognito_claims::{required, verified_token};
+use super::cognito_claims::{optional, required, verified_token};
 use crate::{AuthRejection, VerifiedToken};
 
 /// Extracts the verified token of either use, as [`CognitoClaims`](crate::CognitoClaims) does
@@ -18,7 +18,8 @@ impl<S: Send + Sync + 'static> FromRequestParts<S> for VerifiedToken {
     }
 }
 
-/// `None` for a request without an `Authorization` header; a bad token is still refused.
+/// `None` for a request without an `Authorization` header; a bad token is still refused, and a
+/// route with no verifier at all answers 500.
 impl<S: Send + Sync + 'static> OptionalFromRequestParts<S> for VerifiedToken {
     type Rejection = AuthRejection;
 
@@ -26,6 +27,7 @@ impl<S: Send + Sync + 'static> OptionalFromRequestParts<S> for VerifiedToken {
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        verified_token(parts, state, None).await
+        let token = verified_token(parts, state, None).await?;
+        optional(token, parts, state)
     }
 }

@@ -7,10 +7,10 @@
 //! - A background task refreshes on an interval (`Cache-Control: max-age` may shorten it, never
 //!   below a floor), and retries with exponential backoff after a failure. A failed or
 //!   malformed fetch keeps the last good keys.
-//! - An unknown `kid` starts one fetch that every concurrent request joins. When any fetch
-//!   finished less than the cooldown ago, an unknown `kid` fails at once: the set was just
-//!   read and did not hold it. So a flood of random key ids causes at most one fetch per
-//!   cooldown window.
+//! - An unknown `kid` starts one fetch that every concurrent request joins. When a fetch that
+//!   an unknown `kid` caused finished less than the cooldown ago, an unknown `kid` fails at
+//!   once: the set was just read and did not hold it. So a flood of random key ids causes at
+//!   most one fetch per cooldown window.
 //! - Keys older than the maximum staleness (no successful fetch for that long) are no longer
 //!   trusted: the store reports itself unavailable until a fetch succeeds.
 //! - The background task holds only a weak reference and a stop signal: it ends as soon as the
@@ -26,7 +26,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{oneshot, watch};
 
 use super::{JwksError, JwksFetcher, KeySet, KeyStoreStatus, VerifyingKey, fetch::Fetched};
-use crate::Error;
+use crate::{Error, token_cache::TokenCache};
 
 /// How a remote key store refreshes; defaults are documented on the builder.
 #[derive(Debug, Clone)]
@@ -73,7 +73,10 @@ struct Loaded {
 #[derive(Default)]
 struct State {
     in_flight: Option<watch::Receiver<Option<FetchOutcome>>>,
-    last_fetch: Option<(Instant, FetchOutcome)>,
+    /// Whether an unknown `kid` started or joined the fetch in flight.
+    in_flight_on_demand: bool,
+    /// When the last fetch an unknown `kid` started or joined finished, and how.
+    last_on_demand: Option<(Instant, FetchOutcome)>,
     etag: Option<String>,
     next_refresh: Duration,
     retry_delay: Duration,
@@ -90,6 +93,8 @@ pub(crate) struct KeyStore {
     settings: RefreshSettings,
     current: ArcSwap<Loaded>,
     state: Mutex<State>,
+    /// Told which keys left the set, so that it drops the tokens they verified.
+    cache: Option<Arc<TokenCache>>,
     /// Dropped with the store, which wakes the background task so it ends.
     stop_background: Mutex<Option<oneshot::Sender<()>>>,
 }
@@ -109,6 +114,7 @@ impl KeyStore {
         pool_id: Arc<str>,
         fetcher: JwksFetcher,
         settings: RefreshSettings,
+        cache: Option<Arc<TokenCache>>,
     ) -> Arc<Self> {
         let retry_delay = settings.first_retry;
         Arc::new(Self {
@@ -124,6 +130,7 @@ impl KeyStore {
                 retry_delay,
                 ..State::default()
             }),
+            cache,
             stop_background: Mutex::new(None),
         })
     }
@@ -143,6 +150,7 @@ impl KeyStore {
                 last_success: Some(SystemTime::now()),
                 ..State::default()
             }),
+            cache: None,
             stop_background: Mutex::new(None),
         })
     }
@@ -151,7 +159,7 @@ impl KeyStore {
     pub(crate) fn with_key<R>(
         &self,
         kid: &str,
-        f: impl FnOnce(&VerifyingKey) -> R,
+        f: impl FnOnce(&Arc<VerifyingKey>) -> R,
     ) -> Result<R, KeyLookup> {
         let loaded = self.current.load();
         if !loaded.loaded || loaded.stale_at.is_some_and(|at| Instant::now() >= at) {
@@ -168,22 +176,40 @@ impl KeyStore {
     pub(crate) fn unavailable(&self, last: Option<Arc<JwksError>>) -> Error {
         let state = self.lock_state();
         let source = last.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
+        // Until the next retry, and while a failed refetch's cooldown lasts, asking again
+        // gets the same answer.
+        let cooldown_left = match &state.last_on_demand {
+            Some((finished, Err(_))) => self
+                .settings
+                .unknown_kid_cooldown
+                .saturating_sub(finished.elapsed()),
+            _ => Duration::ZERO,
+        };
         let hint = state
             .retry_delay
+            .max(cooldown_left)
             .clamp(Duration::from_secs(1), Duration::from_secs(60));
         Error::unavailable(source, hint)
     }
 
     /// Called on an unknown `kid`: joins the fetch in flight, or starts one unless the last
-    /// fetch finished less than the cooldown ago. Waits at most the fetch timeout.
+    /// fetch an unknown `kid` caused finished less than the cooldown ago. Waits at most the
+    /// fetch timeout.
+    ///
+    /// Only fetches caused by unknown kids start the cooldown: a key Cognito adds right after
+    /// a background refresh or the first load is still found at once.
     pub(crate) async fn refetch_for_unknown_kid(self: &Arc<Self>) -> RefetchOutcome {
         if self.fetcher.is_none() {
             return RefetchOutcome::Fixed;
         }
         let receiver = {
             let mut state = self.lock_state();
-            match (&state.in_flight, &state.last_fetch) {
-                (Some(receiver), _) => receiver.clone(),
+            match (&state.in_flight, &state.last_on_demand) {
+                (Some(receiver), _) => {
+                    let receiver = receiver.clone();
+                    state.in_flight_on_demand = true;
+                    receiver
+                }
                 (None, Some((finished, outcome)))
                     if finished.elapsed() < self.settings.unknown_kid_cooldown =>
                 {
@@ -193,7 +219,7 @@ impl KeyStore {
                         Err(e) => RefetchOutcome::Failed(Some(e.clone())),
                     };
                 }
-                (None, _) => self.start_fetch(&mut state),
+                (None, _) => self.start_fetch(&mut state, true),
             }
         };
         match self.wait(receiver).await {
@@ -211,7 +237,7 @@ impl KeyStore {
             let mut state = self.lock_state();
             match &state.in_flight {
                 Some(receiver) => receiver.clone(),
-                None => self.start_fetch(&mut state),
+                None => self.start_fetch(&mut state, false),
             }
         };
         self.wait(receiver).await
@@ -266,9 +292,14 @@ impl KeyStore {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    fn start_fetch(self: &Arc<Self>, state: &mut State) -> watch::Receiver<Option<FetchOutcome>> {
+    fn start_fetch(
+        self: &Arc<Self>,
+        state: &mut State,
+        on_demand: bool,
+    ) -> watch::Receiver<Option<FetchOutcome>> {
         let (sender, receiver) = watch::channel(None);
         state.in_flight = Some(receiver.clone());
+        state.in_flight_on_demand = on_demand;
         state.fetches += 1;
         let etag = state.etag.clone();
         let store = Arc::clone(self);
@@ -279,7 +310,9 @@ impl KeyStore {
             {
                 let mut state = store.lock_state();
                 state.in_flight = None;
-                state.last_fetch = Some((Instant::now(), outcome.clone()));
+                if std::mem::take(&mut state.in_flight_on_demand) {
+                    state.last_on_demand = Some((Instant::now(), outcome.clone()));
+                }
             }
             // Nobody may be waiting any more; that is fine.
             let _ = sender.send(Some(outcome));
@@ -338,6 +371,9 @@ impl KeyStore {
         let keys = match keys {
             Some(keys) => {
                 let removed: Vec<&str> = previous.keys.removed_in(&keys).collect();
+                if let Some(cache) = self.cache.as_ref().filter(|_| !removed.is_empty()) {
+                    cache.remove_signed_by(&self.pool_id, &removed);
+                }
                 if !removed.is_empty() || previous.keys.len() != keys.len() || !previous.loaded {
                     tracing::info!(
                         pool = %self.pool_id,

@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::{ResponseFuture, layer::AuthConfig, log_accepted, log_rejection};
 use crate::{
-    AuthRejection, OnRejection, VerifiedToken,
+    AuthRejection, CognitoVerifier, OnRejection, VerifiedToken,
     bearer::{BearerToken, bearer_token},
 };
 
@@ -86,7 +86,7 @@ fn decide<B>(config: &AuthConfig, request: &Request<B>) -> Decision {
     if let Some(verified) = request.extensions().get::<VerifiedToken>()
         && verified.verifier_id() == config.verifier.id()
     {
-        return match config.verifier.recheck(verified, &config.requirements) {
+        return match CognitoVerifier::recheck(verified, &config.requirements) {
             Ok(()) => Decision::Pass(None),
             Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
         };

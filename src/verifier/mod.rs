@@ -44,7 +44,7 @@ pub use builder::{
     CognitoVerifierBuilder, ConfigError, DEFAULT_FETCH_TIMEOUT, DEFAULT_FIRST_RETRY,
     DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS,
     DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL,
-    DEFAULT_UNKNOWN_KID_COOLDOWN,
+    DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN,
 };
 pub use requirements::TokenRequirements;
 pub use user_pool::UserPool;
@@ -54,6 +54,8 @@ use crate::{
     claims::RegisteredClaims,
     compact_token::{CompactToken, Header},
     jwks::{KeyLookup, KeyStore, KeyStoreStatus, RefetchOutcome},
+    token_cache::TokenCache,
+    verified_token::Provenance,
 };
 use user_pool::AppClients;
 
@@ -90,6 +92,7 @@ struct Inner {
     leeway_secs: i64,
     max_token_bytes: usize,
     fetch_timeout: Duration,
+    cache: Option<Arc<TokenCache>>,
 }
 
 struct TrustedPool {
@@ -107,6 +110,8 @@ pub struct VerifierStatus {
     pub usable: bool,
     /// One entry per pool, in the order they were added.
     pub pools: Vec<KeyStoreStatus>,
+    /// Tokens in the verified-token cache.
+    pub cached_tokens: usize,
 }
 
 /// The first pass over a token either ends, or stops at an unknown `kid` of the pool at this
@@ -114,6 +119,18 @@ pub struct VerifierStatus {
 enum Attempt<C> {
     Done(Result<C, Error>),
     UnknownKid(usize),
+}
+
+/// Why the standard checks stopped.
+enum Stop {
+    Failed(Error),
+    UnknownKid(usize),
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        Self::Failed(error)
+    }
 }
 
 impl CognitoVerifier {
@@ -178,7 +195,7 @@ impl CognitoVerifier {
         finish: &F,
     ) -> Result<T, Error>
     where
-        F: Fn(&RegisteredClaims<'_>, &[u8]) -> Result<T, Error>,
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
         let index = match self.attempt(token, requirements, finish) {
             Attempt::Done(result) => return result,
@@ -206,9 +223,7 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Option<Result<VerifiedToken, Error>> {
-        match self.attempt(token, requirements, &|claims, payload| {
-            Ok(VerifiedToken::new(self.id(), claims, payload))
-        }) {
+        match self.attempt(token, requirements, &|verified| Ok(verified.clone())) {
             Attempt::Done(result) => Some(result),
             Attempt::UnknownKid(_) => None,
         }
@@ -220,26 +235,19 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Result<VerifiedToken, Error> {
-        self.verify_with(token, requirements, &|claims, payload| {
-            Ok(VerifiedToken::new(self.id(), claims, payload))
-        })
-        .await
+        self.verify_with(token, requirements, &|verified| Ok(verified.clone()))
+            .await
     }
 
-    /// For stacked layers: checks `requirements` (token use, groups, scopes, custom checks)
-    /// against a token this verifier already verified in this request.
+    /// For stacked layers and handler guards: checks `requirements` (token use, groups,
+    /// scopes, custom checks) against a token this verifier already verified in this request.
     pub(crate) fn recheck(
-        &self,
         verified: &VerifiedToken,
         requirements: &TokenRequirements,
     ) -> Result<(), Error> {
-        let payload = verified.payload();
-        let claims =
-            RegisteredClaims::parse(payload).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
         requirements
-            .check_token_use(verified.token_use())
-            .and_then(|()| requirements.check_claims(&claims, payload))
-            .map_err(|error| error.with_verified_claims(payload))
+            .check(verified)
+            .map_err(|error| error.with_verified_claims(verified.payload()))
     }
 
     /// Identifies this verifier (and its clones) for as long as it lives.
@@ -297,6 +305,7 @@ impl CognitoVerifier {
         VerifierStatus {
             usable: pools.iter().all(|p| p.usable),
             pools,
+            cached_tokens: self.inner.cache.as_ref().map_or(0, |c| c.len()),
         }
     }
 
@@ -305,55 +314,111 @@ impl CognitoVerifier {
         self.status().usable
     }
 
-    /// Every check up to the signature, then the claim checks, then `finish` on the verified
-    /// claims and payload.
+    /// The standard checks (from the cache or in full), then the rules, then `finish`.
     fn attempt<T, F>(&self, token: &str, requirements: &TokenRequirements, finish: &F) -> Attempt<T>
     where
-        F: Fn(&RegisteredClaims<'_>, &[u8]) -> Result<T, Error>,
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        let inner = &*self.inner;
-        let checked = (|| {
-            let parts = CompactToken::split(token, inner.max_token_bytes)?;
-            let header_json = parts.header_json()?;
-            let header = Header::parse(&header_json)?;
-            let payload = parts.payload_json()?;
-            let claims = RegisteredClaims::parse(&payload)
-                .map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
-            let iss = claims
-                .iss
-                .as_deref()
-                .ok_or_else(|| Error::missing_claim("iss"))?;
-            let index = inner
-                .pools
-                .iter()
-                .position(|pool| pool.issuers.iter().any(|i| i == iss))
-                .ok_or_else(|| Error::new(ErrorKind::InvalidIssuer))?;
-            let pool = &inner.pools[index];
-            match pool
-                .store
-                .with_key(header.kid(), |key| parts.verify_signature(key))
-            {
-                Ok(signature) => signature?,
-                Err(KeyLookup::Unknown) => return Ok(Attempt::UnknownKid(index)),
-                Err(KeyLookup::Unavailable) => return Err(pool.store.unavailable(None)),
-            }
-            let result = self
-                .check_verified(&claims, pool, requirements, &payload)
-                .and_then(|()| finish(&claims, &payload))
-                .map_err(|error| error.with_verified_claims(&payload));
-            Ok(Attempt::Done(result))
-        })();
-        checked.unwrap_or_else(|error| Attempt::Done(Err(error)))
+        let verified = match self.standard_checks(token) {
+            Ok(verified) => verified,
+            Err(Stop::Failed(error)) => return Attempt::Done(Err(error)),
+            Err(Stop::UnknownKid(index)) => return Attempt::UnknownKid(index),
+        };
+        let result = self
+            .inner
+            .requirements
+            .check(&verified)
+            .and_then(|()| requirements.check(&verified))
+            .and_then(|()| finish(&verified))
+            .map_err(|error| error.with_verified_claims(verified.payload()));
+        Attempt::Done(result)
     }
 
-    /// The checks after the signature, in the documented order.
-    fn check_verified(
+    /// Everything but the rules: from the token cache when it holds the token and the entry is
+    /// still good, else in full (and then cached).
+    fn standard_checks(&self, token: &str) -> Result<VerifiedToken, Stop> {
+        let Some(cache) = &self.inner.cache else {
+            return self.verify_in_full(token);
+        };
+        if let Some(hit) = cache.get(token) {
+            match self.still_good(&hit) {
+                Ok(true) => return Ok(hit),
+                Ok(false) => cache.remove(token),
+                Err(error) => {
+                    if error.kind() == ErrorKind::Expired {
+                        cache.remove(token);
+                    }
+                    return Err(Stop::Failed(error));
+                }
+            }
+        }
+        let verified = self.verify_in_full(token)?;
+        cache.insert(token, verified.clone());
+        Ok(verified)
+    }
+
+    /// Whether a cached token may be used: `Ok(false)` when its key has left the key set (the
+    /// token is then verified in full again), an error when it has expired or the keys are
+    /// unusable.
+    fn still_good(&self, hit: &VerifiedToken) -> Result<bool, Error> {
+        let store = &self.inner.pools[hit.pool_index()].store;
+        match store.with_key(hit.kid(), |key| hit.verified_by(key)) {
+            Ok(true) => {}
+            Ok(false) | Err(KeyLookup::Unknown) => return Ok(false),
+            Err(KeyLookup::Unavailable) => return Err(store.unavailable(None)),
+        }
+        if unix_now() > hit.exp().saturating_add(self.inner.leeway_secs) {
+            return Err(Error::new(ErrorKind::Expired).with_verified_claims(hit.payload()));
+        }
+        Ok(true)
+    }
+
+    /// The checks before the rules, in the documented order.
+    fn verify_in_full(&self, token: &str) -> Result<VerifiedToken, Stop> {
+        let inner = &*self.inner;
+        let parts = CompactToken::split(token, inner.max_token_bytes)?;
+        let header_json = parts.header_json()?;
+        let header = Header::parse(&header_json)?;
+        let payload = parts.payload_json()?;
+        let claims =
+            RegisteredClaims::parse(&payload).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
+        let iss = claims
+            .iss
+            .as_deref()
+            .ok_or_else(|| Error::missing_claim("iss"))?;
+        let pool_index = inner
+            .pools
+            .iter()
+            .position(|pool| pool.issuers.iter().any(|i| i == iss))
+            .ok_or_else(|| Error::new(ErrorKind::InvalidIssuer))?;
+        let pool = &inner.pools[pool_index];
+        let key = match pool.store.with_key(header.kid(), |key| {
+            parts.verify_signature(key).map(|()| Arc::clone(key))
+        }) {
+            Ok(verified) => verified?,
+            Err(KeyLookup::Unknown) => return Err(Stop::UnknownKid(pool_index)),
+            Err(KeyLookup::Unavailable) => return Err(pool.store.unavailable(None).into()),
+        };
+        let (token_use, exp) = self
+            .check_claims(&claims, pool)
+            .map_err(|error| error.with_verified_claims(&payload))?;
+        let provenance = Provenance {
+            verifier_id: self.id(),
+            pool_index,
+            pool_id: Arc::clone(&pool.id),
+            key,
+        };
+        Ok(VerifiedToken::new(
+            provenance, token_use, exp, &claims, &payload,
+        ))
+    }
+
+    /// The claim checks after the signature, in the documented order, up to the app client.
+    fn check_claims(
         &self,
         claims: &RegisteredClaims<'_>,
         pool: &TrustedPool,
-        requirements: &TokenRequirements,
-        payload: &[u8],
-    ) -> Result<(), Error> {
+    ) -> Result<(TokenUse, i64), Error> {
         let inner = &*self.inner;
         let token_use = claims
             .token_use
@@ -381,8 +446,6 @@ impl CognitoVerifier {
         {
             return Err(Error::new(ErrorKind::InvalidTokenUse));
         }
-        requirements.check_token_use(token_use)?;
-        inner.requirements.check_token_use(token_use)?;
         let (client, claim, kind) = match token_use {
             TokenUse::Id => (claims.aud.as_deref(), "aud", ErrorKind::InvalidAudience),
             TokenUse::Access => (
@@ -397,16 +460,14 @@ impl CognitoVerifier {
         {
             return Err(Error::new(kind));
         }
-        inner.requirements.check_claims(claims, payload)?;
-        requirements.check_claims(claims, payload)
+        Ok((token_use, exp))
     }
 }
 
-fn deserialize_claims<C: DeserializeOwned>(
-    _: &RegisteredClaims<'_>,
-    payload: &[u8],
-) -> Result<C, Error> {
-    serde_json::from_slice(payload).map_err(|_| Error::new(ErrorKind::InvalidClaims))
+fn deserialize_claims<C: DeserializeOwned>(verified: &VerifiedToken) -> Result<C, Error> {
+    verified
+        .claims()
+        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
 fn unix_now() -> i64 {

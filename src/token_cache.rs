@@ -1,0 +1,94 @@
+//! The verified-token cache: a token seen again skips the signature check.
+//!
+//! A Cognito client reuses its token for up to an hour, and the RSA signature check is the only
+//! expensive step of verification. The cache maps the token's full text to what its
+//! verification found ([`VerifiedToken`]), so that a hit costs a hash, a comparison of the
+//! whole token, and the rule checks.
+//!
+//! It is exact:
+//! - A hit needs the whole token to match, byte for byte (the map compares keys; a hash alone
+//!   never decides).
+//! - An entry is only used while its token's `exp` (with the leeway) has not passed, while the
+//!   key that verified it is still in its pool's current key set (the same key, not only the
+//!   same `kid`), and while that set is not stale. Entries of a key that left the set are also
+//!   dropped when the refresh sees it go.
+//! - Every rule still runs on a hit: token use, app client, groups, scopes, custom checks.
+//! - Only tokens that passed every standard check (signature, `exp`, `nbf`, `iss`, token use,
+//!   client) are stored; a token that failed any of them never is. A valid token that a route's
+//!   group or scope rule refuses is stored, since the rules run on every hit.
+//!
+//! It is a [`quick_cache`] sync cache, weighed in bytes: well kept, fast, bounded by weight
+//! rather than by count (tokens grow with groups), and, with its `sharded-lock` feature, a hit
+//! takes only a per-thread share of the shard's lock, so threads hitting the cache do not
+//! contend on one lock word. moka was the alternative; its hits cost more (they feed an access
+//! log that a housekeeper drains), and the features it has beyond quick_cache (time-based
+//! expiry, listeners) are not needed here: expiry is checked against `exp` on every hit.
+
+use std::sync::Arc;
+
+use quick_cache::{Weighter, sync::Cache};
+
+use crate::VerifiedToken;
+
+/// What one entry weighs: the token text, its claims JSON, and a fixed share for the entry's
+/// bookkeeping and owned claims.
+const ENTRY_OVERHEAD_BYTES: u64 = 256;
+
+#[derive(Debug, Clone)]
+struct ByBytes;
+
+impl Weighter<Arc<str>, VerifiedToken> for ByBytes {
+    fn weight(&self, token: &Arc<str>, verified: &VerifiedToken) -> u64 {
+        token.len() as u64 + verified.weight_bytes() + ENTRY_OVERHEAD_BYTES
+    }
+}
+
+/// A bounded cache of verified tokens; see the module docs.
+pub(crate) struct TokenCache {
+    entries: Cache<Arc<str>, VerifiedToken, ByBytes>,
+}
+
+impl TokenCache {
+    /// A cache that holds at most `capacity_bytes` of tokens and claims.
+    pub(crate) fn new(capacity_bytes: u64) -> Self {
+        // A typical entry weighs about 2 KiB; the estimate only sizes the shards.
+        let estimated_items = usize::try_from(capacity_bytes / 2048)
+            .unwrap_or(usize::MAX)
+            .max(16);
+        Self {
+            entries: Cache::with_weighter(estimated_items, capacity_bytes, ByBytes),
+        }
+    }
+
+    pub(crate) fn get(&self, token: &str) -> Option<VerifiedToken> {
+        self.entries.get(token)
+    }
+
+    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken) {
+        self.entries.insert(token.into(), verified);
+    }
+
+    pub(crate) fn remove(&self, token: &str) {
+        self.entries.remove(token);
+    }
+
+    /// Drops the entries verified by the keys `kids` of the pool `pool`.
+    pub(crate) fn remove_signed_by(&self, pool: &str, kids: &[&str]) {
+        self.entries
+            .retain(|_, verified| !(verified.pool_id() == pool && kids.contains(&verified.kid())));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.entries.len())
+            .field("weight", &self.entries.weight())
+            .field("capacity", &self.entries.capacity())
+            .finish()
+    }
+}
