@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde::{Deserialize, de::IgnoredAny};
+use serde::{Deserialize, Deserializer, de::IgnoredAny};
 
 use crate::{Error, ErrorKind, jwks::VerifyingKey};
 
@@ -31,8 +31,10 @@ pub(crate) struct Header<'a> {
     alg: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
+    /// Present with any value, `null` included: no extension is understood, so none may be
+    /// critical.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
 }
 
 impl<'t> CompactToken<'t> {
@@ -45,11 +47,8 @@ impl<'t> CompactToken<'t> {
         let malformed = || Error::new(ErrorKind::Malformed);
         let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
         let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
-        let is_segment = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
+        let is_segment =
+            |s: &str| !s.is_empty() && s.bytes().fold(true, |ok, b| ok & is_base64url(b));
         if !(is_segment(header) && is_segment(payload) && is_segment(signature)) {
             return Err(malformed());
         }
@@ -97,7 +96,7 @@ impl<'a> Header<'a> {
         if header.alg.as_deref() != Some(RS256) {
             return Err(Error::new(ErrorKind::UnsupportedAlgorithm));
         }
-        if header.crit.is_some() {
+        if header.crit {
             return Err(Error::new(ErrorKind::CriticalHeader));
         }
         if header.kid.is_none() {
@@ -112,10 +111,21 @@ impl<'a> Header<'a> {
     }
 }
 
+/// A member that counts as soon as it is there: `Option` would read `null` as absent.
+fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(value).map(|_| true)
+}
+
 /// True when the text starts as a JSON object. serde reads a struct from a JSON array too (by
 /// position), which a JOSE header or claims set must never be.
 pub(crate) fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// One character of the base64url alphabet. Without branches, so that the check of a whole
+/// segment (about 1 KB, read for every token) is vectorized: several times faster than `all`.
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_')
 }
 
 fn decode(segment: &str) -> Result<Vec<u8>, Error> {
@@ -183,6 +193,10 @@ mod tests {
             (r#"{"alg":"RS256"}"#, ErrorKind::MissingKeyId),
             (
                 r#"{"alg":"RS256","kid":"k","crit":["exp"]}"#,
+                ErrorKind::CriticalHeader,
+            ),
+            (
+                r#"{"alg":"RS256","kid":"k","crit":null}"#,
                 ErrorKind::CriticalHeader,
             ),
             (r#"{"alg":"RS256","kid":7}"#, ErrorKind::InvalidHeader),

@@ -17,6 +17,11 @@
 //!   client) are stored; a token that failed any of them never is. A valid token that a route's
 //!   group or scope rule refuses is stored, since the rules run on every hit.
 //!
+//! A token is hashed by its last 32 characters only, which lie in its signature: hashing a
+//! whole 1 KB token was the largest cost of a hit. Two valid tokens never share a signature,
+//! and only valid tokens are stored, so no one can fill one bucket without the pool's private
+//! key; the lookup still compares the whole token.
+//!
 //! It is a [`quick_cache`] sync cache, weighed in bytes: well kept, fast, bounded by weight
 //! rather than by count (tokens grow with groups), and, with its `sharded-lock` feature, a hit
 //! takes only a per-thread share of the shard's lock, so threads hitting the cache do not
@@ -24,9 +29,12 @@
 //! log that a housekeeper drains), and the features it has beyond quick_cache (time-based
 //! expiry, listeners) are not needed here: expiry is checked against `exp` on every hit.
 
-use std::sync::Arc;
+use std::{
+    hash::{Hash, Hasher},
+    sync::Arc,
+};
 
-use quick_cache::{Weighter, sync::Cache};
+use quick_cache::{Equivalent, Weighter, sync::Cache};
 
 use crate::VerifiedToken;
 
@@ -34,18 +42,52 @@ use crate::VerifiedToken;
 /// bookkeeping and owned claims.
 const ENTRY_OVERHEAD_BYTES: u64 = 256;
 
+/// How many of a token's last bytes its hash reads.
+const HASHED_BYTES: usize = 32;
+
+/// A stored token's text.
+#[derive(Clone, PartialEq, Eq)]
+struct CachedToken(Arc<str>);
+
+/// A token to look up, hashed as [`CachedToken`] is.
+struct Lookup<'t>(&'t str);
+
+/// The part of a token its hash reads: the end of its signature.
+fn hashed_part(token: &str) -> &[u8] {
+    let bytes = token.as_bytes();
+    &bytes[bytes.len().saturating_sub(HASHED_BYTES)..]
+}
+
+impl Hash for CachedToken {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hashed_part(&self.0).hash(state);
+    }
+}
+
+impl Hash for Lookup<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hashed_part(self.0).hash(state);
+    }
+}
+
+impl Equivalent<CachedToken> for Lookup<'_> {
+    fn equivalent(&self, key: &CachedToken) -> bool {
+        *self.0 == *key.0
+    }
+}
+
 #[derive(Debug, Clone)]
 struct ByBytes;
 
-impl Weighter<Arc<str>, VerifiedToken> for ByBytes {
-    fn weight(&self, token: &Arc<str>, verified: &VerifiedToken) -> u64 {
-        token.len() as u64 + verified.weight_bytes() + ENTRY_OVERHEAD_BYTES
+impl Weighter<CachedToken, VerifiedToken> for ByBytes {
+    fn weight(&self, token: &CachedToken, verified: &VerifiedToken) -> u64 {
+        token.0.len() as u64 + verified.weight_bytes() + ENTRY_OVERHEAD_BYTES
     }
 }
 
 /// A bounded cache of verified tokens; see the module docs.
 pub(crate) struct TokenCache {
-    entries: Cache<Arc<str>, VerifiedToken, ByBytes>,
+    entries: Cache<CachedToken, VerifiedToken, ByBytes>,
 }
 
 impl TokenCache {
@@ -61,15 +103,15 @@ impl TokenCache {
     }
 
     pub(crate) fn get(&self, token: &str) -> Option<VerifiedToken> {
-        self.entries.get(token)
+        self.entries.get(&Lookup(token))
     }
 
     pub(crate) fn insert(&self, token: &str, verified: VerifiedToken) {
-        self.entries.insert(token.into(), verified);
+        self.entries.insert(CachedToken(token.into()), verified);
     }
 
     pub(crate) fn remove(&self, token: &str) {
-        self.entries.remove(token);
+        self.entries.remove(&Lookup(token));
     }
 
     /// Drops the entries verified by the keys `kids` of the pool `pool`.
@@ -90,5 +132,27 @@ impl std::fmt::Debug for TokenCache {
             .field("weight", &self.entries.weight())
             .field("capacity", &self.entries.capacity())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn tokens_sharing_their_end_hash_alike_but_are_not_equivalent() {
+        let hasher = std::collections::hash_map::RandomState::new();
+        let end = "s".repeat(HASHED_BYTES);
+        let stored = CachedToken(format!("header.payload.{end}").into());
+        let same = Lookup(&stored.0);
+        let other = format!("header.other-payload.{end}");
+        let other = Lookup(&other);
+        assert_eq!(hasher.hash_one(&stored), hasher.hash_one(&same));
+        assert_eq!(hasher.hash_one(&stored), hasher.hash_one(&other));
+        assert!(same.equivalent(&stored));
+        assert!(!other.equivalent(&stored));
+        assert!(!Lookup("s").equivalent(&stored));
     }
 }

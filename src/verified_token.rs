@@ -1,11 +1,21 @@
 //! A token that passed every standard check: what the verifier found, kept for the rules, the
 //! token cache and the extractors.
 
-use std::{fmt, sync::Arc};
+use std::{
+    any::{Any, TypeId},
+    fmt,
+    sync::{Arc, OnceLock},
+};
 
 use serde::de::DeserializeOwned;
 
-use crate::{TokenUse, claims::RegisteredClaims, jwks::VerifyingKey};
+use crate::{
+    AccessClaims, IdClaims, TokenClaims, TokenUse, claims::RegisteredClaims, jwks::VerifyingKey,
+};
+
+/// What typed claims occupy beyond the text of their JSON: the struct, its allocations' headers,
+/// the scope set's tree.
+const TYPED_CLAIMS_BYTES: usize = 640;
 
 /// A verified token: its use, subject, user name, groups, scopes, and the claims' JSON.
 ///
@@ -28,7 +38,11 @@ struct Inner {
     username: Option<Box<str>>,
     groups: Box<[Box<str>]>,
     scopes: Box<[Box<str>]>,
-    payload: Box<[u8]>,
+    payload: Box<str>,
+    /// The claims as the crate's own types, read on first use. A token served from the cache
+    /// again (the same `Arc`) then costs a clone of them, not a second JSON parse. Boxed: a
+    /// token nobody asks typed claims of pays one pointer.
+    typed: OnceLock<Box<TokenClaims>>,
 }
 
 /// Where a token was verified: by which verifier, in which pool, with which key.
@@ -47,7 +61,7 @@ impl VerifiedToken {
         token_use: TokenUse,
         exp: i64,
         claims: &RegisteredClaims<'_>,
-        payload: &[u8],
+        payload: &str,
     ) -> Self {
         let boxed = |items: &mut dyn Iterator<Item = &str>| -> Box<[Box<str>]> {
             items.map(Into::into).collect()
@@ -76,6 +90,7 @@ impl VerifiedToken {
                         .filter(|s| !s.is_empty()),
                 ),
                 payload: payload.into(),
+                typed: OnceLock::new(),
             }),
         }
     }
@@ -112,8 +127,7 @@ impl VerifiedToken {
 
     /// The claims as JSON text.
     pub fn claims_json(&self) -> &str {
-        // Decoded from base64 and parsed as JSON by the verifier, so UTF-8.
-        std::str::from_utf8(&self.inner.payload).unwrap_or_default()
+        &self.inner.payload
     }
 
     /// The claims read as `C`.
@@ -122,7 +136,46 @@ impl VerifiedToken {
     ///
     /// When the claims do not fit `C`.
     pub fn claims<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
-        serde_json::from_slice(&self.inner.payload)
+        serde_json::from_str(&self.inner.payload)
+    }
+
+    /// The claims as [`IdClaims`] or [`AccessClaims`], by the token's use, parsed once for the
+    /// life of this token (and of its cache entry).
+    pub(crate) fn token_claims(&self) -> Result<&TokenClaims, serde_json::Error> {
+        if let Some(claims) = self.inner.typed.get() {
+            return Ok(claims);
+        }
+        let payload = &self.inner.payload;
+        // The use is known: read the claims straight into its type.
+        let claims = match self.inner.token_use {
+            TokenUse::Id => TokenClaims::Id(serde_json::from_str(payload)?),
+            TokenUse::Access => TokenClaims::Access(serde_json::from_str(payload)?),
+        };
+        // Two threads may both have parsed; either result is the same.
+        Ok(self.inner.typed.get_or_init(|| Box::new(claims)))
+    }
+
+    /// The claims read as `C`: a clone of [`token_claims`](Self::token_claims) when `C` is
+    /// [`TokenClaims`], or [`IdClaims`] / [`AccessClaims`] of the token's use; else parsed.
+    pub(crate) fn claims_as<C: DeserializeOwned + 'static>(&self) -> Result<C, serde_json::Error> {
+        let wanted = TypeId::of::<C>();
+        let memoized = if wanted == TypeId::of::<TokenClaims>() {
+            downcast(self.token_claims()?.clone())
+        } else if wanted == TypeId::of::<IdClaims>() || wanted == TypeId::of::<AccessClaims>() {
+            match self.token_claims()? {
+                TokenClaims::Id(claims) if wanted == TypeId::of::<IdClaims>() => {
+                    downcast(claims.clone())
+                }
+                TokenClaims::Access(claims) if wanted == TypeId::of::<AccessClaims>() => {
+                    downcast(claims.clone())
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        // Another type, or the other use's claims type: the parse says why it does not fit.
+        memoized.map_or_else(|| self.claims(), Ok)
     }
 
     pub(crate) fn has_any_group(&self, wanted: &[String]) -> bool {
@@ -134,7 +187,7 @@ impl VerifiedToken {
     }
 
     pub(crate) fn payload(&self) -> &[u8] {
-        &self.inner.payload
+        self.inner.payload.as_bytes()
     }
 
     pub(crate) fn verifier_id(&self) -> usize {
@@ -158,7 +211,9 @@ impl VerifiedToken {
         Arc::ptr_eq(&self.inner.key, key)
     }
 
-    /// Roughly what this token's data occupies, for the cache's weight.
+    /// Roughly what this token's data occupies, for the cache's weight. The typed claims, read
+    /// later if at all, are counted now: about the size of their JSON plus
+    /// [`TYPED_CLAIMS_BYTES`] (measured: 1.6 KB for the 0.9 KB claims of a 1.2 KB access token).
     pub(crate) fn weight_bytes(&self) -> u64 {
         let inner = &*self.inner;
         let strings: usize = inner
@@ -167,11 +222,20 @@ impl VerifiedToken {
             .chain(inner.scopes.iter())
             .map(|s| s.len() + 16)
             .sum();
-        (inner.payload.len()
+        (2 * inner.payload.len()
+            + TYPED_CLAIMS_BYTES
             + inner.sub.len()
             + inner.username.as_ref().map_or(0, |u| u.len())
             + strings) as u64
     }
+}
+
+/// `value` as a `C`, when `C` is its type.
+fn downcast<T: 'static, C: 'static>(value: T) -> Option<C> {
+    let mut slot = Some(value);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<C>>()
+        .and_then(Option::take)
 }
 
 impl fmt::Debug for VerifiedToken {

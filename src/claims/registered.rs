@@ -1,6 +1,6 @@
 //! The claims the verifier itself checks, read without copying from the decoded payload.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, ops::Deref};
 
 use serde::Deserialize;
 
@@ -10,43 +10,72 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 pub(crate) struct RegisteredClaims<'a> {
     #[serde(borrow, default)]
-    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) iss: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Text<'a>>,
     #[serde(default)]
     pub(crate) exp: Option<i64>,
     #[serde(default)]
     pub(crate) nbf: Option<i64>,
     #[serde(borrow, default)]
-    pub(crate) token_use: Option<Cow<'a, str>>,
+    pub(crate) token_use: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(crate) aud: Option<Cow<'a, str>>,
+    pub(crate) aud: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(crate) client_id: Option<Cow<'a, str>>,
+    pub(crate) client_id: Option<Text<'a>>,
     #[serde(borrow, default, rename = "cognito:groups")]
-    pub(crate) groups: Option<Vec<Cow<'a, str>>>,
+    pub(crate) groups: Option<Vec<Text<'a>>>,
     #[serde(borrow, default)]
-    pub(crate) scope: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(crate) username: Option<Cow<'a, str>>,
+    pub(crate) username: Option<Text<'a>>,
     #[serde(borrow, default, rename = "cognito:username")]
-    pub(crate) cognito_username: Option<Cow<'a, str>>,
+    pub(crate) cognito_username: Option<Text<'a>>,
+}
+
+/// A string claim, borrowed from the payload unless it holds escapes. serde borrows a
+/// `Cow<str>` field only when it is the field's whole type; inside an `Option` or a `Vec` it
+/// would copy every string of every token.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 impl<'a> RegisteredClaims<'a> {
     /// Parses the payload, which must be a JSON object: serde would also read a struct from
-    /// an array, by position.
-    pub(crate) fn parse(payload: &'a [u8]) -> Result<Self, serde_json::Error> {
-        if !crate::compact_token::is_json_object(payload) {
+    /// an array, by position. Text, not bytes: checked as UTF-8 once, not string by string.
+    pub(crate) fn parse(payload: &'a str) -> Result<Self, serde_json::Error> {
+        if !crate::compact_token::is_json_object(payload.as_bytes()) {
             return Err(serde::de::Error::custom("the payload is not a JSON object"));
         }
-        serde_json::from_slice(payload)
+        serde_json::from_str(payload)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let payload = r#"{"iss":"https://a/b","sub":"s\u00e9","cognito:groups":["g"]}"#;
+        let claims = RegisteredClaims::parse(payload).unwrap();
+        assert!(matches!(
+            claims.iss,
+            Some(Text(Cow::Borrowed("https://a/b")))
+        ));
+        assert_eq!(claims.sub.as_deref(), Some("s\u{e9}"));
+        assert!(matches!(claims.sub, Some(Text(Cow::Owned(_)))));
+        let groups = claims.groups.unwrap();
+        assert!(matches!(groups[..], [Text(Cow::Borrowed("g"))]));
+    }
 
     #[test]
     fn duplicate_members_are_rejected() {
@@ -56,10 +85,7 @@ mod tests {
             r#"{"token_use":"id","token_use":"access"}"#,
             r#"{"cognito:groups":[],"cognito:groups":["admins"]}"#,
         ] {
-            assert!(
-                RegisteredClaims::parse(payload.as_bytes()).is_err(),
-                "{payload}"
-            );
+            assert!(RegisteredClaims::parse(payload).is_err(), "{payload}");
         }
     }
 
@@ -74,10 +100,7 @@ mod tests {
             r#"[]"#,
             r#""text""#,
         ] {
-            assert!(
-                RegisteredClaims::parse(payload.as_bytes()).is_err(),
-                "{payload}"
-            );
+            assert!(RegisteredClaims::parse(payload).is_err(), "{payload}");
         }
     }
 }

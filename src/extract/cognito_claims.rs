@@ -221,7 +221,7 @@ pub(crate) fn optional<S: Send + Sync + 'static>(
     }
 }
 
-fn claims_of<U: TokenKind, C: DeserializeOwned>(
+fn claims_of<U: TokenKind, C: DeserializeOwned + 'static>(
     token: VerifiedToken,
 ) -> Result<CognitoClaims<U, C>, AuthRejection> {
     if token.token_use() != U::TOKEN_USE {
@@ -229,7 +229,8 @@ fn claims_of<U: TokenKind, C: DeserializeOwned>(
             Error::new(ErrorKind::InvalidTokenUse).with_verified_claims(token.payload()),
         ));
     }
-    let claims = token.claims::<C>().map_err(|_| {
+    // The crate's own claims types are read once per token (a cached token's are reused).
+    let claims = token.claims_as::<C>().map_err(|_| {
         reject(Error::new(ErrorKind::InvalidClaims).with_verified_claims(token.payload()))
     })?;
     Ok(CognitoClaims {

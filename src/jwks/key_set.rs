@@ -24,20 +24,34 @@ impl KeySet {
     /// ambiguous, so neither is trusted. A set left with no key is an error, so that a refresh
     /// that returns one keeps the last good keys.
     pub(crate) fn parse(json: &[u8]) -> Result<Self, JwksError> {
-        let document: Document =
-            serde_json::from_slice(json).map_err(|e| JwksError::InvalidDocument(e.to_string()))?;
+        Self::read(json).0
+    }
+
+    /// As [`parse`](Self::parse), and why each skipped key was skipped (`kid: reason`), for the
+    /// key store's status.
+    pub(crate) fn read(json: &[u8]) -> (Result<Self, JwksError>, Vec<String>) {
+        let document: Document = match serde_json::from_slice(json) {
+            Ok(document) => document,
+            Err(e) => return (Err(JwksError::InvalidDocument(e.to_string())), Vec::new()),
+        };
         let mut keys: HashMap<Box<str>, Arc<VerifyingKey>> = HashMap::new();
         let mut ambiguous: Vec<Box<str>> = Vec::new();
+        let mut reasons = Vec::new();
         let mut skipped = 0;
         for value in document.keys {
             let parsed = serde_json::from_value::<Jwk>(value)
-                .map_err(|e| e.to_string())
-                .and_then(|jwk| VerifyingKey::from_jwk(&jwk));
+                .map_err(|e| format!("(no kid): not a JWK: {e}"))
+                .and_then(|jwk| {
+                    VerifyingKey::from_jwk(&jwk).map_err(|reason| {
+                        format!("{}: {reason}", jwk.kid.as_deref().unwrap_or("(no kid)"))
+                    })
+                });
             let key = match parsed {
                 Ok(key) => key,
                 Err(reason) => {
                     skipped += 1;
                     tracing::warn!(reason = %reason, "skipping unusable JWK");
+                    reasons.push(reason);
                     continue;
                 }
             };
@@ -58,14 +72,15 @@ impl KeySet {
         for kid in &ambiguous {
             if keys.remove(kid).is_some() {
                 skipped += 2;
+                reasons.push(format!("{kid}: listed twice with different keys"));
             } else {
                 skipped += 1;
             }
         }
         if keys.is_empty() {
-            return Err(JwksError::NoUsableKeys { skipped });
+            return (Err(JwksError::NoUsableKeys { skipped }), reasons);
         }
-        Ok(Self { keys })
+        (Ok(Self { keys }), reasons)
     }
 
     pub(crate) fn get(&self, kid: &str) -> Option<&Arc<VerifyingKey>> {
@@ -157,6 +172,28 @@ mod tests {
         assert_eq!(set.kids(), ["dup", "ok"], "the same key twice is harmless");
         let set = parse(vec![a, rsa_jwk("dup"), rsa_jwk("ok")]).unwrap();
         assert_eq!(set.kids(), ["ok"]);
+    }
+
+    #[test]
+    fn skipped_keys_say_why() {
+        let a = rsa_jwk("dup");
+        let json = json!({ "keys": [
+            rsa_jwk("ok"),
+            json!({"kid":"ec","kty":"EC","crv":"P-256","x":"AA","y":"AA"}),
+            json!({"kid": 5}),
+            a.clone(),
+            rsa_jwk("dup"),
+        ]});
+        let (keys, reasons) = KeySet::read(json.to_string().as_bytes());
+        assert_eq!(keys.unwrap().kids(), ["ok"]);
+        assert_eq!(reasons.len(), 3, "{reasons:?}");
+        assert_eq!(reasons[0], r#"ec: kty "EC" is not RSA"#);
+        assert!(reasons[1].starts_with("(no kid): not a JWK"), "{reasons:?}");
+        assert_eq!(reasons[2], "dup: listed twice with different keys");
+
+        let (keys, reasons) = KeySet::read(br#"{"keys":[{"kid":"x","kty":"oct","k":"AA"}]}"#);
+        assert_eq!(keys.unwrap_err(), JwksError::NoUsableKeys { skipped: 1 });
+        assert_eq!(reasons, [r#"x: kty "oct" is not RSA"#]);
     }
 
     #[test]

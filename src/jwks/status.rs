@@ -10,8 +10,8 @@ use serde::{Serialize, Serializer};
 ///
 /// ```json
 /// {"user_pool_id":"eu-west-1_AbC123456","jwks_url":"https://...","usable":true,
-///  "keys_loaded":2,"key_ids":["..."],"last_refresh":1767225600,"last_error":null,
-///  "last_error_at":null,"consecutive_failures":0,"fetches":3}
+///  "keys_loaded":2,"key_ids":["..."],"skipped_keys":[],"last_refresh":1767225600,
+///  "last_error":null,"last_error_at":null,"consecutive_failures":0,"fetches":3}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -27,6 +27,10 @@ pub struct KeyStoreStatus {
     pub keys_loaded: usize,
     /// Their key ids, sorted.
     pub key_ids: Vec<String>,
+    /// Why keys of the last JWKS document fetched were skipped, one `kid: reason` each: another
+    /// `kty`, a modulus under 2048 bits, a bad exponent, a kid listed twice with different
+    /// keys. Kept when a later fetch fails before a document is read.
+    pub skipped_keys: Vec<String>,
     /// When a fetch last succeeded (a 200 with usable keys, or a 304).
     #[serde(serialize_with = "unix_seconds")]
     pub last_refresh: Option<SystemTime>,

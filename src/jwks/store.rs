@@ -84,6 +84,8 @@ struct State {
     last_error: Option<(SystemTime, Arc<JwksError>)>,
     consecutive_failures: u32,
     fetches: u64,
+    /// Why keys of the last document read were skipped.
+    skipped_keys: Vec<String>,
 }
 
 /// One user pool's signing keys.
@@ -276,6 +278,7 @@ impl KeyStore {
             usable,
             keys_loaded: loaded.keys.len(),
             key_ids: loaded.keys.kids(),
+            skipped_keys: state.skipped_keys.clone(),
             last_refresh: state.last_success,
             last_error: state.last_error.as_ref().map(|(_, e)| e.to_string()),
             last_error_at: state.last_error.as_ref().map(|(at, _)| *at),
@@ -349,7 +352,11 @@ impl KeyStore {
                 body,
                 etag,
                 max_age,
-            } => KeySet::parse(&body).map(|keys| (Some(keys), etag, max_age)),
+            } => {
+                let (keys, skipped) = KeySet::read(&body);
+                self.lock_state().skipped_keys = skipped;
+                keys.map(|keys| (Some(keys), etag, max_age))
+            }
         });
         match result {
             Ok((keys, etag, max_age)) => {

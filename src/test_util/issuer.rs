@@ -3,22 +3,27 @@
 use std::{
     fmt,
     net::SocketAddr,
+    pin::Pin,
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
     },
+    task::{Context, Poll, ready},
     time::Duration,
 };
 
 use axum::{
     Router,
+    body::Body,
     extract::State,
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 use serde_json::json;
-use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle};
+use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Sleep};
 
 use super::{SigningKey, TokenBuilder};
 use crate::UserPool;
@@ -33,6 +38,24 @@ pub enum JwksFault {
     Body(String),
     /// Accept the request and never answer.
     Hang,
+    /// Answer 200 with the key set, sent one byte at a time at this rate (at least one a
+    /// second).
+    Trickle {
+        /// Bytes sent per second.
+        bytes_per_second: u32,
+    },
+    /// Answer 200 with a body of `bytes` spaces, streamed without holding it in memory. With
+    /// `content_length`, its length is declared up front; without, it is sent chunked, so
+    /// only counting the bytes received can stop it.
+    HugeBody {
+        /// The body's length.
+        bytes: u64,
+        /// Whether `Content-Length` declares it.
+        content_length: bool,
+    },
+    /// Answer 200 declaring the key set's full length, send its first half, then close the
+    /// connection.
+    Truncated,
 }
 
 /// A local Cognito user pool: see the [module docs](super).
@@ -324,6 +347,25 @@ async fn serve_jwks(
             ([(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
         Some(JwksFault::Hang) => std::future::pending().await,
+        Some(JwksFault::Trickle { bytes_per_second }) => json_response(Body::new(Trickle {
+            rest: Bytes::from(body),
+            interval: Duration::from_secs(1) / bytes_per_second.max(1),
+            pause: None,
+        })),
+        Some(JwksFault::HugeBody {
+            bytes,
+            content_length,
+        }) => json_response(Body::new(Spaces {
+            left: bytes,
+            declared: content_length,
+        })),
+        Some(JwksFault::Truncated) => {
+            let full = Bytes::from(body);
+            json_response(Body::new(CutShort {
+                declared: full.len() as u64,
+                half: Some(full.slice(..full.len() / 2)),
+            }))
+        }
         None => {
             let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             if let Some(value) = cache_control.and_then(|v| v.parse().ok()) {
@@ -331,6 +373,98 @@ async fn serve_jwks(
             }
             response
         }
+    }
+}
+
+fn json_response(body: Body) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A body sent one byte per `interval`.
+struct Trickle {
+    rest: Bytes,
+    interval: Duration,
+    pause: Option<Pin<Box<Sleep>>>,
+}
+
+impl http_body::Body for Trickle {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        let interval = this.interval;
+        let pause = this
+            .pause
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+        ready!(pause.as_mut().poll(cx));
+        this.pause = None;
+        Poll::Ready(Some(Ok(Frame::data(this.rest.split_to(1)))))
+    }
+}
+
+/// `left` spaces in 64 KiB frames; the length declared up front or not.
+struct Spaces {
+    left: u64,
+    declared: bool,
+}
+
+impl http_body::Body for Spaces {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        const FRAME: &[u8] = &[b' '; 64 * 1024];
+        let this = self.get_mut();
+        if this.left == 0 {
+            return Poll::Ready(None);
+        }
+        let len = usize::try_from(this.left).map_or(FRAME.len(), |left| left.min(FRAME.len()));
+        this.left -= len as u64;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&FRAME[..len])))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.declared {
+            SizeHint::with_exact(self.left)
+        } else {
+            SizeHint::default()
+        }
+    }
+}
+
+/// Declares `declared` bytes, sends `half`, then fails, which makes the server close the
+/// connection mid-body.
+struct CutShort {
+    declared: u64,
+    half: Option<Bytes>,
+}
+
+impl http_body::Body for CutShort {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(Some(match self.get_mut().half.take() {
+            Some(half) => Ok(Frame::data(half)),
+            None => Err(std::io::Error::other("truncated on purpose")),
+        }))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.declared)
     }
 }
 

@@ -145,7 +145,8 @@ impl CognitoVerifier {
     ///
     /// An [`Error`] whose [`kind`](Error::kind) names the failed check.
     pub async fn verify(&self, token: &str) -> Result<TokenClaims, Error> {
-        self.verify_as(token, &TokenRequirements::new()).await
+        self.verify_with(token, &TokenRequirements::new(), &typed_claims)
+            .await
     }
 
     /// Verifies an ID token.
@@ -154,8 +155,8 @@ impl CognitoVerifier {
     ///
     /// As [`verify`](Self::verify); an access token fails with [`ErrorKind::InvalidTokenUse`].
     pub async fn verify_id(&self, token: &str) -> Result<IdClaims, Error> {
-        self.verify_as(token, &TokenRequirements::new().token_use(TokenUse::Id))
-            .await
+        let requirements = TokenRequirements::new().token_use(TokenUse::Id);
+        self.verify_with(token, &requirements, &typed_claims).await
     }
 
     /// Verifies an access token.
@@ -164,8 +165,8 @@ impl CognitoVerifier {
     ///
     /// As [`verify`](Self::verify); an ID token fails with [`ErrorKind::InvalidTokenUse`].
     pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, Error> {
-        self.verify_as(token, &TokenRequirements::new().token_use(TokenUse::Access))
-            .await
+        let requirements = TokenRequirements::new().token_use(TokenUse::Access);
+        self.verify_with(token, &requirements, &typed_claims).await
     }
 
     /// Verifies a token against the verifier's rules and `requirements`, and reads its claims
@@ -263,7 +264,10 @@ impl CognitoVerifier {
     ///
     /// As [`verify`](Self::verify).
     pub fn verify_sync(&self, token: &str) -> Result<TokenClaims, Error> {
-        self.verify_as_sync(token, &TokenRequirements::new())
+        match self.attempt(token, &TokenRequirements::new(), &typed_claims) {
+            Attempt::Done(result) => result,
+            Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
+        }
     }
 
     /// [`verify_as`](Self::verify_as) with the keys already loaded, never touching the
@@ -379,9 +383,9 @@ impl CognitoVerifier {
         let parts = CompactToken::split(token, inner.max_token_bytes)?;
         let header_json = parts.header_json()?;
         let header = Header::parse(&header_json)?;
-        let payload = parts.payload_json()?;
-        let claims =
-            RegisteredClaims::parse(&payload).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
+        let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
+        let payload = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
+        let claims = RegisteredClaims::parse(&payload).map_err(|_| invalid_claims())?;
         let iss = claims
             .iss
             .as_deref()
@@ -401,7 +405,7 @@ impl CognitoVerifier {
         };
         let (token_use, exp) = self
             .check_claims(&claims, pool)
-            .map_err(|error| error.with_verified_claims(&payload))?;
+            .map_err(|error| error.with_verified_claims(payload.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
             pool_index,
@@ -467,6 +471,13 @@ impl CognitoVerifier {
 fn deserialize_claims<C: DeserializeOwned>(verified: &VerifiedToken) -> Result<C, Error> {
     verified
         .claims()
+        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
+}
+
+/// The crate's own claims types, read once per verified token: a cache hit clones them.
+fn typed_claims<C: DeserializeOwned + 'static>(verified: &VerifiedToken) -> Result<C, Error> {
+    verified
+        .claims_as()
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 

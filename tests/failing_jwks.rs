@@ -1,0 +1,507 @@
+//! A failing Cognito: the JWKS endpoint answers errors, garbage, too much, too slowly or not at
+//! all, or publishes keys that must not be trusted. For each: tokens of known keys keep
+//! verifying (through a real `Router` with `CognitoAuthLayer`, and straight to the verifier),
+//! a request that needs a refetch never waits longer than the fetch timeout, and
+//! `verifier.status()` says what went wrong.
+//!
+//! Covered elsewhere: a hang on the first fetch (`tests/key_store.rs`,
+//! `build_fails_when_the_first_fetch_fails`), a refused connection and recovery
+//! (`an_outage_keeps_the_last_good_keys`), staleness (`stale_keys_are_not_trusted`), retry
+//! backoff (`failed_fetches_are_retried_with_backoff`).
+
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+use axum::{Router, body::Body, routing::get};
+use axum_cognito::{
+    CognitoAuthLayer, CognitoVerifier, ConfigError, JwksError, KeyStoreStatus, TokenUse,
+    test_util::{JwksFault, SigningKey, TestIssuer},
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Short enough for a quick suite, long enough for a loaded machine to fetch a healthy set.
+const TIMEOUT: Duration = Duration::from_millis(1500);
+/// What a request may wait beyond the timeout: scheduling on a busy machine.
+const MARGIN: Duration = Duration::from_secs(1);
+const FIFTY_MB: u64 = 50 * 1024 * 1024;
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An issuer, a verifier that loaded its first key, and tokens of that key (`known`) and of a
+/// key published after the build (`unknown`, found only by a refetch).
+struct Harness {
+    issuer: TestIssuer,
+    verifier: CognitoVerifier,
+    app: Router,
+    known: String,
+    known_kid: String,
+    unknown: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    retry_after: Option<String>,
+    waited: Duration,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let issuer = TestIssuer::start().await;
+        let verifier = CognitoVerifier::builder()
+            .user_pool(issuer.user_pool())
+            .token_use(TokenUse::Access)
+            .fetch_timeout(TIMEOUT)
+            // Every unknown kid refetches, so each request below meets the fault itself.
+            .unknown_kid_cooldown(Duration::ZERO)
+            // No background retry between the steps of a test.
+            .retry_backoff(Duration::from_secs(600), Duration::from_secs(600))
+            .build()
+            .await
+            .unwrap();
+        let app = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .layer(CognitoAuthLayer::new(verifier.clone()));
+        let known = issuer.access_token().sign();
+        let known_kid = issuer.signing_key().kid().to_owned();
+        issuer.rotate();
+        let unknown = issuer.access_token().sign();
+        Self {
+            issuer,
+            verifier,
+            app,
+            known,
+            known_kid,
+            unknown,
+        }
+    }
+
+    fn status(&self) -> KeyStoreStatus {
+        self.verifier.status().pools.remove(0)
+    }
+
+    async fn expect_known_key_verifies(&self, case: &str) {
+        let reply = call(&self.app, &self.known).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{case}: known key via the layer"
+        );
+        assert!(
+            self.verifier.verify(&self.known).await.is_ok(),
+            "{case}: known key via the verifier"
+        );
+        assert!(self.verifier.verify_sync(&self.known).is_ok(), "{case}");
+    }
+
+    /// After the fault is gone, the key published during it is found by one refetch.
+    async fn expect_recovery(&self, case: &str) {
+        self.issuer.set_fault(None);
+        let reply = call(&self.app, &self.unknown).await;
+        assert_eq!(reply.status, StatusCode::OK, "{case}: after recovery");
+        let status = self.status();
+        assert_eq!(status.consecutive_failures, 0, "{case}");
+        assert_eq!(status.keys_loaded, 2, "{case}");
+    }
+}
+
+async fn call(app: &Router, token: &str) -> Reply {
+    let request = Request::get("/")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let started = Instant::now();
+    let response = app.clone().oneshot(request).await.unwrap();
+    Reply {
+        status: response.status(),
+        retry_after: response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned()),
+        waited: started.elapsed(),
+    }
+}
+
+/// Polls until the issuer has received more than `count` JWKS requests (within 5 s).
+async fn fetch_reached(issuer: &TestIssuer, count: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while issuer.jwks_requests() <= count {
+        assert!(Instant::now() < deadline, "no fetch reached the endpoint");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The fault makes every fetch fail. A request with the new key's kid starts a refetch and
+/// gets 503 within the timeout; a known key passes at once, while that refetch is still
+/// running; the last good keys stay in use; the status names the failure. Then the endpoint
+/// recovers.
+async fn a_failing_fetch(case: &str, fault: JwksFault, last_error: &str) -> Harness {
+    let h = Harness::start().await;
+    let slow = matches!(fault, JwksFault::Hang | JwksFault::Trickle { .. });
+    h.issuer.set_fault(Some(fault));
+    let requests = h.issuer.jwks_requests();
+
+    let waiting = tokio::spawn({
+        let (app, token) = (h.app.clone(), h.unknown.clone());
+        async move { call(&app, &token).await }
+    });
+    fetch_reached(&h.issuer, requests).await;
+    h.expect_known_key_verifies(case).await;
+    if slow {
+        assert!(
+            !waiting.is_finished(),
+            "{case}: the known key waited for the fetch"
+        );
+    }
+    let reply = waiting.await.unwrap();
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{case}");
+    assert!(reply.retry_after.is_some(), "{case}: no Retry-After");
+    assert!(
+        reply.waited < TIMEOUT + MARGIN,
+        "{case}: waited {:?}",
+        reply.waited
+    );
+    if slow {
+        assert!(reply.waited >= TIMEOUT, "{case}: cut off early");
+    }
+
+    // The verifier alone: the same bound, the fetch error as the source.
+    let started = Instant::now();
+    let error = h.verifier.verify(&h.unknown).await.unwrap_err();
+    assert!(started.elapsed() < TIMEOUT + MARGIN, "{case}");
+    assert!(error.is_unavailable(), "{case}: {error:?}");
+    let source = std::error::Error::source(&error)
+        .and_then(|s| s.downcast_ref::<JwksError>())
+        .unwrap_or_else(|| panic!("{case}: no JWKS error behind {error:?}"));
+    assert!(source.to_string().contains(last_error), "{case}: {source}");
+
+    h.expect_known_key_verifies(case).await;
+    let status = h.status();
+    assert!(status.usable, "{case}: the last good keys are usable");
+    assert_eq!(status.key_ids, std::slice::from_ref(&h.known_kid), "{case}");
+    let reported = status.last_error.unwrap_or_default();
+    assert!(
+        reported.contains(last_error),
+        "{case}: last_error {reported:?}"
+    );
+    assert!(status.consecutive_failures >= 2, "{case}");
+    assert!(status.last_error_at.is_some(), "{case}");
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_500() {
+    let h = a_failing_fetch(
+        "500",
+        JwksFault::Status(500),
+        "JWKS endpoint answered HTTP 500",
+    )
+    .await;
+    h.expect_recovery("500").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_404() {
+    let h = a_failing_fetch(
+        "404",
+        JwksFault::Status(404),
+        "JWKS endpoint answered HTTP 404",
+    )
+    .await;
+    h.expect_recovery("404").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_html_page() {
+    let page = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
+    let h = a_failing_fetch(
+        "HTML",
+        JwksFault::Body(page.into()),
+        "JWKS is not valid: expected value at line 1 column 1",
+    )
+    .await;
+    h.expect_recovery("HTML").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_json() {
+    let issuer = TestIssuer::start().await;
+    let document = issuer.jwks_json();
+    let half = document[..document.len() / 2].to_owned();
+    let h = a_failing_fetch(
+        "truncated JSON",
+        JwksFault::Body(half),
+        "JWKS is not valid: EOF while parsing",
+    )
+    .await;
+    h.expect_recovery("truncated JSON").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_mid_body() {
+    let h = a_failing_fetch("cut short", JwksFault::Truncated, "JWKS request failed").await;
+    h.expect_recovery("cut short").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_50_mb_body_with_its_length_declared() {
+    let fault = JwksFault::HugeBody {
+        bytes: FIFTY_MB,
+        content_length: true,
+    };
+    let h = a_failing_fetch("50 MB", fault, "JWKS response exceeds 65536 bytes").await;
+    h.expect_recovery("50 MB").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_50_mb_body_chunked() {
+    let fault = JwksFault::HugeBody {
+        bytes: FIFTY_MB,
+        content_length: false,
+    };
+    let h = a_failing_fetch("50 MB chunked", fault, "JWKS response exceeds 65536 bytes").await;
+    h.expect_recovery("50 MB chunked").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_at_all() {
+    let h = a_failing_fetch("hang", JwksFault::Hang, "JWKS fetch timed out").await;
+    h.expect_recovery("hang").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_one_byte_a_second() {
+    let fault = JwksFault::Trickle {
+        bytes_per_second: 1,
+    };
+    let h = a_failing_fetch("trickle", fault, "JWKS fetch timed out").await;
+    h.expect_recovery("trickle").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_fetch_that_trickles_fails_the_build_within_the_timeout() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_fault(Some(JwksFault::Trickle {
+        bytes_per_second: 1,
+    }));
+    let started = Instant::now();
+    let built = CognitoVerifier::builder()
+        .user_pool(issuer.user_pool())
+        .token_use(TokenUse::Access)
+        .fetch_timeout(TIMEOUT)
+        .build()
+        .await;
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            &built,
+            Err(ConfigError::InitialFetch {
+                source: JwksError::Timeout(_),
+                ..
+            })
+        ),
+        "{built:?}"
+    );
+    assert!(waited >= TIMEOUT && waited < TIMEOUT + MARGIN, "{waited:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys that must not be trusted
+// ---------------------------------------------------------------------------------------------
+
+/// A JWK with a 1024-bit modulus: an odd 128-byte number with its top bit set. aws-lc-rs
+/// cannot generate keys this small, and no signature is needed: the key must be skipped.
+fn jwk_1024(kid: &str) -> Value {
+    let mut n = vec![0xa5u8; 128];
+    n[0] |= 0x80;
+    n[127] |= 1;
+    json!({"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": b64(n), "e": "AQAB"})
+}
+
+/// A JWK with a real 2048-bit modulus and an exponent of 1.
+fn jwk_exponent_1(kid: &str) -> (Value, usize) {
+    let key = SigningKey::generate();
+    let mut jwk = key.jwk();
+    jwk["kid"] = json!(kid);
+    jwk["e"] = json!(b64([1u8]));
+    let modulus_len = URL_SAFE_NO_PAD
+        .decode(jwk["n"].as_str().unwrap())
+        .unwrap()
+        .len();
+    (jwk, modulus_len)
+}
+
+/// The forgery an exponent of 1 allows: with `s^1 mod n = s`, the PKCS#1 v1.5 encoding of the
+/// message's digest is its own signature, made without any private key.
+fn forged_with_exponent_1(issuer: &TestIssuer, kid: &str, modulus_len: usize) -> String {
+    const SHA256_DIGEST_INFO: &[u8] = &[
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    let header = json!({"kid": kid, "alg": "RS256"}).to_string();
+    let claims = Value::Object(issuer.access_token().claims().clone()).to_string();
+    let input = format!("{}.{}", b64(header), b64(claims));
+    let hash = digest::digest(&digest::SHA256, input.as_bytes());
+    let tail = [SHA256_DIGEST_INFO, hash.as_ref()].concat();
+    let mut encoded = vec![0x00, 0x01];
+    encoded.resize(modulus_len - tail.len() - 1, 0xff);
+    encoded.push(0x00);
+    encoded.extend_from_slice(&tail);
+    format!("{input}.{}", b64(encoded))
+}
+
+fn document(keys: &[Value]) -> String {
+    json!({ "keys": keys }).to_string()
+}
+
+/// The status lists a skipped key for each of `reasons` (substrings).
+fn expect_skipped(case: &str, status: &KeyStoreStatus, reasons: &[&str]) {
+    assert_eq!(
+        status.skipped_keys.len(),
+        reasons.len(),
+        "{case}: {:?}",
+        status.skipped_keys
+    );
+    for reason in reasons {
+        assert!(
+            status.skipped_keys.iter().any(|s| s.contains(reason)),
+            "{case}: no {reason:?} in {:?}",
+            status.skipped_keys
+        );
+    }
+}
+
+/// A set of only unusable keys fails the fetch: the last good keys stay.
+async fn only_unusable_keys(case: &str, keys: &[Value], reasons: &[&str]) {
+    let message = format!("JWKS has no usable RS256 key ({} skipped)", keys.len());
+    let h = a_failing_fetch(case, JwksFault::Body(document(keys)), &message).await;
+    expect_skipped(case, &h.status(), reasons);
+    h.expect_recovery(case).await;
+    expect_skipped(case, &h.status(), &[]);
+}
+
+/// Unusable keys next to the good one: the set loads without them. A token naming one of them
+/// is refused (401, not 503: the fetch worked) at once.
+async fn unusable_keys_beside_good_ones(case: &str, keys: &[Value], reasons: &[&str]) -> Harness {
+    let h = Harness::start().await;
+    let known = h
+        .issuer
+        .jwks_json()
+        .parse::<Value>()
+        .unwrap()
+        .get("keys")
+        .and_then(|keys| keys.get(0).cloned())
+        .unwrap();
+    assert_eq!(known["kid"], h.known_kid);
+    let mut published = vec![known];
+    published.extend_from_slice(keys);
+    h.issuer
+        .set_fault(Some(JwksFault::Body(document(&published))));
+    let reply = call(&h.app, &h.unknown).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}");
+    assert!(reply.waited < TIMEOUT + MARGIN, "{case}");
+    h.expect_known_key_verifies(case).await;
+    let status = h.status();
+    assert!(status.usable, "{case}");
+    assert_eq!(status.key_ids, std::slice::from_ref(&h.known_kid), "{case}");
+    assert_eq!(status.last_error, None, "{case}");
+    expect_skipped(case, &status, reasons);
+    h
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_key_list() {
+    only_unusable_keys("empty", &[], &[]).await;
+}
+
+fn other_types() -> Vec<Value> {
+    vec![
+        json!({"kid": "ec", "kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}),
+        json!({"kid": "oct", "kty": "oct", "k": "c2VjcmV0"}),
+        json!({"kid": "okp", "kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}),
+        json!({"kid": "rsa-enc", "kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB"}),
+        json!({"kid": "rs512", "kty": "RSA", "alg": "RS512", "n": "AQAB", "e": "AQAB"}),
+    ]
+}
+
+const OTHER_TYPE_REASONS: &[&str] = &[
+    r#"ec: kty "EC" is not RSA"#,
+    r#"oct: kty "oct" is not RSA"#,
+    r#"okp: kty "OKP" is not RSA"#,
+    r#"rsa-enc: use "enc" is not sig"#,
+    r#"rs512: alg "RS512" is not RS256"#,
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_of_other_types_only() {
+    only_unusable_keys("other types", &other_types(), OTHER_TYPE_REASONS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_of_other_types_beside_a_good_one() {
+    let h = unusable_keys_beside_good_ones("other types", &other_types(), OTHER_TYPE_REASONS).await;
+    let ec = h.issuer.access_token().header("kid", "ec").sign();
+    assert_eq!(call(&h.app, &ec).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_kids() {
+    let (first, second) = (
+        SigningKey::generate_with_kid("dup"),
+        SigningKey::generate_with_kid("dup"),
+    );
+    let keys = [first.jwk(), second.jwk()];
+    only_unusable_keys("duplicates only", &keys, &["dup: listed twice"]).await;
+
+    let h = unusable_keys_beside_good_ones("duplicates", &keys, &["dup: listed twice"]).await;
+    // Neither key of the ambiguous kid is trusted.
+    for key in [&first, &second] {
+        let token = h.issuer.access_token().signed_with(key).sign();
+        assert_eq!(call(&h.app, &token).await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_known_kid_listed_twice_with_different_keys() {
+    // The published kid appears again with an impostor's key. Alone in the set, the kid is
+    // ambiguous, the set has no usable key, and the last good set stays.
+    let h = Harness::start().await;
+    let published: Value = h.issuer.jwks_json().parse().unwrap();
+    let mut keys = published["keys"].as_array().unwrap().clone();
+    keys.retain(|k| k["kid"] == h.known_kid.as_str());
+    keys.push(SigningKey::generate_with_kid(&h.known_kid).jwk());
+    h.issuer.set_fault(Some(JwksFault::Body(document(&keys))));
+    assert!(h.verifier.refresh().await.is_err());
+    h.expect_known_key_verifies("known kid twice").await;
+    let status = h.status();
+    let last_error = status.last_error.clone().unwrap_or_default();
+    assert!(
+        last_error.contains("no usable RS256 key (2 skipped)"),
+        "{last_error}"
+    );
+    expect_skipped("known kid twice", &status, &["listed twice"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1024_bit_modulus() {
+    let reason = "weak: modulus of 1024 bits is outside 2048..=8192";
+    only_unusable_keys("1024 bits only", &[jwk_1024("weak")], &[reason]).await;
+    let h = unusable_keys_beside_good_ones("1024 bits", &[jwk_1024("weak")], &[reason]).await;
+    let token = h.issuer.access_token().header("kid", "weak").sign();
+    assert_eq!(call(&h.app, &token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exponent_of_1() {
+    let reason = "e1: exponent is not an odd number from 3 to 2^64";
+    let (jwk, modulus_len) = jwk_exponent_1("e1");
+    only_unusable_keys("e = 1 only", std::slice::from_ref(&jwk), &[reason]).await;
+    let h = unusable_keys_beside_good_ones("e = 1", &[jwk], &[reason]).await;
+    let forged = forged_with_exponent_1(&h.issuer, "e1", modulus_len);
+    assert_eq!(call(&h.app, &forged).await.status, StatusCode::UNAUTHORIZED);
+    assert!(h.verifier.verify(&forged).await.is_err());
+}

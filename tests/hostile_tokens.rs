@@ -1,0 +1,904 @@
+//! Hostile tokens, one table: each row goes through a real axum `Router` with
+//! `CognitoAuthLayer` (401 with `WWW-Authenticate`, never 500, never a panic) and straight to
+//! the verifier, which must name the check that refused it. Keys come from `TestIssuer`s on
+//! 127.0.0.1: `home` is the pool the tokens claim, `other` a second trusted pool, `attacker` a
+//! pool nobody trusts whose JWKS URL is planted in `jku` and `x5u` headers.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::hmac;
+use axum::{Extension, Router, body::Body, routing::get};
+use axum_cognito::{
+    CognitoAuthLayer, CognitoVerifier, ErrorKind, VerifiedToken,
+    test_util::{SigningKey, TestIssuer},
+};
+use base64::{
+    Engine as _,
+    engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD},
+};
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+
+const TEN_MB: usize = 10 * 1024 * 1024;
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn now() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
+/// `header.payload`, RS256-signed with `key`, from raw JSON text: duplicate members and odd
+/// numbers survive exactly as written.
+fn rs256(key: &SigningKey, header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", b64(header), b64(payload));
+    let signature = key.sign_b64(input.as_bytes());
+    format!("{input}.{signature}")
+}
+
+/// `header.payload`, HMAC-signed with `secret`: the algorithm-confusion attack.
+fn hmac_signed(algorithm: hmac::Algorithm, secret: &[u8], header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", b64(header), b64(payload));
+    let tag = hmac::sign(&hmac::Key::new(algorithm, secret), input.as_bytes());
+    format!("{input}.{}", b64(tag))
+}
+
+/// The JSON text of `claims` with `extra` members appended as written.
+fn with_members(claims: &Map<String, Value>, extra: &str) -> String {
+    let text = Value::Object(claims.clone()).to_string();
+    format!("{},{extra}}}", &text[..text.len() - 1])
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if content.len() < 0x80 {
+        out.push(u8::try_from(content.len()).unwrap());
+    } else {
+        let len = content.len().to_be_bytes();
+        let first = len.iter().position(|b| *b != 0).unwrap();
+        out.push(0x80 | u8::try_from(len.len() - first).unwrap());
+        out.extend_from_slice(&len[first..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A PKCS#1 `RSAPublicKey` wrapped as an X.509 `SubjectPublicKeyInfo`.
+fn spki(pkcs1: &[u8]) -> Vec<u8> {
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let algorithm = der(
+        0x30,
+        &[der(0x06, RSA_ENCRYPTION), vec![0x05, 0x00]].concat(),
+    );
+    let bits = der(0x03, &[&[0u8][..], pkcs1].concat());
+    der(0x30, &[algorithm, bits].concat())
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// The characters RFC 6750 allows in a Bearer credential; anything else is refused by the
+/// header parser (`invalid_request`) before the verifier sees it.
+fn is_token68(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+async fn sub(Extension(token): Extension<VerifiedToken>) -> String {
+    token.sub().to_owned()
+}
+
+struct Reply {
+    status: StatusCode,
+    www_authenticate: Option<String>,
+    body: String,
+}
+
+async fn call(app: &Router, token: &str) -> Reply {
+    let request = Request::get("/")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let www_authenticate = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        www_authenticate,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// Kinds whose check comes before or at the signature: the error must never carry claims.
+fn before_signature(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::TokenTooLarge
+            | ErrorKind::Malformed
+            | ErrorKind::InvalidHeader
+            | ErrorKind::UnsupportedAlgorithm
+            | ErrorKind::CriticalHeader
+            | ErrorKind::MissingKeyId
+            | ErrorKind::InvalidClaims
+            | ErrorKind::InvalidIssuer
+            | ErrorKind::UnknownKeyId
+            | ErrorKind::InvalidSignature
+    )
+}
+
+struct Row {
+    case: String,
+    token: String,
+    kind: ErrorKind,
+}
+
+struct Table(Vec<Row>);
+
+impl Table {
+    fn row(&mut self, case: impl Into<String>, token: impl Into<String>, kind: ErrorKind) {
+        self.0.push(Row {
+            case: case.into(),
+            token: token.into(),
+            kind,
+        });
+    }
+}
+
+/// Everything a row needs: three issuers and the pieces of a valid home token.
+struct Fixture {
+    home: TestIssuer,
+    other: TestIssuer,
+    attacker: TestIssuer,
+    key: SigningKey,
+    header: String,
+    claims: Map<String, Value>,
+}
+
+impl Fixture {
+    fn kid(&self) -> &str {
+        self.key.kid()
+    }
+
+    fn header_with(&self, members: Value) -> String {
+        let mut header = json!({"kid": self.kid(), "alg": "RS256"});
+        for (name, value) in members.as_object().unwrap() {
+            header[name] = value.clone();
+        }
+        header.to_string()
+    }
+
+    fn claims_text(&self) -> String {
+        Value::Object(self.claims.clone()).to_string()
+    }
+
+    /// Valid claims with one member replaced (`Some`) or removed (`None`).
+    fn claims_with(&self, name: &str, value: Option<Value>) -> String {
+        let mut claims = self.claims.clone();
+        match value {
+            Some(value) => claims.insert(name.to_owned(), value),
+            None => claims.remove(name),
+        };
+        Value::Object(claims).to_string()
+    }
+
+    /// A token signed by the home key with this header text and the valid claims.
+    fn header_signed(&self, header: &str) -> String {
+        rs256(&self.key, header, &self.claims_text())
+    }
+
+    /// A token signed by the home key with the usual header and this payload text.
+    fn payload_signed(&self, payload: &str) -> String {
+        rs256(&self.key, &self.header, payload)
+    }
+}
+
+fn algorithm_rows(t: &mut Table, f: &Fixture) {
+    let claims = f.claims_text();
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let header = f.header_with(json!({"alg": alg}));
+        // The textbook attack leaves the signature empty; a signature does not help either.
+        t.row(
+            format!("alg {alg}, empty signature"),
+            format!("{}.{}.", b64(&header), b64(&claims)),
+            ErrorKind::Malformed,
+        );
+        t.row(
+            format!("alg {alg}, signed"),
+            f.header_signed(&header),
+            ErrorKind::UnsupportedAlgorithm,
+        );
+    }
+    for alg in [
+        "RS384", "RS512", "PS256", "ES256", "EdDSA", "rs256", "RS256 ", "",
+    ] {
+        t.row(
+            format!("alg {alg:?} over a valid RS256 signature"),
+            f.header_signed(&f.header_with(json!({"alg": alg}))),
+            ErrorKind::UnsupportedAlgorithm,
+        );
+    }
+    t.row(
+        "alg null",
+        f.header_signed(&f.header_with(json!({"alg": null}))),
+        ErrorKind::UnsupportedAlgorithm,
+    );
+    t.row(
+        "alg an array",
+        f.header_signed(&f.header_with(json!({"alg": ["RS256"]}))),
+        ErrorKind::InvalidHeader,
+    );
+
+    // Key confusion: the RSA public key, in every form an attacker might find it, as an HMAC
+    // secret.
+    let pkcs1 = f.key.public_key_der();
+    let modulus = URL_SAFE_NO_PAD
+        .decode(f.key.jwk()["n"].as_str().unwrap())
+        .unwrap();
+    let secrets: [(&str, Vec<u8>); 6] = [
+        ("PKCS#1 PEM", pem("RSA PUBLIC KEY", &pkcs1).into_bytes()),
+        ("SPKI PEM", pem("PUBLIC KEY", &spki(&pkcs1)).into_bytes()),
+        ("PKCS#1 DER", pkcs1.clone()),
+        ("SPKI DER", spki(&pkcs1)),
+        ("raw modulus", modulus),
+        ("JWK text", f.key.jwk().to_string().into_bytes()),
+    ];
+    for (alg, algorithm) in [
+        ("HS256", hmac::HMAC_SHA256),
+        ("HS384", hmac::HMAC_SHA384),
+        ("HS512", hmac::HMAC_SHA512),
+    ] {
+        let header = f.header_with(json!({"alg": alg, "typ": "JWT"}));
+        for (form, secret) in &secrets {
+            t.row(
+                format!("{alg} with the public key as {form}"),
+                hmac_signed(algorithm, secret, &header, &claims),
+                ErrorKind::UnsupportedAlgorithm,
+            );
+        }
+    }
+}
+
+fn key_rows(t: &mut Table, f: &Fixture) {
+    let stranger = SigningKey::generate();
+    t.row(
+        "valid RS256 signature of a key not in the set",
+        f.home.access_token().signed_with(&stranger).sign(),
+        ErrorKind::UnknownKeyId,
+    );
+    let impostor = SigningKey::generate_with_kid(f.kid());
+    t.row(
+        "valid RS256 signature of another key under the published kid",
+        f.home.access_token().signed_with(&impostor).sign(),
+        ErrorKind::InvalidSignature,
+    );
+    // The pool is chosen by `iss` before the key lookup: another trusted pool's key never
+    // vouches for a token that names this one, nor the reverse.
+    let other_key = f.other.signing_key();
+    t.row(
+        "kid and key of another trusted pool, home iss",
+        f.home.access_token().signed_with(&other_key).sign(),
+        ErrorKind::UnknownKeyId,
+    );
+    t.row(
+        "home kid, signed by another trusted pool's key",
+        f.home
+            .access_token()
+            .signed_with(&other_key)
+            .header("kid", f.kid())
+            .sign(),
+        ErrorKind::InvalidSignature,
+    );
+    t.row(
+        "kid and key of home, other pool's iss",
+        f.other.access_token().signed_with(&f.key).sign(),
+        ErrorKind::UnknownKeyId,
+    );
+
+    // 8,000 characters fit under the 16 KiB cap once encoded; 100,000 do not.
+    for (case, kid, kind) in [
+        ("huge kid", "k".repeat(8_000), ErrorKind::UnknownKeyId),
+        ("100 KB kid", "k".repeat(100_000), ErrorKind::TokenTooLarge),
+        ("empty kid", String::new(), ErrorKind::UnknownKeyId),
+        (
+            "kid in another case",
+            f.kid().to_lowercase(),
+            ErrorKind::UnknownKeyId,
+        ),
+        (
+            "kid with a NUL",
+            format!("{}\u{0}", f.kid()),
+            ErrorKind::UnknownKeyId,
+        ),
+    ] {
+        t.row(
+            case,
+            f.header_signed(&f.header_with(json!({"kid": kid}))),
+            kind,
+        );
+    }
+    for kid in [
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "..\\..\\boot.ini",
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/jwks.json",
+        "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/dev/zero",
+        "' OR '1'='1",
+    ] {
+        t.row(
+            format!("path-like kid {kid}"),
+            f.header_signed(&f.header_with(json!({"kid": kid}))),
+            ErrorKind::UnknownKeyId,
+        );
+    }
+    for kid in [
+        json!(7),
+        json!(1.5),
+        json!(true),
+        json!(["k"]),
+        json!({"k": 1}),
+    ] {
+        t.row(
+            format!("kid {kid}"),
+            f.header_signed(&f.header_with(json!({"kid": kid}))),
+            ErrorKind::InvalidHeader,
+        );
+    }
+    t.row(
+        "kid null",
+        f.header_signed(&f.header_with(json!({"kid": null}))),
+        ErrorKind::MissingKeyId,
+    );
+
+    // Key-carrying headers are never read: the attacker's key, kid and URLs get nowhere.
+    let evil = f.attacker.signing_key();
+    let planted = json!({
+        "jku": f.attacker.jwks_url(),
+        "x5u": f.attacker.jwks_url(),
+        "jwk": evil.jwk(),
+        "x5c": [STANDARD.encode(evil.public_key_der())],
+    });
+    let mut attacker_kid = f.home.access_token().signed_with(&evil);
+    let mut home_kid = f
+        .home
+        .access_token()
+        .signed_with(&evil)
+        .header("kid", f.kid());
+    for (name, value) in planted.as_object().unwrap() {
+        attacker_kid = attacker_kid.header(name, value.clone());
+        home_kid = home_kid.header(name, value.clone());
+    }
+    t.row(
+        "attacker's kid, key in jwk, x5c, and JWKS at jku and x5u",
+        attacker_kid.sign(),
+        ErrorKind::UnknownKeyId,
+    );
+    t.row(
+        "home kid, signed by the key embedded in jwk",
+        home_kid.sign(),
+        ErrorKind::InvalidSignature,
+    );
+
+    for crit in [
+        json!(["exp"]),
+        json!([]),
+        json!("b64"),
+        json!(["b64"]),
+        json!(null),
+    ] {
+        let header = f.header_with(json!({"crit": crit, "b64": false}));
+        t.row(
+            format!("crit {crit}"),
+            f.header_signed(&header),
+            ErrorKind::CriticalHeader,
+        );
+    }
+}
+
+fn duplicate_rows(t: &mut Table, f: &Fixture) {
+    let kid = json!(f.kid()).to_string();
+    for header in [
+        format!(r#"{{"alg":"RS256","kid":{kid},"alg":"none"}}"#),
+        format!(r#"{{"alg":"none","kid":{kid},"alg":"RS256"}}"#),
+        format!(r#"{{"kid":"unknown","alg":"RS256","kid":{kid}}}"#),
+        format!(r#"{{"alg":"RS256","kid":{kid},"a\u006cg":"HS256"}}"#),
+        format!(r#"{{"alg":"RS256","kid":{kid},"crit":["x"],"crit":[]}}"#),
+    ] {
+        t.row(
+            format!("header {header}"),
+            f.header_signed(&header),
+            ErrorKind::InvalidHeader,
+        );
+    }
+    let iss = f.home.issuer();
+    let exp = now() + 600;
+    for extra in [
+        r#""iss":"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Evil12345""#.to_owned(),
+        format!(r#""iss":"{iss}""#),
+        format!(r#""i\u0073s":"{iss}/""#),
+        r#""token_use":"id""#.to_owned(),
+        format!(r#""exp":{}"#, exp + 86_400),
+        r#""sub":"someone-else""#.to_owned(),
+        r#""client_id":"another-client""#.to_owned(),
+        r#""cognito:groups":["admins"],"cognito:groups":[]"#.to_owned(),
+    ] {
+        t.row(
+            format!("payload with a second {extra}"),
+            f.payload_signed(&with_members(&f.claims, &extra)),
+            ErrorKind::InvalidClaims,
+        );
+    }
+}
+
+fn claim_rows(t: &mut Table, f: &Fixture) {
+    let id = f.home.id_token();
+    for token_use in ["ID", "Id", "Access", "ACCESS", "access ", ""] {
+        t.row(
+            format!("token_use {token_use:?}"),
+            f.payload_signed(&f.claims_with("token_use", Some(json!(token_use)))),
+            ErrorKind::InvalidTokenUse,
+        );
+    }
+    t.row(
+        "token_use a number",
+        f.payload_signed(&f.claims_with("token_use", Some(json!(1)))),
+        ErrorKind::InvalidClaims,
+    );
+    let client = f.home.client_id();
+    for aud in [json!([client]), json!([client, "another"]), json!({})] {
+        t.row(
+            format!("aud {aud}"),
+            id.clone().claim("aud", aud).sign(),
+            ErrorKind::InvalidClaims,
+        );
+    }
+    t.row(
+        "client_id an array",
+        f.payload_signed(&f.claims_with("client_id", Some(json!([client])))),
+        ErrorKind::InvalidClaims,
+    );
+
+    let exp = now() + 600;
+    for (case, value, kind) in [
+        ("a string", json!(exp.to_string()), ErrorKind::InvalidClaims),
+        ("a float", json!(exp as f64 + 0.5), ErrorKind::InvalidClaims),
+        ("a whole float", json!(exp as f64), ErrorKind::InvalidClaims),
+        ("a boolean", json!(true), ErrorKind::InvalidClaims),
+        ("negative", json!(-1), ErrorKind::Expired),
+        ("i64::MIN", json!(i64::MIN), ErrorKind::Expired),
+        ("zero", json!(0), ErrorKind::Expired),
+        ("u64::MAX", json!(u64::MAX), ErrorKind::InvalidClaims),
+        ("null", json!(null), ErrorKind::MissingClaim),
+    ] {
+        t.row(
+            format!("exp {case}"),
+            f.payload_signed(&f.claims_with("exp", Some(value))),
+            kind,
+        );
+    }
+    // Numbers serde_json cannot even hold, written as text.
+    let without_exp = {
+        let mut claims = f.claims.clone();
+        claims.remove("exp");
+        claims
+    };
+    for exp in ["9223372036854775808", "1e999", "-1e999", "1E3"] {
+        t.row(
+            format!("exp {exp} as text"),
+            f.payload_signed(&with_members(&without_exp, &format!(r#""exp":{exp}"#))),
+            ErrorKind::InvalidClaims,
+        );
+    }
+
+    for claim in ["exp", "iss", "sub", "token_use", "client_id"] {
+        t.row(
+            format!("missing {claim}"),
+            f.payload_signed(&f.claims_with(claim, None)),
+            ErrorKind::MissingClaim,
+        );
+    }
+    t.row(
+        "missing aud",
+        id.clone().without("aud").sign(),
+        ErrorKind::MissingClaim,
+    );
+
+    let iss = f.home.issuer();
+    for other in [
+        format!("{iss}/"),
+        iss.replacen("https://", "http://", 1),
+        f.home.updated_issuer().replacen("https://", "http://", 1),
+        iss.replacen("us-east-1.", "eu-west-1.", 1),
+        iss.replacen(f.home.pool_id(), "us-east-1_Nobody123", 1),
+        iss.to_uppercase(),
+        format!("{iss} "),
+        format!("{iss}?"),
+        format!("{iss}#"),
+        format!("https://evil.example.com/{}", f.home.pool_id()),
+        f.home.pool_id().to_owned(),
+    ] {
+        t.row(
+            format!("iss {other}"),
+            f.payload_signed(&f.claims_with("iss", Some(json!(other)))),
+            ErrorKind::InvalidIssuer,
+        );
+    }
+    t.row(
+        "iss a number",
+        f.payload_signed(&f.claims_with("iss", Some(json!(1)))),
+        ErrorKind::InvalidClaims,
+    );
+
+    let claims = f.claims_text();
+    for payload in [
+        "[]".to_owned(),
+        format!("[{claims}]"),
+        r#""a string""#.to_owned(),
+        "42".to_owned(),
+        "null".to_owned(),
+        "true".to_owned(),
+        " ".to_owned(),
+        format!("{claims}{claims}"),
+        format!("{claims} trailing"),
+    ] {
+        t.row(
+            format!("payload {}", &payload[..payload.len().min(40)]),
+            f.payload_signed(&payload),
+            ErrorKind::InvalidClaims,
+        );
+    }
+    // 5,000 levels of nesting in a member nobody reads: the parsers skip it without recursing,
+    // and the token, not signed by the pool, is refused at the signature.
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let stranger = SigningKey::generate_with_kid(f.kid());
+    t.row(
+        "header nested 5,000 deep",
+        rs256(
+            &stranger,
+            &f.header_with(json!({"x": "NEST"}))
+                .replacen(r#""NEST""#, &deep, 1),
+            &claims,
+        ),
+        ErrorKind::InvalidSignature,
+    );
+    t.row(
+        "payload nested 5,000 deep",
+        rs256(
+            &stranger,
+            &f.header,
+            &with_members(&f.claims, &format!(r#""deep":{deep}"#)),
+        ),
+        ErrorKind::InvalidSignature,
+    );
+    t.row(
+        "payload nested 5,000 deep, without iss",
+        rs256(&stranger, &f.header, &format!(r#"{{"deep":{deep}}}"#)),
+        ErrorKind::MissingClaim,
+    );
+}
+
+fn shape_rows(t: &mut Table, f: &Fixture) {
+    let token = f.home.access_token().sign();
+    let parts: Vec<&str> = token.split('.').collect();
+    let (header, payload, signature) = (parts[0], parts[1], parts[2]);
+    for (case, bad) in [
+        ("a trailing =", format!("{token}=")),
+        ("a trailing ==", format!("{token}==")),
+        (
+            "a padded header",
+            format!("{header}=.{payload}.{signature}"),
+        ),
+        (
+            "a padded payload",
+            format!("{header}.{payload}==.{signature}"),
+        ),
+        ("four segments", format!("{token}.{signature}")),
+        (
+            "five segments (JWE)",
+            format!("{header}.{payload}.{signature}.{payload}.{signature}"),
+        ),
+        ("a trailing dot", format!("{token}.")),
+        ("a leading dot", format!(".{token}")),
+        ("two segments", format!("{header}.{payload}")),
+        ("an empty payload", format!("{header}..{signature}")),
+        ("one segment", header.to_owned()),
+    ] {
+        t.row(case, bad, ErrorKind::Malformed);
+    }
+
+    // Claims whose standard-alphabet encoding surely has `/` and `+`: six `?` and six `~` in a
+    // row hold a whole base64 group of each, at any offset.
+    let claims = f
+        .home
+        .access_token()
+        .claim("note", "??????~~~~~~")
+        .claims()
+        .clone();
+    let text = Value::Object(claims).to_string();
+    let good = f.payload_signed(&text);
+    let standard = STANDARD_NO_PAD.encode(&text);
+    assert!(standard.contains('/') && standard.contains('+'));
+    let (head, tail) = good.split_once('.').unwrap();
+    let signature = tail.split_once('.').unwrap().1;
+    t.row(
+        "payload in the standard alphabet",
+        format!("{head}.{standard}.{signature}"),
+        ErrorKind::Malformed,
+    );
+    t.row(
+        "payload in the padded standard alphabet",
+        format!("{head}.{}.{signature}", STANDARD.encode(&text)),
+        ErrorKind::Malformed,
+    );
+
+    // 10 MB headers: refused for their size, before anything is decoded.
+    t.row(
+        "10 MB header of A",
+        format!("{}.{payload}.{signature}", "A".repeat(TEN_MB)),
+        ErrorKind::TokenTooLarge,
+    );
+    t.row(
+        "10 MB header of + (not base64url)",
+        format!("{}.{payload}.{signature}", "+".repeat(TEN_MB)),
+        ErrorKind::TokenTooLarge,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_tokens_are_refused_with_401_and_their_own_error_kind() {
+    let home = TestIssuer::start().await;
+    let other = TestIssuer::start_with("us-east-1_OtherPool2", "other-client").await;
+    let attacker = TestIssuer::start_with("us-east-1_Attacker1", "test-client").await;
+    // A long cooldown: however many unknown kids the table holds, one refetch per pool.
+    let verifier = CognitoVerifier::builder()
+        .user_pool(home.user_pool())
+        .user_pool(other.user_pool())
+        .any_token_use()
+        .unknown_kid_cooldown(Duration::from_secs(600))
+        // The one refetch per pool must not time out on a busy machine.
+        .fetch_timeout(Duration::from_secs(10))
+        .build()
+        .await
+        .unwrap();
+    let terse = Router::new()
+        .route("/", get(sub))
+        .layer(CognitoAuthLayer::new(verifier.clone()));
+    let verbose = Router::new()
+        .route("/", get(sub))
+        .layer(CognitoAuthLayer::new(verifier.clone()).verbose());
+    let key = home.signing_key();
+    let fixture = Fixture {
+        header: json!({"kid": key.kid(), "alg": "RS256"}).to_string(),
+        claims: home.access_token().claims().clone(),
+        key,
+        home,
+        other,
+        attacker,
+    };
+    let f = &fixture;
+    let requests = (f.home.jwks_requests(), f.other.jwks_requests());
+
+    // The pieces are sound: valid tokens of both pools pass, by hand as by the builder.
+    for token in [
+        f.header_signed(&f.header),
+        f.home.id_token().sign(),
+        f.other.access_token().sign(),
+    ] {
+        assert!(verifier.verify(&token).await.is_ok(), "{token}");
+        let reply = call(&terse, &token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    let mut table = Table(Vec::new());
+    algorithm_rows(&mut table, f);
+    key_rows(&mut table, f);
+    duplicate_rows(&mut table, f);
+    claim_rows(&mut table, f);
+    shape_rows(&mut table, f);
+    assert!(table.0.len() >= 140, "{} rows", table.0.len());
+
+    for Row { case, token, kind } in &table.0 {
+        let error = verifier
+            .verify(token)
+            .await
+            .expect_err(&format!("{case}: accepted"));
+        assert_eq!(error.kind(), *kind, "{case}: {error}");
+        if before_signature(*kind) {
+            assert_eq!(error.verified_claims_json(), None, "{case}");
+        }
+
+        let reply = call(&terse, token).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}");
+        assert_eq!(reply.body, "Unauthorized", "{case}");
+        let www = reply.www_authenticate.unwrap_or_default();
+        let expected = if is_token68(token) {
+            r#"Bearer error="invalid_token""#
+        } else {
+            r#"Bearer error="invalid_request""#
+        };
+        assert_eq!(www, expected, "{case}");
+
+        let reply = call(&verbose, token).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}");
+        let reason = if is_token68(token) {
+            error.to_string()
+        } else {
+            "Malformed Bearer credentials".to_owned()
+        };
+        assert_eq!(reply.body, reason, "{case}");
+    }
+
+    // Unknown kids by the dozen, one refetch per pool; the attacker's JWKS was never asked.
+    assert!(f.home.jwks_requests() <= requests.0 + 1);
+    assert!(f.other.jwks_requests() <= requests.1 + 1);
+    assert_eq!(f.attacker.jwks_requests(), 0, "jku or x5u was followed");
+}
+
+#[tokio::test]
+async fn key_carrying_headers_are_ignored_so_a_validly_signed_token_still_verifies() {
+    let home = TestIssuer::start().await;
+    let attacker = TestIssuer::start_with("us-east-1_Attacker1", "test-client").await;
+    let verifier = CognitoVerifier::builder()
+        .user_pool(home.user_pool())
+        .any_token_use()
+        .build()
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route("/", get(sub))
+        .layer(CognitoAuthLayer::new(verifier.clone()));
+    let evil = attacker.signing_key();
+    // Signed by the home key: the planted members change nothing, in either direction.
+    let token = home
+        .access_token()
+        .sub("real-user")
+        .header("jku", attacker.jwks_url())
+        .header("x5u", attacker.jwks_url())
+        .header("jwk", evil.jwk())
+        .header("x5c", json!([STANDARD.encode(evil.public_key_der())]))
+        .header("x5t", "AAAA")
+        .sign();
+    let reply = call(&app, &token).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "real-user");
+    assert_eq!(verifier.verify(&token).await.unwrap().sub(), "real-user");
+    assert_eq!(attacker.jwks_requests(), 0);
+}
+
+#[tokio::test]
+async fn the_size_cap_refuses_a_10_mb_header_before_decoding_it() {
+    let issuer = TestIssuer::start().await;
+    let verifier = CognitoVerifier::builder()
+        .user_pool(issuer.user_pool())
+        .any_token_use()
+        .build()
+        .await
+        .unwrap();
+    let token = issuer.access_token().sign();
+    let rest = token.split_once('.').unwrap().1;
+    // `!` is in no base64 alphabet: had anything been decoded, the error would be Malformed,
+    // as it is for the same header under the cap.
+    let small = format!("{}.{rest}", "!".repeat(100));
+    assert_eq!(
+        verifier.verify(&small).await.unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
+    let huge = format!("{}.{rest}", "!".repeat(TEN_MB));
+    assert_eq!(
+        verifier.verify(&huge).await.unwrap_err().kind(),
+        ErrorKind::TokenTooLarge
+    );
+    assert_eq!(
+        verifier.verify_sync(&huge).unwrap_err().kind(),
+        ErrorKind::TokenTooLarge
+    );
+    // One byte over the cap is enough.
+    let cap = axum_cognito::defaults::DEFAULT_MAX_TOKEN_BYTES;
+    let over = format!("{}.{rest}", "!".repeat(cap + 1 - rest.len() - 1));
+    assert_eq!(over.len(), cap + 1);
+    assert_eq!(
+        verifier.verify(&over).await.unwrap_err().kind(),
+        ErrorKind::TokenTooLarge
+    );
+    let at = &over[1..];
+    assert_eq!(
+        verifier.verify(at).await.unwrap_err().kind(),
+        ErrorKind::Malformed
+    );
+}
+
+/// A log sink for the test's own thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_reaches_the_logs() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("axum_cognito=trace")
+        .with_writer({
+            let captured = captured.clone();
+            move || captured.clone()
+        })
+        .finish();
+    // Global: a subscriber for this thread alone misses events whose callsites other tests'
+    // threads registered first. The other tests' events land here too, and must hold no token
+    // either.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let issuer = TestIssuer::start().await;
+    let verifier = CognitoVerifier::builder()
+        .user_pool(issuer.user_pool())
+        .any_token_use()
+        .build()
+        .await
+        .unwrap();
+    let app = Router::new()
+        .route("/", get(sub))
+        .layer(CognitoAuthLayer::new(verifier.clone()).verbose());
+    let stranger = SigningKey::generate();
+    let tokens = [
+        issuer.access_token().sign(),
+        issuer.access_token().expired().sign(),
+        issuer.access_token().claim("token_use", "ID").sign(),
+        issuer.access_token().signed_with(&stranger).sign(),
+        issuer
+            .access_token()
+            .signed_with(&SigningKey::generate_with_kid(issuer.signing_key().kid()))
+            .sign(),
+        issuer.access_token().header("alg", "none").sign(),
+        issuer.access_token().header("crit", json!(["exp"])).sign(),
+    ];
+    let mut statuses = Vec::new();
+    for token in &tokens {
+        statuses.push(call(&app, token).await.status);
+        let _ = verifier.verify(token).await;
+    }
+    assert_eq!(statuses[0], StatusCode::OK);
+    assert!(statuses[1..].iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("cognito: request refused"), "{logs}");
+    assert!(logs.contains("cognito: token accepted"), "{logs}");
+    for token in &tokens {
+        for segment in token.split('.') {
+            assert!(
+                !logs.contains(segment),
+                "a token segment in the logs: {logs}"
+            );
+        }
+    }
+}
