@@ -159,10 +159,7 @@ impl CognitoVerifierBuilder {
     /// Allows tokens issued to this app client, in every pool that names no clients of its
     /// own. May be called several times.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        match &mut self.clients {
-            Some(AppClients::Listed(list)) => list.push(client_id.into()),
-            _ => self.clients = Some(AppClients::Listed(vec![client_id.into()])),
-        }
+        AppClients::add(&mut self.clients, client_id.into());
         self
     }
 
@@ -173,7 +170,7 @@ impl CognitoVerifierBuilder {
         S: Into<String>,
     {
         for id in client_ids {
-            self = self.client_id(id);
+            AppClients::add(&mut self.clients, id.into());
         }
         self
     }

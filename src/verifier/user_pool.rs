@@ -34,6 +34,16 @@ pub(crate) enum AppClients {
     Any,
 }
 
+impl AppClients {
+    /// Adds a client id to a list; a list replaces `Any`, the last choice wins.
+    pub(crate) fn add(clients: &mut Option<AppClients>, client_id: String) {
+        match clients {
+            Some(AppClients::Listed(list)) => list.push(client_id),
+            _ => *clients = Some(AppClients::Listed(vec![client_id])),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeySource {
     Default,
@@ -62,10 +72,7 @@ impl UserPool {
 
     /// Allows tokens issued to this app client; may be called several times.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        match &mut self.clients {
-            Some(AppClients::Listed(list)) => list.push(client_id.into()),
-            _ => self.clients = Some(AppClients::Listed(vec![client_id.into()])),
-        }
+        AppClients::add(&mut self.clients, client_id.into());
         self
     }
 
@@ -76,7 +83,7 @@ impl UserPool {
         S: Into<String>,
     {
         for id in client_ids {
-            self = self.client_id(id);
+            AppClients::add(&mut self.clients, id.into());
         }
         self
     }
