@@ -4,7 +4,6 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll, ready},
 };
 
@@ -16,11 +15,10 @@ use http::{Request, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{layer::AuthConfig, log_accepted, log_rejection};
+use super::{log_accepted, log_rejection};
 use crate::{AuthRejection, Error, OnRejection, VerifiedToken};
 
-type Verification =
-    Pin<Box<dyn Future<Output = (Result<VerifiedToken, Error>, Arc<AuthConfig>)> + Send>>;
+type Verification = Pin<Box<dyn Future<Output = Result<VerifiedToken, Error>> + Send>>;
 
 pin_project! {
     /// The future of [`CognitoAuth`](super::CognitoAuth).
@@ -115,12 +113,11 @@ where
                     request,
                     on_rejection,
                 } => {
-                    let (verified, config) = ready!(verification.as_mut().poll(cx));
+                    let verified = ready!(verification.as_mut().poll(cx));
                     match (verified, service.take(), request.take()) {
                         (Ok(verified), Some(mut service), Some(mut request)) => {
                             log_accepted(&verified);
                             request.extensions_mut().insert(verified);
-                            request.extensions_mut().insert(config.verifier.clone());
                             State::Called {
                                 future: service.call(request),
                             }

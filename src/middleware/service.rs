@@ -52,10 +52,13 @@ where
         let decision = decide(config, &request);
         match decision {
             Decision::Pass(verified) => {
+                // The extractors read a verified token; only a request let through without one
+                // needs the verifier, so that they know a layer ran (and answer 401, not 500).
                 if let Some(verified) = verified {
                     request.extensions_mut().insert(verified);
+                } else {
+                    request.extensions_mut().insert(config.verifier.clone());
                 }
-                request.extensions_mut().insert(config.verifier.clone());
                 ResponseFuture::called(self.inner.call(request))
             }
             Decision::Refuse(rejection) => {
@@ -68,11 +71,10 @@ where
                 let ready = std::mem::replace(&mut self.inner, clone);
                 let config = Arc::clone(&self.config);
                 let verification = Box::pin(async move {
-                    let verified = config
+                    config
                         .verifier
                         .verify_token(&token, &config.requirements)
-                        .await;
-                    (verified, config)
+                        .await
                 });
                 ResponseFuture::verifying(verification, ready, request, self.on_rejection.clone())
             }
