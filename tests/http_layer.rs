@@ -19,8 +19,7 @@ use axum::{
 };
 use axum_cognito::{
     Access, AuthRejection, CognitoAuth, CognitoAuthLayer, CognitoClaims, CognitoVerifier,
-    CognitoVerifierBuilder, DefaultRejection, Id, ResponseFuture, TokenRequirements, TokenUse,
-    VerifiedToken,
+    DefaultRejection, Id, ResponseFuture, TokenRequirements, TokenUse, VerifiedToken,
     test_util::{JwksFault, SigningKey, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -40,14 +39,8 @@ const INSUFFICIENT_SCOPE: &str = r#"Bearer error="insufficient_scope""#;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn builder(issuer: &TestIssuer) -> CognitoVerifierBuilder {
-    CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-}
-
 async fn verifier(issuer: &TestIssuer) -> CognitoVerifier {
-    builder(issuer).build().await.expect("verifier")
+    issuer.verifier_builder().build().await.expect("verifier")
 }
 
 /// An issuer and a verifier of its pool with every default.
@@ -572,7 +565,8 @@ async fn stacked_layers_verify_once_and_check_their_own_rules() {
     // The verifier's own custom check runs once per full verification, never on a recheck.
     let verifications = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&verifications);
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .require(
             TokenRequirements::new().custom_check(move |_: &serde_json::Value| {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -634,7 +628,10 @@ async fn stacked_layers_verify_once_and_check_their_own_rules() {
 async fn keys_never_loaded_is_503() {
     let issuer = TestIssuer::start().await;
     issuer.stop().await;
-    let verifier = builder(&issuer).build_lazy().expect("lazy verifier");
+    let verifier = issuer
+        .verifier_builder()
+        .build_lazy()
+        .expect("lazy verifier");
     let app = required_app(verifier);
     let token = issuer.id_token().sign();
     expect_503(
@@ -654,7 +651,8 @@ async fn keys_never_loaded_is_503() {
 #[tokio::test]
 async fn failed_refetch_for_unknown_kid_is_503_and_known_keys_still_work() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .unknown_kid_cooldown(Duration::ZERO)
         .build()
         .await
@@ -678,7 +676,8 @@ async fn failed_refetch_for_unknown_kid_is_503_and_known_keys_still_work() {
 #[tokio::test]
 async fn unknown_kid_refetches_once_through_the_layer() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .unknown_kid_cooldown(Duration::ZERO)
         .build()
         .await
@@ -967,7 +966,8 @@ async fn layer_is_generic_over_the_request_body() {
 #[tokio::test]
 async fn generic_body_async_path_passes_the_request_through() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .unknown_kid_cooldown(Duration::ZERO)
         .build()
         .await

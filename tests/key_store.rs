@@ -16,9 +16,7 @@ use axum_cognito::{
 use tokio::task::JoinSet;
 
 fn builder(issuer: &TestIssuer) -> CognitoVerifierBuilder {
-    CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .token_use(TokenUse::Access)
+    issuer.verifier_builder().token_use(TokenUse::Access)
 }
 
 fn err<T: std::fmt::Debug>(result: Result<T, Error>) -> Error {

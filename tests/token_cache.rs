@@ -4,15 +4,9 @@
 use std::time::Duration;
 
 use axum_cognito::{
-    AccessClaims, CognitoVerifier, CognitoVerifierBuilder, ErrorKind, TokenRequirements,
+    AccessClaims, CognitoVerifier, ErrorKind, TokenRequirements,
     test_util::{SigningKey, TestIssuer},
 };
-
-fn builder(issuer: &TestIssuer) -> CognitoVerifierBuilder {
-    CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-}
 
 fn cached(verifier: &CognitoVerifier) -> usize {
     verifier.status().cached_tokens
@@ -21,7 +15,7 @@ fn cached(verifier: &CognitoVerifier) -> usize {
 #[tokio::test]
 async fn valid_tokens_are_cached_and_hits_give_the_same_claims() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer).build().await.unwrap();
+    let verifier = issuer.verifier_builder().build().await.unwrap();
     let token = issuer.access_token().username("alice").sign();
     let first = verifier.verify_access(&token).await.unwrap();
     assert_eq!(cached(&verifier), 1);
@@ -34,7 +28,7 @@ async fn valid_tokens_are_cached_and_hits_give_the_same_claims() {
 #[tokio::test]
 async fn rejected_tokens_are_never_cached() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer).build().await.unwrap();
+    let verifier = issuer.verifier_builder().build().await.unwrap();
     let stranger = SigningKey::generate_with_kid(issuer.signing_key().kid());
     let rejected = [
         issuer.access_token().expired().sign(),
@@ -59,7 +53,7 @@ async fn rejected_tokens_are_never_cached() {
 #[tokio::test]
 async fn a_hit_needs_the_whole_token_to_match() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer).build().await.unwrap();
+    let verifier = issuer.verifier_builder().build().await.unwrap();
     let token = issuer.access_token().sub("same-claims").sign();
     verifier.verify_access(&token).await.unwrap();
     // The same header and payload with another signature: not the cached token.
@@ -86,7 +80,8 @@ async fn a_hit_needs_the_whole_token_to_match() {
 #[tokio::test]
 async fn an_entry_expires_with_its_token() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .leeway(Duration::ZERO)
         .build()
         .await
@@ -111,7 +106,8 @@ async fn an_entry_expires_with_its_token() {
 #[tokio::test]
 async fn the_leeway_applies_to_hits_as_to_verification() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .leeway(Duration::from_secs(30))
         .build()
         .await
@@ -130,7 +126,8 @@ async fn the_leeway_applies_to_hits_as_to_verification() {
 #[tokio::test]
 async fn entries_of_a_removed_key_are_dropped_when_the_refresh_sees_it_go() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .unknown_kid_cooldown(Duration::from_secs(60))
         .build()
         .await
@@ -154,7 +151,7 @@ async fn entries_of_a_removed_key_are_dropped_when_the_refresh_sees_it_go() {
 #[tokio::test]
 async fn a_key_replaced_under_the_same_kid_does_not_vouch_for_old_entries() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer).build().await.unwrap();
+    let verifier = issuer.verifier_builder().build().await.unwrap();
     let kid = issuer.signing_key().kid().to_owned();
     let token = issuer.access_token().sign();
     verifier.verify_access(&token).await.unwrap();
@@ -169,7 +166,7 @@ async fn a_key_replaced_under_the_same_kid_does_not_vouch_for_old_entries() {
 #[tokio::test]
 async fn every_rule_runs_again_on_a_hit() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer).build().await.unwrap();
+    let verifier = issuer.verifier_builder().build().await.unwrap();
     let token = issuer
         .access_token()
         .groups(["readers"])
@@ -215,7 +212,8 @@ async fn every_rule_runs_again_on_a_hit() {
 #[tokio::test]
 async fn stale_keys_make_hits_unavailable_too() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .max_staleness(Some(Duration::from_millis(500)))
         .refresh_interval(Duration::from_secs(3600))
         .build()
@@ -233,7 +231,12 @@ async fn stale_keys_make_hits_unavailable_too() {
 #[tokio::test]
 async fn the_cache_can_be_turned_off() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer).token_cache_bytes(0).build().await.unwrap();
+    let verifier = issuer
+        .verifier_builder()
+        .token_cache_bytes(0)
+        .build()
+        .await
+        .unwrap();
     let token = issuer.access_token().sign();
     verifier.verify_access(&token).await.unwrap();
     verifier.verify_access(&token).await.unwrap();
@@ -244,7 +247,8 @@ async fn the_cache_can_be_turned_off() {
 async fn the_cache_is_bounded_by_its_capacity() {
     let issuer = TestIssuer::start().await;
     // Room for a handful of ~3 KiB entries.
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .token_cache_bytes(16 * 1024)
         .build()
         .await

@@ -9,22 +9,16 @@ use std::{
 
 use aws_lc_rs::hmac;
 use axum_cognito::{
-    AccessClaims, CognitoVerifier, CognitoVerifierBuilder, ConfigError, Error, ErrorKind, IdClaims,
-    TokenClaims, TokenRequirements, TokenUse, UserPool,
+    AccessClaims, CognitoVerifier, ConfigError, Error, ErrorKind, IdClaims, TokenClaims,
+    TokenRequirements, TokenUse, UserPool,
     test_util::{SigningKey, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::json;
 
-fn builder(issuer: &TestIssuer) -> CognitoVerifierBuilder {
-    CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-}
-
 async fn verifier(issuer: &TestIssuer) -> CognitoVerifier {
-    builder(issuer).build().await.expect("verifier")
+    issuer.verifier_builder().build().await.expect("verifier")
 }
 
 /// The error of a verification that must fail.
@@ -79,7 +73,12 @@ async fn size_is_capped_before_decoding() {
     let issuer = TestIssuer::start().await;
     let token = issuer.access_token().sign();
     let cap = token.len();
-    let verifier = builder(&issuer).max_token_bytes(cap).build().await.unwrap();
+    let verifier = issuer
+        .verifier_builder()
+        .max_token_bytes(cap)
+        .build()
+        .await
+        .unwrap();
 
     assert!(verifier.verify(&token).await.is_ok(), "a token at the cap");
     let longer = issuer.access_token().claim("pad", "xx").sign();
@@ -169,7 +168,8 @@ async fn header_must_be_a_json_object() {
 async fn only_rs256_is_accepted_and_other_algorithms_fetch_nothing() {
     let issuer = TestIssuer::start().await;
     // No cooldown: any unknown kid that reached the key lookup would cause a fetch.
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .unknown_kid_cooldown(Duration::ZERO)
         .build()
         .await
@@ -363,12 +363,14 @@ async fn required_claims_must_be_present() {
 #[tokio::test]
 async fn exp_is_checked_with_the_leeway() {
     let issuer = TestIssuer::start().await;
-    let lenient = builder(&issuer)
+    let lenient = issuer
+        .verifier_builder()
         .leeway(Duration::from_secs(120))
         .build()
         .await
         .unwrap();
-    let strict = builder(&issuer)
+    let strict = issuer
+        .verifier_builder()
         .leeway(Duration::ZERO)
         .build()
         .await
@@ -395,7 +397,8 @@ async fn exp_is_checked_with_the_leeway() {
 #[tokio::test]
 async fn nbf_in_the_future_is_refused() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .leeway(Duration::from_secs(60))
         .build()
         .await
@@ -417,7 +420,8 @@ async fn nbf_in_the_future_is_refused() {
 #[tokio::test]
 async fn iss_must_name_a_configured_pool() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .unknown_kid_cooldown(Duration::ZERO)
         .build()
         .await
@@ -514,7 +518,8 @@ async fn token_use_must_be_allowed_by_the_verifier_and_the_call() {
         kind(both.verify_as::<TokenClaims>(&id, &access_rule).await),
         ErrorKind::InvalidTokenUse
     );
-    let id_everywhere = builder(&issuer)
+    let id_everywhere = issuer
+        .verifier_builder()
         .require(TokenRequirements::new().token_use(TokenUse::Id))
         .build()
         .await
@@ -688,7 +693,8 @@ fn build_lazy_needs_a_runtime() {
 async fn group_rules_need_any_of_their_groups() {
     let issuer = TestIssuer::start().await;
     let rule = TokenRequirements::new().any_group(["admins", "operators"]);
-    let everywhere = builder(&issuer)
+    let everywhere = issuer
+        .verifier_builder()
         .require(rule.clone())
         .build()
         .await
@@ -744,7 +750,8 @@ async fn group_rules_need_any_of_their_groups() {
 async fn scope_rules_need_any_of_their_scopes() {
     let issuer = TestIssuer::start().await;
     let rule = TokenRequirements::new().any_scope(["orders/write", "orders/admin"]);
-    let everywhere = builder(&issuer)
+    let everywhere = issuer
+        .verifier_builder()
         .require(rule.clone())
         .build()
         .await
@@ -788,7 +795,8 @@ async fn custom_checks_run_on_verified_claims() {
         Some("acme") => Ok(()),
         _ => Err("tenant suspended".into()),
     });
-    let everywhere = builder(&issuer)
+    let everywhere = issuer
+        .verifier_builder()
         .require(acme_only.clone())
         .build()
         .await
@@ -819,7 +827,8 @@ async fn custom_checks_run_on_verified_claims() {
 #[tokio::test]
 async fn verified_claims_are_kept_only_after_the_signature() {
     let issuer = TestIssuer::start().await;
-    let verifier = builder(&issuer)
+    let verifier = issuer
+        .verifier_builder()
         .require(TokenRequirements::new().any_scope(["orders/read"]))
         .build()
         .await

@@ -172,6 +172,14 @@ impl TestIssuer {
             .jwks_url(self.jwks_url())
     }
 
+    /// A verifier builder for this pool that accepts both token uses, ready to `build()` or to
+    /// adjust.
+    pub fn verifier_builder(&self) -> crate::CognitoVerifierBuilder {
+        crate::CognitoVerifier::builder()
+            .user_pool(self.user_pool())
+            .any_token_use()
+    }
+
     /// The JWKS document currently published.
     pub fn jwks_json(&self) -> String {
         jwks_document(&self.state().published)
