@@ -755,3 +755,32 @@ async fn the_status_snapshot_serializes_for_health_endpoints() {
     assert_eq!(json["consecutive_failures"], 1);
     assert_eq!(json["usable"], true);
 }
+
+#[tokio::test]
+async fn an_unchanged_key_set_is_revalidated_with_its_etag() {
+    let issuer = TestIssuer::start().await;
+    let verifier = builder(&issuer).build().await.unwrap();
+    let token = issuer.access_token().sign();
+    assert_eq!(issuer.not_modified_responses(), 0);
+    let before = pool_status(&verifier);
+
+    verifier.refresh().await.unwrap();
+    assert_eq!(
+        issuer.not_modified_responses(),
+        1,
+        "the second fetch is conditional"
+    );
+    let after = pool_status(&verifier);
+    assert!(after.usable);
+    assert_eq!(after.key_ids, before.key_ids, "a 304 keeps the keys");
+    assert_eq!(after.fetches, before.fetches + 1);
+    assert!(after.last_refresh >= before.last_refresh);
+    assert!(verifier.verify_sync(&token).is_ok());
+
+    // A changed set is fetched in full.
+    issuer.rotate();
+    verifier.refresh().await.unwrap();
+    assert_eq!(issuer.not_modified_responses(), 1);
+    assert_eq!(pool_status(&verifier).keys_loaded, 2);
+    assert!(verifier.verify_sync(&issuer.access_token().sign()).is_ok());
+}

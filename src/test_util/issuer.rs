@@ -71,6 +71,7 @@ struct Shared {
     addr: SocketAddr,
     state: Mutex<IssuerState>,
     jwks_requests: AtomicU64,
+    not_modified: AtomicU64,
 }
 
 struct IssuerState {
@@ -120,6 +121,7 @@ impl TestIssuer {
                     server: None,
                 }),
                 jwks_requests: AtomicU64::new(0),
+                not_modified: AtomicU64::new(0),
             }),
         };
         issuer.serve(listener);
@@ -252,6 +254,12 @@ impl TestIssuer {
         self.shared.jwks_requests.load(Ordering::SeqCst)
     }
 
+    /// How many of those requests were answered 304 Not Modified: the key set is served with
+    /// an `ETag`, and a request whose `If-None-Match` names the current one gets no body.
+    pub fn not_modified_responses(&self) -> u64 {
+        self.shared.not_modified.load(Ordering::SeqCst)
+    }
+
     /// Makes the JWKS endpoint misbehave (`Some`) or behave again (`None`).
     pub fn set_fault(&self, fault: Option<JwksFault>) {
         self.state().fault = fault;
@@ -334,6 +342,7 @@ fn jwks_document(keys: &[SigningKey]) -> String {
 async fn serve_jwks(
     State(shared): State<Arc<Shared>>,
     axum::extract::Path(pool): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
     if pool != shared.pool_id {
@@ -375,7 +384,27 @@ async fn serve_jwks(
             }))
         }
         None => {
-            let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+            let etag = {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                body.hash(&mut hasher);
+                format!("\"{:016x}\"", hasher.finish())
+            };
+            if headers
+                .get(header::IF_NONE_MATCH)
+                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+            {
+                shared.not_modified.fetch_add(1, Ordering::SeqCst);
+                return StatusCode::NOT_MODIFIED.into_response();
+            }
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::ETAG, etag.as_str()),
+                ],
+                body,
+            )
+                .into_response();
             if let Some(value) = cache_control.and_then(|v| v.parse().ok()) {
                 response.headers_mut().insert(header::CACHE_CONTROL, value);
             }
