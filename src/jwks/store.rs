@@ -78,6 +78,9 @@ struct State {
     /// When the last fetch an unknown `kid` started or joined finished, and how.
     last_on_demand: Option<(Instant, FetchOutcome)>,
     etag: Option<String>,
+    /// `Cache-Control: max-age` of the last full answer: a 304 without one keeps it, as HTTP
+    /// caches do.
+    max_age: Option<Duration>,
     next_refresh: Duration,
     retry_delay: Duration,
     last_success: Option<SystemTime>,
@@ -375,6 +378,8 @@ impl KeyStore {
         let now = Instant::now();
         let stale_at = self.settings.max_staleness.and_then(|s| now.checked_add(s));
         let previous = self.current.load_full();
+        // `None`: a 304, the set is unchanged.
+        let full_answer = keys.is_some();
         let keys = match keys {
             Some(keys) => {
                 let removed: Vec<&str> = previous.keys.removed_in(&keys).collect();
@@ -405,6 +410,10 @@ impl KeyStore {
         if etag.is_some() {
             state.etag = etag;
         }
+        if full_answer || max_age.is_some() {
+            state.max_age = max_age;
+        }
+        let max_age = state.max_age;
         state.last_success = Some(SystemTime::now());
         state.consecutive_failures = 0;
         state.retry_delay = self.settings.first_retry;
