@@ -6,12 +6,16 @@ use std::borrow::Cow;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Deserializer, de::IgnoredAny};
 
-use crate::{Error, ErrorKind, jwks::VerifyingKey};
+use crate::{
+    algorithm::Algorithm,
+    error::{Error, ErrorKind},
+    json::is_json_object,
+    jwks::VerifyingKey,
+    token_family::TokenFamily,
+};
 
-/// The only algorithm Cognito signs with.
-const RS256: &str = "RS256";
-
-/// The largest RSA signature accepted (8192-bit keys), in bytes.
+/// The largest signature of any algorithm accepted, in bytes: the stack buffer it is decoded
+/// into.
 const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// The three segments of a token, still base64url-encoded.
@@ -25,8 +29,14 @@ pub(crate) struct CompactToken<'t> {
 
 /// The protected header: only the members the verifier reads. `jku`, `x5u`, `x5c` and `jwk`
 /// are never read, so never followed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub(crate) struct Header<'a> {
+    algorithm: Algorithm,
+    kid: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct HeaderJson<'a> {
     #[serde(borrow, default)]
     alg: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -70,56 +80,64 @@ impl<'t> CompactToken<'t> {
         decode(self.payload)
     }
 
-    /// Checks the RS256 signature over `header.payload` with `key`.
-    pub(crate) fn verify_signature(&self, key: &VerifyingKey) -> Result<(), Error> {
+    /// Checks the signature over `header.payload` with `key`, for the algorithm the header
+    /// named: a key of another algorithm fails.
+    pub(crate) fn verify_signature(
+        &self,
+        algorithm: Algorithm,
+        key: &VerifyingKey,
+    ) -> Result<(), Error> {
         let invalid = || Error::new(ErrorKind::InvalidSignature);
-        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
-        if self.signature.len() > base64::encoded_len(MAX_SIGNATURE_BYTES, false).unwrap_or(0) {
+        let max = algorithm.max_signature_bytes().min(MAX_SIGNATURE_BYTES);
+        if self.signature.len() > base64::encoded_len(max, false).unwrap_or(0) {
             return Err(invalid());
         }
+        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
         let len = URL_SAFE_NO_PAD
-            .decode_slice(self.signature, &mut signature)
+            .decode_slice(self.signature, &mut signature[..max])
             .map_err(|_| invalid())?;
-        key.verify(self.signing_input.as_bytes(), &signature[..len])
+        key.verify(algorithm, self.signing_input.as_bytes(), &signature[..len])
             .map_err(|()| invalid())
     }
 }
 
 impl<'a> Header<'a> {
-    /// Parses the header and checks, in order: `alg` is RS256, no `crit`, a `kid` is present.
-    pub(crate) fn parse(json: &'a [u8]) -> Result<Self, Error> {
+    /// Parses the header and checks, in order: `alg` is one `family` accepts, no `crit`, a
+    /// `kid` is present.
+    pub(crate) fn parse(json: &'a [u8], family: &TokenFamily) -> Result<Self, Error> {
         if !is_json_object(json) {
             return Err(Error::new(ErrorKind::InvalidHeader));
         }
-        let header: Self =
+        let header: HeaderJson<'a> =
             serde_json::from_slice(json).map_err(|_| Error::new(ErrorKind::InvalidHeader))?;
-        if header.alg.as_deref() != Some(RS256) {
-            return Err(Error::new(ErrorKind::UnsupportedAlgorithm));
-        }
+        let algorithm = header
+            .alg
+            .as_deref()
+            .and_then(|alg| family.algorithm(alg))
+            .ok_or_else(|| Error::new(ErrorKind::UnsupportedAlgorithm))?;
         if header.crit {
             return Err(Error::new(ErrorKind::CriticalHeader));
         }
-        if header.kid.is_none() {
-            return Err(Error::new(ErrorKind::MissingKeyId));
-        }
-        Ok(header)
+        let kid = header
+            .kid
+            .ok_or_else(|| Error::new(ErrorKind::MissingKeyId))?;
+        Ok(Self { algorithm, kid })
     }
 
-    /// The key id; present once [`Header::parse`] succeeded.
+    /// The algorithm the header names.
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The key id.
     pub(crate) fn kid(&self) -> &str {
-        self.kid.as_deref().unwrap_or_default()
+        &self.kid
     }
 }
 
 /// A member that counts as soon as it is there: `Option` would read `null` as absent.
 fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
     IgnoredAny::deserialize(value).map(|_| true)
-}
-
-/// True when the text starts as a JSON object. serde reads a struct from a JSON array too (by
-/// position), which a JOSE header or claims set must never be.
-pub(crate) fn is_json_object(json: &[u8]) -> bool {
-    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// One character of the base64url alphabet. Without branches, so that the check of a whole
@@ -174,7 +192,9 @@ mod tests {
 
     #[test]
     fn header_checks() {
-        let parse = |h: &str| Header::parse(h.as_bytes()).map(|h| h.kid().to_owned());
+        let parse = |h: &str| {
+            Header::parse(h.as_bytes(), &crate::token_family::USER_POOL).map(|h| h.kid().to_owned())
+        };
         assert_eq!(parse(r#"{"alg":"RS256","kid":"k"}"#).unwrap(), "k");
         for (header, kind) in [
             (

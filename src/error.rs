@@ -10,7 +10,9 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use crate::jwks::JwksError;
+/// The cause of a [`ErrorKind::KeysUnavailable`]: a key fetch's error (for user pools, a
+/// [`JwksError`](crate::jwks::JwksError)), reachable through [`std::error::Error::source`].
+pub(crate) type KeysUnavailableCause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Which check a token failed. Each check of the verifier has its own kind.
 #[non_exhaustive]
@@ -23,7 +25,8 @@ pub enum ErrorKind {
     Malformed,
     /// The header is not a JSON object with string `alg` and `kid`.
     InvalidHeader,
-    /// The header's `alg` is not `RS256`, the only algorithm Cognito signs with.
+    /// The header's `alg` is not one the token's family is signed with (`RS256` for user-pool
+    /// tokens: the only algorithm Cognito signs with).
     UnsupportedAlgorithm,
     /// The header has a `crit` member; no extension is understood, so none may be critical.
     CriticalHeader,
@@ -106,7 +109,7 @@ pub struct Error {
     kind: ErrorKind,
     detail: Detail,
     verified_claims: Option<Arc<str>>,
-    source: Option<Arc<JwksError>>,
+    source: Option<KeysUnavailableCause>,
     retry_after: Option<Duration>,
 }
 
@@ -142,7 +145,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn unavailable(source: Option<Arc<JwksError>>, retry_after: Duration) -> Self {
+    pub(crate) fn unavailable(source: Option<KeysUnavailableCause>, retry_after: Duration) -> Self {
         Self {
             source,
             retry_after: Some(retry_after),

@@ -36,7 +36,7 @@ use std::{
 
 use quick_cache::{Equivalent, Weighter, sync::Cache};
 
-use crate::VerifiedToken;
+use crate::verified_token::VerifiedToken;
 
 /// What one entry weighs: the token text, its claims JSON, and a fixed share for the entry's
 /// bookkeeping and owned claims.

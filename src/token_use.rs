@@ -1,13 +1,17 @@
-//! ID token or access token: the `token_use` claim, and the marker types [`Id`] and [`Access`]
-//! that name one in a type (`CognitoClaims<Id>`).
+//! ID token or access token: the `token_use` claim.
+//!
+//! The marker types that name a token use in a type (`CognitoClaims<Id>`) live in
+//! [`token_kind`](crate::token_kind), after the claims types they point to.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{AccessClaims, IdClaims};
-
 /// The `token_use` claim of a Cognito token.
+///
+/// Not `#[non_exhaustive]`, on purpose: Cognito user pools issue exactly these two token uses,
+/// and a `match` on them should stay exhaustive. Tokens of other families (load balancer
+/// tokens) are told apart by their verifier, not by a third variant here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TokenUse {
     /// An ID token (`"token_use": "id"`): who the user is, for the app client in `aud`.
@@ -42,40 +46,6 @@ impl fmt::Display for TokenUse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A token use named as a type, with the claims type that fits it.
-///
-/// Implemented by [`Id`] and [`Access`]; sealed.
-pub trait TokenKind: sealed::Sealed + Send + Sync + 'static {
-    /// The `token_use` this type stands for.
-    const TOKEN_USE: TokenUse;
-    /// The crate's typed claims for this token use.
-    type Claims: serde::de::DeserializeOwned + Send + Sync + 'static;
-}
-
-/// Marker type for an ID token, as in `CognitoClaims<Id>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Id;
-
-/// Marker type for an access token, as in `CognitoClaims<Access>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Access;
-
-impl TokenKind for Id {
-    const TOKEN_USE: TokenUse = TokenUse::Id;
-    type Claims = IdClaims;
-}
-
-impl TokenKind for Access {
-    const TOKEN_USE: TokenUse = TokenUse::Access;
-    type Claims = AccessClaims;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::Id {}
-    impl Sealed for super::Access {}
 }
 
 #[cfg(test)]

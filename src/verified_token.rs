@@ -10,7 +10,9 @@ use std::{
 use serde::de::DeserializeOwned;
 
 use crate::{
-    AccessClaims, IdClaims, TokenClaims, TokenUse, claims::RegisteredClaims, jwks::VerifyingKey,
+    claims::{AccessClaims, IdClaims, RegisteredClaims, StandardClaims, TokenClaims},
+    jwks::VerifyingKey,
+    token_use::TokenUse,
 };
 
 /// What typed claims occupy beyond the text of their JSON: the struct, its allocations' headers,
@@ -34,6 +36,10 @@ struct Inner {
     key: Arc<VerifyingKey>,
     token_use: TokenUse,
     exp: i64,
+    nbf: Option<i64>,
+    iss: Box<str>,
+    /// `aud` of an ID token, `client_id` of an access token.
+    client: Box<str>,
     sub: Box<str>,
     username: Option<Box<str>>,
     groups: Box<[Box<str>]>,
@@ -54,8 +60,8 @@ pub(crate) struct Provenance {
 }
 
 impl VerifiedToken {
-    /// Built only after the standard checks passed, so `token_use`, `exp` and `sub` are present
-    /// and valid.
+    /// Built only after the standard checks passed, so `iss`, `token_use`, `exp`, `sub` and the
+    /// client claim are present and valid.
     pub(crate) fn new(
         provenance: Provenance,
         token_use: TokenUse,
@@ -74,6 +80,14 @@ impl VerifiedToken {
                 key: provenance.key,
                 token_use,
                 exp,
+                nbf: claims.nbf,
+                iss: claims.iss.as_deref().unwrap_or_default().into(),
+                client: match token_use {
+                    TokenUse::Id => claims.aud.as_deref(),
+                    TokenUse::Access => claims.client_id.as_deref(),
+                }
+                .unwrap_or_default()
+                .into(),
                 sub: claims.sub.as_deref().unwrap_or_default().into(),
                 username: claims
                     .cognito_username
@@ -178,6 +192,25 @@ impl VerifiedToken {
         memoized.map_or_else(|| self.claims(), Ok)
     }
 
+    /// The claims the standard checks read, as a full verification read them from the payload.
+    pub(crate) fn standard_claims(&self) -> StandardClaims<'_> {
+        let inner = &*self.inner;
+        let client = Some(&*inner.client);
+        let (aud, client_id) = match inner.token_use {
+            TokenUse::Id => (client, None),
+            TokenUse::Access => (None, client),
+        };
+        StandardClaims {
+            iss: Some(&inner.iss),
+            sub: Some(&inner.sub),
+            exp: Some(inner.exp),
+            nbf: inner.nbf,
+            token_use: Some(inner.token_use.as_str()),
+            aud,
+            client_id,
+        }
+    }
+
     pub(crate) fn has_any_group(&self, wanted: &[String]) -> bool {
         wanted.iter().any(|w| self.in_group(w))
     }
@@ -224,6 +257,8 @@ impl VerifiedToken {
             .sum();
         (2 * inner.payload.len()
             + TYPED_CLAIMS_BYTES
+            + inner.iss.len()
+            + inner.client.len()
             + inner.sub.len()
             + inner.username.as_ref().map_or(0, |u| u.len())
             + strings) as u64

@@ -18,8 +18,9 @@ use axum::{
     routing::get,
 };
 use axum_cognito::{
-    Access, AuthRejection, CognitoAuth, CognitoAuthLayer, CognitoClaims, CognitoVerifier,
-    DefaultRejection, Id, ResponseFuture, TokenRequirements, TokenUse, VerifiedToken,
+    Access, AuthRejection, CognitoAuthLayer, CognitoClaims, CognitoVerifier, DefaultRejection, Id,
+    TokenRequirements, TokenUse, VerifiedToken,
+    middleware::{CognitoAuth, ResponseFuture},
     test_util::{JwksFault, SigningKey, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};

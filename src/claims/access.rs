@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::lenient::{scope_set, scope_string};
-use crate::TokenUse;
+use crate::token_use::TokenUse;
 
 /// The claims of a verified Cognito access token.
 ///

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::lenient::bool_or_string;
-use crate::TokenUse;
+use crate::token_use::TokenUse;
 
 const CUSTOM_PREFIX: &str = "custom:";
 

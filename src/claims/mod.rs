@@ -8,7 +8,23 @@
 //!
 //! Every claim the types do not name is kept in their `extra` map. Callers with their own
 //! claims type use any `serde::Deserialize` type instead, through
-//! [`CognitoVerifier::verify_as`](crate::CognitoVerifier::verify_as).
+//! [`CognitoVerifier::verify_as`](crate::CognitoVerifier::verify_as) or
+//! `CognitoClaims<Access, MyClaims>`.
+//!
+//! ```
+//! use axum_cognito::{claims::TokenClaims, test_util::TestIssuer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let issuer = TestIssuer::start().await;
+//! let verifier = issuer.verifier_builder().build().await.unwrap();
+//! let token = issuer.id_token().username("alice").email("alice@example.com").sign();
+//! match verifier.verify(&token).await.unwrap() {
+//!     TokenClaims::Id(id) => assert_eq!(id.email.as_deref(), Some("alice@example.com")),
+//!     TokenClaims::Access(_) => unreachable!("an ID token"),
+//! }
+//! # }
+//! ```
 
 mod access;
 mod id;
@@ -18,5 +34,5 @@ mod token;
 
 pub use access::AccessClaims;
 pub use id::IdClaims;
-pub(crate) use registered::RegisteredClaims;
+pub(crate) use registered::{RegisteredClaims, StandardClaims};
 pub use token::TokenClaims;

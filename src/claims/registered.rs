@@ -1,4 +1,6 @@
-//! The claims the verifier itself checks, read without copying from the decoded payload.
+//! The claims the verifier itself checks: read without copying from the decoded payload
+//! ([`RegisteredClaims`]), and the borrowed view of them that every check reads
+//! ([`StandardClaims`]), whether they come from a payload or from a cached token.
 
 use std::{borrow::Cow, ops::Deref};
 
@@ -48,11 +50,38 @@ impl Deref for Text<'_> {
     }
 }
 
+/// The claims the standard checks read, borrowed. A full verification takes them from the
+/// payload it just parsed; a cache hit from the verified token it stored. Both hand the same
+/// view to the same checks (`verifier/pipeline.rs`), so a check cannot be skipped by a hit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StandardClaims<'a> {
+    pub(crate) iss: Option<&'a str>,
+    pub(crate) sub: Option<&'a str>,
+    pub(crate) exp: Option<i64>,
+    pub(crate) nbf: Option<i64>,
+    pub(crate) token_use: Option<&'a str>,
+    pub(crate) aud: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+}
+
 impl<'a> RegisteredClaims<'a> {
+    /// The view the standard checks read.
+    pub(crate) fn standard(&self) -> StandardClaims<'_> {
+        StandardClaims {
+            iss: self.iss.as_deref(),
+            sub: self.sub.as_deref(),
+            exp: self.exp,
+            nbf: self.nbf,
+            token_use: self.token_use.as_deref(),
+            aud: self.aud.as_deref(),
+            client_id: self.client_id.as_deref(),
+        }
+    }
+
     /// Parses the payload, which must be a JSON object: serde would also read a struct from
     /// an array, by position. Text, not bytes: checked as UTF-8 once, not string by string.
     pub(crate) fn parse(payload: &'a str) -> Result<Self, serde_json::Error> {
-        if !crate::compact_token::is_json_object(payload.as_bytes()) {
+        if !crate::json::is_json_object(payload.as_bytes()) {
             return Err(serde::de::Error::custom("the payload is not a JSON object"));
         }
         serde_json::from_str(payload)

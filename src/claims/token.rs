@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 
 use super::{AccessClaims, IdClaims};
-use crate::TokenUse;
+use crate::token_use::TokenUse;
 
 /// The claims of a verified ID or access token, told apart by `token_use`.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -7,10 +7,13 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    AuthRejection, CognitoVerifier, Error, ErrorKind, TokenKind, TokenRequirements, TokenUse,
-    VerifiedToken,
-    bearer::{BearerToken, bearer_token},
-    middleware::log_rejection,
+    error::{Error, ErrorKind},
+    rejection::{AuthRejection, log_accepted, log_rejection},
+    token_kind::TokenKind,
+    token_source::{AuthorizationBearer, FoundToken, TokenSource},
+    token_use::TokenUse,
+    verified_token::VerifiedToken,
+    verifier::{CognitoVerifier, TokenRequirements},
 };
 
 /// The verified claims of an ID token (`CognitoClaims<Id>`) or an access token
@@ -146,14 +149,14 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
     if let Some(token) = parts.extensions.get::<VerifiedToken>() {
         return Ok(Some(token.clone()));
     }
-    let token = match bearer_token(&parts.headers) {
-        BearerToken::Absent => return Ok(None),
-        BearerToken::Invalid(problem) => {
-            let rejection = AuthRejection::bearer(problem);
+    let token = match AuthorizationBearer.find(&parts.headers, &parts.uri) {
+        FoundToken::Absent => return Ok(None),
+        FoundToken::Invalid(problem) => {
+            let rejection = AuthRejection::invalid_request(problem);
             log_rejection(&rejection);
             return Err(rejection);
         }
-        BearerToken::Present(token) => token.to_owned(),
+        FoundToken::Present(token) => token.to_owned(),
     };
     let verifier = parts
         .extensions
@@ -171,7 +174,7 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
         .verify_token(&token, &requirements)
         .await
         .map_err(reject)?;
-    crate::middleware::log_accepted(&verified);
+    log_accepted(&verified);
     // A second extractor in the same handler reuses it.
     parts.extensions.insert(verified.clone());
     Ok(Some(verified))
@@ -274,7 +277,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Access, AccessClaims, Id, IdClaims};
+    use crate::{
+        claims::{AccessClaims, IdClaims},
+        token_kind::{Access, Id},
+    };
 
     #[test]
     fn traits() {

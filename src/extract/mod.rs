@@ -6,6 +6,33 @@
 //!   name and raw claims.
 //!
 //! Both also extract as `Option<..>`: `None` for a request without an `Authorization` header.
+//!
+//! Where a [`CognitoAuthLayer`](crate::CognitoAuthLayer) ran, they read what it verified;
+//! elsewhere they verify the token themselves with a verifier from the request extensions or
+//! the router state. What they refuse is an [`AuthRejection`](crate::AuthRejection).
+//!
+//! ```
+//! use axum::{Router, body::Body, http::Request, routing::get};
+//! use axum_cognito::{CognitoClaims, Id, test_util::TestIssuer};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let issuer = TestIssuer::start().await;
+//! let verifier = issuer.verifier_builder().build().await.unwrap();
+//! async fn me(user: CognitoClaims<Id>) -> String {
+//!     user.username.clone()
+//! }
+//! let app = Router::new().route("/me", get(me)).with_state(verifier);
+//!
+//! let token = issuer.id_token().username("alice").sign();
+//! let request = Request::get("/me")
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .body(Body::empty())
+//!     .unwrap();
+//! assert_eq!(app.oneshot(request).await.unwrap().status(), 200);
+//! # }
+//! ```
 
 mod cognito_claims;
 mod verified_token;

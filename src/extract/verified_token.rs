@@ -4,7 +4,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
 use super::cognito_claims::{optional, required, verified_token};
-use crate::{AuthRejection, VerifiedToken};
+use crate::{rejection::AuthRejection, verified_token::VerifiedToken};
 
 /// Extracts the verified token of either use, as [`CognitoClaims`](crate::CognitoClaims) does
 /// for one use: from the layer, or verified here with a verifier from the extensions or the

@@ -53,6 +53,11 @@ impl JwksFetcher {
         &self.url
     }
 
+    /// The limit of one exchange, body included.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// One GET, with `If-None-Match` when an ETag is known. The whole exchange, body included,
     /// ends within the timeout.
     pub(crate) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, JwksError> {

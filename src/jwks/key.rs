@@ -1,10 +1,17 @@
-//! One RSA public key from a JWK, checked and parsed once.
+//! One public key from a JWK, checked and parsed once, and bound to the one algorithm it
+//! verifies.
+//!
+//! Today every usable key is an RSA key for RS256 (what Cognito publishes). A key type for
+//! another [`Algorithm`] is one more branch of [`VerifyingKey::from_jwk`] (or a constructor from
+//! another document format, such as a PEM key) returning a key bound to that algorithm.
 
 use std::fmt;
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
+
+use crate::algorithm::Algorithm;
 
 /// Smallest modulus trusted. Keys below 2048 bits are factorable by a determined attacker.
 const MIN_MODULUS_BITS: usize = 2048;
@@ -28,10 +35,12 @@ pub(crate) struct Jwk {
     e: Option<String>,
 }
 
-/// An RSA public key ready to verify RS256 signatures.
+/// A public key ready to verify signatures of its one algorithm.
 pub(crate) struct VerifyingKey {
     kid: Box<str>,
-    modulus_bits: usize,
+    algorithm: Algorithm,
+    /// The exact length of a signature by this key.
+    signature_bytes: usize,
     modulus: Box<[u8]>,
     key: ParsedPublicKey,
 }
@@ -49,9 +58,15 @@ impl VerifyingKey {
         if let Some(use_) = jwk.use_.as_deref().filter(|u| *u != "sig") {
             return Err(format!("use {use_:?} is not sig"));
         }
-        if let Some(alg) = jwk.alg.as_deref().filter(|a| *a != "RS256") {
+        let algorithm = Algorithm::Rs256;
+        if let Some(alg) = jwk.alg.as_deref().filter(|a| *a != algorithm.name()) {
             return Err(format!("alg {alg:?} is not RS256"));
         }
+        Self::rsa(kid, algorithm, jwk)
+    }
+
+    /// An RSA key from a JWK's `n` and `e`.
+    fn rsa(kid: &str, algorithm: Algorithm, jwk: &Jwk) -> Result<Self, String> {
         let n = decode_component(jwk.n.as_deref(), "n")?;
         let e = decode_component(jwk.e.as_deref(), "e")?;
         let modulus_bits = bit_length(&n);
@@ -75,7 +90,8 @@ impl VerifyingKey {
         .map_err(|e| format!("key rejected: {e}"))?;
         Ok(Self {
             kid: kid.into(),
-            modulus_bits,
+            algorithm,
+            signature_bytes: modulus_bits.div_ceil(8),
             modulus: n.into_boxed_slice(),
             key,
         })
@@ -90,9 +106,14 @@ impl VerifyingKey {
         self.modulus == other.modulus && self.key.as_ref() == other.key.as_ref()
     }
 
-    /// Verifies an RSASSA-PKCS1-v1_5 SHA-256 signature.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), ()> {
-        if signature.len() != self.modulus_bits.div_ceil(8) {
+    /// Verifies a signature of `algorithm`: a key bound to another algorithm refuses it.
+    pub(crate) fn verify(
+        &self,
+        algorithm: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), ()> {
+        if algorithm != self.algorithm || signature.len() != self.signature_bytes {
             return Err(());
         }
         self.key.verify_sig(message, signature).map_err(|_| ())
@@ -103,7 +124,8 @@ impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyingKey")
             .field("kid", &self.kid)
-            .field("modulus_bits", &self.modulus_bits)
+            .field("algorithm", &self.algorithm)
+            .field("signature_bytes", &self.signature_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -15,8 +15,13 @@
 //!   trusted: the store reports itself unavailable until a fetch succeeds.
 //! - The background task holds only a weak reference and a stop signal: it ends as soon as the
 //!   last verifier handle is dropped.
+//!
+//! When the schedule fetches is decided in `schedule.rs`, where the set comes from in
+//! `locations.rs`; the store ties them together and reports the key ids that left a set to
+//! whoever asked (the verifier drops the cached tokens they verified).
 
 use std::{
+    future::Future,
     hash::{BuildHasher, RandomState},
     sync::{Arc, Mutex, MutexGuard, Weak},
     time::{Duration, Instant, SystemTime},
@@ -25,42 +30,17 @@ use std::{
 use arc_swap::ArcSwap;
 use tokio::sync::{oneshot, watch};
 
-use super::{JwksError, JwksFetcher, KeySet, KeyStoreStatus, VerifyingKey, fetch::Fetched};
-use crate::{Error, token_cache::TokenCache};
+use super::{
+    JwksError, KeySet, KeyStoreStatus, VerifyingKey,
+    fetch::Fetched,
+    locations::KeyLocations,
+    provider::{KeyLookup, KeyProvider, RefetchOutcome},
+    schedule::{self, RefreshSettings},
+};
+use crate::error::Error;
 
-/// How a remote key store refreshes; defaults are documented on the builder.
-#[derive(Debug, Clone)]
-pub(crate) struct RefreshSettings {
-    pub(crate) refresh_interval: Duration,
-    pub(crate) min_refresh_interval: Duration,
-    pub(crate) first_retry: Duration,
-    pub(crate) max_retry: Duration,
-    pub(crate) max_staleness: Option<Duration>,
-    pub(crate) unknown_kid_cooldown: Duration,
-    pub(crate) fetch_timeout: Duration,
-}
-
-/// Why a key was not handed out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyLookup {
-    /// The set is usable but has no such key id.
-    Unknown,
-    /// The set was never loaded, or is older than the maximum staleness.
-    Unavailable,
-}
-
-/// What an unknown-kid refetch did.
-#[derive(Debug)]
-pub(crate) enum RefetchOutcome {
-    /// A fetch finished (this one or one joined) and loaded a set.
-    Refreshed,
-    /// A fetch finished less than the cooldown ago and loaded a set; none was started.
-    CoolingDown,
-    /// The fetch failed, or the last one (within the cooldown) did.
-    Failed(Option<Arc<JwksError>>),
-    /// The keys were given in memory: there is nothing to fetch.
-    Fixed,
-}
+/// Told the key ids that left a pool's set (removed, or replaced under the same `kid`).
+pub(crate) type KeysRemoved = Box<dyn Fn(&[&str]) + Send + Sync>;
 
 type FetchOutcome = Result<(), Arc<JwksError>>;
 
@@ -94,12 +74,12 @@ struct State {
 /// One user pool's signing keys.
 pub(crate) struct KeyStore {
     pool_id: Arc<str>,
-    fetcher: Option<JwksFetcher>,
+    /// `None`: the keys were given in memory.
+    locations: Option<KeyLocations>,
     settings: RefreshSettings,
     current: ArcSwap<Loaded>,
     state: Mutex<State>,
-    /// Told which keys left the set, so that it drops the tokens they verified.
-    cache: Option<Arc<TokenCache>>,
+    on_keys_removed: Option<KeysRemoved>,
     /// Dropped with the store, which wakes the background task so it ends.
     stop_background: Mutex<Option<oneshot::Sender<()>>>,
 }
@@ -108,23 +88,24 @@ impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyStore")
             .field("pool_id", &self.pool_id)
-            .field("jwks_url", &self.fetcher.as_ref().map(JwksFetcher::url))
+            .field("jwks_url", &self.locations.as_ref().map(KeyLocations::url))
             .finish_non_exhaustive()
     }
 }
 
 impl KeyStore {
-    /// A store that fetches from `fetcher`, with no keys yet.
+    /// A store that fetches from `locations`, with no keys yet. `on_keys_removed` hears of
+    /// every key that leaves the set.
     pub(crate) fn remote(
         pool_id: Arc<str>,
-        fetcher: JwksFetcher,
+        locations: KeyLocations,
         settings: RefreshSettings,
-        cache: Option<Arc<TokenCache>>,
+        on_keys_removed: Option<KeysRemoved>,
     ) -> Arc<Self> {
         let retry_delay = settings.first_retry;
         Arc::new(Self {
             pool_id,
-            fetcher: Some(fetcher),
+            locations: Some(locations),
             settings,
             current: ArcSwap::from_pointee(Loaded {
                 keys: Arc::new(KeySet::default()),
@@ -135,7 +116,7 @@ impl KeyStore {
                 retry_delay,
                 ..State::default()
             }),
-            cache,
+            on_keys_removed,
             stop_background: Mutex::new(None),
         })
     }
@@ -144,7 +125,7 @@ impl KeyStore {
     pub(crate) fn fixed(pool_id: Arc<str>, keys: KeySet, settings: RefreshSettings) -> Arc<Self> {
         Arc::new(Self {
             pool_id,
-            fetcher: None,
+            locations: None,
             settings,
             current: ArcSwap::from_pointee(Loaded {
                 keys: Arc::new(keys),
@@ -155,46 +136,9 @@ impl KeyStore {
                 last_success: Some(SystemTime::now()),
                 ..State::default()
             }),
-            cache: None,
+            on_keys_removed: None,
             stop_background: Mutex::new(None),
         })
-    }
-
-    /// Runs `f` with the key named `kid`. The request path: one atomic load, no lock.
-    pub(crate) fn with_key<R>(
-        &self,
-        kid: &str,
-        f: impl FnOnce(&Arc<VerifyingKey>) -> R,
-    ) -> Result<R, KeyLookup> {
-        let loaded = self.current.load();
-        if !loaded.loaded || loaded.stale_at.is_some_and(|at| Instant::now() >= at) {
-            return Err(KeyLookup::Unavailable);
-        }
-        match loaded.keys.get(kid) {
-            Some(key) => Ok(f(key)),
-            None => Err(KeyLookup::Unknown),
-        }
-    }
-
-    /// The error for a request that found the keys unusable: it carries the last fetch error
-    /// and a retry hint.
-    pub(crate) fn unavailable(&self, last: Option<Arc<JwksError>>) -> Error {
-        let state = self.lock_state();
-        let source = last.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
-        // Until the next retry, and while a failed refetch's cooldown lasts, asking again
-        // gets the same answer.
-        let cooldown_left = match &state.last_on_demand {
-            Some((finished, Err(_))) => self
-                .settings
-                .unknown_kid_cooldown
-                .saturating_sub(finished.elapsed()),
-            _ => Duration::ZERO,
-        };
-        let hint = state
-            .retry_delay
-            .max(cooldown_left)
-            .clamp(Duration::from_secs(1), Duration::from_secs(60));
-        Error::unavailable(source, hint)
     }
 
     /// Called on an unknown `kid`: joins the fetch in flight, or starts one unless the last
@@ -203,8 +147,8 @@ impl KeyStore {
     ///
     /// Only fetches caused by unknown kids start the cooldown: a key Cognito adds right after
     /// a background refresh or the first load is still found at once.
-    pub(crate) async fn refetch_for_unknown_kid(self: &Arc<Self>) -> RefetchOutcome {
-        if self.fetcher.is_none() {
+    async fn refetch_for_unknown_kid(self: &Arc<Self>) -> RefetchOutcome {
+        if self.locations.is_none() {
             return RefetchOutcome::Fixed;
         }
         let receiver = {
@@ -235,7 +179,7 @@ impl KeyStore {
 
     /// Fetches now (or joins the fetch in flight) and waits for it.
     pub(crate) async fn refresh(self: &Arc<Self>) -> Result<(), Option<Arc<JwksError>>> {
-        if self.fetcher.is_none() {
+        if self.locations.is_none() {
             return Ok(());
         }
         let receiver = {
@@ -250,7 +194,7 @@ impl KeyStore {
 
     /// Starts the background refresh task; its first fetch comes after `first_delay`.
     pub(crate) fn start_background(self: &Arc<Self>, first_delay: Duration) {
-        if self.fetcher.is_none() {
+        if self.locations.is_none() {
             return;
         }
         let (stop, stopped) = oneshot::channel();
@@ -277,7 +221,7 @@ impl KeyStore {
         let state = self.lock_state();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
-            jwks_url: self.fetcher.as_ref().map(|f| f.url().to_owned()),
+            jwks_url: self.locations.as_ref().map(|l| l.url().to_owned()),
             usable,
             keys_loaded: loaded.keys.len(),
             key_ids: loaded.keys.kids(),
@@ -331,7 +275,11 @@ impl KeyStore {
         mut receiver: watch::Receiver<Option<FetchOutcome>>,
     ) -> Result<(), Option<Arc<JwksError>>> {
         // The fetch itself ends within the fetch timeout; the margin covers scheduling.
-        let limit = self.settings.fetch_timeout + Duration::from_millis(250);
+        let timeout = self
+            .locations
+            .as_ref()
+            .map_or(Duration::ZERO, KeyLocations::timeout);
+        let limit = timeout.saturating_add(Duration::from_millis(250));
         let waited = tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await;
         match waited {
             Ok(Ok(outcome)) => outcome
@@ -344,11 +292,11 @@ impl KeyStore {
     }
 
     async fn fetch_and_apply(&self, etag: Option<&str>) -> FetchOutcome {
-        let Some(fetcher) = &self.fetcher else {
+        let Some(locations) = &self.locations else {
             return Ok(());
         };
-        tracing::debug!(pool = %self.pool_id, url = fetcher.url(), "fetching JWKS");
-        let fetched = fetcher.fetch(etag).await;
+        tracing::debug!(pool = %self.pool_id, url = locations.url(), "fetching JWKS");
+        let fetched = locations.fetch(etag).await;
         let result = fetched.and_then(|fetched| match fetched {
             Fetched::NotModified { max_age } => Ok((None, None, max_age)),
             Fetched::Document {
@@ -375,16 +323,19 @@ impl KeyStore {
     }
 
     fn apply_success(&self, keys: Option<KeySet>, etag: Option<String>, max_age: Option<Duration>) {
-        let now = Instant::now();
-        let stale_at = self.settings.max_staleness.and_then(|s| now.checked_add(s));
+        let stale_at = schedule::stale_at(&self.settings, Instant::now());
         let previous = self.current.load_full();
         // `None`: a 304, the set is unchanged.
         let full_answer = keys.is_some();
         let keys = match keys {
             Some(keys) => {
                 let removed: Vec<&str> = previous.keys.removed_in(&keys).collect();
-                if let Some(cache) = self.cache.as_ref().filter(|_| !removed.is_empty()) {
-                    cache.remove_signed_by(&self.pool_id, &removed);
+                if let Some(on_keys_removed) = self
+                    .on_keys_removed
+                    .as_ref()
+                    .filter(|_| !removed.is_empty())
+                {
+                    on_keys_removed(&removed);
                 }
                 if !removed.is_empty() || previous.keys.len() != keys.len() || !previous.loaded {
                     tracing::info!(
@@ -417,7 +368,11 @@ impl KeyStore {
         state.last_success = Some(SystemTime::now());
         state.consecutive_failures = 0;
         state.retry_delay = self.settings.first_retry;
-        state.next_refresh = with_jitter(refresh_interval(&self.settings, max_age));
+        let random = RandomState::new().hash_one(Instant::now());
+        state.next_refresh = schedule::with_jitter(
+            schedule::interval_after_success(&self.settings, max_age),
+            random,
+        );
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {
@@ -426,7 +381,7 @@ impl KeyStore {
         state.last_error = Some((SystemTime::now(), error.clone()));
         let delay = state.retry_delay;
         state.next_refresh = delay;
-        state.retry_delay = (delay * 2).min(self.settings.max_retry);
+        state.retry_delay = schedule::next_retry_delay(&self.settings, delay);
         tracing::warn!(
             pool = %self.pool_id,
             error = %error,
@@ -435,27 +390,6 @@ impl KeyStore {
             "JWKS fetch failed; keeping the last good keys"
         );
     }
-}
-
-/// The delay before the next refresh after a success. The configured interval bounds how long a
-/// removed key stays trusted, so it is never lengthened, not even to the floor; `max-age` may
-/// only shorten it, and not below the floor.
-fn refresh_interval(settings: &RefreshSettings, max_age: Option<Duration>) -> Duration {
-    match max_age {
-        Some(max_age) => max_age
-            .max(settings.min_refresh_interval)
-            .min(settings.refresh_interval),
-        None => settings.refresh_interval,
-    }
-}
-
-/// Takes up to a tenth off an interval, so that many instances started together do not
-/// refresh in step.
-fn with_jitter(interval: Duration) -> Duration {
-    let random = RandomState::new().hash_one(Instant::now());
-    let tenth = interval / 10;
-    let nanos = u64::try_from(tenth.as_nanos()).unwrap_or(u64::MAX).max(1);
-    interval - Duration::from_nanos(random % nanos)
 }
 
 async fn background_refresh(
@@ -477,33 +411,41 @@ async fn background_refresh(
     tracing::debug!("JWKS background refresh stopped");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(refresh_secs: u64, floor_secs: u64) -> RefreshSettings {
-        RefreshSettings {
-            refresh_interval: Duration::from_secs(refresh_secs),
-            min_refresh_interval: Duration::from_secs(floor_secs),
-            first_retry: Duration::from_secs(1),
-            max_retry: Duration::from_secs(60),
-            max_staleness: None,
-            unknown_kid_cooldown: Duration::from_secs(10),
-            fetch_timeout: Duration::from_secs(3),
+impl KeyProvider for KeyStore {
+    fn with_key<R>(
+        &self,
+        kid: &str,
+        f: impl FnOnce(&Arc<VerifyingKey>) -> R,
+    ) -> Result<R, KeyLookup> {
+        // One atomic load, no lock.
+        let loaded = self.current.load();
+        if !loaded.loaded || loaded.stale_at.is_some_and(|at| Instant::now() >= at) {
+            return Err(KeyLookup::Unavailable);
+        }
+        match loaded.keys.get(kid) {
+            Some(key) => Ok(f(key)),
+            None => Err(KeyLookup::Unknown),
         }
     }
 
-    #[test]
-    fn max_age_only_shortens_the_interval_down_to_the_floor() {
-        let secs = Duration::from_secs;
-        let s = settings(600, 60);
-        assert_eq!(refresh_interval(&s, None), secs(600));
-        assert_eq!(refresh_interval(&s, Some(secs(120))), secs(120));
-        assert_eq!(refresh_interval(&s, Some(secs(1))), secs(60));
-        assert_eq!(refresh_interval(&s, Some(secs(86_400))), secs(600));
-        // An interval configured below the floor is kept as it is.
-        let short = settings(30, 60);
-        assert_eq!(refresh_interval(&short, None), secs(30));
-        assert_eq!(refresh_interval(&short, Some(secs(1))), secs(30));
+    /// A whole set holds every key: an unknown `kid` reloads the set.
+    fn refetch(self: &Arc<Self>, _kid: &str) -> impl Future<Output = RefetchOutcome> + Send {
+        self.refetch_for_unknown_kid()
+    }
+
+    fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {
+        let state = self.lock_state();
+        let source = cause.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
+        // Until the next retry, and while a failed refetch's cooldown lasts, asking again
+        // gets the same answer.
+        let cooldown_left = match &state.last_on_demand {
+            Some((finished, Err(_))) => self
+                .settings
+                .unknown_kid_cooldown
+                .saturating_sub(finished.elapsed()),
+            _ => Duration::ZERO,
+        };
+        let hint = schedule::retry_hint(state.retry_delay, cooldown_left);
+        Error::unavailable(source.map(|e| e as _), hint)
     }
 }

@@ -15,13 +15,18 @@ use http::{Request, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{log_accepted, log_rejection};
-use crate::{AuthRejection, Error, OnRejection, VerifiedToken};
+use crate::{
+    error::Error,
+    rejection::{AuthRejection, OnRejection, log_accepted, log_rejection},
+    verified_token::VerifiedToken,
+};
 
 type Verification = Pin<Box<dyn Future<Output = Result<VerifiedToken, Error>> + Send>>;
 
 pin_project! {
-    /// The future of [`CognitoAuth`](super::CognitoAuth).
+    /// The future of [`CognitoAuth`](super::CognitoAuth): the inner service's own future when
+    /// the token was verified without waiting (no allocation), a boxed verification first
+    /// only when an unknown `kid` needs a key refetch.
     pub struct ResponseFuture<S, B, R>
     where
         S: Service<Request<B>>,

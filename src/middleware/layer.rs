@@ -4,8 +4,13 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::CognitoAuth;
-use crate::{CognitoVerifier, DefaultRejection, OnRejection, TokenRequirements, TokenUse};
+use super::service::CognitoAuth;
+use crate::{
+    rejection::{DefaultRejection, OnRejection},
+    token_source::{AuthorizationBearer, TokenSource},
+    token_use::TokenUse,
+    verifier::{CognitoVerifier, TokenRequirements},
+};
 
 /// Verifies the Bearer token of every request and puts a [`VerifiedToken`](crate::VerifiedToken)
 /// in its extensions for the extractors.
@@ -17,6 +22,29 @@ use crate::{CognitoVerifier, DefaultRejection, OnRejection, TokenRequirements, T
 /// Use it router-wide with `.layer(..)` or per route with `.route_layer(..)`. Stacked layers
 /// with the same verifier verify the token once; the inner ones only check their own rules.
 /// Generic over the request body, so it also wraps tonic services.
+///
+/// ```
+/// use axum::{Router, body::Body, http::Request, routing::get};
+/// use axum_cognito::{CognitoAuthLayer, VerifiedToken, test_util::TestIssuer};
+/// use tower::ServiceExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let issuer = TestIssuer::start().await;
+/// let verifier = issuer.verifier_builder().build().await.unwrap();
+/// async fn hello(token: Option<VerifiedToken>) -> String {
+///     token.map_or("hello stranger".into(), |t| format!("hello {}", t.sub()))
+/// }
+/// let app = Router::new()
+///     .route("/", get(hello))
+///     .layer(CognitoAuthLayer::new(verifier).optional());
+///
+/// let anonymous = Request::get("/").body(Body::empty()).unwrap();
+/// assert_eq!(app.clone().oneshot(anonymous).await.unwrap().status(), 200);
+/// let bad = Request::get("/").header("authorization", "Bearer x.y.z").body(Body::empty()).unwrap();
+/// assert_eq!(app.oneshot(bad).await.unwrap().status(), 401);
+/// # }
+/// ```
 #[derive(Clone)]
 #[must_use]
 pub struct CognitoAuthLayer<R = DefaultRejection> {
@@ -27,7 +55,15 @@ pub struct CognitoAuthLayer<R = DefaultRejection> {
 pub(crate) struct AuthConfig {
     pub(crate) verifier: CognitoVerifier,
     pub(crate) requirements: TokenRequirements,
-    pub(crate) optional: bool,
+    pub(crate) presence: Presence,
+    pub(crate) source: Arc<dyn TokenSource>,
+}
+
+/// Whether a request without a token passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Required,
+    Optional,
 }
 
 impl CognitoAuthLayer {
@@ -37,7 +73,8 @@ impl CognitoAuthLayer {
             config: Arc::new(AuthConfig {
                 verifier,
                 requirements: TokenRequirements::new(),
-                optional: false,
+                presence: Presence::Required,
+                source: Arc::new(AuthorizationBearer),
             }),
             on_rejection: DefaultRejection::terse(),
         }
@@ -54,7 +91,8 @@ impl<R> CognitoAuthLayer<R> {
         let mut config = AuthConfig {
             verifier: self.config.verifier.clone(),
             requirements: self.config.requirements.clone(),
-            optional: self.config.optional,
+            presence: self.config.presence,
+            source: Arc::clone(&self.config.source),
         };
         change(&mut config);
         Self {
@@ -65,7 +103,7 @@ impl<R> CognitoAuthLayer<R> {
 
     /// Lets requests without an `Authorization` header through, with no claims.
     pub fn optional(self) -> Self {
-        self.with_config(|c| c.optional = true)
+        self.with_config(|c| c.presence = Presence::Optional)
     }
 
     /// Accepts only this token use (401 for the other).
@@ -99,7 +137,7 @@ impl<R> CognitoAuthLayer<R> {
     }
 
     /// Builds refusals with `on_rejection` instead of the default responses.
-    pub fn on_rejection<R2: OnRejection>(self, on_rejection: R2) -> CognitoAuthLayer<R2> {
+    pub fn on_rejection<R2: OnRejection + Clone>(self, on_rejection: R2) -> CognitoAuthLayer<R2> {
         CognitoAuthLayer {
             config: self.config,
             on_rejection,
@@ -111,11 +149,7 @@ impl<S, R: Clone> Layer<S> for CognitoAuthLayer<R> {
     type Service = CognitoAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CognitoAuth {
-            inner,
-            config: self.config.clone(),
-            on_rejection: self.on_rejection.clone(),
-        }
+        CognitoAuth::from_parts(inner, self.config.clone(), self.on_rejection.clone())
     }
 }
 
@@ -124,7 +158,8 @@ impl<R> std::fmt::Debug for CognitoAuthLayer<R> {
         f.debug_struct("CognitoAuthLayer")
             .field("verifier", &self.config.verifier)
             .field("requirements", &self.config.requirements)
-            .field("optional", &self.config.optional)
+            .field("presence", &self.config.presence)
+            .field("source", &self.config.source)
             .finish_non_exhaustive()
     }
 }

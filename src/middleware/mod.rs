@@ -1,4 +1,11 @@
-//! The tower middleware: [`CognitoAuthLayer`] and its service.
+//! The tower middleware: [`CognitoAuthLayer`], the service it makes ([`CognitoAuth`]) and that
+//! service's future ([`ResponseFuture`]).
+//!
+//! The layer reads the token through its [token source](crate::token_source) (the
+//! `Authorization: Bearer` header by default), verifies it with its
+//! [`CognitoVerifier`](crate::CognitoVerifier), and either calls the inner service with a
+//! [`VerifiedToken`](crate::VerifiedToken) in the request extensions or answers the refusal
+//! through its [renderer](crate::rejection::OnRejection).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -7,8 +14,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! # let issuer = TestIssuer::start().await;
-//! # let verifier = axum_cognito::CognitoVerifier::builder()
-//! #     .user_pool(issuer.user_pool()).any_token_use().build().await.unwrap();
+//! # let verifier = issuer.verifier_builder().build().await.unwrap();
 //! async fn orders(claims: CognitoClaims<Access>) -> String {
 //!     format!("orders of {}", claims.sub)
 //! }
@@ -16,10 +22,12 @@
 //!     "admin"
 //! }
 //!
+//! let admins_only = CognitoAuthLayer::new(verifier.clone())
+//!     .token_use(TokenUse::Access)
+//!     .any_group(["admins"]);
 //! let app: Router = Router::new()
-//!     .route("/admin", get(admin))
-//!     // Per route: only access tokens of the admins group.
-//!     .route_layer(CognitoAuthLayer::new(verifier.clone()).token_use(TokenUse::Access).any_group(["admins"]))
+//!     // Per handler: only access tokens of the admins group.
+//!     .route("/admin", get(admin).route_layer(admins_only))
 //!     .route("/orders", get(orders))
 //!     // Router-wide: every route needs a valid token.
 //!     .layer(CognitoAuthLayer::new(verifier));
@@ -33,34 +41,3 @@ mod service;
 pub use future::ResponseFuture;
 pub use layer::CognitoAuthLayer;
 pub use service::CognitoAuth;
-
-use crate::{AuthRejection, rejection::RejectionKind};
-
-/// One event per refused request, at a level that fits whose fault it was. Never the token.
-pub(crate) fn log_rejection(rejection: &AuthRejection) {
-    let reason = rejection.reason();
-    match rejection.kind() {
-        RejectionKind::KeysUnavailable => {
-            tracing::warn!(reason = %reason, "cognito: keys unavailable, answering 503")
-        }
-        RejectionKind::MissingVerifier => {
-            tracing::error!(reason = %reason, "cognito: misconfigured route")
-        }
-        RejectionKind::InsufficientScope => {
-            tracing::info!(reason = %reason, "cognito: token lacks a required group or scope")
-        }
-        _ => {
-            tracing::debug!(reason = %reason, kind = ?rejection.kind(), "cognito: request refused")
-        }
-    }
-}
-
-/// One event per accepted token.
-pub(crate) fn log_accepted(token: &crate::VerifiedToken) {
-    tracing::debug!(
-        sub = token.sub(),
-        username = token.username().unwrap_or_default(),
-        token_use = %token.token_use(),
-        "cognito: token accepted"
-    );
-}

@@ -6,20 +6,80 @@ use std::{
 };
 
 use http::Request;
+use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{ResponseFuture, layer::AuthConfig, log_accepted, log_rejection};
+use super::{
+    future::ResponseFuture,
+    layer::{AuthConfig, CognitoAuthLayer, Presence},
+};
 use crate::{
-    AuthRejection, CognitoVerifier, OnRejection, VerifiedToken,
-    bearer::{BearerToken, bearer_token},
+    rejection::{AuthRejection, DefaultRejection, OnRejection, log_accepted, log_rejection},
+    token_source::FoundToken,
+    verified_token::VerifiedToken,
+    verifier::CognitoVerifier,
 };
 
-/// The middleware service made by [`CognitoAuthLayer`](super::CognitoAuthLayer).
+/// The middleware service made by [`CognitoAuthLayer`]: verifies the request's token, then
+/// calls the inner service or answers the refusal.
+///
+/// ```
+/// use axum_cognito::{middleware::CognitoAuth, test_util::TestIssuer};
+/// use tower::service_fn;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let issuer = TestIssuer::start().await;
+/// let verifier = issuer.verifier_builder().build().await.unwrap();
+/// let inner = service_fn(|_: http::Request<axum::body::Body>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
+/// });
+/// let service = CognitoAuth::new(inner, verifier);
+/// let _inner = service.get_ref();
+/// # }
+/// ```
 #[derive(Clone)]
-pub struct CognitoAuth<S, R> {
-    pub(crate) inner: S,
-    pub(crate) config: Arc<AuthConfig>,
-    pub(crate) on_rejection: R,
+pub struct CognitoAuth<S, R = DefaultRejection> {
+    inner: S,
+    config: Arc<AuthConfig>,
+    on_rejection: R,
+}
+
+impl<S> CognitoAuth<S> {
+    /// Wraps `inner`, requiring a valid token of `verifier`, with the default rejections.
+    pub fn new(inner: S, verifier: CognitoVerifier) -> Self {
+        CognitoAuthLayer::new(verifier).layer(inner)
+    }
+
+    /// The layer that wraps services with `verifier`: [`CognitoAuthLayer::new`].
+    pub fn layer(verifier: CognitoVerifier) -> CognitoAuthLayer {
+        CognitoAuthLayer::new(verifier)
+    }
+}
+
+impl<S, R> CognitoAuth<S, R> {
+    pub(crate) fn from_parts(inner: S, config: Arc<AuthConfig>, on_rejection: R) -> Self {
+        Self {
+            inner,
+            config,
+            on_rejection,
+        }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 /// What the synchronous part of a call decided.
@@ -37,7 +97,7 @@ where
     B: Send + 'static,
     ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     ResBody::Error: Into<axum::BoxError>,
-    R: OnRejection,
+    R: OnRejection + Clone,
 {
     type Response = axum::response::Response;
     type Error = S::Error;
@@ -93,11 +153,11 @@ fn decide<B>(config: &AuthConfig, request: &Request<B>) -> Decision {
             Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
         };
     }
-    match bearer_token(request.headers()) {
-        BearerToken::Absent if config.optional => Decision::Pass(None),
-        BearerToken::Absent => Decision::Refuse(AuthRejection::missing_token()),
-        BearerToken::Invalid(problem) => Decision::Refuse(AuthRejection::bearer(problem)),
-        BearerToken::Present(token) => match config
+    match config.source.find(request.headers(), request.uri()) {
+        FoundToken::Absent if config.presence == Presence::Optional => Decision::Pass(None),
+        FoundToken::Absent => Decision::Refuse(AuthRejection::missing_token()),
+        FoundToken::Invalid(problem) => Decision::Refuse(AuthRejection::invalid_request(problem)),
+        FoundToken::Present(token) => match config
             .verifier
             .verify_token_now(token, &config.requirements)
         {
@@ -116,7 +176,7 @@ impl<S: std::fmt::Debug, R> std::fmt::Debug for CognitoAuth<S, R> {
         f.debug_struct("CognitoAuth")
             .field("inner", &self.inner)
             .field("verifier", &self.config.verifier)
-            .field("optional", &self.config.optional)
+            .field("presence", &self.config.presence)
             .finish_non_exhaustive()
     }
 }

@@ -26,7 +26,7 @@ use serde_json::json;
 use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Sleep};
 
 use super::{SigningKey, TokenBuilder};
-use crate::UserPool;
+use crate::verifier::{CognitoVerifier, CognitoVerifierBuilder, UserPool};
 
 /// A way for the JWKS endpoint to misbehave, for tests of a failing Cognito.
 #[non_exhaustive]
@@ -176,8 +176,8 @@ impl TestIssuer {
 
     /// A verifier builder for this pool that accepts both token uses, ready to `build()` or to
     /// adjust.
-    pub fn verifier_builder(&self) -> crate::CognitoVerifierBuilder {
-        crate::CognitoVerifier::builder()
+    pub fn verifier_builder(&self) -> CognitoVerifierBuilder {
+        CognitoVerifier::builder()
             .user_pool(self.user_pool())
             .any_token_use()
     }

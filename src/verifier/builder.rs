@@ -3,98 +3,26 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{
-    CognitoVerifier, Inner, TokenRequirements, TrustedPool,
+    CognitoVerifier, Inner, TrustedPool,
+    config_error::ConfigError,
+    pipeline::{AcceptedUse, ClaimPolicy},
+    requirements::TokenRequirements,
     user_pool::{AppClients, KeySource, UserPool},
 };
 use crate::{
-    TokenUse,
-    jwks::{JwksError, JwksFetcher, KeySet, KeyStore, RefreshSettings},
+    defaults::{
+        DEFAULT_FETCH_TIMEOUT, DEFAULT_FIRST_RETRY, DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES,
+        DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS, DEFAULT_MAX_TOKEN_BYTES,
+        DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TOKEN_CACHE_BYTES,
+        DEFAULT_UNKNOWN_KID_COOLDOWN,
+    },
+    jwks::{JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings},
     token_cache::TokenCache,
+    token_use::TokenUse,
 };
 
-/// Default clock-skew leeway for `exp` and `nbf`.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
-/// Default largest accepted token, in bytes.
-pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
-/// Default time limit for one JWKS fetch, body included.
-pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
-/// Default largest accepted JWKS response, in bytes.
-pub const DEFAULT_MAX_JWKS_BYTES: usize = 64 * 1024;
-/// Default interval between background refreshes.
-pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(10 * 60);
-/// Default floor under a refresh interval shortened by `Cache-Control: max-age`.
-pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
-/// Default first retry delay after a failed fetch (doubled after each further failure).
-pub const DEFAULT_FIRST_RETRY: Duration = Duration::from_secs(1);
-/// Default longest retry delay after failed fetches.
-pub const DEFAULT_MAX_RETRY: Duration = Duration::from_secs(60);
-/// Default maximum staleness: how long keys are trusted without a successful fetch.
-pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(24 * 60 * 60);
-/// Default cooldown after a fetch during which an unknown `kid` fails without a new fetch.
-pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
-/// Default capacity of the verified-token cache, in bytes of tokens and claims.
-pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Why a verifier could not be built.
-#[non_exhaustive]
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// No user pool was added.
-    #[error("no user pool configured")]
-    NoUserPool,
-    /// A pool id is not of the form `{region}_{alphanumerics}`.
-    #[error("invalid user pool id {0:?}: expected {{region}}_{{alphanumerics}}")]
-    InvalidUserPoolId(String),
-    /// The same pool was added twice.
-    #[error("user pool {0} is configured twice")]
-    DuplicateUserPool(String),
-    /// A pool has neither client ids nor an explicit `any_client()`.
-    #[error(
-        "user pool {0}: set the allowed app client ids, or call any_client() to accept every client"
-    )]
-    ClientIdsNotSet(String),
-    /// The accepted token use was not chosen.
-    #[error(
-        "choose the accepted token use: token_use(TokenUse::Id), token_use(TokenUse::Access) or any_token_use()"
-    )]
-    TokenUseNotSet,
-    /// A JWKS URL is not an absolute http(s) URL.
-    #[error("user pool {pool}: invalid JWKS URL {url:?}")]
-    InvalidJwksUrl {
-        /// The pool.
-        pool: String,
-        /// The URL.
-        url: String,
-    },
-    /// A JWKS given in memory could not be used.
-    #[error("user pool {pool}: {source}")]
-    InvalidJwks {
-        /// The pool.
-        pool: String,
-        /// What is wrong with it.
-        source: JwksError,
-    },
-    /// The first fetch of a pool's keys failed (use `build_lazy` to start without keys).
-    #[error("user pool {pool}: could not load the signing keys: {source}")]
-    InitialFetch {
-        /// The pool.
-        pool: String,
-        /// Why the fetch failed.
-        source: JwksError,
-    },
-    /// A setting is out of range.
-    #[error("invalid setting: {0}")]
-    InvalidSetting(&'static str),
-    /// The HTTP client could not be created.
-    #[error("HTTP client: {0}")]
-    HttpClient(String),
-    /// `build_lazy` was called outside a Tokio runtime.
-    #[error("build_lazy must be called within a Tokio runtime")]
-    NoRuntime,
-}
-
-/// Builds a [`CognitoVerifier`]. Every default is a `DEFAULT_*` constant of this module and is
-/// named on its setter.
+/// Builds a [`CognitoVerifier`]. Every default is a constant of [`defaults`](crate::defaults)
+/// and is named on its setter.
 ///
 /// ```no_run
 /// use axum_cognito::{CognitoVerifier, TokenUse};
@@ -113,7 +41,7 @@ pub enum ConfigError {
 pub struct CognitoVerifierBuilder {
     pools: Vec<UserPool>,
     clients: Option<AppClients>,
-    token_use: Option<Option<TokenUse>>,
+    accepted_use: Option<AcceptedUse>,
     requirements: TokenRequirements,
     leeway: Duration,
     max_token_bytes: usize,
@@ -128,7 +56,7 @@ impl Default for CognitoVerifierBuilder {
         Self {
             pools: Vec::new(),
             clients: None,
-            token_use: None,
+            accepted_use: None,
             requirements: TokenRequirements::new(),
             leeway: DEFAULT_LEEWAY,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
@@ -142,7 +70,6 @@ impl Default for CognitoVerifierBuilder {
                 max_retry: DEFAULT_MAX_RETRY,
                 max_staleness: Some(DEFAULT_MAX_STALENESS),
                 unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
-                fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             },
         }
     }
@@ -185,14 +112,14 @@ impl CognitoVerifierBuilder {
     /// Accepts only ID tokens or only access tokens. One of this and
     /// [`any_token_use`](Self::any_token_use) must be called.
     pub fn token_use(mut self, token_use: TokenUse) -> Self {
-        self.token_use = Some(Some(token_use));
+        self.accepted_use = Some(AcceptedUse::Only(token_use));
         self
     }
 
     /// Accepts both ID and access tokens; each call or route then says which it wants (the
     /// axum extractors `CognitoClaims<Id>` and `CognitoClaims<Access>` do).
     pub fn any_token_use(mut self) -> Self {
-        self.token_use = Some(None);
+        self.accepted_use = Some(AcceptedUse::Both);
         self
     }
 
@@ -222,7 +149,6 @@ impl CognitoVerifierBuilder {
     /// waits for an unknown-`kid` refetch. Default 3 s ([`DEFAULT_FETCH_TIMEOUT`]).
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
-        self.refresh.fetch_timeout = timeout;
         self
     }
 
@@ -267,8 +193,9 @@ impl CognitoVerifierBuilder {
         self
     }
 
-    /// After any fetch, for this long an unknown `kid` fails at once without a new fetch.
-    /// Default 10 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
+    /// After a fetch that an unknown `kid` caused, for this long an unknown `kid` fails at once
+    /// without a new fetch. Background refreshes and the first load do not start it, so a key
+    /// Cognito adds right after one is still found at once. Default 10 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
     /// most one fetch per 10 s, while a key Cognito just added is found within 10 s.
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.refresh.unknown_kid_cooldown = cooldown;
@@ -295,12 +222,13 @@ impl CognitoVerifierBuilder {
     /// A [`ConfigError`] for a configuration mistake, or [`ConfigError::InitialFetch`] when a
     /// pool's keys cannot be loaded.
     pub async fn build(self) -> Result<CognitoVerifier, ConfigError> {
+        let fetch_timeout = self.fetch_timeout;
         let verifier = self.assemble()?;
         for pool in &verifier.inner.pools {
             if let Err(error) = pool.store.refresh().await {
                 let source = error
                     .map(|e| (*e).clone())
-                    .unwrap_or(JwksError::Timeout(verifier.inner.fetch_timeout));
+                    .unwrap_or(JwksError::Timeout(fetch_timeout));
                 return Err(ConfigError::InitialFetch {
                     pool: pool.id.to_string(),
                     source,
@@ -337,7 +265,7 @@ impl CognitoVerifierBuilder {
         if self.pools.is_empty() {
             return Err(ConfigError::NoUserPool);
         }
-        let Some(allowed_use) = self.token_use else {
+        let Some(accepted_use) = self.accepted_use else {
             return Err(ConfigError::TokenUseNotSet);
         };
         if self.fetch_timeout.is_zero() {
@@ -398,7 +326,12 @@ impl CognitoVerifierBuilder {
                     }
                     let fetcher = JwksFetcher::new(url, self.fetch_timeout, self.max_jwks_bytes)
                         .map_err(ConfigError::HttpClient)?;
-                    KeyStore::remote(id.clone(), fetcher, self.refresh.clone(), cache.clone())
+                    KeyStore::remote(
+                        id.clone(),
+                        KeyLocations::single(fetcher),
+                        self.refresh.clone(),
+                        cache.as_ref().map(|cache| drop_tokens_of(cache, &id)),
+                    )
                 }
             };
             pools.push(TrustedPool {
@@ -411,13 +344,21 @@ impl CognitoVerifierBuilder {
         Ok(CognitoVerifier {
             inner: Arc::new(Inner {
                 pools,
-                allowed_use,
+                policy: ClaimPolicy {
+                    accepted_use,
+                    leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+                },
                 requirements: self.requirements,
-                leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
                 max_token_bytes: self.max_token_bytes,
-                fetch_timeout: self.fetch_timeout,
                 cache,
             }),
         })
     }
+}
+
+/// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
+/// (A hit checks the key anyway; this frees their memory at once.)
+fn drop_tokens_of(cache: &Arc<TokenCache>, pool: &Arc<str>) -> KeysRemoved {
+    let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
+    Box::new(move |kids| cache.remove_signed_by(&pool, kids))
 }

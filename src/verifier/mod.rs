@@ -1,68 +1,78 @@
-//! The verifier: every check of a Cognito token, in order, against the keys of its user pool.
+//! The verifier: every check of a Cognito token, against the keys of its user pool.
 //!
-//! The checks, each with its own [`ErrorKind`]:
+//! - [`CognitoVerifier`]: the handle, cheap to clone, async and synchronous `verify*` twins.
+//! - [`CognitoVerifierBuilder`]: pools, app clients, token use, limits, the refresh schedule;
+//!   [`ConfigError`] when a setting is wrong.
+//! - [`UserPool`]: one pool's id, region, clients and key location.
+//! - [`TokenRequirements`]: rules on top of the standard checks (token use, groups, scopes,
+//!   custom checks).
+//! - [`pipeline`]: the checks in order, shared by full verifications and cache hits.
+//! - [`VerifierStatus`]: the key stores' state, for a health endpoint.
 //!
-//! 1. size, before any decoding ([`ErrorKind::TokenTooLarge`]);
-//! 2. exactly three unpadded base64url segments ([`ErrorKind::Malformed`]);
-//! 3. the header is JSON ([`ErrorKind::InvalidHeader`]), `alg` is `RS256`
-//!    ([`ErrorKind::UnsupportedAlgorithm`]: `none`, `HS*`, `RS384/512`, `PS*`, `ES*` are refused
-//!    before any key is touched), no `crit` ([`ErrorKind::CriticalHeader`]), a `kid`
-//!    ([`ErrorKind::MissingKeyId`]); `jku`, `x5u`, `x5c` and `jwk` are never read;
-//! 4. the payload is a JSON object with no duplicate checked claim
-//!    ([`ErrorKind::InvalidClaims`]), with an `iss` ([`ErrorKind::MissingClaim`]) that names a
-//!    configured pool ([`ErrorKind::InvalidIssuer`]). The pool is chosen before the key lookup,
-//!    so a token of a foreign issuer never causes a fetch, and a key of one pool never
-//!    verifies a token that names another;
-//! 5. the `kid` is in that pool's key set, refetched once if not ([`ErrorKind::UnknownKeyId`];
-//!    [`ErrorKind::KeysUnavailable`] when the keys are unusable);
-//! 6. the signature ([`ErrorKind::InvalidSignature`]);
-//! 7. `token_use`, `exp` and `sub` are present ([`ErrorKind::MissingClaim`]);
-//! 8. `exp` with the leeway ([`ErrorKind::Expired`]), then `nbf` when present
-//!    ([`ErrorKind::NotYetValid`]);
-//! 9. `token_use` is allowed by the verifier and the call ([`ErrorKind::InvalidTokenUse`]);
-//! 10. `aud` of an ID token ([`ErrorKind::InvalidAudience`]) or `client_id` of an access token
-//!     ([`ErrorKind::InvalidClientId`]) is an allowed app client;
-//! 11. group and scope rules ([`ErrorKind::MissingGroup`], [`ErrorKind::MissingScope`]), then
-//!     custom checks ([`ErrorKind::CustomCheck`]);
-//! 12. the claims fit the requested type ([`ErrorKind::InvalidClaims`]).
+//! ```
+//! use axum_cognito::{CognitoVerifier, ErrorKind, TokenUse, test_util::TestIssuer};
 //!
-//! From step 7 on, a failure carries the verified claims
-//! ([`Error::verified_claims_json`]).
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let issuer = TestIssuer::start().await;
+//! let verifier = CognitoVerifier::builder()
+//!     .user_pool(issuer.user_pool())
+//!     .token_use(TokenUse::Id)
+//!     .build()
+//!     .await
+//!     .unwrap();
+//! let claims = verifier.verify_id(&issuer.id_token().username("alice").sign()).await.unwrap();
+//! assert_eq!(claims.username, "alice");
+//!
+//! let error = verifier.verify_sync(&issuer.access_token().sign()).unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::InvalidTokenUse);
+//! # }
+//! ```
 
 mod builder;
+mod config_error;
+pub mod pipeline;
 mod requirements;
+mod status;
 mod user_pool;
+mod verification;
 
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::sync::Arc;
 
-use serde::{Serialize, de::DeserializeOwned};
+use serde::de::DeserializeOwned;
 
-pub use builder::{
-    CognitoVerifierBuilder, ConfigError, DEFAULT_FETCH_TIMEOUT, DEFAULT_FIRST_RETRY,
-    DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS,
-    DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL,
-    DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN,
-};
+pub use builder::CognitoVerifierBuilder;
+pub use config_error::ConfigError;
 pub use requirements::TokenRequirements;
+pub use status::VerifierStatus;
 pub use user_pool::UserPool;
 
 use crate::{
-    AccessClaims, Error, ErrorKind, IdClaims, TokenClaims, TokenUse, VerifiedToken,
-    claims::RegisteredClaims,
-    compact_token::{CompactToken, Header},
-    jwks::{KeyLookup, KeyStore, KeyStoreStatus, RefetchOutcome},
+    claims::{AccessClaims, IdClaims, TokenClaims},
+    error::Error,
+    jwks::{KeyProvider, KeyStore, KeyStoreStatus},
     token_cache::TokenCache,
-    verified_token::Provenance,
+    token_use::TokenUse,
 };
+use pipeline::ClaimPolicy;
 use user_pool::AppClients;
+use verification::{deserialize_claims, typed_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.
 ///
 /// Build it with [`CognitoVerifier::builder`]. The background refresh tasks end when the last
 /// clone is dropped.
+///
+/// Every `verify*` method has a synchronous twin, `verify*_sync`, that never touches the
+/// network: an unknown `kid` fails with [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId)
+/// instead of causing a refetch.
+///
+/// | claims | async | synchronous |
+/// |---|---|---|
+/// | [`TokenClaims`], either use | [`verify`](Self::verify) | [`verify_sync`](Self::verify_sync) |
+/// | [`IdClaims`] | [`verify_id`](Self::verify_id) | [`verify_id_sync`](Self::verify_id_sync) |
+/// | [`AccessClaims`] | [`verify_access`](Self::verify_access) | [`verify_access_sync`](Self::verify_access_sync) |
+/// | your type, your rules | [`verify_as`](Self::verify_as) | [`verify_as_sync`](Self::verify_as_sync) |
 ///
 /// ```no_run
 /// use axum_cognito::{CognitoVerifier, TokenUse};
@@ -86,12 +96,9 @@ pub struct CognitoVerifier {
 
 struct Inner {
     pools: Vec<TrustedPool>,
-    /// `None`: both ID and access tokens.
-    allowed_use: Option<TokenUse>,
+    policy: ClaimPolicy,
     requirements: TokenRequirements,
-    leeway_secs: i64,
     max_token_bytes: usize,
-    fetch_timeout: Duration,
     cache: Option<Arc<TokenCache>>,
 }
 
@@ -102,37 +109,6 @@ struct TrustedPool {
     store: Arc<KeyStore>,
 }
 
-/// The state of every pool's key store, for a health endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct VerifierStatus {
-    /// True when every pool's keys are usable.
-    pub usable: bool,
-    /// One entry per pool, in the order they were added.
-    pub pools: Vec<KeyStoreStatus>,
-    /// Tokens in the verified-token cache.
-    pub cached_tokens: usize,
-}
-
-/// The first pass over a token either ends, or stops at an unknown `kid` of the pool at this
-/// index so that the caller may refetch and try again.
-enum Attempt<C> {
-    Done(Result<C, Error>),
-    UnknownKid(usize),
-}
-
-/// Why the standard checks stopped.
-enum Stop {
-    Failed(Error),
-    UnknownKid(usize),
-}
-
-impl From<Error> for Stop {
-    fn from(error: Error) -> Self {
-        Self::Failed(error)
-    }
-}
-
 impl CognitoVerifier {
     /// A builder with every default; see [`CognitoVerifierBuilder`].
     pub fn builder() -> CognitoVerifierBuilder {
@@ -140,6 +116,9 @@ impl CognitoVerifier {
     }
 
     /// Verifies an ID or access token, as the verifier's token use allows.
+    ///
+    /// An unknown `kid` causes one refetch of the pool's keys, shared with every concurrent
+    /// request and skipped during the cooldown; the wait is bounded by the fetch timeout.
     ///
     /// # Errors
     ///
@@ -153,31 +132,30 @@ impl CognitoVerifier {
     ///
     /// # Errors
     ///
-    /// As [`verify`](Self::verify); an access token fails with [`ErrorKind::InvalidTokenUse`].
+    /// As [`verify`](Self::verify); an access token fails with
+    /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_id(&self, token: &str) -> Result<IdClaims, Error> {
-        let requirements = TokenRequirements::new().token_use(TokenUse::Id);
-        self.verify_with(token, &requirements, &typed_claims).await
+        self.verify_with(token, &only(TokenUse::Id), &typed_claims)
+            .await
     }
 
     /// Verifies an access token.
     ///
     /// # Errors
     ///
-    /// As [`verify`](Self::verify); an ID token fails with [`ErrorKind::InvalidTokenUse`].
+    /// As [`verify`](Self::verify); an ID token fails with
+    /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, Error> {
-        let requirements = TokenRequirements::new().token_use(TokenUse::Access);
-        self.verify_with(token, &requirements, &typed_claims).await
+        self.verify_with(token, &only(TokenUse::Access), &typed_claims)
+            .await
     }
 
     /// Verifies a token against the verifier's rules and `requirements`, and reads its claims
     /// as `C`: [`IdClaims`], [`AccessClaims`], [`TokenClaims`], or a type of your own.
     ///
-    /// An unknown `kid` causes one refetch of the pool's keys, shared with every concurrent
-    /// request and skipped during the cooldown; the wait is bounded by the fetch timeout.
-    ///
     /// # Errors
     ///
-    /// An [`Error`] whose [`kind`](Error::kind) names the failed check.
+    /// As [`verify`](Self::verify).
     pub async fn verify_as<C: DeserializeOwned>(
         &self,
         token: &str,
@@ -187,87 +165,35 @@ impl CognitoVerifier {
             .await
     }
 
-    /// The first pass without network; on an unknown `kid`, one shared refetch and a second
-    /// pass.
-    async fn verify_with<T, F>(
-        &self,
-        token: &str,
-        requirements: &TokenRequirements,
-        finish: &F,
-    ) -> Result<T, Error>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
-        let index = match self.attempt(token, requirements, finish) {
-            Attempt::Done(result) => return result,
-            Attempt::UnknownKid(index) => index,
-        };
-        let store = &self.inner.pools[index].store;
-        match store.refetch_for_unknown_kid().await {
-            // During the cooldown, the fetch that started it may have swapped in a new set after
-            // the first pass looked: look once more, without fetching.
-            RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
-                match self.attempt(token, requirements, finish) {
-                    Attempt::Done(result) => result,
-                    Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
-                }
-            }
-            RefetchOutcome::Fixed => Err(Error::new(ErrorKind::UnknownKeyId)),
-            RefetchOutcome::Failed(error) => Err(store.unavailable(error)),
-        }
-    }
-
-    /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
-    /// unknown and a refetch may find it ([`verify_token`](Self::verify_token) does).
-    pub(crate) fn verify_token_now(
-        &self,
-        token: &str,
-        requirements: &TokenRequirements,
-    ) -> Option<Result<VerifiedToken, Error>> {
-        match self.attempt(token, requirements, &|verified| Ok(verified.clone())) {
-            Attempt::Done(result) => Some(result),
-            Attempt::UnknownKid(_) => None,
-        }
-    }
-
-    /// For the HTTP layer: verifies, refetching the keys on an unknown `kid`.
-    pub(crate) async fn verify_token(
-        &self,
-        token: &str,
-        requirements: &TokenRequirements,
-    ) -> Result<VerifiedToken, Error> {
-        self.verify_with(token, requirements, &|verified| Ok(verified.clone()))
-            .await
-    }
-
-    /// For stacked layers and handler guards: checks `requirements` (token use, groups,
-    /// scopes, custom checks) against a token this verifier already verified in this request.
-    pub(crate) fn recheck(
-        verified: &VerifiedToken,
-        requirements: &TokenRequirements,
-    ) -> Result<(), Error> {
-        requirements
-            .check(verified)
-            .map_err(|error| error.with_verified_claims(verified.payload()))
-    }
-
-    /// Identifies this verifier (and its clones) for as long as it lives.
-    pub(crate) fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
-    }
-
-    /// Verifies with the keys already loaded, never touching the network (the Python
-    /// library's synchronous mode). An unknown `kid` fails with [`ErrorKind::UnknownKeyId`];
-    /// keys never loaded or too stale fail with [`ErrorKind::KeysUnavailable`].
+    /// [`verify`](Self::verify) with the keys already loaded, never touching the network (the
+    /// Python library's synchronous mode).
     ///
     /// # Errors
     ///
-    /// As [`verify`](Self::verify).
+    /// As [`verify`](Self::verify); an unknown `kid` fails with
+    /// [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), keys never loaded or too stale with
+    /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable).
     pub fn verify_sync(&self, token: &str) -> Result<TokenClaims, Error> {
-        match self.attempt(token, &TokenRequirements::new(), &typed_claims) {
-            Attempt::Done(result) => result,
-            Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
-        }
+        self.verify_now(token, &TokenRequirements::new(), &typed_claims)
+    }
+
+    /// [`verify_id`](Self::verify_id) with the keys already loaded, never touching the network.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_sync`](Self::verify_sync).
+    pub fn verify_id_sync(&self, token: &str) -> Result<IdClaims, Error> {
+        self.verify_now(token, &only(TokenUse::Id), &typed_claims)
+    }
+
+    /// [`verify_access`](Self::verify_access) with the keys already loaded, never touching the
+    /// network.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_sync`](Self::verify_sync).
+    pub fn verify_access_sync(&self, token: &str) -> Result<AccessClaims, Error> {
+        self.verify_now(token, &only(TokenUse::Access), &typed_claims)
     }
 
     /// [`verify_as`](Self::verify_as) with the keys already loaded, never touching the
@@ -281,18 +207,15 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Result<C, Error> {
-        match self.attempt(token, requirements, &deserialize_claims::<C>) {
-            Attempt::Done(result) => result,
-            Attempt::UnknownKid(_) => Err(Error::new(ErrorKind::UnknownKeyId)),
-        }
+        self.verify_now(token, requirements, &deserialize_claims::<C>)
     }
 
     /// Fetches every pool's keys now, joining a fetch in flight.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::KeysUnavailable`], with the fetch error as its source, when a pool's fetch
-    /// failed; its last good keys are kept.
+    /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable), with the fetch error as its
+    /// source, when a pool's fetch failed; its last good keys are kept.
     pub async fn refresh(&self) -> Result<(), Error> {
         for pool in &self.inner.pools {
             if let Err(error) = pool.store.refresh().await {
@@ -318,173 +241,14 @@ impl CognitoVerifier {
         self.status().usable
     }
 
-    /// The standard checks (from the cache or in full), then the rules, then `finish`.
-    fn attempt<T, F>(&self, token: &str, requirements: &TokenRequirements, finish: &F) -> Attempt<T>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
-        let verified = match self.standard_checks(token) {
-            Ok(verified) => verified,
-            Err(Stop::Failed(error)) => return Attempt::Done(Err(error)),
-            Err(Stop::UnknownKid(index)) => return Attempt::UnknownKid(index),
-        };
-        let result = self
-            .inner
-            .requirements
-            .check(&verified)
-            .and_then(|()| requirements.check(&verified))
-            .and_then(|()| finish(&verified))
-            .map_err(|error| error.with_verified_claims(verified.payload()));
-        Attempt::Done(result)
-    }
-
-    /// Everything but the rules: from the token cache when it holds the token and the entry is
-    /// still good, else in full (and then cached).
-    fn standard_checks(&self, token: &str) -> Result<VerifiedToken, Stop> {
-        let Some(cache) = &self.inner.cache else {
-            return self.verify_in_full(token);
-        };
-        if let Some(hit) = cache.get(token) {
-            match self.still_good(&hit) {
-                Ok(true) => return Ok(hit),
-                Ok(false) => cache.remove(token),
-                Err(error) => {
-                    if error.kind() == ErrorKind::Expired {
-                        cache.remove(token);
-                    }
-                    return Err(Stop::Failed(error));
-                }
-            }
-        }
-        let verified = self.verify_in_full(token)?;
-        cache.insert(token, verified.clone());
-        Ok(verified)
-    }
-
-    /// Whether a cached token may be used: `Ok(false)` when its key has left the key set (the
-    /// token is then verified in full again), an error when it has expired or the keys are
-    /// unusable.
-    fn still_good(&self, hit: &VerifiedToken) -> Result<bool, Error> {
-        let store = &self.inner.pools[hit.pool_index()].store;
-        match store.with_key(hit.kid(), |key| hit.verified_by(key)) {
-            Ok(true) => {}
-            Ok(false) | Err(KeyLookup::Unknown) => return Ok(false),
-            Err(KeyLookup::Unavailable) => return Err(store.unavailable(None)),
-        }
-        if unix_now() > hit.exp().saturating_add(self.inner.leeway_secs) {
-            return Err(Error::new(ErrorKind::Expired).with_verified_claims(hit.payload()));
-        }
-        Ok(true)
-    }
-
-    /// The checks before the rules, in the documented order.
-    fn verify_in_full(&self, token: &str) -> Result<VerifiedToken, Stop> {
-        let inner = &*self.inner;
-        let parts = CompactToken::split(token, inner.max_token_bytes)?;
-        let header_json = parts.header_json()?;
-        let header = Header::parse(&header_json)?;
-        let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
-        let payload = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
-        let claims = RegisteredClaims::parse(&payload).map_err(|_| invalid_claims())?;
-        let iss = claims
-            .iss
-            .as_deref()
-            .ok_or_else(|| Error::missing_claim("iss"))?;
-        let pool_index = inner
-            .pools
-            .iter()
-            .position(|pool| pool.issuers.iter().any(|i| i == iss))
-            .ok_or_else(|| Error::new(ErrorKind::InvalidIssuer))?;
-        let pool = &inner.pools[pool_index];
-        let key = match pool.store.with_key(header.kid(), |key| {
-            parts.verify_signature(key).map(|()| Arc::clone(key))
-        }) {
-            Ok(verified) => verified?,
-            Err(KeyLookup::Unknown) => return Err(Stop::UnknownKid(pool_index)),
-            Err(KeyLookup::Unavailable) => return Err(pool.store.unavailable(None).into()),
-        };
-        let (token_use, exp) = self
-            .check_claims(&claims, pool)
-            .map_err(|error| error.with_verified_claims(payload.as_bytes()))?;
-        let provenance = Provenance {
-            verifier_id: self.id(),
-            pool_index,
-            pool_id: Arc::clone(&pool.id),
-            key,
-        };
-        Ok(VerifiedToken::new(
-            provenance, token_use, exp, &claims, &payload,
-        ))
-    }
-
-    /// The claim checks after the signature, in the documented order, up to the app client.
-    fn check_claims(
-        &self,
-        claims: &RegisteredClaims<'_>,
-        pool: &TrustedPool,
-    ) -> Result<(TokenUse, i64), Error> {
-        let inner = &*self.inner;
-        let token_use = claims
-            .token_use
-            .as_deref()
-            .ok_or_else(|| Error::missing_claim("token_use"))?;
-        let exp = claims.exp.ok_or_else(|| Error::missing_claim("exp"))?;
-        if claims.sub.is_none() {
-            return Err(Error::missing_claim("sub"));
-        }
-        let now = unix_now();
-        if now > exp.saturating_add(inner.leeway_secs) {
-            return Err(Error::new(ErrorKind::Expired));
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| now.saturating_add(inner.leeway_secs) < nbf)
-        {
-            return Err(Error::new(ErrorKind::NotYetValid));
-        }
-        let token_use = TokenUse::from_claim(token_use)
-            .ok_or_else(|| Error::new(ErrorKind::InvalidTokenUse))?;
-        if inner
-            .allowed_use
-            .is_some_and(|allowed| allowed != token_use)
-        {
-            return Err(Error::new(ErrorKind::InvalidTokenUse));
-        }
-        let (client, claim, kind) = match token_use {
-            TokenUse::Id => (claims.aud.as_deref(), "aud", ErrorKind::InvalidAudience),
-            TokenUse::Access => (
-                claims.client_id.as_deref(),
-                "client_id",
-                ErrorKind::InvalidClientId,
-            ),
-        };
-        let client = client.ok_or_else(|| Error::missing_claim(claim))?;
-        if let AppClients::Listed(allowed) = &pool.clients
-            && !allowed.iter().any(|c| c == client)
-        {
-            return Err(Error::new(kind));
-        }
-        Ok((token_use, exp))
+    /// Identifies this verifier (and its clones) for as long as it lives.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 }
 
-fn deserialize_claims<C: DeserializeOwned>(verified: &VerifiedToken) -> Result<C, Error> {
-    verified
-        .claims()
-        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
-}
-
-/// The crate's own claims types, read once per verified token: a cache hit clones them.
-fn typed_claims<C: DeserializeOwned + 'static>(verified: &VerifiedToken) -> Result<C, Error> {
-    verified
-        .claims_as()
-        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+fn only(token_use: TokenUse) -> TokenRequirements {
+    TokenRequirements::new().token_use(token_use)
 }
 
 impl std::fmt::Debug for CognitoVerifier {
@@ -494,7 +258,7 @@ impl std::fmt::Debug for CognitoVerifier {
                 "pools",
                 &self.inner.pools.iter().map(|p| &*p.id).collect::<Vec<_>>(),
             )
-            .field("token_use", &self.inner.allowed_use)
+            .field("accepted_use", &self.inner.policy.accepted_use)
             .field("requirements", &self.inner.requirements)
             .finish_non_exhaustive()
     }

@@ -5,7 +5,11 @@ use std::{fmt, sync::Arc};
 
 use serde::de::DeserializeOwned;
 
-use crate::{Error, ErrorKind, TokenUse, VerifiedToken};
+use crate::{
+    error::{Error, ErrorKind},
+    token_use::TokenUse,
+    verified_token::VerifiedToken,
+};
 
 type CheckFn = dyn Fn(&[u8]) -> Result<(), String> + Send + Sync;
 

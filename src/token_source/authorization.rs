@@ -1,59 +1,53 @@
-//! Reading the Bearer token from `Authorization` (RFC 6750 section 2.1, RFC 7235).
+//! The default token source: `Authorization: Bearer <token>` (RFC 6750 section 2.1, RFC 7235).
 
-use http::{HeaderMap, header::AUTHORIZATION};
+use http::{HeaderMap, Uri, header::AUTHORIZATION};
 
-/// What the `Authorization` header holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BearerToken<'a> {
-    /// No `Authorization` header.
-    Absent,
-    /// A well-formed `Bearer` credential.
-    Present(&'a str),
-    /// An `Authorization` header that is not a well-formed `Bearer` credential.
-    Invalid(BearerProblem),
-}
+use super::{FoundToken, TokenProblem, TokenSource};
 
-/// Why an `Authorization` header was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BearerProblem {
-    /// More than one `Authorization` header: which one counts is ambiguous.
-    Repeated,
-    /// A scheme other than `Bearer`.
-    OtherScheme,
-    /// `Bearer` without exactly one space and a non-empty token of token68 characters.
-    Malformed,
-}
+/// Reads the token from `Authorization: Bearer <token>`: the scheme case-insensitively, then
+/// exactly one space, then a token68 (`A-Z a-z 0-9 - . _ ~ + /`, optional trailing `=`). Two
+/// `Authorization` headers, another scheme, or anything else in the value is refused, never
+/// guessed at. The default source of the layer and the extractors.
+///
+/// ```
+/// use axum_cognito::token_source::{AuthorizationBearer, FoundToken, TokenProblem, TokenSource};
+/// use http::{HeaderMap, HeaderValue, Uri, header::AUTHORIZATION};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(AUTHORIZATION, HeaderValue::from_static("bearer  a.b.c"));
+/// let uri = Uri::from_static("/");
+/// let found = AuthorizationBearer.find(&headers, &uri);
+/// assert_eq!(found, FoundToken::Invalid(TokenProblem::Malformed));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthorizationBearer;
 
-impl BearerProblem {
-    pub(crate) fn description(self) -> &'static str {
-        match self {
-            Self::Repeated => "More than one Authorization header",
-            Self::OtherScheme => "Authorization scheme is not Bearer",
-            Self::Malformed => "Malformed Bearer credentials",
-        }
+impl TokenSource for AuthorizationBearer {
+    fn find<'r>(&self, headers: &'r HeaderMap, _uri: &'r Uri) -> FoundToken<'r> {
+        bearer_token(headers)
     }
 }
 
 /// Reads `Authorization: Bearer <token>`: the scheme case-insensitively, then exactly one
 /// space, then a token68 (`A-Z a-z 0-9 - . _ ~ + /`, optional trailing `=`). Anything else
 /// present is refused, never guessed at.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> BearerToken<'_> {
+fn bearer_token(headers: &HeaderMap) -> FoundToken<'_> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return BearerToken::Absent;
+        return FoundToken::Absent;
     };
     if values.next().is_some() {
-        return BearerToken::Invalid(BearerProblem::Repeated);
+        return FoundToken::Invalid(TokenProblem::Repeated);
     }
     // Bytes, not `to_str`: a header with non-ASCII bytes is simply malformed.
     let bytes = value.as_bytes();
     const SCHEME: &[u8] = b"bearer";
     let scheme_end = bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
     if !bytes[..scheme_end].eq_ignore_ascii_case(SCHEME) {
-        return BearerToken::Invalid(BearerProblem::OtherScheme);
+        return FoundToken::Invalid(TokenProblem::OtherScheme);
     }
     let Some(token) = bytes.get(scheme_end + 1..) else {
-        return BearerToken::Invalid(BearerProblem::Malformed);
+        return FoundToken::Invalid(TokenProblem::Malformed);
     };
     // Padding is only at the end: strip it from the back, then every other byte must be a
     // token68 character. The scan runs on every request, so it has no branch per byte.
@@ -67,8 +61,8 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> BearerToken<'_> {
             .iter()
             .fold(true, |ok, b| ok & TOKEN68[usize::from(*b)]);
     match std::str::from_utf8(token) {
-        Ok(token) if is_token68 => BearerToken::Present(token),
-        _ => BearerToken::Invalid(BearerProblem::Malformed),
+        Ok(token) if is_token68 => FoundToken::Present(token),
+        _ => FoundToken::Invalid(TokenProblem::Malformed),
     }
 }
 
@@ -91,7 +85,7 @@ mod tests {
 
     use super::*;
 
-    fn read(values: &[&[u8]]) -> BearerToken<'static> {
+    fn read(values: &[&[u8]]) -> FoundToken<'static> {
         let mut headers = HeaderMap::new();
         for v in values {
             headers.append(AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
@@ -103,19 +97,19 @@ mod tests {
 
     #[test]
     fn reads_bearer_tokens() {
-        assert_eq!(read(&[]), BearerToken::Absent);
-        assert_eq!(read(&[b"Bearer a.b.c"]), BearerToken::Present("a.b.c"));
-        assert_eq!(read(&[b"bearer a.b.c"]), BearerToken::Present("a.b.c"));
+        assert_eq!(read(&[]), FoundToken::Absent);
+        assert_eq!(read(&[b"Bearer a.b.c"]), FoundToken::Present("a.b.c"));
+        assert_eq!(read(&[b"bearer a.b.c"]), FoundToken::Present("a.b.c"));
         assert_eq!(
             read(&[b"BEARER a-_.~+/b=="]),
-            BearerToken::Present("a-_.~+/b==")
+            FoundToken::Present("a-_.~+/b==")
         );
     }
 
     #[test]
     fn refuses_everything_else() {
-        use BearerProblem::*;
-        let cases: &[(&[u8], BearerProblem)] = &[
+        use TokenProblem::*;
+        let cases: &[(&[u8], TokenProblem)] = &[
             (b"Basic dXNlcjpwYXNz", OtherScheme),
             (b"Bearer", Malformed),
             (b"Bearer ", Malformed),
@@ -134,14 +128,14 @@ mod tests {
         for (value, problem) in cases {
             assert_eq!(
                 read(&[value]),
-                BearerToken::Invalid(*problem),
+                FoundToken::Invalid(*problem),
                 "{:?}",
                 String::from_utf8_lossy(value)
             );
         }
         assert_eq!(
             read(&[b"Bearer a.b.c", b"Bearer a.b.c"]),
-            BearerToken::Invalid(Repeated)
+            FoundToken::Invalid(Repeated)
         );
     }
 }

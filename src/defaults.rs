@@ -1,0 +1,36 @@
+//! The default of every verifier setting, in one place. Each is named on its
+//! [`CognitoVerifierBuilder`](crate::CognitoVerifierBuilder) setter, with the reason for it.
+//!
+//! ```
+//! use axum_cognito::defaults;
+//! use std::time::Duration;
+//!
+//! assert_eq!(defaults::DEFAULT_LEEWAY, Duration::from_secs(60));
+//! assert_eq!(defaults::DEFAULT_MAX_TOKEN_BYTES, 16 * 1024);
+//! ```
+
+use std::time::Duration;
+
+/// Default clock-skew leeway for `exp` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// Default largest accepted token, in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Default time limit for one JWKS fetch, body included.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default largest accepted JWKS response, in bytes.
+pub const DEFAULT_MAX_JWKS_BYTES: usize = 64 * 1024;
+/// Default interval between background refreshes.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// Default floor under a refresh interval shortened by `Cache-Control: max-age`.
+pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// Default first retry delay after a failed fetch (doubled after each further failure).
+pub const DEFAULT_FIRST_RETRY: Duration = Duration::from_secs(1);
+/// Default longest retry delay after failed fetches.
+pub const DEFAULT_MAX_RETRY: Duration = Duration::from_secs(60);
+/// Default maximum staleness: how long keys are trusted without a successful fetch.
+pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default cooldown after a fetch that an unknown `kid` caused, during which an unknown `kid`
+/// fails without a new fetch.
+pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
+/// Default capacity of the verified-token cache, in bytes of tokens and claims.
+pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;

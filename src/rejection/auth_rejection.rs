@@ -1,0 +1,251 @@
+use std::{fmt, time::Duration};
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+
+use super::{
+    kind::RejectionKind,
+    on_rejection::{DefaultRejection, OnRejection},
+};
+use crate::{error::Error, token_source::TokenProblem};
+
+pub(crate) const MISSING_VERIFIER: &str = "axum-cognito: no CognitoAuthLayer ran for this route and no \
+    CognitoVerifier was found. Add `.layer(CognitoAuthLayer::new(verifier))`, \
+    `.layer(Extension(verifier))`, or `.with_state(verifier)` to the router.";
+
+/// Why a request was refused: build the response from it, or let it answer by itself
+/// (`IntoResponse`: [`DefaultRejection::terse`]).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use axum_cognito::{CognitoClaims, Access, AuthRejection, rejection::RejectionKind};
+///
+/// async fn admin(claims: CognitoClaims<Access>) -> Result<&'static str, AuthRejection> {
+///     claims.require_any_group(["admins"])?; // 403 when not in the group
+///     Ok("welcome")
+/// }
+///
+/// fn describe(rejection: &AuthRejection) -> String {
+///     match rejection.kind() {
+///         RejectionKind::KeysUnavailable => format!("try again in {:?}", rejection.retry_after()),
+///         _ => format!("{}: {}", rejection.status(), rejection.reason()),
+///     }
+/// }
+/// ```
+#[derive(Clone)]
+pub struct AuthRejection {
+    kind: RejectionKind,
+    error: Option<Error>,
+    problem: Option<TokenProblem>,
+}
+
+impl AuthRejection {
+    /// The refusal of a request without a token (401): for testing a renderer.
+    pub fn missing_token() -> Self {
+        Self {
+            kind: RejectionKind::MissingToken,
+            error: None,
+            problem: None,
+        }
+    }
+
+    pub(crate) fn invalid_request(problem: TokenProblem) -> Self {
+        Self {
+            kind: RejectionKind::InvalidRequest,
+            error: None,
+            problem: Some(problem),
+        }
+    }
+
+    pub(crate) fn missing_verifier() -> Self {
+        Self {
+            kind: RejectionKind::MissingVerifier,
+            error: None,
+            problem: None,
+        }
+    }
+
+    pub(crate) fn from_error(error: Error) -> Self {
+        let kind = if error.is_unavailable() {
+            RejectionKind::KeysUnavailable
+        } else if error.is_forbidden() {
+            RejectionKind::InsufficientScope
+        } else {
+            RejectionKind::InvalidToken
+        };
+        Self {
+            kind,
+            error: Some(error),
+            problem: None,
+        }
+    }
+
+    /// The kind of refusal.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
+    /// The verifier's error, when a token was checked.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// For 503, how long to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.error.as_ref().and_then(Error::retry_after)
+    }
+
+    /// The reason in a sentence: the verifier's error ("Token is expired"), the header
+    /// problem, or "Missing bearer token". Meant for logs and verbose responses.
+    pub fn reason(&self) -> String {
+        match (&self.error, self.problem, self.kind) {
+            (Some(error), _, _) => error.to_string(),
+            (None, Some(problem), _) => problem.description().to_owned(),
+            (None, None, RejectionKind::MissingVerifier) => MISSING_VERIFIER.to_owned(),
+            (None, None, _) => "Missing bearer token".to_owned(),
+        }
+    }
+
+    /// The `WWW-Authenticate` value for 401 and 403 (RFC 6750): the scheme and the error code.
+    pub fn www_authenticate(&self) -> Option<HeaderValue> {
+        self.challenge(None)
+    }
+
+    /// [`www_authenticate`](Self::www_authenticate) with an `error_description` parameter that
+    /// gives the [`reason`](Self::reason), escaped so that no character of it can break the
+    /// header.
+    pub fn www_authenticate_with_description(&self) -> Option<HeaderValue> {
+        self.challenge(Some(&self.reason()))
+    }
+
+    fn challenge(&self, description: Option<&str>) -> Option<HeaderValue> {
+        let value = match self.kind {
+            RejectionKind::MissingToken => "Bearer".to_owned(),
+            RejectionKind::InvalidRequest
+            | RejectionKind::InvalidToken
+            | RejectionKind::InsufficientScope => {
+                let mut value = format!("Bearer error=\"{}\"", self.kind.code());
+                if let Some(description) = description {
+                    value.push_str(", error_description=\"");
+                    push_quoted(&mut value, description);
+                    value.push('"');
+                }
+                value
+            }
+            RejectionKind::KeysUnavailable | RejectionKind::MissingVerifier => return None,
+        };
+        HeaderValue::from_str(&value).ok()
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        DefaultRejection::terse().on_rejection(self)
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason())
+    }
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRejection")
+            .field("kind", &self.kind)
+            .field("reason", &self.reason())
+            .finish()
+    }
+}
+
+impl std::error::Error for AuthRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Appends `text` as the inside of an RFC 7230 quoted-string: `"` and `\` escaped, anything
+/// but visible ASCII and space replaced.
+fn push_quoted(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header;
+
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn statuses_and_headers() {
+        let expired = AuthRejection::from_error(Error::new(ErrorKind::Expired));
+        assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            expired.www_authenticate().unwrap(),
+            "Bearer error=\"invalid_token\""
+        );
+        assert_eq!(
+            expired.www_authenticate_with_description().unwrap(),
+            "Bearer error=\"invalid_token\", error_description=\"Token is expired\""
+        );
+        let scope = AuthRejection::from_error(Error::new(ErrorKind::MissingScope));
+        assert_eq!(scope.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            scope.www_authenticate().unwrap(),
+            "Bearer error=\"insufficient_scope\""
+        );
+        let missing = AuthRejection::missing_token();
+        assert_eq!(
+            missing.www_authenticate_with_description().unwrap(),
+            "Bearer"
+        );
+        let down = AuthRejection::from_error(Error::unavailable(None, Duration::from_secs(7)));
+        let response = down.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn hostile_descriptions_cannot_break_the_header() {
+        let hostile = AuthRejection::from_error(Error::custom(
+            "a\" , error=\"none\r\nSet-Cookie: x=1\\ \u{e9}".into(),
+        ));
+        let value = hostile.www_authenticate_with_description().unwrap();
+        let text = value.to_str().unwrap();
+        assert!(!text.contains('\r') && !text.contains('\n'));
+        assert!(text.ends_with('"'));
+        assert!(
+            text.contains(r#"a\" , error=\"none??Set-Cookie: x=1\\ ?"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn terse_bodies_leak_nothing() {
+        let rejection = AuthRejection::from_error(Error::custom("tenant 42 is suspended".into()));
+        let response = rejection.into_response();
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! A token family: what the header of one kind of token may say.
+//!
+//! User-pool tokens (ID and access) are one family: `alg` must be RS256, and their keys are
+//! RSA keys from the pool's JWKS. The header check reads the family instead of a constant, so
+//! a family signed otherwise (the load balancer's `x-amzn-oidc-data`: ES256, P-256 keys,
+//! segments with `=` padding) is a second constant here with the fields it needs, not a second
+//! parser.
+
+use crate::algorithm::Algorithm;
+
+/// What a family's tokens may be signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TokenFamily {
+    /// The `alg` values accepted; any other is refused before a key is looked up.
+    pub(crate) algorithms: &'static [Algorithm],
+}
+
+impl TokenFamily {
+    /// The algorithm a header names, when this family accepts it.
+    pub(crate) fn algorithm(&self, alg: &str) -> Option<Algorithm> {
+        Algorithm::from_name(alg).filter(|a| self.algorithms.contains(a))
+    }
+}
+
+/// Cognito user-pool ID and access tokens: RS256 only, the only algorithm Cognito signs with.
+pub(crate) const USER_POOL: TokenFamily = TokenFamily {
+    algorithms: &[Algorithm::Rs256],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_pool_tokens_are_rs256_only() {
+        assert_eq!(USER_POOL.algorithm("RS256"), Some(Algorithm::Rs256));
+        for other in ["RS384", "PS256", "ES256", "HS256", "none", "rs256"] {
+            assert_eq!(USER_POOL.algorithm(other), None, "{other}");
+        }
+    }
+}

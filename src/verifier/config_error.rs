@@ -1,0 +1,78 @@
+//! Why a verifier could not be built.
+
+use crate::jwks::JwksError;
+
+/// Why a verifier could not be built: a mistake in the configuration, named with the setting
+/// or pool it concerns, or keys that could not be loaded at start.
+///
+/// ```
+/// use axum_cognito::{CognitoVerifier, ConfigError};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let error = CognitoVerifier::builder()
+///     .user_pool("not a pool id")
+///     .any_client()
+///     .any_token_use()
+///     .build()
+///     .await
+///     .unwrap_err();
+/// assert!(matches!(error, ConfigError::InvalidUserPoolId(_)));
+/// # }
+/// ```
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No user pool was added.
+    #[error("no user pool configured")]
+    NoUserPool,
+    /// A pool id is not of the form `{region}_{alphanumerics}`.
+    #[error("invalid user pool id {0:?}: expected {{region}}_{{alphanumerics}}")]
+    InvalidUserPoolId(String),
+    /// The same pool was added twice.
+    #[error("user pool {0} is configured twice")]
+    DuplicateUserPool(String),
+    /// A pool has neither client ids nor an explicit `any_client()`.
+    #[error(
+        "user pool {0}: set the allowed app client ids, or call any_client() to accept every client"
+    )]
+    ClientIdsNotSet(String),
+    /// The accepted token use was not chosen.
+    #[error(
+        "choose the accepted token use: token_use(TokenUse::Id), token_use(TokenUse::Access) or any_token_use()"
+    )]
+    TokenUseNotSet,
+    /// A JWKS URL is not an absolute http(s) URL.
+    #[error("user pool {pool}: invalid JWKS URL {url:?}")]
+    InvalidJwksUrl {
+        /// The pool.
+        pool: String,
+        /// The URL.
+        url: String,
+    },
+    /// A JWKS given in memory could not be used.
+    #[error("user pool {pool}: {source}")]
+    InvalidJwks {
+        /// The pool.
+        pool: String,
+        /// What is wrong with it.
+        source: JwksError,
+    },
+    /// The first fetch of a pool's keys failed (use `build_lazy` to start without keys).
+    #[error("user pool {pool}: could not load the signing keys: {source}")]
+    InitialFetch {
+        /// The pool.
+        pool: String,
+        /// Why the fetch failed.
+        source: JwksError,
+    },
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    InvalidSetting(&'static str),
+    /// The HTTP client could not be created.
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
+    /// `build_lazy` was called outside a Tokio runtime.
+    #[error("build_lazy must be called within a Tokio runtime")]
+    NoRuntime,
+}

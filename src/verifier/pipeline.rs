@@ -1,0 +1,283 @@
+//! The checks of a user-pool token, in order: the one place the order is written.
+//!
+//! A full verification runs every step. A cache hit (a token verified before, found by its
+//! whole text in the verified-token cache) skips the decoding and the signature, steps 1 to 3
+//! and 6, and runs everything else through the same functions as a full verification: the
+//! issuer's pool (4), the key (5: the very key that verified it must still be in its pool's
+//! current, non-stale set), the claim checks (7 to 10, against the clock of this request), and
+//! the rules (11). A check added to those functions holds on both paths.
+//!
+//! | step | check | error |
+//! |---:|---|---|
+//! | 1 | size, before any decoding | [`TokenTooLarge`](crate::ErrorKind::TokenTooLarge) |
+//! | 2 | exactly three unpadded base64url segments | [`Malformed`](crate::ErrorKind::Malformed) |
+//! | 3 | the header is a JSON object; `alg` is `RS256` (so `none`, `HS*`, `RS384/512`, `PS*`, `ES*` are refused before any key is touched); no `crit`; a `kid`. `jku`, `x5u`, `x5c` and `jwk` are never read | [`InvalidHeader`](crate::ErrorKind::InvalidHeader), [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm), [`CriticalHeader`](crate::ErrorKind::CriticalHeader), [`MissingKeyId`](crate::ErrorKind::MissingKeyId) |
+//! | 4 | the payload is a JSON object with no duplicate checked claim; its `iss` names a configured pool. The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
+//! | 5 | the `kid` is in that pool's key set, refetched once if not; the set is usable | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
+//! | 6 | the signature, with a key of the header's algorithm | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
+//! | 7 | `token_use`, `exp` and `sub` are present | [`MissingClaim`](crate::ErrorKind::MissingClaim) |
+//! | 8 | `exp` with the leeway, then `nbf` when present | [`Expired`](crate::ErrorKind::Expired), [`NotYetValid`](crate::ErrorKind::NotYetValid) |
+//! | 9 | `token_use` is `id` or `access` and allowed by the verifier | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse) |
+//! | 10 | `aud` of an ID token or `client_id` of an access token is an allowed app client | [`InvalidAudience`](crate::ErrorKind::InvalidAudience), [`InvalidClientId`](crate::ErrorKind::InvalidClientId) |
+//! | 11 | the rules of the verifier, then of the call or route: token use, groups, scopes, custom checks | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse), [`MissingGroup`](crate::ErrorKind::MissingGroup), [`MissingScope`](crate::ErrorKind::MissingScope), [`CustomCheck`](crate::ErrorKind::CustomCheck) |
+//! | 12 | the claims fit the requested type | [`InvalidClaims`](crate::ErrorKind::InvalidClaims) |
+//!
+//! From step 7 on, a failure carries the verified claims
+//! ([`Error::verified_claims_json`](crate::Error::verified_claims_json)); before it, never.
+//!
+//! Steps 4 and 7 to 10 are the pure functions of this file, of (claims, policy, now), with no
+//! keys and no I/O; their table of cases is below. Steps 1 to 3 are in `compact_token.rs`, 5
+//! and 6 in the verifier with the key store's [`KeyProvider`](crate::jwks) seam, 11 in
+//! [`TokenRequirements`](crate::TokenRequirements).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::user_pool::AppClients;
+use crate::{
+    claims::StandardClaims,
+    error::{Error, ErrorKind},
+    token_use::TokenUse,
+};
+
+/// Which token uses a verifier accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AcceptedUse {
+    /// Only ID tokens, or only access tokens.
+    Only(TokenUse),
+    /// Both; each call or route says which it wants.
+    Both,
+}
+
+impl AcceptedUse {
+    fn accepts(self, token_use: TokenUse) -> bool {
+        match self {
+            Self::Only(only) => only == token_use,
+            Self::Both => true,
+        }
+    }
+}
+
+/// The verifier-wide settings the claim checks read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClaimPolicy {
+    pub(crate) accepted_use: AcceptedUse,
+    /// Clock-skew leeway for `exp` and `nbf`, in seconds.
+    pub(crate) leeway_secs: i64,
+}
+
+/// What the claim checks found: the token's use and expiry, known to be present and valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CheckedClaims {
+    pub(crate) token_use: TokenUse,
+    pub(crate) exp: i64,
+}
+
+/// Step 4: the index of the pool whose issuers include `iss`.
+pub(crate) fn pool_of_issuer<'p, I>(claims: &StandardClaims<'_>, pools: I) -> Result<usize, Error>
+where
+    I: IntoIterator<Item = &'p [String]>,
+{
+    let iss = claims.iss.ok_or_else(|| Error::missing_claim("iss"))?;
+    pools
+        .into_iter()
+        .position(|issuers| issuers.iter().any(|i| i == iss))
+        .ok_or_else(|| Error::new(ErrorKind::InvalidIssuer))
+}
+
+/// Steps 7 to 10, in order, for a token of a pool whose app clients are `clients`, at `now`
+/// (seconds since the epoch).
+pub(crate) fn check_claims(
+    claims: &StandardClaims<'_>,
+    clients: &AppClients,
+    policy: &ClaimPolicy,
+    now: i64,
+) -> Result<CheckedClaims, Error> {
+    let token_use = claims
+        .token_use
+        .ok_or_else(|| Error::missing_claim("token_use"))?;
+    let exp = claims.exp.ok_or_else(|| Error::missing_claim("exp"))?;
+    if claims.sub.is_none() {
+        return Err(Error::missing_claim("sub"));
+    }
+    if now > exp.saturating_add(policy.leeway_secs) {
+        return Err(Error::new(ErrorKind::Expired));
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| now.saturating_add(policy.leeway_secs) < nbf)
+    {
+        return Err(Error::new(ErrorKind::NotYetValid));
+    }
+    let token_use = TokenUse::from_claim(token_use)
+        .filter(|token_use| policy.accepted_use.accepts(*token_use))
+        .ok_or_else(|| Error::new(ErrorKind::InvalidTokenUse))?;
+    let (client, claim, kind) = match token_use {
+        TokenUse::Id => (claims.aud, "aud", ErrorKind::InvalidAudience),
+        TokenUse::Access => (claims.client_id, "client_id", ErrorKind::InvalidClientId),
+    };
+    let client = client.ok_or_else(|| Error::missing_claim(claim))?;
+    if let AppClients::Listed(allowed) = clients
+        && !allowed.iter().any(|c| c == client)
+    {
+        return Err(Error::new(kind));
+    }
+    Ok(CheckedClaims { token_use, exp })
+}
+
+/// The clock the checks read: seconds since the epoch.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+    const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A";
+
+    fn id_token() -> StandardClaims<'static> {
+        StandardClaims {
+            iss: Some(ISSUER),
+            sub: Some("s"),
+            exp: Some(NOW + 3600),
+            nbf: None,
+            token_use: Some("id"),
+            aud: Some("web"),
+            client_id: None,
+        }
+    }
+
+    fn access_token() -> StandardClaims<'static> {
+        StandardClaims {
+            token_use: Some("access"),
+            aud: None,
+            client_id: Some("web"),
+            ..id_token()
+        }
+    }
+
+    fn policy(accepted_use: AcceptedUse) -> ClaimPolicy {
+        ClaimPolicy {
+            accepted_use,
+            leeway_secs: 60,
+        }
+    }
+
+    fn web() -> AppClients {
+        AppClients::Listed(vec!["web".into(), "mobile".into()])
+    }
+
+    /// Which check a case fails, by kind and the claim named: `None` passes.
+    type Failure = Option<(ErrorKind, Option<&'static str>)>;
+
+    /// One row: what it shows, the claims, the policy, the clients, the clock, the outcome.
+    type Case<'t> = (
+        &'static str,
+        StandardClaims<'static>,
+        &'t ClaimPolicy,
+        &'t AppClients,
+        i64,
+        Failure,
+    );
+
+    fn outcome(result: Result<CheckedClaims, Error>) -> Failure {
+        result
+            .err()
+            .map(|error| (error.kind(), error.missing_claim_name()))
+    }
+
+    #[test]
+    fn claim_checks_in_order() {
+        use ErrorKind::*;
+        let both = policy(AcceptedUse::Both);
+        let only_id = policy(AcceptedUse::Only(TokenUse::Id));
+        let only_access = policy(AcceptedUse::Only(TokenUse::Access));
+        let any = AppClients::Any;
+        let web = web();
+        #[rustfmt::skip]
+        let cases: Vec<Case<'_>> = vec![
+            ("valid id token", id_token(), &both, &web, NOW, None),
+            ("valid access token", access_token(), &both, &web, NOW, None),
+            ("any client", StandardClaims { aud: Some("other"), ..id_token() }, &both, &any, NOW, None),
+            ("no token_use", StandardClaims { token_use: None, ..id_token() }, &both, &web, NOW, Some((MissingClaim, Some("token_use")))),
+            ("no exp", StandardClaims { exp: None, ..id_token() }, &both, &web, NOW, Some((MissingClaim, Some("exp")))),
+            ("no sub", StandardClaims { sub: None, ..id_token() }, &both, &web, NOW, Some((MissingClaim, Some("sub")))),
+            ("presence before expiry", StandardClaims { sub: None, exp: Some(0), ..id_token() }, &both, &web, NOW, Some((MissingClaim, Some("sub")))),
+            ("expired past the leeway", StandardClaims { exp: Some(NOW - 61), ..id_token() }, &both, &web, NOW, Some((Expired, None))),
+            ("expired within the leeway", StandardClaims { exp: Some(NOW - 60), ..id_token() }, &both, &web, NOW, None),
+            ("exp at i64::MIN", StandardClaims { exp: Some(i64::MIN), ..id_token() }, &both, &web, NOW, Some((Expired, None))),
+            ("exp at i64::MAX", StandardClaims { exp: Some(i64::MAX), ..id_token() }, &both, &web, NOW, None),
+            ("the clock moved past exp", id_token(), &both, &web, NOW + 3661, Some((Expired, None))),
+            ("nbf ahead past the leeway", StandardClaims { nbf: Some(NOW + 61), ..id_token() }, &both, &web, NOW, Some((NotYetValid, None))),
+            ("nbf ahead within the leeway", StandardClaims { nbf: Some(NOW + 60), ..id_token() }, &both, &web, NOW, None),
+            ("nbf at i64::MAX", StandardClaims { nbf: Some(i64::MAX), ..id_token() }, &both, &web, NOW, Some((NotYetValid, None))),
+            ("expiry before nbf", StandardClaims { exp: Some(0), nbf: Some(i64::MAX), ..id_token() }, &both, &web, NOW, Some((Expired, None))),
+            ("token_use of another case", StandardClaims { token_use: Some("ID"), ..id_token() }, &both, &web, NOW, Some((InvalidTokenUse, None))),
+            ("token_use unknown", StandardClaims { token_use: Some("refresh"), ..id_token() }, &both, &web, NOW, Some((InvalidTokenUse, None))),
+            ("id token, access only", id_token(), &only_access, &web, NOW, Some((InvalidTokenUse, None))),
+            ("access token, id only", access_token(), &only_id, &web, NOW, Some((InvalidTokenUse, None))),
+            ("id token, id only", id_token(), &only_id, &web, NOW, None),
+            ("use before client", StandardClaims { token_use: Some("x"), aud: None, ..id_token() }, &both, &web, NOW, Some((InvalidTokenUse, None))),
+            ("id token without aud", StandardClaims { aud: None, ..id_token() }, &both, &web, NOW, Some((MissingClaim, Some("aud")))),
+            ("id token of another client", StandardClaims { aud: Some("evil"), ..id_token() }, &both, &web, NOW, Some((InvalidAudience, None))),
+            ("id token naming its client in client_id only", StandardClaims { aud: Some("evil"), client_id: Some("web"), ..id_token() }, &both, &web, NOW, Some((InvalidAudience, None))),
+            ("access token without client_id", StandardClaims { client_id: None, ..access_token() }, &both, &web, NOW, Some((MissingClaim, Some("client_id")))),
+            ("access token of another client", StandardClaims { client_id: Some("evil"), ..access_token() }, &both, &web, NOW, Some((InvalidClientId, None))),
+            ("access token naming its client in aud only", StandardClaims { client_id: Some("evil"), aud: Some("web"), ..access_token() }, &both, &web, NOW, Some((InvalidClientId, None))),
+            ("client ids are exact", StandardClaims { aud: Some("Web"), ..id_token() }, &both, &web, NOW, Some((InvalidAudience, None))),
+            ("even any client needs the claim", StandardClaims { aud: None, ..id_token() }, &both, &any, NOW, Some((MissingClaim, Some("aud")))),
+        ];
+        for (case, claims, policy, clients, now, expected) in cases {
+            assert_eq!(
+                outcome(check_claims(&claims, clients, policy, now)),
+                expected,
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn passed_claims_carry_use_and_expiry() {
+        let checked = check_claims(&access_token(), &web(), &policy(AcceptedUse::Both), NOW);
+        assert_eq!(
+            checked.unwrap(),
+            CheckedClaims {
+                token_use: TokenUse::Access,
+                exp: NOW + 3600
+            }
+        );
+    }
+
+    #[test]
+    fn the_issuer_picks_the_pool() {
+        let pools: [Vec<String>; 2] = [
+            vec!["https://a".into(), "https://a2".into()],
+            vec![ISSUER.into()],
+        ];
+        let pick = |iss: Option<&'static str>| {
+            let claims = StandardClaims { iss, ..id_token() };
+            pool_of_issuer(&claims, pools.iter().map(Vec::as_slice))
+                .map_err(|e| (e.kind(), e.missing_claim_name()))
+        };
+        assert_eq!(pick(Some(ISSUER)), Ok(1));
+        assert_eq!(pick(Some("https://a2")), Ok(0));
+        assert_eq!(pick(None), Err((ErrorKind::MissingClaim, Some("iss"))));
+        for foreign in [
+            "https://a/",
+            "https://A",
+            "http://a",
+            "",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_a",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A/",
+        ] {
+            assert_eq!(
+                pick(Some(foreign)),
+                Err((ErrorKind::InvalidIssuer, None)),
+                "{foreign}"
+            );
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The two paths through the [pipeline](super::pipeline): a full verification, and a cache hit
+//! that re-runs every check but the decoding and the signature. Both pick the pool, look the
+//! key up and check the claims with the same functions.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use super::{
+    CognitoVerifier, TrustedPool,
+    pipeline::{check_claims, pool_of_issuer, unix_now},
+    requirements::TokenRequirements,
+};
+use crate::{
+    claims::RegisteredClaims,
+    compact_token::{CompactToken, Header},
+    error::{Error, ErrorKind},
+    jwks::{KeyLookup, KeyProvider, RefetchOutcome},
+    token_family::USER_POOL,
+    verified_token::{Provenance, VerifiedToken},
+};
+
+/// The first pass over a token either ends, or stops at an unknown `kid` of the pool at this
+/// index so that the caller may refetch and try again.
+enum Attempt<T> {
+    Done(Result<T, Error>),
+    UnknownKid { pool: usize, kid: Box<str> },
+}
+
+/// Why the standard checks stopped.
+enum Stop {
+    Failed(Error),
+    UnknownKid { pool: usize, kid: Box<str> },
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// What a cached token's re-check found.
+enum Cached {
+    /// Every check still holds.
+    Good,
+    /// Its key left the set (or its pool changed): verify it in full again.
+    Superseded,
+}
+
+impl CognitoVerifier {
+    /// The first pass without network; on an unknown `kid`, one shared refetch and a second
+    /// pass.
+    pub(super) async fn verify_with<T, F>(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+        finish: &F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        let (index, kid) = match self.attempt(token, requirements, finish, unix_now()) {
+            Attempt::Done(result) => return result,
+            Attempt::UnknownKid { pool, kid } => (pool, kid),
+        };
+        let store = &self.inner.pools[index].store;
+        match store.refetch(&kid).await {
+            // During the cooldown, the fetch that started it may have swapped in a new set after
+            // the first pass looked: look once more, without fetching.
+            RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
+                match self.attempt(token, requirements, finish, unix_now()) {
+                    Attempt::Done(result) => result,
+                    Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+                }
+            }
+            RefetchOutcome::Fixed => Err(Error::new(ErrorKind::UnknownKeyId)),
+            RefetchOutcome::Failed(error) => Err(store.unavailable(error)),
+        }
+    }
+
+    /// One pass with the keys already loaded: an unknown `kid` fails.
+    pub(super) fn verify_now<T, F>(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+        finish: &F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        match self.attempt(token, requirements, finish, unix_now()) {
+            Attempt::Done(result) => result,
+            Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+        }
+    }
+
+    /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
+    /// unknown and a refetch may find it ([`verify_token`](Self::verify_token) does).
+    pub(crate) fn verify_token_now(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+    ) -> Option<Result<VerifiedToken, Error>> {
+        match self.attempt(token, requirements, &|v| Ok(v.clone()), unix_now()) {
+            Attempt::Done(result) => Some(result),
+            Attempt::UnknownKid { .. } => None,
+        }
+    }
+
+    /// For the HTTP layer and the extractors: verifies, refetching the keys on an unknown
+    /// `kid`.
+    pub(crate) async fn verify_token(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+    ) -> Result<VerifiedToken, Error> {
+        self.verify_with(token, requirements, &|v| Ok(v.clone()))
+            .await
+    }
+
+    /// For stacked layers and handler guards: checks `requirements` (token use, groups,
+    /// scopes, custom checks) against a token this verifier already verified in this request.
+    pub(crate) fn recheck(
+        verified: &VerifiedToken,
+        requirements: &TokenRequirements,
+    ) -> Result<(), Error> {
+        requirements
+            .check(verified)
+            .map_err(|error| error.with_verified_claims(verified.payload()))
+    }
+
+    /// The standard checks (from the cache or in full), then the rules, then `finish`.
+    fn attempt<T, F>(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+        finish: &F,
+        now: i64,
+    ) -> Attempt<T>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        let verified = match self.standard_checks(token, now) {
+            Ok(verified) => verified,
+            Err(Stop::Failed(error)) => return Attempt::Done(Err(error)),
+            Err(Stop::UnknownKid { pool, kid }) => return Attempt::UnknownKid { pool, kid },
+        };
+        let result = self
+            .inner
+            .requirements
+            .check(&verified)
+            .and_then(|()| requirements.check(&verified))
+            .and_then(|()| finish(&verified))
+            .map_err(|error| error.with_verified_claims(verified.payload()));
+        Attempt::Done(result)
+    }
+
+    /// Everything but the rules: from the token cache when it holds the token and every check
+    /// still holds, else in full (and then cached).
+    fn standard_checks(&self, token: &str, now: i64) -> Result<VerifiedToken, Stop> {
+        let Some(cache) = &self.inner.cache else {
+            return self.verify_in_full(token, now);
+        };
+        if let Some(hit) = cache.get(token) {
+            match self.recheck_cached(&hit, now) {
+                Ok(Cached::Good) => return Ok(hit),
+                Ok(Cached::Superseded) => cache.remove(token),
+                Err(error) => {
+                    // A token that failed a standard check never passes one again, except
+                    // while its keys are unavailable.
+                    if !error.is_unavailable() {
+                        cache.remove(token);
+                    }
+                    return Err(Stop::Failed(error));
+                }
+            }
+        }
+        let verified = self.verify_in_full(token, now)?;
+        cache.insert(token, verified.clone());
+        Ok(verified)
+    }
+
+    /// A cache hit: steps 4, 5 and 7 to 10 of the pipeline again, with the claims the full
+    /// verification stored.
+    fn recheck_cached(&self, hit: &VerifiedToken, now: i64) -> Result<Cached, Error> {
+        let claims = hit.standard_claims();
+        let verified_claims = |error: Error| error.with_verified_claims(hit.payload());
+        let pool = self.pool_of(&claims).map_err(verified_claims)?;
+        if pool != hit.pool_index() {
+            return Ok(Cached::Superseded);
+        }
+        let pool = &self.inner.pools[pool];
+        match usable_key(pool, hit.kid(), |key| hit.verified_by(key))? {
+            Some(true) => {}
+            Some(false) | None => return Ok(Cached::Superseded),
+        }
+        check_claims(&claims, &pool.clients, &self.inner.policy, now).map_err(verified_claims)?;
+        Ok(Cached::Good)
+    }
+
+    /// Steps 1 to 10 of the pipeline.
+    fn verify_in_full(&self, token: &str, now: i64) -> Result<VerifiedToken, Stop> {
+        let inner = &*self.inner;
+        let parts = CompactToken::split(token, inner.max_token_bytes)?;
+        let header_json = parts.header_json()?;
+        let header = Header::parse(&header_json, &USER_POOL)?;
+        let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
+        let payload = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
+        let registered = RegisteredClaims::parse(&payload).map_err(|_| invalid_claims())?;
+        let claims = registered.standard();
+        let pool_index = self.pool_of(&claims)?;
+        let pool = &inner.pools[pool_index];
+        let signed = usable_key(pool, header.kid(), |key| {
+            parts
+                .verify_signature(header.algorithm(), key)
+                .map(|()| Arc::clone(key))
+        })?;
+        let key = match signed {
+            Some(verified) => verified?,
+            None => {
+                return Err(Stop::UnknownKid {
+                    pool: pool_index,
+                    kid: header.kid().into(),
+                });
+            }
+        };
+        let checked = check_claims(&claims, &pool.clients, &inner.policy, now)
+            .map_err(|error| error.with_verified_claims(payload.as_bytes()))?;
+        let provenance = Provenance {
+            verifier_id: self.id(),
+            pool_index,
+            pool_id: Arc::clone(&pool.id),
+            key,
+        };
+        Ok(VerifiedToken::new(
+            provenance,
+            checked.token_use,
+            checked.exp,
+            &registered,
+            &payload,
+        ))
+    }
+
+    /// Step 4 over this verifier's pools.
+    fn pool_of(&self, claims: &crate::claims::StandardClaims<'_>) -> Result<usize, Error> {
+        pool_of_issuer(
+            claims,
+            self.inner.pools.iter().map(|p| p.issuers.as_slice()),
+        )
+    }
+}
+
+/// Step 5: `f` with the pool's key named `kid`; `None` when the set does not hold it; an error
+/// when the keys are unusable.
+fn usable_key<R>(
+    pool: &TrustedPool,
+    kid: &str,
+    f: impl FnOnce(&Arc<crate::jwks::VerifyingKey>) -> R,
+) -> Result<Option<R>, Error> {
+    match pool.store.with_key(kid, f) {
+        Ok(found) => Ok(Some(found)),
+        Err(KeyLookup::Unknown) => Ok(None),
+        Err(KeyLookup::Unavailable) => Err(pool.store.unavailable(None)),
+    }
+}
+
+/// Step 12 for a type of the caller's.
+pub(super) fn deserialize_claims<C: DeserializeOwned>(
+    verified: &VerifiedToken,
+) -> Result<C, Error> {
+    verified
+        .claims()
+        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
+}
+
+/// Step 12 for the crate's own claims types, read once per verified token: a cache hit clones
+/// them.
+pub(super) fn typed_claims<C: DeserializeOwned + 'static>(
+    verified: &VerifiedToken,
+) -> Result<C, Error> {
+    verified
+        .claims_as()
+        .map_err(|_| Error::new(ErrorKind::InvalidClaims))
+}
+
+#[cfg(all(test, feature = "test-util"))]
+mod tests {
+    use super::*;
+    use crate::{claims::TokenClaims, test_util::TestIssuer};
+
+    fn standard(verifier: &CognitoVerifier, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+        match verifier.standard_checks(token, now) {
+            Ok(verified) => Ok(verified),
+            Err(Stop::Failed(error)) => Err(error),
+            Err(Stop::UnknownKid { .. }) => Err(Error::new(ErrorKind::UnknownKeyId)),
+        }
+    }
+
+    fn outcome(result: &Result<VerifiedToken, Error>) -> Result<(), (ErrorKind, bool)> {
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err((e.kind(), e.verified_claims_json().is_some())),
+        }
+    }
+
+    /// The pipeline is shared: a check of the clock (expiry) and a check of the key set (key
+    /// removed) answer the same on a cache hit as on a full verification.
+    #[tokio::test]
+    async fn a_cache_hit_runs_the_same_checks_as_a_full_verification() {
+        let issuer = TestIssuer::start().await;
+        let cached = issuer.verifier_builder().build().await.unwrap();
+        let uncached = issuer
+            .verifier_builder()
+            .token_cache_bytes(0)
+            .build()
+            .await
+            .unwrap();
+        let token = issuer.id_token().sign();
+        let exp = match cached.verify_sync(&token).unwrap() {
+            TokenClaims::Id(claims) => claims.exp,
+            TokenClaims::Access(_) => unreachable!(),
+        };
+        assert_eq!(cached.status().cached_tokens, 1);
+        let now = unix_now();
+
+        // The clock: both paths accept it within the leeway, both refuse it past it, with the
+        // verified claims attached on both.
+        for at in [now, exp + 60] {
+            let hit = standard(&cached, &token, at);
+            assert!(cached.status().cached_tokens == 1, "a hit, not a new entry");
+            assert_eq!(outcome(&hit), Ok(()));
+            assert_eq!(outcome(&hit), outcome(&standard(&uncached, &token, at)));
+        }
+        let hit = standard(&cached, &token, exp + 61);
+        assert_eq!(outcome(&hit), Err((ErrorKind::Expired, true)));
+        assert_eq!(
+            outcome(&hit),
+            outcome(&standard(&uncached, &token, exp + 61))
+        );
+        assert_eq!(
+            cached.status().cached_tokens,
+            0,
+            "an expired entry is dropped"
+        );
+
+        // The key set: once the key that signed it leaves the set, the hit is not trusted and
+        // both paths stop at the unknown key.
+        let token = issuer.id_token().sign();
+        standard(&cached, &token, now).unwrap();
+        let hit = cached.inner.cache.as_ref().unwrap().get(&token).unwrap();
+        let old = hit.kid().to_owned();
+        issuer.rotate();
+        assert!(issuer.remove_key(&old));
+        // Refresh the set without the cache hearing of it, so that the hit itself must notice.
+        for verifier in [&cached, &uncached] {
+            let store = &verifier.inner.pools[0].store;
+            store.refresh().await.unwrap();
+        }
+        cached.inner.cache.as_ref().unwrap().insert(&token, hit);
+        let hit = standard(&cached, &token, now);
+        assert_eq!(outcome(&hit), Err((ErrorKind::UnknownKeyId, false)));
+        assert_eq!(outcome(&hit), outcome(&standard(&uncached, &token, now)));
+        assert_eq!(cached.status().cached_tokens, 0);
+    }
+}
