@@ -8,11 +8,11 @@
 //! It is exact:
 //! - A hit needs the whole token to match, byte for byte (the map compares keys; a hash alone
 //!   never decides).
-//! - An entry is only used while its token's `exp` (with the leeway) has not passed, while the
-//!   key that verified it is still in its pool's current key set (the same key, not only the
-//!   same `kid`), and while that set is not stale. Entries of a key that left the set are also
-//!   dropped when the refresh sees it go.
-//! - Every rule still runs on a hit: token use, app client, groups, scopes, custom checks.
+//! - A hit runs every check of the [pipeline](crate::verifier::pipeline) but the decoding and
+//!   the signature, through the same functions as a full verification: the issuer's pool, the
+//!   key (the very key that verified it must still be in its pool's current, non-stale set),
+//!   `exp` and `nbf` against this request's clock, token use, app client, then every rule.
+//!   Entries of a key that left the set are also dropped when the refresh sees it go.
 //! - Only tokens that passed every standard check (signature, `exp`, `nbf`, `iss`, token use,
 //!   client) are stored; a token that failed any of them never is. A valid token that a route's
 //!   group or scope rule refuses is stored, since the rules run on every hit.

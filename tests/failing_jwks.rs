@@ -9,28 +9,26 @@
 //! (`an_outage_keeps_the_last_good_keys`), staleness (`stale_keys_are_not_trusted`), retry
 //! backoff (`failed_fetches_are_retried_with_backoff`).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
-use axum::{Router, body::Body, routing::get};
+use axum::{Router, routing::get};
 use axum_cognito::{
     CognitoAuthLayer, CognitoVerifier, ConfigError, JwksError, KeyStoreStatus, TokenUse,
     test_util::{JwksFault, SigningKey, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use http::{Request, StatusCode, header};
+use common::{Reply, b64, call, eventually, pool_status, with_token};
+use http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// Short enough for a quick suite, long enough for a loaded machine to fetch a healthy set.
 const TIMEOUT: Duration = Duration::from_millis(1500);
 /// What a request may wait beyond the timeout: scheduling on a busy machine.
 const MARGIN: Duration = Duration::from_secs(1);
 const FIFTY_MB: u64 = 50 * 1024 * 1024;
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 /// An issuer, a verifier that loaded its first key, and tokens of that key (`known`) and of a
 /// key published after the build (`unknown`, found only by a refetch).
@@ -41,12 +39,6 @@ struct Harness {
     known: String,
     known_kid: String,
     unknown: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    retry_after: Option<String>,
-    waited: Duration,
 }
 
 impl Harness {
@@ -81,11 +73,11 @@ impl Harness {
     }
 
     fn status(&self) -> KeyStoreStatus {
-        self.verifier.status().pools.remove(0)
+        pool_status(&self.verifier)
     }
 
     async fn expect_known_key_verifies(&self, case: &str) {
-        let reply = call(&self.app, &self.known).await;
+        let reply = call(&self.app, with_token("/", &self.known)).await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -101,7 +93,7 @@ impl Harness {
     /// After the fault is gone, the key published during it is found by one refetch.
     async fn expect_recovery(&self, case: &str) {
         self.issuer.set_fault(None);
-        let reply = call(&self.app, &self.unknown).await;
+        let reply = call(&self.app, with_token("/", &self.unknown)).await;
         assert_eq!(reply.status, StatusCode::OK, "{case}: after recovery");
         let status = self.status();
         assert_eq!(status.consecutive_failures, 0, "{case}");
@@ -109,30 +101,20 @@ impl Harness {
     }
 }
 
-async fn call(app: &Router, token: &str) -> Reply {
-    let request = Request::get("/")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
+/// The reply to a request with `token`, and how long it took.
+async fn timed_call(app: &Router, token: &str) -> (Reply, Duration) {
     let started = Instant::now();
-    let response = app.clone().oneshot(request).await.unwrap();
-    Reply {
-        status: response.status(),
-        retry_after: response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .map(|v| v.to_str().unwrap().to_owned()),
-        waited: started.elapsed(),
-    }
+    let reply = call(app, with_token("/", token)).await;
+    (reply, started.elapsed())
 }
 
 /// Polls until the issuer has received more than `count` JWKS requests (within 5 s).
 async fn fetch_reached(issuer: &TestIssuer, count: u64) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while issuer.jwks_requests() <= count {
-        assert!(Instant::now() < deadline, "no fetch reached the endpoint");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let reached = async || issuer.jwks_requests() > count;
+    assert!(
+        eventually(Duration::from_secs(5), reached).await,
+        "no fetch reached the endpoint"
+    );
 }
 
 /// The fault makes every fetch fail. A request with the new key's kid starts a refetch and
@@ -147,7 +129,7 @@ async fn a_failing_fetch(case: &str, fault: JwksFault, last_error: &str) -> Harn
 
     let waiting = tokio::spawn({
         let (app, token) = (h.app.clone(), h.unknown.clone());
-        async move { call(&app, &token).await }
+        async move { timed_call(&app, &token).await }
     });
     fetch_reached(&h.issuer, requests).await;
     h.expect_known_key_verifies(case).await;
@@ -157,16 +139,12 @@ async fn a_failing_fetch(case: &str, fault: JwksFault, last_error: &str) -> Harn
             "{case}: the known key waited for the fetch"
         );
     }
-    let reply = waiting.await.unwrap();
+    let (reply, waited) = waiting.await.unwrap();
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{case}");
-    assert!(reply.retry_after.is_some(), "{case}: no Retry-After");
-    assert!(
-        reply.waited < TIMEOUT + MARGIN,
-        "{case}: waited {:?}",
-        reply.waited
-    );
+    assert!(reply.retry_after().is_some(), "{case}: no Retry-After");
+    assert!(waited < TIMEOUT + MARGIN, "{case}: waited {waited:?}");
     if slow {
-        assert!(reply.waited >= TIMEOUT, "{case}: cut off early");
+        assert!(waited >= TIMEOUT, "{case}: cut off early");
     }
 
     // The verifier alone: the same bound, the fetch error as the source.
@@ -401,9 +379,9 @@ async fn unusable_keys_beside_good_ones(case: &str, keys: &[Value], reasons: &[&
     published.extend_from_slice(keys);
     h.issuer
         .set_fault(Some(JwksFault::Body(document(&published))));
-    let reply = call(&h.app, &h.unknown).await;
+    let (reply, waited) = timed_call(&h.app, &h.unknown).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}");
-    assert!(reply.waited < TIMEOUT + MARGIN, "{case}");
+    assert!(waited < TIMEOUT + MARGIN, "{case}");
     h.expect_known_key_verifies(case).await;
     let status = h.status();
     assert!(status.usable, "{case}");
@@ -445,7 +423,10 @@ async fn keys_of_other_types_only() {
 async fn keys_of_other_types_beside_a_good_one() {
     let h = unusable_keys_beside_good_ones("other types", &other_types(), OTHER_TYPE_REASONS).await;
     let ec = h.issuer.access_token().header("kid", "ec").sign();
-    assert_eq!(call(&h.app, &ec).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&h.app, with_token("/", &ec)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,7 +442,10 @@ async fn duplicate_kids() {
     // Neither key of the ambiguous kid is trusted.
     for key in [&first, &second] {
         let token = h.issuer.access_token().signed_with(key).sign();
-        assert_eq!(call(&h.app, &token).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call(&h.app, with_token("/", &token)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
 }
 
@@ -492,7 +476,10 @@ async fn a_1024_bit_modulus() {
     only_unusable_keys("1024 bits only", &[jwk_1024("weak")], &[reason]).await;
     let h = unusable_keys_beside_good_ones("1024 bits", &[jwk_1024("weak")], &[reason]).await;
     let token = h.issuer.access_token().header("kid", "weak").sign();
-    assert_eq!(call(&h.app, &token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&h.app, with_token("/", &token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -502,6 +489,9 @@ async fn an_exponent_of_1() {
     only_unusable_keys("e = 1 only", std::slice::from_ref(&jwk), &[reason]).await;
     let h = unusable_keys_beside_good_ones("e = 1", &[jwk], &[reason]).await;
     let forged = forged_with_exponent_1(&h.issuer, "e1", modulus_len);
-    assert_eq!(call(&h.app, &forged).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&h.app, with_token("/", &forged)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert!(h.verifier.verify(&forged).await.is_err());
 }

@@ -2,19 +2,20 @@
 //! fetch per unknown-kid cooldown window, counted at the issuer, while valid requests
 //! interleaved with the flood keep getting 200. The one-minute soak is `scripts/soak.sh`.
 
+mod common;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use axum::{Router, body::Body, routing::get};
+use axum::{Router, routing::get};
 use axum_cognito::{CognitoAuthLayer, CognitoVerifier, ErrorKind, TokenUse, test_util::TestIssuer};
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use http::{Request, StatusCode, header};
+use common::{b64, call, with_token};
+use http::StatusCode;
 use serde_json::json;
 use tokio::task::JoinSet;
-use tower::ServiceExt;
 
 /// Tokens with random kids, made by swapping the header of one signed token: the kid is
 /// looked up before the signature is checked, so no signing is needed per token.
@@ -36,12 +37,8 @@ impl RandomKids {
     fn next(&self) -> String {
         let mut raw = [0u8; 32];
         self.random.fill(&mut raw).unwrap();
-        let header = json!({"kid": URL_SAFE_NO_PAD.encode(raw), "alg": "RS256"}).to_string();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            self.payload_and_signature
-        )
+        let header = json!({"kid": b64(raw), "alg": "RS256"}).to_string();
+        format!("{}.{}", b64(header), self.payload_and_signature)
     }
 }
 
@@ -53,11 +50,7 @@ fn app(verifier: CognitoVerifier) -> Router {
 
 /// The status of one request, tagged with whether its token was valid.
 async fn status(app: Router, token: Arc<str>, valid: bool) -> (bool, StatusCode) {
-    let request = Request::get("/")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    (valid, app.oneshot(request).await.unwrap().status())
+    (valid, call(&app, with_token("/", &token)).await.status)
 }
 
 /// Statuses of a batch, split into the flood's and the valid requests'.

@@ -4,14 +4,16 @@
 //! decoded JSON). Never a panic; always 401 or 503; 200 only for the token left as it was.
 //! The long-running counterpart is the cargo-fuzz target in `fuzz/` (see SECURITY.md).
 
+mod common;
+
 use std::sync::LazyLock;
 
-use axum::{Router, body::Body, routing::get};
+use axum::{Router, routing::get};
 use axum_cognito::{CognitoAuthLayer, CognitoVerifier, test_util::TestIssuer};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use http::{HeaderValue, Request, StatusCode, header};
+use common::{b64, call, request, verifier};
+use http::{HeaderValue, StatusCode};
 use proptest::{prelude::*, sample::Index};
-use tower::ServiceExt;
 
 /// One issuer, verifier and router for every case, on a runtime that outlives the tests.
 struct World {
@@ -31,12 +33,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         .unwrap();
     let (issuer, verifier) = runtime.block_on(async {
         let issuer = TestIssuer::start().await;
-        let verifier = CognitoVerifier::builder()
-            .user_pool(issuer.user_pool())
-            .any_token_use()
-            .build()
-            .await
-            .unwrap();
+        let verifier = verifier(&issuer).await;
         (issuer, verifier)
     });
     let app = Router::new()
@@ -59,14 +56,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
 impl World {
     /// The status for this `Authorization` value.
     fn status(&self, authorization: HeaderValue) -> StatusCode {
-        let request = Request::get("/")
-            .header(header::AUTHORIZATION, authorization)
-            .body(Body::empty())
-            .unwrap();
-        self.runtime
-            .block_on(self.app.clone().oneshot(request))
-            .unwrap()
-            .status()
+        let request = request("/", &[authorization]);
+        self.runtime.block_on(call(&self.app, request)).status
     }
 }
 
@@ -195,7 +186,7 @@ impl Mutation {
                 {
                     let n = json.len();
                     json[at.index(n)] = *byte;
-                    segments[i] = URL_SAFE_NO_PAD.encode(json).into_bytes();
+                    segments[i] = b64(json).into_bytes();
                     *token = join(&segments);
                 }
             }

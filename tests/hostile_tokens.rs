@@ -4,41 +4,25 @@
 //! 127.0.0.1: `home` is the pool the tokens claim, `other` a second trusted pool, `attacker` a
 //! pool nobody trusts whose JWKS URL is planted in `jku` and `x5u` headers.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::Duration;
 
 use aws_lc_rs::hmac;
-use axum::{Extension, Router, body::Body, routing::get};
+use axum::{Router, routing::get};
 use axum_cognito::{
-    CognitoAuthLayer, CognitoVerifier, ErrorKind, VerifiedToken,
+    CognitoAuthLayer, CognitoVerifier, ErrorKind,
     test_util::{SigningKey, TestIssuer},
 };
 use base64::{
     Engine as _,
     engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD},
 };
-use http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::{b64, call, now, rs256, segments, verified_sub, verifier, with_token};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
 
 const TEN_MB: usize = 10 * 1024 * 1024;
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn now() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    i64::try_from(since.as_secs()).unwrap()
-}
-
-/// `header.payload`, RS256-signed with `key`, from raw JSON text: duplicate members and odd
-/// numbers survive exactly as written.
-fn rs256(key: &SigningKey, header: &str, payload: &str) -> String {
-    let input = format!("{}.{}", b64(header), b64(payload));
-    let signature = key.sign_b64(input.as_bytes());
-    format!("{input}.{signature}")
-}
 
 /// `header.payload`, HMAC-signed with `secret`: the algorithm-confusion attack.
 fn hmac_signed(algorithm: hmac::Algorithm, secret: &[u8], header: &str, payload: &str) -> String {
@@ -99,35 +83,6 @@ fn is_token68(token: &str) -> bool {
         && body
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
-}
-
-async fn sub(Extension(token): Extension<VerifiedToken>) -> String {
-    token.sub().to_owned()
-}
-
-struct Reply {
-    status: StatusCode,
-    www_authenticate: Option<String>,
-    body: String,
-}
-
-async fn call(app: &Router, token: &str) -> Reply {
-    let request = Request::get("/")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let www_authenticate = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        www_authenticate,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
 }
 
 /// Kinds whose check comes before or at the signature: the error must never carry claims.
@@ -601,8 +556,7 @@ fn claim_rows(t: &mut Table, f: &Fixture) {
 
 fn shape_rows(t: &mut Table, f: &Fixture) {
     let token = f.home.access_token().sign();
-    let parts: Vec<&str> = token.split('.').collect();
-    let (header, payload, signature) = (parts[0], parts[1], parts[2]);
+    let (header, payload, signature) = segments(&token);
     for (case, bad) in [
         ("a trailing =", format!("{token}=")),
         ("a trailing ==", format!("{token}==")),
@@ -683,10 +637,10 @@ async fn hostile_tokens_are_refused_with_401_and_their_own_error_kind() {
         .await
         .unwrap();
     let terse = Router::new()
-        .route("/", get(sub))
+        .route("/", get(verified_sub))
         .layer(CognitoAuthLayer::new(verifier.clone()));
     let verbose = Router::new()
-        .route("/", get(sub))
+        .route("/", get(verified_sub))
         .layer(CognitoAuthLayer::new(verifier.clone()).verbose());
     let key = home.signing_key();
     let fixture = Fixture {
@@ -707,7 +661,7 @@ async fn hostile_tokens_are_refused_with_401_and_their_own_error_kind() {
         f.other.access_token().sign(),
     ] {
         assert!(verifier.verify(&token).await.is_ok(), "{token}");
-        let reply = call(&terse, &token).await;
+        let reply = call(&terse, with_token("/", &token)).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
@@ -729,10 +683,10 @@ async fn hostile_tokens_are_refused_with_401_and_their_own_error_kind() {
             assert_eq!(error.verified_claims_json(), None, "{case}");
         }
 
-        let reply = call(&terse, token).await;
+        let reply = call(&terse, with_token("/", token)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}");
         assert_eq!(reply.body, "Unauthorized", "{case}");
-        let www = reply.www_authenticate.unwrap_or_default();
+        let www = reply.www_authenticate().unwrap_or_default();
         let expected = if is_token68(token) {
             r#"Bearer error="invalid_token""#
         } else {
@@ -740,7 +694,7 @@ async fn hostile_tokens_are_refused_with_401_and_their_own_error_kind() {
         };
         assert_eq!(www, expected, "{case}");
 
-        let reply = call(&verbose, token).await;
+        let reply = call(&verbose, with_token("/", token)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{case}");
         let reason = if is_token68(token) {
             error.to_string()
@@ -760,14 +714,9 @@ async fn hostile_tokens_are_refused_with_401_and_their_own_error_kind() {
 async fn key_carrying_headers_are_ignored_so_a_validly_signed_token_still_verifies() {
     let home = TestIssuer::start().await;
     let attacker = TestIssuer::start_with("us-east-1_Attacker1", "test-client").await;
-    let verifier = CognitoVerifier::builder()
-        .user_pool(home.user_pool())
-        .any_token_use()
-        .build()
-        .await
-        .unwrap();
+    let verifier = verifier(&home).await;
     let app = Router::new()
-        .route("/", get(sub))
+        .route("/", get(verified_sub))
         .layer(CognitoAuthLayer::new(verifier.clone()));
     let evil = attacker.signing_key();
     // Signed by the home key: the planted members change nothing, in either direction.
@@ -780,7 +729,7 @@ async fn key_carrying_headers_are_ignored_so_a_validly_signed_token_still_verifi
         .header("x5c", json!([STANDARD.encode(evil.public_key_der())]))
         .header("x5t", "AAAA")
         .sign();
-    let reply = call(&app, &token).await;
+    let reply = call(&app, with_token("/", &token)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, "real-user");
     assert_eq!(verifier.verify(&token).await.unwrap().sub(), "real-user");
@@ -790,12 +739,7 @@ async fn key_carrying_headers_are_ignored_so_a_validly_signed_token_still_verifi
 #[tokio::test]
 async fn the_size_cap_refuses_a_10_mb_header_before_decoding_it() {
     let issuer = TestIssuer::start().await;
-    let verifier = CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-        .build()
-        .await
-        .unwrap();
+    let verifier = verifier(&issuer).await;
     let token = issuer.access_token().sign();
     let rest = token.split_once('.').unwrap().1;
     // `!` is in no base64 alphabet: had anything been decoded, the error would be Malformed,
@@ -860,14 +804,9 @@ async fn no_token_reaches_the_logs() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let issuer = TestIssuer::start().await;
-    let verifier = CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-        .build()
-        .await
-        .unwrap();
+    let verifier = verifier(&issuer).await;
     let app = Router::new()
-        .route("/", get(sub))
+        .route("/", get(verified_sub))
         .layer(CognitoAuthLayer::new(verifier.clone()).verbose());
     let stranger = SigningKey::generate();
     let tokens = [
@@ -884,7 +823,7 @@ async fn no_token_reaches_the_logs() {
     ];
     let mut statuses = Vec::new();
     for token in &tokens {
-        statuses.push(call(&app, token).await.status);
+        statuses.push(call(&app, with_token("/", token)).await.status);
         let _ = verifier.verify(token).await;
     }
     assert_eq!(statuses[0], StatusCode::OK);

@@ -2,6 +2,8 @@
 //! driven with `tower::ServiceExt::oneshot`. Keys always come from a `TestIssuer`'s JWKS server
 //! on 127.0.0.1.
 
+mod common;
+
 use std::{
     convert::Infallible,
     sync::{
@@ -11,24 +13,21 @@ use std::{
     time::Duration,
 };
 
-use axum::{
-    Extension, Json, Router,
-    body::Body,
-    response::{IntoResponse, Response},
-    routing::get,
-};
+use axum::{Extension, Json, Router, body::Body, response::IntoResponse, routing::get};
 use axum_cognito::{
     Access, AuthRejection, CognitoAuthLayer, CognitoClaims, CognitoVerifier, DefaultRejection, Id,
     TokenRequirements, TokenUse, VerifiedToken,
     middleware::{CognitoAuth, ResponseFuture},
     test_util::{JwksFault, SigningKey, TestIssuer},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use http::{
-    HeaderMap, HeaderValue, Request, StatusCode,
-    header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
+use common::{
+    Reply, anonymous, b64, bearer, call, payload_text, request, segments, verified_sub, verifier,
+    with_token,
 };
-use http_body_util::BodyExt;
+use http::{
+    HeaderValue, Request, StatusCode,
+    header::{AUTHORIZATION, CONTENT_TYPE},
+};
 use serde_json::json;
 use tower::{Layer, ServiceExt};
 
@@ -40,74 +39,11 @@ const INSUFFICIENT_SCOPE: &str = r#"Bearer error="insufficient_scope""#;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-async fn verifier(issuer: &TestIssuer) -> CognitoVerifier {
-    issuer.verifier_builder().build().await.expect("verifier")
-}
-
 /// An issuer and a verifier of its pool with every default.
 async fn setup() -> (TestIssuer, CognitoVerifier) {
     let issuer = TestIssuer::start().await;
     let verifier = verifier(&issuer).await;
     (issuer, verifier)
-}
-
-fn bearer(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("Bearer {token}")).expect("a valid header value")
-}
-
-/// `GET path` with these `Authorization` values, in order.
-fn request(path: &str, authorization: &[HeaderValue]) -> Request<Body> {
-    let mut request = Request::get(path).body(Body::empty()).unwrap();
-    for value in authorization {
-        request.headers_mut().append(AUTHORIZATION, value.clone());
-    }
-    request
-}
-
-fn with_token(path: &str, token: &str) -> Request<Body> {
-    request(path, &[bearer(token)])
-}
-
-fn anonymous(path: &str) -> Request<Body> {
-    request(path, &[])
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    async fn from_response(response: Response) -> Self {
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.expect("body").to_bytes();
-        Self {
-            status: parts.status,
-            headers: parts.headers,
-            body: String::from_utf8(bytes.to_vec()).expect("a UTF-8 body"),
-        }
-    }
-
-    /// The one value of `name`, or `None`; two values fail the test.
-    fn header(&self, name: http::header::HeaderName) -> Option<&str> {
-        let mut values = self.headers.get_all(&name).iter();
-        let value = values
-            .next()
-            .map(|v| v.to_str().expect("an ASCII header value"));
-        assert!(values.next().is_none(), "more than one {name}: {self:?}");
-        value
-    }
-
-    fn www_authenticate(&self) -> Option<&str> {
-        self.header(WWW_AUTHENTICATE)
-    }
-}
-
-async fn call(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    Reply::from_response(response).await
 }
 
 /// Asserts status, `WWW-Authenticate` and body, naming the case on failure.
@@ -155,7 +91,7 @@ fn expect_503(case: &str, reply: &Reply) {
     assert_eq!(reply.www_authenticate(), None, "{case}: {reply:?}");
     assert_eq!(reply.body, "Service Unavailable", "{case}: {reply:?}");
     let retry_after = reply
-        .header(RETRY_AFTER)
+        .retry_after()
         .unwrap_or_else(|| panic!("{case}: no Retry-After; {reply:?}"));
     let seconds: u64 = retry_after
         .parse()
@@ -174,11 +110,6 @@ async fn id_sub(claims: CognitoClaims<Id>) -> String {
 
 async fn access_sub(claims: CognitoClaims<Access>) -> String {
     claims.sub.clone()
-}
-
-/// Whatever the token use: the sub of the token a layer verified.
-async fn verified_sub(Extension(token): Extension<VerifiedToken>) -> String {
-    token.sub().to_owned()
 }
 
 async fn maybe_id(claims: Option<CognitoClaims<Id>>) -> String {
@@ -206,16 +137,10 @@ fn verbose_app(verifier: CognitoVerifier) -> Router {
 /// The same token with its payload re-encoded after `from` was replaced with `to`, and the
 /// original signature kept.
 fn tamper(token: &str, from: &str, to: &str) -> String {
-    let mut parts = token.split('.');
-    let (header, payload, signature) = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-    );
-    let json = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let (header, _, signature) = segments(token);
+    let json = payload_text(token);
     assert!(json.contains(from), "{json}");
-    let forged = URL_SAFE_NO_PAD.encode(json.replace(from, to));
-    format!("{header}.{forged}.{signature}")
+    format!("{header}.{}.{signature}", b64(json.replace(from, to)))
 }
 
 // ---------------------------------------------------------------------------------------------

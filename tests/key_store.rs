@@ -3,28 +3,23 @@
 //! single-flight refetch, the unknown-kid cooldown, fetch timeouts, `Cache-Control`, retry
 //! backoff, the network-free `verify_sync`, the background task's end, and the status snapshot.
 
+mod common;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use axum_cognito::{
-    AccessClaims, CognitoVerifier, CognitoVerifierBuilder, ConfigError, Error, ErrorKind,
-    JwksError, KeyStoreStatus, TokenRequirements, TokenUse,
+    AccessClaims, CognitoVerifierBuilder, ConfigError, Error, ErrorKind, JwksError,
+    TokenRequirements, TokenUse,
     test_util::{JwksFault, SigningKey, TestIssuer},
 };
+use common::{err, eventually, kind, pool_status};
 use tokio::task::JoinSet;
 
 fn builder(issuer: &TestIssuer) -> CognitoVerifierBuilder {
     issuer.verifier_builder().token_use(TokenUse::Access)
-}
-
-fn err<T: std::fmt::Debug>(result: Result<T, Error>) -> Error {
-    result.expect_err("the verification must fail")
-}
-
-fn kind<T: std::fmt::Debug>(result: Result<T, Error>) -> ErrorKind {
-    err(result).kind()
 }
 
 /// The fetch error behind a `KeysUnavailable` error.
@@ -32,27 +27,6 @@ fn jwks_source(error: &Error) -> &JwksError {
     std::error::Error::source(error)
         .and_then(|source| source.downcast_ref::<JwksError>())
         .expect("a JWKS error as the source")
-}
-
-/// The only pool's key store status.
-fn pool_status(verifier: &CognitoVerifier) -> KeyStoreStatus {
-    let mut status = verifier.status();
-    assert_eq!(status.pools.len(), 1);
-    status.pools.remove(0)
-}
-
-/// Polls `check` every 10 ms until it holds (true) or `limit` has passed (false).
-async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// A count read the same five times in a row, 20 ms apart (within 3 s).

@@ -1,12 +1,15 @@
 //! The verified-token cache is exact: expiry, key removal and replacement, staleness and every
 //! rule still apply on a hit, and only verified tokens are stored.
 
+mod common;
+
 use std::time::Duration;
 
 use axum_cognito::{
     AccessClaims, CognitoVerifier, ErrorKind, TokenRequirements,
     test_util::{SigningKey, TestIssuer},
 };
+use common::verifier;
 
 fn cached(verifier: &CognitoVerifier) -> usize {
     verifier.status().cached_tokens
@@ -15,7 +18,7 @@ fn cached(verifier: &CognitoVerifier) -> usize {
 #[tokio::test]
 async fn valid_tokens_are_cached_and_hits_give_the_same_claims() {
     let issuer = TestIssuer::start().await;
-    let verifier = issuer.verifier_builder().build().await.unwrap();
+    let verifier = verifier(&issuer).await;
     let token = issuer.access_token().username("alice").sign();
     let first = verifier.verify_access(&token).await.unwrap();
     assert_eq!(cached(&verifier), 1);
@@ -28,7 +31,7 @@ async fn valid_tokens_are_cached_and_hits_give_the_same_claims() {
 #[tokio::test]
 async fn rejected_tokens_are_never_cached() {
     let issuer = TestIssuer::start().await;
-    let verifier = issuer.verifier_builder().build().await.unwrap();
+    let verifier = verifier(&issuer).await;
     let stranger = SigningKey::generate_with_kid(issuer.signing_key().kid());
     let rejected = [
         issuer.access_token().expired().sign(),
@@ -53,7 +56,7 @@ async fn rejected_tokens_are_never_cached() {
 #[tokio::test]
 async fn a_hit_needs_the_whole_token_to_match() {
     let issuer = TestIssuer::start().await;
-    let verifier = issuer.verifier_builder().build().await.unwrap();
+    let verifier = verifier(&issuer).await;
     let token = issuer.access_token().sub("same-claims").sign();
     verifier.verify_access(&token).await.unwrap();
     // The same header and payload with another signature: not the cached token.
@@ -151,7 +154,7 @@ async fn entries_of_a_removed_key_are_dropped_when_the_refresh_sees_it_go() {
 #[tokio::test]
 async fn a_key_replaced_under_the_same_kid_does_not_vouch_for_old_entries() {
     let issuer = TestIssuer::start().await;
-    let verifier = issuer.verifier_builder().build().await.unwrap();
+    let verifier = verifier(&issuer).await;
     let kid = issuer.signing_key().kid().to_owned();
     let token = issuer.access_token().sign();
     verifier.verify_access(&token).await.unwrap();
@@ -166,7 +169,7 @@ async fn a_key_replaced_under_the_same_kid_does_not_vouch_for_old_entries() {
 #[tokio::test]
 async fn every_rule_runs_again_on_a_hit() {
     let issuer = TestIssuer::start().await;
-    let verifier = issuer.verifier_builder().build().await.unwrap();
+    let verifier = verifier(&issuer).await;
     let token = issuer
         .access_token()
         .groups(["readers"])

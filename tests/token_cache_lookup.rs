@@ -1,17 +1,15 @@
 //! The token cache hashes a token by the end of its signature only; a hit still needs the whole
 //! token to match.
 
-use axum_cognito::{CognitoVerifier, ErrorKind, test_util::TestIssuer};
+mod common;
+
+use axum_cognito::{ErrorKind, test_util::TestIssuer};
+use common::verifier;
 
 #[tokio::test]
 async fn a_token_with_a_cached_tokens_signature_is_not_a_hit() {
     let issuer = TestIssuer::start().await;
-    let verifier = CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-        .build()
-        .await
-        .unwrap();
+    let verifier = verifier(&issuer).await;
     let token = issuer.access_token().username("alice").sign();
     verifier.verify_access(&token).await.unwrap();
     assert_eq!(verifier.status().cached_tokens, 1);

@@ -1,20 +1,17 @@
 //! The crate's own claims types are read once per verified token and reused on cache hits;
 //! every API gives the same claims as a fresh parse.
 
+mod common;
+
 use axum_cognito::{
-    AccessClaims, CognitoVerifier, ErrorKind, IdClaims, TokenClaims, TokenRequirements,
-    test_util::TestIssuer,
+    AccessClaims, ErrorKind, IdClaims, TokenClaims, TokenRequirements, test_util::TestIssuer,
 };
+use common::verifier;
 
 #[tokio::test]
 async fn cached_typed_claims_equal_a_fresh_parse() {
     let issuer = TestIssuer::start().await;
-    let verifier = CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .any_token_use()
-        .build()
-        .await
-        .unwrap();
+    let verifier = verifier(&issuer).await;
     let access = issuer
         .access_token()
         .username("alice")

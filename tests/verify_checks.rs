@@ -2,66 +2,19 @@
 //! a token that passes and tokens that fail with the check's own `ErrorKind`. Keys always come
 //! from a `TestIssuer`'s JWKS server on 127.0.0.1, or from its JWKS given in memory.
 
-use std::{
-    collections::BTreeSet,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+mod common;
 
-use aws_lc_rs::hmac;
+use std::{collections::BTreeSet, time::Duration};
+
 use axum_cognito::{
-    AccessClaims, CognitoVerifier, ConfigError, Error, ErrorKind, IdClaims, TokenClaims,
-    TokenRequirements, TokenUse, UserPool,
+    AccessClaims, CognitoVerifier, ErrorKind, IdClaims, TokenClaims, TokenRequirements, TokenUse,
+    UserPool,
     test_util::{SigningKey, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use common::{b64, err, kind, now, payload_text, rs256, segments, verifier};
 use serde::Deserialize;
 use serde_json::json;
-
-async fn verifier(issuer: &TestIssuer) -> CognitoVerifier {
-    issuer.verifier_builder().build().await.expect("verifier")
-}
-
-/// The error of a verification that must fail.
-fn err<T: std::fmt::Debug>(result: Result<T, Error>) -> Error {
-    result.expect_err("the token must be refused")
-}
-
-fn kind<T: std::fmt::Debug>(result: Result<T, Error>) -> ErrorKind {
-    err(result).kind()
-}
-
-fn now() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    i64::try_from(since.as_secs()).unwrap()
-}
-
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The three segments of a compact token.
-fn segments(token: &str) -> (&str, &str, &str) {
-    let mut parts = token.split('.');
-    let segments = (
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-        parts.next().unwrap(),
-    );
-    assert!(parts.next().is_none());
-    segments
-}
-
-/// The decoded payload text of a token.
-fn payload_text(token: &str) -> String {
-    String::from_utf8(URL_SAFE_NO_PAD.decode(segments(token).1).unwrap()).unwrap()
-}
-
-/// A token built by hand from raw header and payload text, RS256-signed with `key`.
-fn hand_signed(key: &SigningKey, header: &str, payload: &str) -> String {
-    let input = format!("{}.{}", b64(header), b64(payload));
-    let signature = key.sign_b64(input.as_bytes());
-    format!("{input}.{signature}")
-}
 
 /// The header Cognito writes for `key`.
 fn header_for(key: &SigningKey) -> String {
@@ -107,14 +60,10 @@ async fn token_is_three_unpadded_base64url_segments() {
     assert!(verifier.verify(&token).await.is_ok());
 
     let (header, payload, signature) = segments(&token);
+    // Segment counts, empty segments and padding are rows of the table in
+    // tests/hostile_tokens.rs; these are the shapes it lacks.
     let malformed = [
-        format!("{token}.{signature}"),
-        format!("{header}.{payload}"),
         format!("{header}.{payload}."),
-        format!("{header}..{signature}"),
-        format!("{token}="),
-        format!("{token}=="),
-        format!("{header}=.{payload}.{signature}"),
         format!("{header}.{payload}=.{signature}"),
         format!("+{}.{payload}.{signature}", &header[1..]),
         format!("{header}.{payload}./{}", &signature[1..]),
@@ -145,17 +94,16 @@ async fn header_must_be_a_json_object() {
     let key = issuer.signing_key();
     let claims = payload_text(&issuer.access_token().sign());
 
-    let good = hand_signed(&key, &header_for(&key), &claims);
+    let good = rs256(&key, &header_for(&key), &claims);
     assert!(verifier.verify(&good).await.is_ok(), "a hand-made token");
     let kid = json!(key.kid()).to_string();
     for header in [
         "not json".to_owned(),
         r#"["RS256"]"#.to_owned(),
         format!(r#"{{"alg":"RS256","kid":{kid}"#),
-        r#"{"alg":"RS256","kid":7}"#.to_owned(),
         format!(r#"{{"alg":"RS256","alg":"RS256","kid":{kid}}}"#),
     ] {
-        let token = hand_signed(&key, &header, &claims);
+        let token = rs256(&key, &header, &claims);
         assert_eq!(
             kind(verifier.verify(&token).await),
             ErrorKind::InvalidHeader,
@@ -174,36 +122,25 @@ async fn only_rs256_is_accepted_and_other_algorithms_fetch_nothing() {
         .build()
         .await
         .unwrap();
-    let key = issuer.signing_key();
     assert!(verifier.verify(&issuer.access_token().sign()).await.is_ok());
     let requests = issuer.jwks_requests();
 
-    let mut refused = Vec::new();
-    for alg in [
+    // With the published kid, these algorithms and HMAC key confusion are rows of the table in
+    // tests/hostile_tokens.rs; here they come with a kid that would need a fetch.
+    let mut refused: Vec<String> = [
         "none", "HS256", "RS384", "RS512", "PS256", "ES256", "rs256", "",
-    ] {
-        refused.push(issuer.access_token().header("alg", alg).sign());
-        refused.push(
-            issuer
-                .access_token()
-                .header("alg", alg)
-                .header("kid", "not-published")
-                .sign(),
-        );
-    }
+    ]
+    .into_iter()
+    .map(|alg| {
+        issuer
+            .access_token()
+            .header("alg", alg)
+            .header("kid", "not-published")
+            .sign()
+    })
+    .collect();
+    refused.push(issuer.access_token().header("alg", "HS256").sign());
     refused.push(issuer.access_token().without_header("alg").sign());
-    // The classic key confusion: HS256 with the published RSA public key as the HMAC secret.
-    let claims = payload_text(&issuer.access_token().sign());
-    let input = format!(
-        "{}.{}",
-        b64(json!({"kid": key.kid(), "alg": "HS256"}).to_string()),
-        b64(&claims)
-    );
-    let secret = hmac::Key::new(hmac::HMAC_SHA256, &key.public_key_der());
-    refused.push(format!(
-        "{input}.{}",
-        b64(hmac::sign(&secret, input.as_bytes()))
-    ));
     for token in &refused {
         let error = err(verifier.verify(token).await);
         assert_eq!(error.kind(), ErrorKind::UnsupportedAlgorithm, "{token}");
@@ -256,7 +193,7 @@ async fn key_id_must_be_present_and_published() {
         kind(verifier.verify(&no_kid).await),
         ErrorKind::MissingKeyId
     );
-    for kid in ["unknown", "", "../../etc/passwd"] {
+    for kid in ["unknown", "../../etc/passwd"] {
         let token = issuer.id_token().header("kid", kid).sign();
         assert_eq!(
             kind(verifier.verify(&token).await),
@@ -278,10 +215,8 @@ async fn signature_must_be_made_by_the_published_key() {
     let tampered = format!("{header}.{}.{signature}", b64(changed));
     let cut_short = &token[..token.len() - 4];
     let cut_by_one = &token[..token.len() - 1];
-    // Same kid as the published key, another key pair.
-    let impostor = SigningKey::generate_with_kid(issuer.signing_key().kid());
-    let forged = issuer.access_token().signed_with(&impostor).sign();
-    for bad in [&tampered, cut_short, cut_by_one, &forged] {
+    // Another key pair under the published kid is a row of the table in tests/hostile_tokens.rs.
+    for bad in [&tampered, cut_short, cut_by_one] {
         let error = err(verifier.verify(bad).await);
         assert_eq!(error.kind(), ErrorKind::InvalidSignature, "{bad}");
         assert_eq!(error.verified_claims_json(), None);
@@ -302,31 +237,21 @@ async fn claims_must_be_one_json_object_without_duplicate_members() {
         )
     };
 
-    let good = hand_signed(&key, &header, &claims(""));
+    let good = rs256(&key, &header, &claims(""));
     assert!(
         verifier.verify(&good).await.is_ok(),
         "the hand-made payload"
     );
 
-    let array = key.sign_token(
-        &serde_json::from_str(&header).unwrap(),
-        &json!([{"sub": "u1", "iss": iss, "exp": exp}]),
-    );
+    // Other duplicate members, payloads that are not an object and mistyped claims of a
+    // complete payload are rows of the table in tests/hostile_tokens.rs.
     let bad_payloads = [
         claims(r#","iss":"https://evil.example.com/us-east-1_TestPool01""#),
-        claims(&format!(r#","exp":{}"#, exp + 86_400)),
-        claims(r#","token_use":"id""#),
-        claims(r#","client_id":"someone-else""#),
         format!(r#"{{"sub":"u1","iss":"{iss}","token_use":"access","exp":"{exp}"}}"#),
         format!(r#"{{"sub":"u1","iss":"{iss}","token_use":"access","exp":{exp}.5}}"#),
-        r#""a string""#.to_owned(),
         "not json".to_owned(),
     ];
-    let mut refused: Vec<String> = bad_payloads
-        .iter()
-        .map(|payload| hand_signed(&key, &header, payload))
-        .collect();
-    refused.push(array);
+    let refused = bad_payloads.map(|payload| rs256(&key, &header, &payload));
     for token in &refused {
         assert_eq!(
             kind(verifier.verify(token).await),
@@ -530,18 +455,11 @@ async fn token_use_must_be_allowed_by_the_verifier_and_the_call() {
         ErrorKind::InvalidTokenUse
     );
 
-    for value in ["ID", "Id", "Access", "ACCESS", "refresh", ""] {
-        let token = issuer.id_token().claim("token_use", value).sign();
-        assert_eq!(
-            kind(both.verify(&token).await),
-            ErrorKind::InvalidTokenUse,
-            "{value:?}"
-        );
-    }
-    let not_a_string = issuer.access_token().claim("token_use", 1).sign();
+    // Other values, by case and type, are rows of the table in tests/hostile_tokens.rs.
+    let refresh = issuer.id_token().claim("token_use", "refresh").sign();
     assert_eq!(
-        kind(both.verify(&not_a_string).await),
-        ErrorKind::InvalidClaims
+        kind(both.verify(&refresh).await),
+        ErrorKind::InvalidTokenUse
     );
 }
 
@@ -625,7 +543,7 @@ async fn several_client_ids_are_accepted() {
 }
 
 #[tokio::test]
-async fn any_client_accepts_every_client_but_must_be_chosen() {
+async fn any_client_accepts_every_client() {
     let issuer = TestIssuer::start().await;
     let pool = || UserPool::new(issuer.pool_id()).jwks_url(issuer.jwks_url());
     let any = CognitoVerifier::builder()
@@ -655,38 +573,6 @@ async fn any_client_accepts_every_client_but_must_be_chosen() {
     // The client claim is still required.
     let no_client = issuer.access_token().without("client_id").sign();
     assert_eq!(kind(any.verify(&no_client).await), ErrorKind::MissingClaim);
-
-    let requests = issuer.jwks_requests();
-    let unset = CognitoVerifier::builder()
-        .user_pool(pool())
-        .any_token_use()
-        .build()
-        .await;
-    assert!(
-        matches!(&unset, Err(ConfigError::ClientIdsNotSet(id)) if id == issuer.pool_id()),
-        "{unset:?}"
-    );
-    let empty = CognitoVerifier::builder()
-        .user_pool(pool().client_id(""))
-        .any_token_use()
-        .build()
-        .await;
-    assert!(matches!(empty, Err(ConfigError::ClientIdsNotSet(_))));
-    let no_use = CognitoVerifier::builder()
-        .user_pool(issuer.user_pool())
-        .build()
-        .await;
-    assert!(matches!(no_use, Err(ConfigError::TokenUseNotSet)));
-    assert_eq!(issuer.jwks_requests(), requests, "refused before any fetch");
-}
-
-#[test]
-fn build_lazy_needs_a_runtime() {
-    let result = CognitoVerifier::builder()
-        .user_pool(UserPool::new("us-east-1_TestPool01").client_id("c"))
-        .any_token_use()
-        .build_lazy();
-    assert!(matches!(result, Err(ConfigError::NoRuntime)));
 }
 
 #[tokio::test]
@@ -1087,12 +973,6 @@ async fn several_pools_each_verify_only_their_own_tokens() {
         kind(verifier.verify(&same_kid).await),
         ErrorKind::InvalidSignature
     );
-    // Names pool B, signed with pool A's key.
-    let reverse = b.id_token().signed_with(&a.signing_key()).sign();
-    assert_eq!(
-        kind(verifier.verify(&reverse).await),
-        ErrorKind::UnknownKeyId
-    );
     // Each pool keeps its own clients.
     let wrong_client = b.access_token().client_id(a.client_id()).sign();
     assert_eq!(
@@ -1142,22 +1022,6 @@ async fn an_in_memory_jwks_needs_no_server() {
     assert!(status.usable);
     assert_eq!(status.pools[0].jwks_url, None);
     assert_eq!(status.pools[0].key_ids, issuer.published_kids());
-
-    for bad in ["{", r#"{"keys":[]}"#] {
-        let built = CognitoVerifier::builder()
-            .user_pool(
-                UserPool::new(issuer.pool_id())
-                    .client_id("c")
-                    .jwks_json(bad),
-            )
-            .any_token_use()
-            .build()
-            .await;
-        assert!(
-            matches!(built, Err(ConfigError::InvalidJwks { .. })),
-            "{bad}"
-        );
-    }
 }
 
 #[tokio::test]

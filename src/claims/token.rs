@@ -6,6 +6,8 @@ use super::{AccessClaims, IdClaims};
 use crate::token_use::TokenUse;
 
 /// The claims of a verified ID or access token, told apart by `token_use`.
+///
+/// Exhaustive, as [`TokenUse`] is: a user pool issues these two uses and no other.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 #[allow(clippy::large_enum_variant)] // boxing would cost an allocation per verification

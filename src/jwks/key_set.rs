@@ -6,10 +6,14 @@ use serde::Deserialize;
 
 use super::{JwksError, VerifyingKey, key::Jwk};
 
-/// The usable keys of one JWKS document, by `kid`.
+/// The usable keys of one JWKS document, sorted by `kid`.
+///
+/// A sorted vector, not a hash map: a set holds a handful of keys (Cognito publishes two), and
+/// a binary search over them costs a comparison or two where hashing the `kid` on every
+/// verification and cache hit cost more than that. The set is built once per fetch.
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
-    keys: HashMap<Box<str>, Arc<VerifyingKey>>,
+    keys: Vec<(Box<str>, Arc<VerifyingKey>)>,
 }
 
 #[derive(Deserialize)]
@@ -80,11 +84,16 @@ impl KeySet {
         if keys.is_empty() {
             return (Err(JwksError::NoUsableKeys { skipped }), reasons);
         }
+        let mut keys: Vec<(Box<str>, Arc<VerifyingKey>)> = keys.into_iter().collect();
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         (Ok(Self { keys }), reasons)
     }
 
     pub(crate) fn get(&self, kid: &str) -> Option<&Arc<VerifyingKey>> {
-        self.keys.get(kid)
+        self.keys
+            .binary_search_by(|(k, _)| (**k).cmp(kid))
+            .ok()
+            .map(|i| &self.keys[i].1)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -93,16 +102,14 @@ impl KeySet {
 
     /// The key ids, sorted.
     pub(crate) fn kids(&self) -> Vec<String> {
-        let mut kids: Vec<String> = self.keys.keys().map(|k| k.to_string()).collect();
-        kids.sort();
-        kids
+        self.keys.iter().map(|(kid, _)| kid.to_string()).collect()
     }
 
     /// Keys of `self` that `next` no longer holds (by kid, or replaced under the same kid).
     pub(crate) fn removed_in<'a>(&'a self, next: &'a KeySet) -> impl Iterator<Item = &'a str> + 'a {
         self.keys
             .iter()
-            .filter_map(move |(kid, key)| match next.keys.get(kid) {
+            .filter_map(move |(kid, key)| match next.get(kid) {
                 Some(new) if new.same_key(key) => None,
                 _ => Some(&**kid),
             })
