@@ -8,7 +8,7 @@
 //! balancer's keys, one PEM document per `kid`) implements the same two methods over a bounded
 //! map of keys, and the pipeline needs no change.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::SystemTime};
 
 use super::{JwksError, VerifyingKey};
 use crate::error::Error;
@@ -38,10 +38,12 @@ pub(crate) enum RefetchOutcome {
 
 /// Signing keys as the verification pipeline uses them.
 pub(crate) trait KeyProvider: Send + Sync + 'static {
-    /// Runs `f` with the key named `kid`. The request path: no lock, no await, no network.
+    /// Runs `f` with the key named `kid`, if the keys are usable at `now` (the request's one
+    /// clock read). The request path: no lock, no await, no network.
     fn with_key<R>(
         &self,
         kid: &str,
+        now: SystemTime,
         f: impl FnOnce(&Arc<VerifyingKey>) -> R,
     ) -> Result<R, KeyLookup>;
 

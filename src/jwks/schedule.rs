@@ -2,7 +2,7 @@
 //! after failures, the staleness deadline and the retry hint a refused client gets. Pure
 //! functions of the settings and the last outcome, so that every rule is a unit test.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 /// The retry hint given to clients (`Retry-After`) is kept within these bounds: under a second
 /// is not expressible, over a minute tells clients to give up on a service that may be back
@@ -42,8 +42,9 @@ pub(crate) fn next_retry_delay(settings: &RefreshSettings, current: Duration) ->
 }
 
 /// When keys loaded `now` stop being trusted; `None` when they never do (or the deadline is
-/// past what the clock can represent).
-pub(crate) fn stale_at(settings: &RefreshSettings, now: Instant) -> Option<Instant> {
+/// past what the clock can represent). Wall-clock time, as the token checks read it, so that a
+/// verification reads the clock once for both.
+pub(crate) fn stale_at(settings: &RefreshSettings, now: SystemTime) -> Option<SystemTime> {
     settings.max_staleness.and_then(|s| now.checked_add(s))
 }
 
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn staleness_deadline() {
-        let now = Instant::now();
+        let now = SystemTime::now();
         assert_eq!(stale_at(&settings(600, 60), now), Some(now + secs(3600)));
         let forever = RefreshSettings {
             max_staleness: None,

@@ -47,7 +47,9 @@ type FetchOutcome = Result<(), Arc<JwksError>>;
 struct Loaded {
     keys: Arc<KeySet>,
     loaded: bool,
-    stale_at: Option<Instant>,
+    /// Wall-clock time, as the token checks read it: one clock read per verification serves
+    /// both.
+    stale_at: Option<SystemTime>,
 }
 
 #[derive(Default)]
@@ -217,7 +219,7 @@ impl KeyStore {
     /// A snapshot for health endpoints.
     pub(crate) fn status(&self) -> KeyStoreStatus {
         let loaded = self.current.load();
-        let usable = loaded.loaded && loaded.stale_at.is_none_or(|at| Instant::now() < at);
+        let usable = loaded.loaded && loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
         let state = self.lock_state();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
@@ -323,7 +325,7 @@ impl KeyStore {
     }
 
     fn apply_success(&self, keys: Option<KeySet>, etag: Option<String>, max_age: Option<Duration>) {
-        let stale_at = schedule::stale_at(&self.settings, Instant::now());
+        let stale_at = schedule::stale_at(&self.settings, SystemTime::now());
         let previous = self.current.load_full();
         // `None`: a 304, the set is unchanged.
         let full_answer = keys.is_some();
@@ -415,11 +417,12 @@ impl KeyProvider for KeyStore {
     fn with_key<R>(
         &self,
         kid: &str,
+        now: SystemTime,
         f: impl FnOnce(&Arc<VerifyingKey>) -> R,
     ) -> Result<R, KeyLookup> {
-        // One atomic load, no lock.
+        // One atomic load, no lock, no clock read of its own.
         let loaded = self.current.load();
-        if !loaded.loaded || loaded.stale_at.is_some_and(|at| Instant::now() >= at) {
+        if !loaded.loaded || loaded.stale_at.is_some_and(|at| now >= at) {
             return Err(KeyLookup::Unavailable);
         }
         match loaded.keys.get(kid) {

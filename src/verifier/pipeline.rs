@@ -124,11 +124,25 @@ pub(crate) fn check_claims(
     Ok(CheckedClaims { token_use, exp })
 }
 
-/// The clock the checks read: seconds since the epoch.
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+/// The clock a verification reads, once: the key store's staleness check takes the time, the
+/// claim checks its seconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Now {
+    pub(crate) time: SystemTime,
+    pub(crate) unix: i64,
+}
+
+impl Now {
+    pub(crate) fn read() -> Self {
+        Self::at(SystemTime::now())
+    }
+
+    pub(crate) fn at(time: SystemTime) -> Self {
+        let unix = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Self { time, unix }
+    }
 }
 
 #[cfg(test)]

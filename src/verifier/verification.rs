@@ -8,14 +8,14 @@ use serde::de::DeserializeOwned;
 
 use super::{
     CognitoVerifier, TrustedPool,
-    pipeline::{check_claims, pool_of_issuer, unix_now},
+    pipeline::{Now, check_claims, pool_of_issuer},
     requirements::TokenRequirements,
 };
 use crate::{
-    claims::RegisteredClaims,
+    claims::{RegisteredClaims, StandardClaims},
     compact_token::{CompactToken, Header},
     error::{Error, ErrorKind},
-    jwks::{KeyLookup, KeyProvider, RefetchOutcome},
+    jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
     token_family::USER_POOL,
     verified_token::{Provenance, VerifiedToken},
 };
@@ -50,6 +50,7 @@ enum Cached {
 impl CognitoVerifier {
     /// The first pass without network; on an unknown `kid`, one shared refetch and a second
     /// pass.
+    #[inline]
     pub(super) async fn verify_with<T, F>(
         &self,
         token: &str,
@@ -59,7 +60,7 @@ impl CognitoVerifier {
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        let (index, kid) = match self.attempt(token, requirements, finish, unix_now()) {
+        let (index, kid) = match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => return result,
             Attempt::UnknownKid { pool, kid } => (pool, kid),
         };
@@ -68,7 +69,7 @@ impl CognitoVerifier {
             // During the cooldown, the fetch that started it may have swapped in a new set after
             // the first pass looked: look once more, without fetching.
             RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
-                match self.attempt(token, requirements, finish, unix_now()) {
+                match self.attempt(token, requirements, finish, Now::read()) {
                     Attempt::Done(result) => result,
                     Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
                 }
@@ -79,6 +80,7 @@ impl CognitoVerifier {
     }
 
     /// One pass with the keys already loaded: an unknown `kid` fails.
+    #[inline]
     pub(super) fn verify_now<T, F>(
         &self,
         token: &str,
@@ -88,7 +90,7 @@ impl CognitoVerifier {
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        match self.attempt(token, requirements, finish, unix_now()) {
+        match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => result,
             Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
         }
@@ -101,7 +103,7 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Option<Result<VerifiedToken, Error>> {
-        match self.attempt(token, requirements, &|v| Ok(v.clone()), unix_now()) {
+        match self.attempt(token, requirements, &|v| Ok(v.clone()), Now::read()) {
             Attempt::Done(result) => Some(result),
             Attempt::UnknownKid { .. } => None,
         }
@@ -130,12 +132,13 @@ impl CognitoVerifier {
     }
 
     /// The standard checks (from the cache or in full), then the rules, then `finish`.
+    #[inline]
     fn attempt<T, F>(
         &self,
         token: &str,
         requirements: &TokenRequirements,
         finish: &F,
-        now: i64,
+        now: Now,
     ) -> Attempt<T>
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
@@ -157,7 +160,7 @@ impl CognitoVerifier {
 
     /// Everything but the rules: from the token cache when it holds the token and every check
     /// still holds, else in full (and then cached).
-    fn standard_checks(&self, token: &str, now: i64) -> Result<VerifiedToken, Stop> {
+    fn standard_checks(&self, token: &str, now: Now) -> Result<VerifiedToken, Stop> {
         let Some(cache) = &self.inner.cache else {
             return self.verify_in_full(token, now);
         };
@@ -182,7 +185,7 @@ impl CognitoVerifier {
 
     /// A cache hit: steps 4, 5 and 7 to 10 of the pipeline again, with the claims the full
     /// verification stored.
-    fn recheck_cached(&self, hit: &VerifiedToken, now: i64) -> Result<Cached, Error> {
+    fn recheck_cached(&self, hit: &VerifiedToken, now: Now) -> Result<Cached, Error> {
         let claims = hit.standard_claims();
         let verified_claims = |error: Error| error.with_verified_claims(hit.payload());
         let pool = self.pool_of(&claims).map_err(verified_claims)?;
@@ -190,16 +193,17 @@ impl CognitoVerifier {
             return Ok(Cached::Superseded);
         }
         let pool = &self.inner.pools[pool];
-        match usable_key(pool, hit.kid(), |key| hit.verified_by(key))? {
+        match usable_key(pool, hit.kid(), now, |key| hit.verified_by(key))? {
             Some(true) => {}
             Some(false) | None => return Ok(Cached::Superseded),
         }
-        check_claims(&claims, &pool.clients, &self.inner.policy, now).map_err(verified_claims)?;
+        check_claims(&claims, &pool.clients, &self.inner.policy, now.unix)
+            .map_err(verified_claims)?;
         Ok(Cached::Good)
     }
 
     /// Steps 1 to 10 of the pipeline.
-    fn verify_in_full(&self, token: &str, now: i64) -> Result<VerifiedToken, Stop> {
+    fn verify_in_full(&self, token: &str, now: Now) -> Result<VerifiedToken, Stop> {
         let inner = &*self.inner;
         let parts = CompactToken::split(token, inner.max_token_bytes)?;
         let header_json = parts.header_json()?;
@@ -210,7 +214,7 @@ impl CognitoVerifier {
         let claims = registered.standard();
         let pool_index = self.pool_of(&claims)?;
         let pool = &inner.pools[pool_index];
-        let signed = usable_key(pool, header.kid(), |key| {
+        let signed = usable_key(pool, header.kid(), now, |key| {
             parts
                 .verify_signature(header.algorithm(), key)
                 .map(|()| Arc::clone(key))
@@ -224,7 +228,7 @@ impl CognitoVerifier {
                 });
             }
         };
-        let checked = check_claims(&claims, &pool.clients, &inner.policy, now)
+        let checked = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
             .map_err(|error| error.with_verified_claims(payload.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
@@ -242,7 +246,7 @@ impl CognitoVerifier {
     }
 
     /// Step 4 over this verifier's pools.
-    fn pool_of(&self, claims: &crate::claims::StandardClaims<'_>) -> Result<usize, Error> {
+    fn pool_of(&self, claims: &StandardClaims<'_>) -> Result<usize, Error> {
         pool_of_issuer(
             claims,
             self.inner.pools.iter().map(|p| p.issuers.as_slice()),
@@ -255,9 +259,10 @@ impl CognitoVerifier {
 fn usable_key<R>(
     pool: &TrustedPool,
     kid: &str,
-    f: impl FnOnce(&Arc<crate::jwks::VerifyingKey>) -> R,
+    now: Now,
+    f: impl FnOnce(&Arc<VerifyingKey>) -> R,
 ) -> Result<Option<R>, Error> {
-    match pool.store.with_key(kid, f) {
+    match pool.store.with_key(kid, now.time, f) {
         Ok(found) => Ok(Some(found)),
         Err(KeyLookup::Unknown) => Ok(None),
         Err(KeyLookup::Unavailable) => Err(pool.store.unavailable(None)),
@@ -265,6 +270,7 @@ fn usable_key<R>(
 }
 
 /// Step 12 for a type of the caller's.
+#[inline]
 pub(super) fn deserialize_claims<C: DeserializeOwned>(
     verified: &VerifiedToken,
 ) -> Result<C, Error> {
@@ -274,7 +280,8 @@ pub(super) fn deserialize_claims<C: DeserializeOwned>(
 }
 
 /// Step 12 for the crate's own claims types, read once per verified token: a cache hit clones
-/// them.
+/// them. Inlined: the claims are large, and a call would move them once more.
+#[inline]
 pub(super) fn typed_claims<C: DeserializeOwned + 'static>(
     verified: &VerifiedToken,
 ) -> Result<C, Error> {
@@ -288,7 +295,7 @@ mod tests {
     use super::*;
     use crate::{claims::TokenClaims, test_util::TestIssuer};
 
-    fn standard(verifier: &CognitoVerifier, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+    fn standard(verifier: &CognitoVerifier, token: &str, now: Now) -> Result<VerifiedToken, Error> {
         match verifier.standard_checks(token, now) {
             Ok(verified) => Ok(verified),
             Err(Stop::Failed(error)) => Err(error),
@@ -321,21 +328,25 @@ mod tests {
             TokenClaims::Access(_) => unreachable!(),
         };
         assert_eq!(cached.status().cached_tokens, 1);
-        let now = unix_now();
+        let now = Now::read();
+        let at = |unix: i64| Now { unix, ..now };
 
         // The clock: both paths accept it within the leeway, both refuse it past it, with the
         // verified claims attached on both.
-        for at in [now, exp + 60] {
-            let hit = standard(&cached, &token, at);
+        for unix in [now.unix, exp + 60] {
+            let hit = standard(&cached, &token, at(unix));
             assert!(cached.status().cached_tokens == 1, "a hit, not a new entry");
             assert_eq!(outcome(&hit), Ok(()));
-            assert_eq!(outcome(&hit), outcome(&standard(&uncached, &token, at)));
+            assert_eq!(
+                outcome(&hit),
+                outcome(&standard(&uncached, &token, at(unix)))
+            );
         }
-        let hit = standard(&cached, &token, exp + 61);
+        let hit = standard(&cached, &token, at(exp + 61));
         assert_eq!(outcome(&hit), Err((ErrorKind::Expired, true)));
         assert_eq!(
             outcome(&hit),
-            outcome(&standard(&uncached, &token, exp + 61))
+            outcome(&standard(&uncached, &token, at(exp + 61)))
         );
         assert_eq!(
             cached.status().cached_tokens,
