@@ -10,8 +10,10 @@
 //! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
 //! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
 //!
-//! A missing or malformed variable: a message and exit code 2. Keys that cannot be loaded:
-//! exit code 1. `listening on ADDR` is printed once the keys are loaded and the socket bound.
+//! A missing or malformed variable: a message naming it and exit code 2 (also for several
+//! pools with a `COGNITO_JWKS_URL` that lacks `{pool}`: every pool would trust the others'
+//! keys). Keys that cannot be loaded: exit code 1. `/healthz` never shows credentials of a
+//! JWKS URL (`user:password@` is redacted by the crate). `listening on ADDR` is printed once the keys are loaded and the socket bound.
 //!
 //! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
 //! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
@@ -21,7 +23,8 @@ use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use axum_cognito::{
-    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, Id, TokenUse, UserPool, VerifiedToken,
+    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
+    VerifiedToken,
 };
 use serde_json::{Value, json};
 
@@ -103,8 +106,20 @@ fn settings() -> Result<Settings, String> {
     }
     let region = var("COGNITO_REGION");
     let jwks_url = var("COGNITO_JWKS_URL");
+    let ids: Vec<&str> = pool_id.split(',').map(str::trim).collect();
+    if ids.len() > 1
+        && jwks_url
+            .as_deref()
+            .is_some_and(|url| !url.contains("{pool}"))
+    {
+        return Err(
+            "COGNITO_JWKS_URL must contain {pool} when COGNITO_USER_POOL_ID names several pools: \
+             otherwise every pool would trust the others' keys"
+                .into(),
+        );
+    }
     let mut pools = Vec::new();
-    for id in pool_id.split(',').map(str::trim) {
+    for id in ids {
         let mut pool = UserPool::new(id).client_ids(clients.iter().cloned());
         if let Some(region) = &region {
             pool = pool.region(region.trim());
@@ -139,6 +154,22 @@ fn settings() -> Result<Settings, String> {
     })
 }
 
+/// The environment variable a configuration error came from.
+fn variable_of(error: &ConfigError) -> &'static str {
+    match error {
+        ConfigError::ClientIdsNotSet(_) => "COGNITO_CLIENT_IDS",
+        ConfigError::InvalidJwksUrl { .. }
+        | ConfigError::PlainHttpJwksUrl { .. }
+        | ConfigError::InvalidJwks { .. }
+        | ConfigError::HttpClient(_) => "COGNITO_JWKS_URL",
+        ConfigError::InvalidSetting(_) => "COGNITO_REFRESH_SECS",
+        ConfigError::InvalidUserPoolId(_) if std::env::var_os("COGNITO_REGION").is_some() => {
+            "COGNITO_USER_POOL_ID or COGNITO_REGION"
+        }
+        _ => "COGNITO_USER_POOL_ID",
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -166,12 +197,12 @@ async fn main() -> ExitCode {
     }
     let verifier = match builder.build().await {
         Ok(verifier) => verifier,
-        Err(e @ axum_cognito::ConfigError::InitialFetch { .. }) => {
+        Err(e @ ConfigError::InitialFetch { .. }) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}: {e}", variable_of(&e));
             return ExitCode::from(2);
         }
     };

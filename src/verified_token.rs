@@ -30,7 +30,7 @@ pub struct VerifiedToken {
 }
 
 struct Inner {
-    verifier_id: usize,
+    verifier_id: u64,
     pool_index: usize,
     pool_id: Arc<str>,
     key: Arc<VerifyingKey>,
@@ -53,7 +53,7 @@ struct Inner {
 
 /// Where a token was verified: by which verifier, in which pool, with which key.
 pub(crate) struct Provenance {
-    pub(crate) verifier_id: usize,
+    pub(crate) verifier_id: u64,
     pub(crate) pool_index: usize,
     pub(crate) pool_id: Arc<str>,
     pub(crate) key: Arc<VerifyingKey>,
@@ -223,7 +223,7 @@ impl VerifiedToken {
         self.inner.payload.as_bytes()
     }
 
-    pub(crate) fn verifier_id(&self) -> usize {
+    pub(crate) fn verifier_id(&self) -> u64 {
         self.inner.verifier_id
     }
 

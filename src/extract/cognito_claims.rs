@@ -139,14 +139,24 @@ fn reject(error: Error) -> AuthRejection {
     rejection
 }
 
-/// The token this request carries, verified: the layer's, or verified here. `None` when the
-/// request has no `Authorization` header.
+/// The token this request carries, verified by this extractor's verifier. `None` when the
+/// request has no token.
+///
+/// The extractor's own verifier is the router state's (the most specific: a nested router's
+/// `.with_state(verifier)`), else one in the extensions (`Extension(verifier)`, or the one an
+/// optional layer passed an anonymous request with). A token already verified in this request
+/// is taken only when no verifier of its own is found (a layer alone protects the route) or
+/// when that verifier verified it; a token of another verifier is verified again, never
+/// accepted as it is.
 pub(crate) async fn verified_token<S: Send + Sync + 'static>(
     parts: &mut Parts,
     state: &S,
     token_use: Option<TokenUse>,
 ) -> Result<Option<VerifiedToken>, AuthRejection> {
-    if let Some(token) = parts.extensions.get::<VerifiedToken>() {
+    let own = own_verifier(parts, state);
+    if let Some(token) = parts.extensions.get::<VerifiedToken>()
+        && own.is_none_or(|verifier| verifier.id() == token.verifier_id())
+    {
         return Ok(Some(token.clone()));
     }
     let token = match AuthorizationBearer.find(&parts.headers, &parts.uri) {
@@ -158,12 +168,7 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
         }
         FoundToken::Present(token) => token.to_owned(),
     };
-    let verifier = parts
-        .extensions
-        .get::<CognitoVerifier>()
-        .or_else(|| (state as &dyn Any).downcast_ref::<CognitoVerifier>())
-        .cloned();
-    let Some(verifier) = verifier else {
+    let Some(verifier) = own.cloned() else {
         return Err(missing_verifier());
     };
     let requirements = match token_use {
@@ -180,11 +185,18 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
     Ok(Some(verified))
 }
 
+/// The verifier of this extractor: the router state's, else the extensions'.
+fn own_verifier<'p, S: Send + Sync + 'static>(
+    parts: &'p Parts,
+    state: &'p S,
+) -> Option<&'p CognitoVerifier> {
+    (state as &dyn Any)
+        .downcast_ref::<CognitoVerifier>()
+        .or_else(|| parts.extensions.get::<CognitoVerifier>())
+}
+
 fn has_verifier<S: Send + Sync + 'static>(parts: &Parts, state: &S) -> bool {
-    parts.extensions.get::<CognitoVerifier>().is_some()
-        || (state as &dyn Any)
-            .downcast_ref::<CognitoVerifier>()
-            .is_some()
+    own_verifier(parts, state).is_some()
 }
 
 fn missing_verifier() -> AuthRejection {

@@ -12,6 +12,8 @@ use super::JwksError;
 pub(crate) struct JwksFetcher {
     client: reqwest::Client,
     url: String,
+    /// The URL without any `user:password@`, for the status and logs.
+    shown_url: String,
     timeout: Duration,
     max_bytes: usize,
 }
@@ -30,8 +32,21 @@ pub(crate) enum Fetched {
 }
 
 impl JwksFetcher {
-    pub(crate) fn new(url: String, timeout: Duration, max_bytes: usize) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+    /// A fetcher of `url`. No proxy is used unless `proxy` names one: reqwest would otherwise
+    /// honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would
+    /// serve the keys of an `http://` URL.
+    pub(crate) fn new(
+        url: String,
+        timeout: Duration,
+        max_bytes: usize,
+        proxy: Option<&str>,
+    ) -> Result<Self, String> {
+        let builder = match proxy {
+            Some(proxy) => reqwest::Client::builder()
+                .proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?),
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -43,14 +58,16 @@ impl JwksFetcher {
             .map_err(|e| e.to_string())?;
         Ok(Self {
             client,
+            shown_url: without_userinfo(&url),
             url,
             timeout,
             max_bytes,
         })
     }
 
-    pub(crate) fn url(&self) -> &str {
-        &self.url
+    /// The URL as shown in the status and logs: any `user:password@` left out.
+    pub(crate) fn shown_url(&self) -> &str {
+        &self.shown_url
     }
 
     /// The limit of one exchange, body included.
@@ -116,13 +133,30 @@ impl JwksFetcher {
         if error.is_timeout() {
             return JwksError::Timeout(self.timeout);
         }
-        // reqwest's Display names the URL and the cause chain's first link; the chain's last
-        // link says what actually went wrong (refused, reset, TLS).
+        // reqwest's Display would name the whole URL, credentials included; the cause chain's
+        // last link says what actually went wrong (refused, reset, TLS).
         let mut cause: &dyn std::error::Error = error;
         while let Some(next) = cause.source() {
             cause = next;
         }
-        JwksError::Request(format!("{error}: {cause}"))
+        let what = if error.is_connect() {
+            "connection failed"
+        } else {
+            "request failed"
+        };
+        JwksError::Request(format!("{what} for {}: {cause}", self.shown_url))
+    }
+}
+
+/// `url` with any `user:password@` replaced by `***@`.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_password(None);
+            let _ = parsed.set_username("***");
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -153,6 +187,20 @@ mod tests {
             map.append(header::CACHE_CONTROL, v.parse().unwrap());
         }
         map
+    }
+
+    #[test]
+    fn credentials_never_show() {
+        assert_eq!(
+            without_userinfo("https://alice:s3cret@keys.example/jwks.json"),
+            "https://***@keys.example/jwks.json"
+        );
+        assert_eq!(
+            without_userinfo("http://token@127.0.0.1:9/x"),
+            "http://***@127.0.0.1:9/x"
+        );
+        let plain = "https://cognito-idp.eu-west-1.amazonaws.com/p/.well-known/jwks.json";
+        assert_eq!(without_userinfo(plain), plain);
     }
 
     #[test]

@@ -27,8 +27,8 @@ impl KeyLocations {
     }
 
     /// The URL of the location that serves the set, for the status and logs.
-    pub(crate) fn url(&self) -> &str {
-        self.primary.url()
+    pub(crate) fn shown_url(&self) -> &str {
+        self.primary.shown_url()
     }
 
     /// The longest one fetch of the set takes, every location tried included: also the longest

@@ -11,7 +11,8 @@ use serde::{Serialize, Serializer};
 /// ```json
 /// {"user_pool_id":"eu-west-1_AbC123456","jwks_url":"https://...","usable":true,
 ///  "keys_loaded":2,"key_ids":["..."],"skipped_keys":[],"last_refresh":1767225600,
-///  "last_error":null,"last_error_at":null,"consecutive_failures":0,"fetches":3}
+///  "last_error":null,"last_error_at":null,"consecutive_failures":0,"fetches":3,
+///  "refreshing_in_background":true}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -43,6 +44,10 @@ pub struct KeyStoreStatus {
     pub consecutive_failures: u32,
     /// Fetches attempted since the store started.
     pub fetches: u64,
+    /// True while the background refresh runs. False for keys given in memory, and when the
+    /// task stopped with the runtime it was started on: the next verification that needs the
+    /// keys starts it again on its own runtime.
+    pub refreshing_in_background: bool,
 }
 
 fn unix_seconds<S: Serializer>(time: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {

@@ -23,7 +23,10 @@
 use std::{
     future::Future,
     hash::{BuildHasher, RandomState},
-    sync::{Arc, Mutex, MutexGuard, Weak},
+    sync::{
+        Arc, Mutex, MutexGuard, Weak,
+        atomic::{AtomicU8, Ordering},
+    },
     time::{Duration, Instant, SystemTime},
 };
 
@@ -84,13 +87,20 @@ pub(crate) struct KeyStore {
     on_keys_removed: Option<KeysRemoved>,
     /// Dropped with the store, which wakes the background task so it ends.
     stop_background: Mutex<Option<oneshot::Sender<()>>>,
+    /// Whether the background task runs; see [`Background`].
+    background: AtomicU8,
+    /// This store, for a task started from `&self` (reviving the background task).
+    myself: Weak<KeyStore>,
 }
 
 impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyStore")
             .field("pool_id", &self.pool_id)
-            .field("jwks_url", &self.locations.as_ref().map(KeyLocations::url))
+            .field(
+                "jwks_url",
+                &self.locations.as_ref().map(KeyLocations::shown_url),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -105,7 +115,7 @@ impl KeyStore {
         on_keys_removed: Option<KeysRemoved>,
     ) -> Arc<Self> {
         let retry_delay = settings.first_retry;
-        Arc::new(Self {
+        Arc::new_cyclic(|myself| Self {
             pool_id,
             locations: Some(locations),
             settings,
@@ -120,12 +130,14 @@ impl KeyStore {
             }),
             on_keys_removed,
             stop_background: Mutex::new(None),
+            background: AtomicU8::new(Background::NotStarted as u8),
+            myself: myself.clone(),
         })
     }
 
     /// A store of keys given in memory: never refreshed, never stale.
     pub(crate) fn fixed(pool_id: Arc<str>, keys: KeySet, settings: RefreshSettings) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|myself| Self {
             pool_id,
             locations: None,
             settings,
@@ -140,6 +152,8 @@ impl KeyStore {
             }),
             on_keys_removed: None,
             stop_background: Mutex::new(None),
+            background: AtomicU8::new(Background::NotStarted as u8),
+            myself: myself.clone(),
         })
     }
 
@@ -204,11 +218,32 @@ impl KeyStore {
             .stop_background
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Some(stop);
-        tokio::spawn(background_refresh(
-            Arc::downgrade(self),
-            stopped,
-            first_delay,
-        ));
+        self.background
+            .store(Background::Running as u8, Ordering::Release);
+        let running = BackgroundRunning(Arc::downgrade(self));
+        tokio::spawn(background_refresh(running, stopped, first_delay));
+    }
+
+    /// On the request path: when the background task died with its runtime, starts it again
+    /// on the runtime of this request, with a fetch at once. One relaxed load when it runs.
+    fn revive_background(&self) {
+        if self.background.load(Ordering::Relaxed) != Background::Died as u8 {
+            return;
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        // One request revives it; the others see it running.
+        let revived = self.background.compare_exchange(
+            Background::Died as u8,
+            Background::Running as u8,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+        if let (Ok(_), Some(store)) = (revived, self.myself.upgrade()) {
+            tracing::warn!(pool = %self.pool_id, "JWKS background refresh had stopped with its runtime; restarting it");
+            store.start_background(Duration::ZERO);
+        }
     }
 
     /// The delay before the next scheduled refresh, as the last fetch set it.
@@ -223,7 +258,7 @@ impl KeyStore {
         let state = self.lock_state();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
-            jwks_url: self.locations.as_ref().map(|l| l.url().to_owned()),
+            jwks_url: self.locations.as_ref().map(|l| l.shown_url().to_owned()),
             usable,
             keys_loaded: loaded.keys.len(),
             key_ids: loaded.keys.kids(),
@@ -233,6 +268,8 @@ impl KeyStore {
             last_error_at: state.last_error.as_ref().map(|(at, _)| *at),
             consecutive_failures: state.consecutive_failures,
             fetches: state.fetches,
+            refreshing_in_background: self.background.load(Ordering::Acquire)
+                == Background::Running as u8,
         }
     }
 
@@ -254,10 +291,16 @@ impl KeyStore {
         state.in_flight_on_demand = on_demand;
         state.fetches += 1;
         let etag = state.etag.clone();
-        let store = Arc::clone(self);
+        // Clears the fetch in flight however the task ends: done, panicked, or dropped with a
+        // runtime that shut down. Otherwise every later fetch would join a fetch that is gone.
+        let in_flight = InFlight {
+            store: Arc::clone(self),
+            fetch: state.fetches,
+        };
         // A spawned task, so that a request that gives up waiting does not cancel the fetch
         // the others are waiting for.
         tokio::spawn(async move {
+            let store = &in_flight.store;
             let outcome = store.fetch_and_apply(etag.as_deref()).await;
             {
                 let mut state = store.lock_state();
@@ -268,6 +311,7 @@ impl KeyStore {
             }
             // Nobody may be waiting any more; that is fine.
             let _ = sender.send(Some(outcome));
+            drop(in_flight);
         });
         receiver
     }
@@ -297,7 +341,7 @@ impl KeyStore {
         let Some(locations) = &self.locations else {
             return Ok(());
         };
-        tracing::debug!(pool = %self.pool_id, url = locations.url(), "fetching JWKS");
+        tracing::debug!(pool = %self.pool_id, url = locations.shown_url(), "fetching JWKS");
         let fetched = locations.fetch(etag).await;
         let result = fetched.and_then(|fetched| match fetched {
             Fetched::NotModified { max_age } => Ok((None, None, max_age)),
@@ -394,11 +438,56 @@ impl KeyStore {
     }
 }
 
+/// Whether a store's background task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Background {
+    /// Keys given in memory, or a store not yet started.
+    NotStarted,
+    Running,
+    /// The task ended while the store lives: its runtime shut down (a verifier built in one
+    /// runtime and used from another), or it panicked.
+    Died,
+}
+
+/// Held by the background task: marks it dead when the task ends however it ends, unless the
+/// store went first.
+struct BackgroundRunning(Weak<KeyStore>);
+
+impl Drop for BackgroundRunning {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.upgrade() {
+            store
+                .background
+                .store(Background::Died as u8, Ordering::Release);
+        }
+    }
+}
+
+/// Held by a fetch task: clears the store's fetch in flight when the task ends without doing
+/// so (a panic, or a runtime shutting down), so that the next fetch starts afresh.
+struct InFlight {
+    store: Arc<KeyStore>,
+    /// Which fetch this is (the store's fetch count when it started).
+    fetch: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.store.lock_state();
+        if state.in_flight.is_some() && state.fetches == self.fetch {
+            state.in_flight = None;
+            state.in_flight_on_demand = false;
+        }
+    }
+}
+
 async fn background_refresh(
-    store: Weak<KeyStore>,
+    running: BackgroundRunning,
     mut stopped: oneshot::Receiver<()>,
     first_delay: Duration,
 ) {
+    let store = running.0.clone();
     let mut delay = first_delay;
     loop {
         tokio::select! {
@@ -420,6 +509,7 @@ impl KeyProvider for KeyStore {
         now: SystemTime,
         f: impl FnOnce(&Arc<VerifyingKey>) -> R,
     ) -> Result<R, KeyLookup> {
+        self.revive_background();
         // One atomic load, no lock, no clock read of its own.
         let loaded = self.current.load();
         if !loaded.loaded || loaded.stale_at.is_some_and(|at| now >= at) {

@@ -1,6 +1,12 @@
 //! Building a verifier: pools, clients, token use, limits, and how keys are refreshed.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use super::{
     CognitoVerifier, Inner, TrustedPool,
@@ -16,10 +22,16 @@ use crate::{
         DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TOKEN_CACHE_BYTES,
         DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
-    jwks::{JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings},
+    jwks::{
+        JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
+        without_userinfo,
+    },
     token_cache::TokenCache,
     token_use::TokenUse,
 };
+
+/// The id of the next verifier built; 2^64 builds do not happen.
+static NEXT_VERIFIER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Builds a [`CognitoVerifier`]. Every default is a constant of [`defaults`](crate::defaults)
 /// and is named on its setter.
@@ -49,7 +61,19 @@ pub struct CognitoVerifierBuilder {
     max_jwks_bytes: usize,
     token_cache_bytes: u64,
     refresh: RefreshSettings,
+    proxy: Option<String>,
+    plain_http: PlainHttp,
 }
+
+/// Whether a JWKS URL may be `http://` to a host that is not this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlainHttp {
+    LoopbackOnly,
+    Allowed,
+}
+
+/// The longest fetch timeout accepted: a request may wait this long for an unknown `kid`.
+const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 impl Default for CognitoVerifierBuilder {
     fn default() -> Self {
@@ -71,6 +95,8 @@ impl Default for CognitoVerifierBuilder {
                 max_staleness: Some(DEFAULT_MAX_STALENESS),
                 unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
             },
+            proxy: None,
+            plain_http: PlainHttp::LoopbackOnly,
         }
     }
 }
@@ -204,12 +230,30 @@ impl CognitoVerifierBuilder {
 
     /// Capacity of the verified-token cache, in bytes; `0` turns the cache off. Default 16 MiB
     /// ([`DEFAULT_TOKEN_CACHE_BYTES`]): an entry weighs its token, its claims JSON twice (as
-    /// text and as the parsed claims) and some 900 bytes more, about 3.5 KiB for a typical
-    /// 1.2 KB access token, so about 4,700 tokens; the least recently useful are evicted first.
+    /// text and as the parsed claims) and some 1,000 bytes more, about 3.6 KiB for a typical
+    /// 1.2 KB access token, so about 4,600 tokens (4,624 measured); the least recently useful
+    /// are evicted first.
     /// A hit skips the signature check but not the expiry, key and rule checks; see the
     /// `token_cache` module docs.
     pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
         self.token_cache_bytes = bytes;
+        self
+    }
+
+    /// Fetches the keys through this proxy (`http://host:port`, `socks5://...` where reqwest
+    /// supports it). Without it no proxy is used, whatever `HTTP_PROXY`, `HTTPS_PROXY` or
+    /// `ALL_PROXY` say: whoever runs a proxy could serve the keys of an `http://` JWKS URL, so
+    /// trusting one is a choice made here, not in the environment.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Accepts `http://` JWKS URLs to hosts other than this machine. Without it, an `http://`
+    /// URL is accepted only for a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`), as
+    /// emulators and tests use; anywhere else, whoever is on the network path serves the keys.
+    pub fn allow_plain_http_jwks(mut self) -> Self {
+        self.plain_http = PlainHttp::Allowed;
         self
     }
 
@@ -268,9 +312,14 @@ impl CognitoVerifierBuilder {
         let Some(accepted_use) = self.accepted_use else {
             return Err(ConfigError::TokenUseNotSet);
         };
-        if self.fetch_timeout.is_zero() {
+        if self.fetch_timeout.is_zero() || self.fetch_timeout > MAX_FETCH_TIMEOUT {
             return Err(ConfigError::InvalidSetting(
-                "fetch_timeout must be above zero",
+                "fetch_timeout must be above zero and at most 5 minutes",
+            ));
+        }
+        if self.refresh.first_retry > self.refresh.max_retry {
+            return Err(ConfigError::InvalidSetting(
+                "the first retry delay must not exceed the longest",
             ));
         }
         if self.refresh.refresh_interval.is_zero() || self.refresh.first_retry.is_zero() {
@@ -292,6 +341,15 @@ impl CognitoVerifierBuilder {
             }
             if self.pools.iter().filter(|p| p.id == pool.id).count() > 1 {
                 return Err(ConfigError::DuplicateUserPool(pool.id.clone()));
+            }
+            // Two pools that accept one issuer would each trust the other's tokens.
+            if let Some(issuer) = pool.issuers().into_iter().find(|issuer| {
+                self.pools
+                    .iter()
+                    .filter(|other| other.id != pool.id)
+                    .any(|other| other.issuers().contains(issuer))
+            }) {
+                return Err(ConfigError::DuplicateIssuer(issuer));
             }
             let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
                 Some(AppClients::Listed(list))
@@ -316,16 +374,30 @@ impl CognitoVerifierBuilder {
                 KeySource::Default | KeySource::Url(_) => {
                     let url = pool.jwks_location().unwrap_or_default();
                     let parsed = reqwest::Url::parse(&url).ok();
-                    if !parsed.is_some_and(|u| {
-                        matches!(u.scheme(), "http" | "https") && u.host().is_some()
-                    }) {
+                    let Some(parsed) = parsed
+                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                    else {
                         return Err(ConfigError::InvalidJwksUrl {
                             pool: pool.id.clone(),
-                            url,
+                            url: without_userinfo(&url),
+                        });
+                    };
+                    if parsed.scheme() == "http"
+                        && self.plain_http == PlainHttp::LoopbackOnly
+                        && !is_loopback(&parsed)
+                    {
+                        return Err(ConfigError::PlainHttpJwksUrl {
+                            pool: pool.id.clone(),
+                            url: without_userinfo(&url),
                         });
                     }
-                    let fetcher = JwksFetcher::new(url, self.fetch_timeout, self.max_jwks_bytes)
-                        .map_err(ConfigError::HttpClient)?;
+                    let fetcher = JwksFetcher::new(
+                        url,
+                        self.fetch_timeout,
+                        self.max_jwks_bytes,
+                        self.proxy.as_deref(),
+                    )
+                    .map_err(ConfigError::HttpClient)?;
                     KeyStore::remote(
                         id.clone(),
                         KeyLocations::single(fetcher),
@@ -343,6 +415,7 @@ impl CognitoVerifierBuilder {
         }
         Ok(CognitoVerifier {
             inner: Arc::new(Inner {
+                id: NEXT_VERIFIER_ID.fetch_add(1, Ordering::Relaxed),
                 pools,
                 policy: ClaimPolicy {
                     accepted_use,
@@ -354,6 +427,18 @@ impl CognitoVerifierBuilder {
             }),
         })
     }
+}
+
+/// True for a URL to this machine: a loopback address, or `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 /// What a pool's key store calls when keys leave its set: the cached tokens they verified go.

@@ -32,6 +32,9 @@ pub enum ConfigError {
     /// The same pool was added twice.
     #[error("user pool {0} is configured twice")]
     DuplicateUserPool(String),
+    /// Two pools accept the same issuer, so each would trust the other's tokens.
+    #[error("issuer {0} is accepted by two user pools")]
+    DuplicateIssuer(String),
     /// A pool has neither client ids nor an explicit `any_client()`.
     #[error(
         "user pool {0}: set the allowed app client ids, or call any_client() to accept every client"
@@ -48,6 +51,17 @@ pub enum ConfigError {
         /// The pool.
         pool: String,
         /// The URL.
+        url: String,
+    },
+    /// An `http://` JWKS URL to a host other than this machine, without
+    /// [`allow_plain_http_jwks`](crate::CognitoVerifierBuilder::allow_plain_http_jwks).
+    #[error(
+        "user pool {pool}: JWKS URL {url:?} is plain http to another host; use https, or call allow_plain_http_jwks()"
+    )]
+    PlainHttpJwksUrl {
+        /// The pool.
+        pool: String,
+        /// The URL, without credentials.
         url: String,
     },
     /// A JWKS given in memory could not be used.

@@ -95,6 +95,9 @@ pub struct CognitoVerifier {
 }
 
 struct Inner {
+    /// Who verified a token, told apart for as long as the process runs: a number never given
+    /// twice, not an address that a later verifier could reuse.
+    id: u64,
     pools: Vec<TrustedPool>,
     policy: ClaimPolicy,
     requirements: TokenRequirements,
@@ -241,9 +244,9 @@ impl CognitoVerifier {
         self.status().usable
     }
 
-    /// Identifies this verifier (and its clones) for as long as it lives.
-    pub(crate) fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
+    /// Identifies this verifier and its clones; no other verifier of the process has it.
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
     }
 }
 

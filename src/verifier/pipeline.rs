@@ -137,10 +137,12 @@ impl Now {
         Self::at(SystemTime::now())
     }
 
+    /// A clock that reads before 1970 is broken: it reads as the end of time, so that every
+    /// token is expired (fail closed) rather than none.
     pub(crate) fn at(time: SystemTime) -> Self {
         let unix = time
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            .map_or(i64::MAX, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         Self { time, unix }
     }
 }
@@ -262,6 +264,18 @@ mod tests {
                 token_use: TokenUse::Access,
                 exp: NOW + 3600
             }
+        );
+    }
+
+    #[test]
+    fn a_clock_before_the_epoch_fails_closed() {
+        let broken = Now::at(UNIX_EPOCH - std::time::Duration::from_secs(1));
+        assert_eq!(broken.unix, i64::MAX);
+        let result = check_claims(&id_token(), &web(), &policy(AcceptedUse::Both), broken.unix);
+        assert_eq!(outcome(result), Some((ErrorKind::Expired, None)));
+        assert_eq!(
+            Now::at(UNIX_EPOCH + std::time::Duration::from_secs(7)).unix,
+            7
         );
     }
 
