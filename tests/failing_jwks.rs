@@ -11,17 +11,27 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use aws_lc_rs::digest;
-use axum::{Router, routing::get};
+use axum::{Router, body::Body, extract::State, response::Response, routing::get};
 use axum_cognito::{
-    CognitoAuthLayer, CognitoVerifier, ConfigError, JwksError, KeyStoreStatus, TokenUse,
+    CognitoAuthLayer, CognitoVerifier, ConfigError, JwksError, KeyStoreStatus, TokenUse, UserPool,
+    defaults::DEFAULT_MAX_JWKS_BYTES,
     test_util::{JwksFault, SigningKey, TestIssuer},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{Reply, b64, call, eventually, pool_status, with_token};
-use http::StatusCode;
+use http::{
+    StatusCode,
+    header::{CONTENT_ENCODING, CONTENT_TYPE, LOCATION},
+};
 use serde_json::{Value, json};
 
 /// Short enough for a quick suite, long enough for a loaded machine to fetch a healthy set.
@@ -44,8 +54,14 @@ struct Harness {
 impl Harness {
     async fn start() -> Self {
         let issuer = TestIssuer::start().await;
+        let pool = issuer.user_pool();
+        Self::with_pool(issuer, pool).await
+    }
+
+    /// The harness for `issuer`'s tokens, its keys fetched as `pool` says.
+    async fn with_pool(issuer: TestIssuer, pool: UserPool) -> Self {
         let verifier = CognitoVerifier::builder()
-            .user_pool(issuer.user_pool())
+            .user_pool(pool)
             .token_use(TokenUse::Access)
             .fetch_timeout(TIMEOUT)
             // Every unknown kid refetches, so each request below meets the fault itself.
@@ -494,4 +510,305 @@ async fn an_exponent_of_1() {
         StatusCode::UNAUTHORIZED
     );
     assert!(h.verifier.verify(&forged).await.is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirects and compressed bodies, from a JWKS server of the test's own
+// ---------------------------------------------------------------------------------------------
+
+/// What the relay answers.
+#[derive(Debug, Clone)]
+enum Answer {
+    /// 200 with these bytes, labelled with this `Content-Encoding` when given.
+    Body {
+        bytes: Vec<u8>,
+        encoding: Option<&'static str>,
+    },
+    /// This redirect status, to `location`.
+    Redirect { status: u16, location: String },
+}
+
+impl Answer {
+    fn json(document: String) -> Self {
+        Self::Body {
+            bytes: document.into_bytes(),
+            encoding: None,
+        }
+    }
+}
+
+/// A JWKS server on 127.0.0.1 that answers whatever the test set.
+#[derive(Debug, Clone)]
+struct Relay {
+    url: String,
+    answer: Arc<Mutex<Answer>>,
+    requests: Arc<AtomicU64>,
+}
+
+impl Relay {
+    async fn start(answer: Answer) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay = Self {
+            url: format!("http://{}/jwks.json", listener.local_addr().unwrap()),
+            answer: Arc::new(Mutex::new(answer)),
+            requests: Arc::new(AtomicU64::new(0)),
+        };
+        let app = Router::new()
+            .route("/jwks.json", get(relay_answer))
+            .with_state(relay.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        relay
+    }
+
+    fn set(&self, answer: Answer) {
+        *self.answer.lock().unwrap() = answer;
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn relay_answer(State(relay): State<Relay>) -> Response {
+    relay.requests.fetch_add(1, Ordering::SeqCst);
+    let answer = relay.answer.lock().unwrap().clone();
+    match answer {
+        Answer::Body { bytes, encoding } => {
+            let mut response = Response::builder()
+                .status(StatusCode::OK)
+                .header(CONTENT_TYPE, "application/json");
+            if let Some(encoding) = encoding {
+                response = response.header(CONTENT_ENCODING, encoding);
+            }
+            response.body(Body::from(bytes)).unwrap()
+        }
+        Answer::Redirect { status, location } => Response::builder()
+            .status(status)
+            .header(LOCATION, location)
+            .body(Body::empty())
+            .unwrap(),
+    }
+}
+
+/// A harness whose verifier fetches from a relay, which serves the key set of the build (the
+/// known key only) until told otherwise.
+async fn behind_a_relay() -> (Harness, Relay) {
+    let issuer = TestIssuer::start().await;
+    let relay = Relay::start(Answer::json(issuer.jwks_json())).await;
+    let pool = UserPool::new(issuer.pool_id())
+        .client_id(issuer.client_id())
+        .jwks_url(relay.url.clone());
+    let h = Harness::with_pool(issuer, pool).await;
+    assert_eq!(h.status().key_ids, std::slice::from_ref(&h.known_kid));
+    (h, relay)
+}
+
+/// The refetch `h.unknown` starts fails with `message`: 503 for it, the last good keys stay.
+async fn expect_refused_refetch(h: &Harness, relay: &Relay, case: &str, message: &str) {
+    let before = relay.requests();
+    let reply = call(&h.app, with_token("/", &h.unknown)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{case}");
+    assert!(reply.retry_after().is_some(), "{case}: no Retry-After");
+    assert!(relay.requests() > before, "{case}: no refetch");
+
+    let error = h.verifier.refresh().await.unwrap_err();
+    assert!(error.is_unavailable(), "{case}: {error:?}");
+    let source = std::error::Error::source(&error)
+        .and_then(|s| s.downcast_ref::<JwksError>())
+        .unwrap_or_else(|| panic!("{case}: no JWKS error behind {error:?}"));
+    assert!(source.to_string().contains(message), "{case}: {source}");
+
+    h.expect_known_key_verifies(case).await;
+    let status = h.status();
+    assert!(status.usable, "{case}");
+    assert_eq!(status.key_ids, std::slice::from_ref(&h.known_kid), "{case}");
+    let reported = status.last_error.unwrap_or_default();
+    assert!(
+        reported.contains(message),
+        "{case}: last_error {reported:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_never_followed_and_the_last_good_keys_stay() {
+    let (h, relay) = behind_a_relay().await;
+    // A server for the same pool with keys of its own: were a redirect to it followed, its
+    // keys would vouch for its tokens.
+    let elsewhere = TestIssuer::start().await;
+    assert_eq!(elsewhere.issuer(), h.issuer.issuer());
+    let theirs = elsewhere.access_token().sign();
+    for status in [301, 302, 303, 307, 308] {
+        let case = format!("HTTP {status}");
+        for location in [elsewhere.jwks_url(), relay.url.clone()] {
+            relay.set(Answer::Redirect {
+                status,
+                location: location.clone(),
+            });
+            let case = format!("{case} to {location}");
+            expect_refused_refetch(&h, &relay, &case, &format!("answered HTTP {status}")).await;
+            let reply = call(&h.app, with_token("/", &theirs)).await;
+            assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{case}");
+        }
+    }
+    assert_eq!(elsewhere.jwks_requests(), 0, "a redirect was followed");
+
+    // Served directly, the same document loads: only the redirect was refused.
+    relay.set(Answer::json(h.issuer.jwks_json()));
+    let reply = call(&h.app, with_token("/", &h.unknown)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = call(&h.app, with_token("/", &theirs)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.status().keys_loaded, 2);
+}
+
+/// CRC-32 (IEEE), as gzip's trailer holds it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let table: Vec<u32> = (0..256u32)
+        .map(|n| {
+            (0..8).fold(n, |c, _| {
+                if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                }
+            })
+        })
+        .collect();
+    !bytes.iter().fold(!0u32, |crc, &b| {
+        table[usize::from((crc as u8) ^ b)] ^ (crc >> 8)
+    })
+}
+
+/// A gzip member around one deflate `stream`, with the CRC-32 and length of what it inflates to.
+fn gzip_member(stream: &[u8], data_crc: u32, data_len: usize) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend_from_slice(stream);
+    out.extend_from_slice(&data_crc.to_le_bytes());
+    out.extend_from_slice(&(data_len as u32).to_le_bytes());
+    out
+}
+
+/// `data` gzipped in one stored (uncompressed) deflate block: a real gzip any client that
+/// decompresses reads back as `data`.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(data.len()).expect("one stored block");
+    let mut stream = vec![0b001]; // final block, stored
+    stream.extend_from_slice(&len.to_le_bytes());
+    stream.extend_from_slice(&(!len).to_le_bytes());
+    stream.extend_from_slice(data);
+    gzip_member(&stream, crc32(data), data.len())
+}
+
+/// Deflate's bit order: fields least significant bit first, Huffman codes most significant
+/// first.
+#[derive(Default)]
+struct Bits {
+    out: Vec<u8>,
+    used: u32,
+}
+
+impl Bits {
+    fn field(&mut self, value: u32, width: u32) {
+        for i in 0..width {
+            if self.used.is_multiple_of(8) {
+                self.out.push(0);
+            }
+            let bit = u8::from(value >> i & 1 == 1);
+            *self.out.last_mut().unwrap() |= bit << (self.used % 8);
+            self.used += 1;
+        }
+    }
+
+    fn code(&mut self, code: u32, width: u32) {
+        for i in (0..width).rev() {
+            self.field(code >> i & 1, 1);
+        }
+    }
+}
+
+/// A gzip bomb: one space, then `copies` copies of the previous 258 bytes, in a fixed-Huffman
+/// deflate block (13 bits per copy). Returns it and the size it inflates to.
+fn gzip_bomb(copies: usize) -> (Vec<u8>, usize) {
+    let mut bits = Bits::default();
+    bits.field(1, 1); // final block
+    bits.field(1, 2); // fixed Huffman codes
+    bits.code(0x30 + u32::from(b' '), 8); // the literal ' '
+    for _ in 0..copies {
+        bits.code(0xc5, 8); // length 258 (symbol 285)
+        bits.code(0, 5); // distance 1
+    }
+    bits.code(0, 7); // end of block (symbol 256)
+    let inflated = 1 + 258 * copies;
+    let crc = crc32(&vec![b' '; inflated]);
+    (gzip_member(&bits.out, crc, inflated), inflated)
+}
+
+#[test]
+fn the_gzip_helpers_compute_the_standard_crc() {
+    assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+    assert_eq!(crc32(b""), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzipped_jwks_is_not_decompressed_so_the_fetch_fails_and_the_last_good_keys_stay() {
+    let (h, relay) = behind_a_relay().await;
+    // Both keys, the new one included: a client that inflated this would find it.
+    let document = h.issuer.jwks_json();
+    relay.set(Answer::Body {
+        bytes: gzip_stored(document.as_bytes()),
+        encoding: Some("gzip"),
+    });
+    let message = "JWKS is not valid: expected value at line 1 column 1";
+    expect_refused_refetch(&h, &relay, "a real gzip of the key set", message).await;
+
+    // The same document uncompressed loads.
+    relay.set(Answer::json(document));
+    let reply = call(&h.app, with_token("/", &h.unknown)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(h.status().keys_loaded, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_bomb_is_not_inflated_and_an_oversized_one_is_cut_at_the_bytes_received() {
+    let (h, relay) = behind_a_relay().await;
+    // 62 KB on the wire, 9.8 MB inflated: under the cap as sent, far over it inflated. Read as
+    // sent, it is simply not JSON.
+    let (bomb, inflated) = gzip_bomb(38_000);
+    assert!(bomb.len() < DEFAULT_MAX_JWKS_BYTES, "{}", bomb.len());
+    assert!(inflated > 100 * DEFAULT_MAX_JWKS_BYTES, "{inflated}");
+    relay.set(Answer::Body {
+        bytes: bomb,
+        encoding: Some("gzip"),
+    });
+    let message = "JWKS is not valid: expected value at line 1 column 1";
+    expect_refused_refetch(&h, &relay, "gzip bomb", message).await;
+
+    // Over the cap as sent: refused for the bytes received, whatever the label.
+    let (bomb, _) = gzip_bomb(45_000);
+    assert!(bomb.len() > DEFAULT_MAX_JWKS_BYTES, "{}", bomb.len());
+    relay.set(Answer::Body {
+        bytes: bomb,
+        encoding: Some("gzip"),
+    });
+    let message = format!("JWKS response exceeds {DEFAULT_MAX_JWKS_BYTES} bytes");
+    expect_refused_refetch(&h, &relay, "oversized gzip bomb", &message).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_json_body_labelled_compressed_is_read_as_sent_without_decompression() {
+    // reqwest is built without its decompression features: `Content-Encoding` is ignored, so a
+    // plain JSON key set under a compression label loads as it is.
+    for encoding in ["gzip", "x-gzip", "deflate", "br", "zstd"] {
+        let (h, relay) = behind_a_relay().await;
+        relay.set(Answer::Body {
+            bytes: h.issuer.jwks_json().into_bytes(),
+            encoding: Some(encoding),
+        });
+        let reply = call(&h.app, with_token("/", &h.unknown)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{encoding}");
+        let status = h.status();
+        assert_eq!(status.keys_loaded, 2, "{encoding}");
+        assert_eq!(status.last_error, None, "{encoding}");
+        h.expect_known_key_verifies(encoding).await;
+    }
 }

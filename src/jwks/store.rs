@@ -450,8 +450,8 @@ enum Background {
     Died,
 }
 
-/// Held by the background task: marks it dead when the task ends however it ends, unless the
-/// store went first.
+/// Held by the background task: marks it dead when the task ends without being told to stop
+/// (its runtime shut down, or it panicked), unless the store went first.
 struct BackgroundRunning(Weak<KeyStore>);
 
 impl Drop for BackgroundRunning {
@@ -483,7 +483,7 @@ impl Drop for InFlight {
 }
 
 async fn background_refresh(
-    running: BackgroundRunning,
+    mut running: BackgroundRunning,
     mut stopped: oneshot::Receiver<()>,
     first_delay: Duration,
 ) {
@@ -491,7 +491,12 @@ async fn background_refresh(
     let mut delay = first_delay;
     loop {
         tokio::select! {
-            _ = &mut stopped => break,
+            _ = &mut stopped => {
+                // Told to stop (the store is going, or a new task replaced this one): not a
+                // death to report.
+                running.0 = Weak::new();
+                break;
+            }
             () = tokio::time::sleep(delay) => {}
         }
         let Some(strong) = store.upgrade() else { break };
