@@ -57,8 +57,10 @@ pub enum ErrorKind {
     MissingGroup,
     /// The token carries none of the required scopes.
     MissingScope,
-    /// The custom check rejected the verified claims.
+    /// The custom check rejected the verified claims (HTTP 401).
     CustomCheck,
+    /// A custom check forbade the valid token (HTTP 403): a token of the wrong tenant, say.
+    Forbidden,
     /// The signing keys are unusable: never loaded, too stale, or a refetch failed. The server's
     /// fault, not the caller's.
     KeysUnavailable,
@@ -87,6 +89,7 @@ impl ErrorKind {
             Self::MissingGroup => "Missing required group",
             Self::MissingScope => "Missing required scope",
             Self::CustomCheck => "Custom claims check failed",
+            Self::Forbidden => "Forbidden by a custom check",
             Self::KeysUnavailable => "Signing keys are unavailable",
         }
     }
@@ -138,10 +141,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn custom(message: String) -> Self {
+    pub(crate) fn custom_of(kind: ErrorKind, message: String) -> Self {
         Self {
             detail: Detail::Message(message.into()),
-            ..Self::new(ErrorKind::CustomCheck)
+            ..Self::new(kind)
         }
     }
 
@@ -172,9 +175,13 @@ impl Error {
         self.kind == ErrorKind::KeysUnavailable
     }
 
-    /// True when the token is valid but lacks a required group or scope. HTTP answers 403.
+    /// True when the token is valid but lacks a required group or scope, or a custom check
+    /// forbade it. HTTP answers 403.
     pub fn is_forbidden(&self) -> bool {
-        matches!(self.kind, ErrorKind::MissingGroup | ErrorKind::MissingScope)
+        matches!(
+            self.kind,
+            ErrorKind::MissingGroup | ErrorKind::MissingScope | ErrorKind::Forbidden
+        )
     }
 
     /// For [`ErrorKind::KeysUnavailable`], how long a client should wait before it tries again.

@@ -41,7 +41,7 @@ pub mod test_util;
 pub use algorithm::Algorithm;
 pub use claims::{AccessClaims, IdClaims, TokenClaims};
 pub use error::{Error, ErrorKind};
-pub use extract::CognitoClaims;
+pub use extract::{AuthState, CognitoClaims};
 pub use jwks::{JwksError, KeyStoreStatus};
 pub use middleware::CognitoAuthLayer;
 pub use rejection::{AuthRejection, DefaultRejection, OnRejection, RejectionKind};

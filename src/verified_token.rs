@@ -24,6 +24,25 @@ const TYPED_CLAIMS_BYTES: usize = 640;
 /// [`CognitoAuthLayer`](crate::CognitoAuthLayer) puts one in the request extensions; the
 /// extractors read their claims from it, and it is itself an extractor for a token of either
 /// use. Cheap to clone.
+///
+/// ```
+/// use axum_cognito::{VerifiedToken, TokenUse, test_util::TestIssuer};
+///
+/// async fn handler(token: VerifiedToken) -> String {
+///     let groups: Vec<&str> = token.groups().collect();
+///     format!("{} ({}) in {groups:?}", token.sub(), token.token_use())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let issuer = TestIssuer::start().await;
+/// let token = issuer.verified_token(&issuer.access_token().groups(["admins"]).sign()).await;
+/// assert_eq!(token.token_use(), TokenUse::Access);
+/// assert!(token.in_group("admins"));
+/// assert_eq!(token.groups().collect::<Vec<_>>(), ["admins"]);
+/// assert!(handler(token).await.ends_with(r#"in ["admins"]"#));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct VerifiedToken {
     inner: Arc<Inner>,
@@ -137,6 +156,16 @@ impl VerifiedToken {
     /// True when `scope` holds `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.inner.scopes.iter().any(|s| &**s == scope)
+    }
+
+    /// `cognito:groups`, in the token's order; empty when absent.
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.inner.groups.iter().map(|g| &**g)
+    }
+
+    /// The scopes of `scope`, in the token's order; empty when absent (ID tokens).
+    pub fn scopes(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.inner.scopes.iter().map(|s| &**s)
     }
 
     /// The claims as JSON text.

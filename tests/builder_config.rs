@@ -2,6 +2,8 @@
 //! `build_lazy()` with its own `ConfigError`, before any key is fetched. Failures of the first
 //! fetch are in `tests/key_store.rs` and `tests/failing_jwks.rs`.
 
+use std::time::Duration;
+
 use axum_cognito::{CognitoVerifier, ConfigError, UserPool, test_util::TestIssuer};
 
 #[tokio::test]
@@ -154,4 +156,48 @@ async fn settings_out_of_range_are_refused() {
         );
     }
     assert_eq!(issuer.jwks_requests(), requests, "refused before any fetch");
+}
+
+#[tokio::test]
+async fn settings_that_would_silently_misbehave_are_refused() {
+    let issuer = TestIssuer::start().await;
+    let requests = issuer.jwks_requests();
+    // Keys would go stale between two refreshes: 503 for most of every interval.
+    for staleness in [
+        Duration::ZERO,
+        Duration::from_secs(599),
+        Duration::from_secs(600),
+    ] {
+        let result = issuer
+            .verifier_builder()
+            .max_staleness(Some(staleness))
+            .build()
+            .await;
+        assert!(
+            matches!(result, Err(ConfigError::InvalidSetting(_))),
+            "{staleness:?}: {result:?}"
+        );
+    }
+    let longer = issuer
+        .verifier_builder()
+        .max_staleness(Some(Duration::from_secs(601)))
+        .build()
+        .await;
+    assert!(longer.is_ok(), "{longer:?}");
+    // A pool's own clients replace the builder's: naming both is refused.
+    let both = CognitoVerifier::builder()
+        .user_pool(issuer.user_pool())
+        .client_id("another-app")
+        .any_token_use()
+        .build()
+        .await;
+    assert!(
+        matches!(&both, Err(ConfigError::ClientIdsIgnored(id)) if id == issuer.pool_id()),
+        "{both:?}"
+    );
+    assert_eq!(
+        issuer.jwks_requests(),
+        requests + 1,
+        "only the valid one fetched"
+    );
 }

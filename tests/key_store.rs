@@ -307,6 +307,7 @@ async fn stale_keys_are_not_trusted() {
     let started = Instant::now();
     let verifier = builder(&issuer)
         .max_staleness(Some(staleness))
+        .refresh_interval(Duration::from_secs(1))
         .build()
         .await
         .unwrap();

@@ -218,15 +218,18 @@ async fn stale_keys_make_hits_unavailable_too() {
     let verifier = issuer
         .verifier_builder()
         .max_staleness(Some(Duration::from_millis(500)))
-        .refresh_interval(Duration::from_secs(3600))
+        .refresh_interval(Duration::from_millis(200))
         .build()
         .await
         .unwrap();
     let token = issuer.access_token().sign();
     verifier.verify_access(&token).await.unwrap();
+    // The refreshes fail from now on, so the keys go stale.
+    issuer.stop().await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let err = verifier.verify_access(&token).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeysUnavailable);
+    issuer.restart().await;
     verifier.refresh().await.unwrap();
     verifier.verify_access(&token).await.unwrap();
 }

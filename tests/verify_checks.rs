@@ -513,8 +513,6 @@ async fn several_client_ids_are_accepted() {
         .unwrap();
     let from_pool = CognitoVerifier::builder()
         .user_pool(pool().client_ids(["app-a", "app-b", "app-c"]))
-        // The pool's own list wins over the builder's.
-        .client_id("app-z")
         .any_token_use()
         .build()
         .await

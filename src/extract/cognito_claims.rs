@@ -1,14 +1,16 @@
 //! `CognitoClaims<Id>` / `CognitoClaims<Access>`: the verified claims as a handler argument.
 
-use std::{any::Any, fmt, marker::PhantomData, ops::Deref};
+use std::{fmt, marker::PhantomData, ops::Deref};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::auth_state::AuthState;
 use crate::{
     error::{Error, ErrorKind},
-    rejection::{AuthRejection, log_accepted, log_rejection},
+    middleware::PassedWithoutToken,
+    rejection::{AuthRejection, RefusalContext, log_accepted, log_rejection},
     token_kind::TokenKind,
     token_source::{AuthorizationBearer, FoundToken, TokenSource},
     token_use::TokenUse,
@@ -61,7 +63,38 @@ use crate::{
 pub struct CognitoClaims<U: TokenKind, C = <U as TokenKind>::Claims> {
     claims: C,
     token: VerifiedToken,
+    /// How a guard's refusal answers: as the layer the request passed through would.
+    context: RefusalContext,
     token_use: PhantomData<fn() -> U>,
+}
+
+impl<U: TokenKind, C: DeserializeOwned + 'static> CognitoClaims<U, C> {
+    /// The claims of a token verified elsewhere, read as `C`: for a handler's unit test (see
+    /// [`TestIssuer::verified_token`](crate::test_util::TestIssuer::verified_token), feature
+    /// `test-util`), or a token passed on from another extractor.
+    ///
+    /// ```
+    /// use axum_cognito::{Access, CognitoClaims, test_util::TestIssuer};
+    ///
+    /// async fn orders(caller: CognitoClaims<Access>) -> String {
+    ///     format!("orders of {}", caller.username.as_deref().unwrap_or("?"))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let issuer = TestIssuer::start().await;
+    /// let token = issuer.verified_token(&issuer.access_token().username("alice").sign()).await;
+    /// let claims = CognitoClaims::<Access>::from_verified(token).unwrap();
+    /// assert_eq!(orders(claims).await, "orders of alice"); // no HTTP, no router
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// 401 when the token is of the other use or its claims do not fit `C`.
+    pub fn from_verified(token: VerifiedToken) -> Result<Self, AuthRejection> {
+        typed(token, RefusalContext::default())
+    }
 }
 
 impl<U: TokenKind, C> CognitoClaims<U, C> {
@@ -102,7 +135,7 @@ impl<U: TokenKind, C> CognitoClaims<U, C> {
     }
 
     fn guard(&self, requirements: TokenRequirements) -> Result<(), AuthRejection> {
-        CognitoVerifier::recheck(&self.token, &requirements).map_err(reject)
+        CognitoVerifier::recheck(&self.token, &requirements).map_err(|e| reject(e, &self.context))
     }
 }
 
@@ -119,6 +152,7 @@ impl<U: TokenKind, C: Clone> Clone for CognitoClaims<U, C> {
         Self {
             claims: self.claims.clone(),
             token: self.token.clone(),
+            context: self.context.clone(),
             token_use: PhantomData,
         }
     }
@@ -133,8 +167,12 @@ impl<U: TokenKind, C: fmt::Debug> fmt::Debug for CognitoClaims<U, C> {
     }
 }
 
-fn reject(error: Error) -> AuthRejection {
-    let rejection = AuthRejection::from_error(error);
+fn reject(error: Error, context: &RefusalContext) -> AuthRejection {
+    refuse(AuthRejection::from_error(error), context)
+}
+
+fn refuse(rejection: AuthRejection, context: &RefusalContext) -> AuthRejection {
+    let rejection = rejection.in_context(context);
     log_rejection(&rejection);
     rejection
 }
@@ -148,28 +186,35 @@ fn reject(error: Error) -> AuthRejection {
 /// is taken only when no verifier of its own is found (a layer alone protects the route) or
 /// when that verifier verified it; a token of another verifier is verified again, never
 /// accepted as it is.
-pub(crate) async fn verified_token<S: Send + Sync + 'static>(
+pub(crate) async fn verified_token<S: AuthState>(
     parts: &mut Parts,
     state: &S,
     token_use: Option<TokenUse>,
+    context: &RefusalContext,
 ) -> Result<Option<VerifiedToken>, AuthRejection> {
     let own = own_verifier(parts, state);
     if let Some(token) = parts.extensions.get::<VerifiedToken>()
-        && own.is_none_or(|verifier| verifier.id() == token.verifier_id())
+        && own
+            .as_ref()
+            .is_none_or(|verifier| verifier.id() == token.verifier_id())
     {
         return Ok(Some(token.clone()));
+    }
+    // A layer of this verifier found no token where it looks (its token source): none here.
+    if let (Some(passed), Some(own)) = (parts.extensions.get::<PassedWithoutToken>(), &own)
+        && passed.0.id() == own.id()
+    {
+        return Ok(None);
     }
     let token = match AuthorizationBearer.find(&parts.headers, &parts.uri) {
         FoundToken::Absent => return Ok(None),
         FoundToken::Invalid(problem) => {
-            let rejection = AuthRejection::invalid_request(problem);
-            log_rejection(&rejection);
-            return Err(rejection);
+            return Err(refuse(AuthRejection::invalid_request(problem), context));
         }
         FoundToken::Present(token) => token.to_owned(),
     };
-    let Some(verifier) = own.cloned() else {
-        return Err(missing_verifier());
+    let Some(verifier) = own else {
+        return Err(refuse(AuthRejection::missing_verifier(), context));
     };
     let requirements = match token_use {
         Some(token_use) => TokenRequirements::new().token_use(token_use),
@@ -178,79 +223,79 @@ pub(crate) async fn verified_token<S: Send + Sync + 'static>(
     let verified = verifier
         .verify_token(&token, &requirements)
         .await
-        .map_err(reject)?;
+        .map_err(|e| reject(e, context))?;
     log_accepted(&verified);
     // A second extractor in the same handler reuses it.
     parts.extensions.insert(verified.clone());
     Ok(Some(verified))
 }
 
-/// The verifier of this extractor: the router state's, else the extensions'.
-fn own_verifier<'p, S: Send + Sync + 'static>(
-    parts: &'p Parts,
-    state: &'p S,
-) -> Option<&'p CognitoVerifier> {
-    (state as &dyn Any)
-        .downcast_ref::<CognitoVerifier>()
-        .or_else(|| parts.extensions.get::<CognitoVerifier>())
+/// The verifier of this extractor: the router state's, else the extensions' (an
+/// `Extension(verifier)`, or the one of an optional layer that let the request through).
+fn own_verifier<S: AuthState>(parts: &Parts, state: &S) -> Option<CognitoVerifier> {
+    state
+        .verifier()
+        .or_else(|| parts.extensions.get::<CognitoVerifier>().cloned())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<PassedWithoutToken>()
+                .map(|passed| passed.0.clone())
+        })
 }
 
-fn has_verifier<S: Send + Sync + 'static>(parts: &Parts, state: &S) -> bool {
+fn has_verifier<S: AuthState>(parts: &Parts, state: &S) -> bool {
     own_verifier(parts, state).is_some()
-}
-
-fn missing_verifier() -> AuthRejection {
-    let rejection = AuthRejection::missing_verifier();
-    log_rejection(&rejection);
-    rejection
 }
 
 /// The token, or the refusal for a request without one: 401, or 500 when the route has no
 /// verifier at all, so that a misconfigured route says so.
-pub(crate) fn required<S: Send + Sync + 'static>(
+pub(crate) fn required<S: AuthState>(
     token: Option<VerifiedToken>,
     parts: &Parts,
     state: &S,
+    context: &RefusalContext,
 ) -> Result<VerifiedToken, AuthRejection> {
     match token {
         Some(token) => Ok(token),
-        None if has_verifier(parts, state) => {
-            let rejection = AuthRejection::missing_token();
-            log_rejection(&rejection);
-            Err(rejection)
-        }
-        None => Err(missing_verifier()),
+        None if has_verifier(parts, state) => Err(refuse(AuthRejection::missing_token(), context)),
+        None => Err(refuse(AuthRejection::missing_verifier(), context)),
     }
 }
 
 /// The token if any; a request without one passes, unless the route has no verifier at all
 /// (500, so that a misconfigured route says so even to anonymous requests).
-pub(crate) fn optional<S: Send + Sync + 'static>(
+pub(crate) fn optional<S: AuthState>(
     token: Option<VerifiedToken>,
     parts: &Parts,
     state: &S,
+    context: &RefusalContext,
 ) -> Result<Option<VerifiedToken>, AuthRejection> {
     match token {
-        None if !has_verifier(parts, state) => Err(missing_verifier()),
+        None if !has_verifier(parts, state) => {
+            Err(refuse(AuthRejection::missing_verifier(), context))
+        }
         token => Ok(token),
     }
 }
 
-fn claims_of<U: TokenKind, C: DeserializeOwned + 'static>(
+pub(crate) fn typed<U: TokenKind, C: DeserializeOwned + 'static>(
     token: VerifiedToken,
+    context: RefusalContext,
 ) -> Result<CognitoClaims<U, C>, AuthRejection> {
     if token.token_use() != U::TOKEN_USE {
-        return Err(reject(
-            Error::new(ErrorKind::InvalidTokenUse).with_verified_claims(token.payload()),
-        ));
+        let error = Error::new(ErrorKind::InvalidTokenUse).with_verified_claims(token.payload());
+        return Err(reject(error, &context));
     }
     // The crate's own claims types are read once per token (a cached token's are reused).
     let claims = token.claims_as::<C>().map_err(|_| {
-        reject(Error::new(ErrorKind::InvalidClaims).with_verified_claims(token.payload()))
+        let error = Error::new(ErrorKind::InvalidClaims).with_verified_claims(token.payload());
+        reject(error, &context)
     })?;
     Ok(CognitoClaims {
         claims,
         token,
+        context,
         token_use: PhantomData,
     })
 }
@@ -259,13 +304,14 @@ impl<U, C, S> FromRequestParts<S> for CognitoClaims<U, C>
 where
     U: TokenKind,
     C: DeserializeOwned + Send + Sync + 'static,
-    S: Send + Sync + 'static,
+    S: AuthState,
 {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = verified_token(parts, state, Some(U::TOKEN_USE)).await?;
-        claims_of(required(token, parts, state)?)
+        let context = RefusalContext::of(&parts.headers, &parts.extensions);
+        let token = verified_token(parts, state, Some(U::TOKEN_USE), &context).await?;
+        typed(required(token, parts, state, &context)?, context)
     }
 }
 
@@ -273,7 +319,7 @@ impl<U, C, S> OptionalFromRequestParts<S> for CognitoClaims<U, C>
 where
     U: TokenKind,
     C: DeserializeOwned + Send + Sync + 'static,
-    S: Send + Sync + 'static,
+    S: AuthState,
 {
     type Rejection = AuthRejection;
 
@@ -281,8 +327,11 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let token = verified_token(parts, state, Some(U::TOKEN_USE)).await?;
-        optional(token, parts, state)?.map(claims_of).transpose()
+        let context = RefusalContext::of(&parts.headers, &parts.extensions);
+        let token = verified_token(parts, state, Some(U::TOKEN_USE), &context).await?;
+        optional(token, parts, state, &context)?
+            .map(|token| typed(token, context))
+            .transpose()
     }
 }
 

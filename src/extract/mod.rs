@@ -2,8 +2,10 @@
 //!
 //! - [`CognitoClaims<Id>`](CognitoClaims) and [`CognitoClaims<Access>`](CognitoClaims): typed
 //!   claims of one token use.
+//! - [`EitherClaims`]: typed claims of a token of either use, to branch on.
 //! - [`VerifiedToken`](crate::VerifiedToken): a token of either use, with its subject, user
-//!   name and raw claims.
+//!   name, groups, scopes and raw claims.
+//! - [`AuthState`]: how they find a verifier in the router state (`FromRef`).
 //!
 //! Both also extract as `Option<..>`: `None` for a request without an `Authorization` header.
 //!
@@ -34,7 +36,11 @@
 //! # }
 //! ```
 
+mod auth_state;
 mod cognito_claims;
+mod either_claims;
 mod verified_token;
 
+pub use auth_state::AuthState;
 pub use cognito_claims::CognitoClaims;
+pub use either_claims::EitherClaims;

@@ -127,8 +127,12 @@ where
                                 future: service.call(request),
                             }
                         }
-                        (Err(error), _, _) => {
+                        (Err(error), _, request) => {
                             let rejection = AuthRejection::from_error(error);
+                            let rejection = match &request {
+                                Some(request) => rejection.for_request(request.headers()),
+                                None => rejection,
+                            };
                             log_rejection(&rejection);
                             State::Rejected {
                                 response: Some(on_rejection.on_rejection(rejection)),

@@ -16,8 +16,10 @@ use crate::{
 /// in its extensions for the extractors.
 ///
 /// - Required mode (the default): no token or a bad one is refused (401).
-/// - [`optional`](Self::optional): a request without an `Authorization` header passes with no
-///   claims; a bad token is still refused.
+/// - [`optional`](Self::optional): a request without a token passes with no claims; a bad
+///   token is still refused.
+/// - The token is read from `Authorization: Bearer` unless another
+///   [`token_source`](Self::token_source) is set: a cookie, another header, a query parameter.
 ///
 /// Use it router-wide with `.layer(..)` or per route with `.route_layer(..)`. Stacked layers
 /// with the same verifier verify the token once; the inner ones only check their own rules.
@@ -43,6 +45,46 @@ use crate::{
 /// assert_eq!(app.clone().oneshot(anonymous).await.unwrap().status(), 200);
 /// let bad = Request::get("/").header("authorization", "Bearer x.y.z").body(Body::empty()).unwrap();
 /// assert_eq!(app.oneshot(bad).await.unwrap().status(), 401);
+/// # }
+/// ```
+///
+/// # CORS
+///
+/// A browser sends a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`) without
+/// credentials, so this layer would refuse it with a 401 and the browser would never send the
+/// real request. Put the CORS layer *outside* this one, that is added *after* it with
+/// `.layer(..)`: it answers preflights itself, and adds its headers to every other response,
+/// this layer's 401s included, so that the page can read them.
+///
+/// ```
+/// use axum::{Router, body::Body, http::Request, routing::get};
+/// use axum_cognito::{CognitoAuthLayer, test_util::TestIssuer};
+/// use http::{Method, header::{AUTHORIZATION, CONTENT_TYPE}};
+/// use tower::ServiceExt;
+/// use tower_http::cors::CorsLayer;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let issuer = TestIssuer::start().await;
+/// # let verifier = issuer.verifier_builder().build().await.unwrap();
+/// let cors = CorsLayer::new()
+///     .allow_origin("https://app.example.com".parse::<http::HeaderValue>().unwrap())
+///     .allow_methods([Method::GET, Method::POST])
+///     .allow_headers([AUTHORIZATION, CONTENT_TYPE]);
+/// let app = Router::new()
+///     .route("/orders", get(|| async { "orders" }))
+///     .layer(CognitoAuthLayer::new(verifier)) // inner: runs second
+///     .layer(cors); // outer: runs first
+///
+/// let preflight = Request::options("/orders")
+///     .header("origin", "https://app.example.com")
+///     .header("access-control-request-method", "GET")
+///     .header("access-control-request-headers", "authorization")
+///     .body(Body::empty())
+///     .unwrap();
+/// let response = app.oneshot(preflight).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// assert!(response.headers().contains_key("access-control-allow-origin"));
 /// # }
 /// ```
 #[derive(Clone)]
@@ -101,9 +143,46 @@ impl<R> CognitoAuthLayer<R> {
         }
     }
 
-    /// Lets requests without an `Authorization` header through, with no claims.
+    /// Lets requests without a token through, with no claims.
     pub fn optional(self) -> Self {
         self.with_config(|c| c.presence = Presence::Optional)
+    }
+
+    /// Reads the token from `source` instead of `Authorization: Bearer`: a
+    /// [`Cookie`](crate::token_source::Cookie), another [`Header`](crate::token_source::Header),
+    /// a [`QueryParameter`](crate::token_source::QueryParameter) on a WebSocket route, or
+    /// several of them in [`Sources`](crate::token_source::Sources). The size cap and every
+    /// check of the token apply as they do to the header; what the source cannot read is
+    /// refused with 401 `invalid_request`.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use axum_cognito::{CognitoAuthLayer, test_util::TestIssuer, token_source::Cookie};
+    /// use tower::ServiceExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let issuer = TestIssuer::start().await;
+    /// let verifier = issuer.verifier_builder().build().await.unwrap();
+    /// let layer = CognitoAuthLayer::new(verifier).token_source(Cookie::named("id_token").unwrap());
+    /// let app = Router::new().route("/", get(|| async { "hello" })).layer(layer);
+    ///
+    /// let token = issuer.id_token().sign();
+    /// let in_cookie = Request::get("/")
+    ///     .header("cookie", format!("id_token={token}"))
+    ///     .body(Body::empty())
+    ///     .unwrap();
+    /// assert_eq!(app.clone().oneshot(in_cookie).await.unwrap().status(), 200);
+    /// let in_header = Request::get("/")
+    ///     .header("authorization", format!("Bearer {token}"))
+    ///     .body(Body::empty())
+    ///     .unwrap();
+    /// assert_eq!(app.oneshot(in_header).await.unwrap().status(), 401);
+    /// # }
+    /// ```
+    pub fn token_source(self, source: impl TokenSource) -> Self {
+        let source: Arc<dyn TokenSource> = Arc::new(source);
+        self.with_config(|c| c.source = source)
     }
 
     /// Accepts only this token use (401 for the other).
@@ -145,7 +224,7 @@ impl<R> CognitoAuthLayer<R> {
     }
 }
 
-impl<S, R: Clone> Layer<S> for CognitoAuthLayer<R> {
+impl<S, R: OnRejection + Clone> Layer<S> for CognitoAuthLayer<R> {
     type Service = CognitoAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {

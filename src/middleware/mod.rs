@@ -41,3 +41,4 @@ mod service;
 pub use future::ResponseFuture;
 pub use layer::CognitoAuthLayer;
 pub use service::CognitoAuth;
+pub(crate) use service::PassedWithoutToken;

@@ -1,6 +1,7 @@
 //! The service: reads the Bearer token, verifies it, and calls the inner service or refuses.
 
 use std::{
+    any::Any,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -14,7 +15,9 @@ use super::{
     layer::{AuthConfig, CognitoAuthLayer, Presence},
 };
 use crate::{
-    rejection::{AuthRejection, DefaultRejection, OnRejection, log_accepted, log_rejection},
+    rejection::{
+        AuthRejection, DefaultRejection, LayerRenderer, OnRejection, log_accepted, log_rejection,
+    },
     token_source::FoundToken,
     verified_token::VerifiedToken,
     verifier::CognitoVerifier,
@@ -43,6 +46,9 @@ pub struct CognitoAuth<S, R = DefaultRejection> {
     inner: S,
     config: Arc<AuthConfig>,
     on_rejection: R,
+    /// `on_rejection` for what is refused after the layer (extractors, handler guards); `None`
+    /// for the terse default, which they use anyway, so the common case carries nothing.
+    renderer: Option<Arc<dyn OnRejection>>,
 }
 
 impl<S> CognitoAuth<S> {
@@ -57,15 +63,23 @@ impl<S> CognitoAuth<S> {
     }
 }
 
-impl<S, R> CognitoAuth<S, R> {
+impl<S, R: OnRejection + Clone> CognitoAuth<S, R> {
     pub(crate) fn from_parts(inner: S, config: Arc<AuthConfig>, on_rejection: R) -> Self {
+        let is_default = (&on_rejection as &dyn Any)
+            .downcast_ref::<DefaultRejection>()
+            .is_some_and(|r| *r == DefaultRejection::terse());
+        let renderer =
+            (!is_default).then(|| Arc::new(on_rejection.clone()) as Arc<dyn OnRejection>);
         Self {
             inner,
             config,
             on_rejection,
+            renderer,
         }
     }
+}
 
+impl<S, R> CognitoAuth<S, R> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -81,6 +95,12 @@ impl<S, R> CognitoAuth<S, R> {
         self.inner
     }
 }
+
+/// Left in the extensions of a request an optional layer let through without a token: the
+/// extractors behind it know that a layer ran, with which verifier, and that it found no
+/// token where it was told to look, so they do not look elsewhere.
+#[derive(Clone)]
+pub(crate) struct PassedWithoutToken(pub(crate) CognitoVerifier);
 
 /// What the synchronous part of a call decided.
 enum Decision {
@@ -110,6 +130,13 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let config = &*self.config;
         let decision = decide(config, &request);
+        if let (Decision::Pass(_) | Decision::Refetch(_), Some(renderer)) =
+            (&decision, &self.renderer)
+        {
+            request
+                .extensions_mut()
+                .insert(LayerRenderer(Arc::clone(renderer)));
+        }
         match decision {
             Decision::Pass(verified) => {
                 // The extractors read a verified token; only a request let through without one
@@ -117,11 +144,14 @@ where
                 if let Some(verified) = verified {
                     request.extensions_mut().insert(verified);
                 } else {
-                    request.extensions_mut().insert(config.verifier.clone());
+                    request
+                        .extensions_mut()
+                        .insert(PassedWithoutToken(config.verifier.clone()));
                 }
                 ResponseFuture::called(self.inner.call(request))
             }
             Decision::Refuse(rejection) => {
+                let rejection = rejection.for_request(request.headers());
                 log_rejection(&rejection);
                 ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
             }

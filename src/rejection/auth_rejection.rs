@@ -1,7 +1,10 @@
-use std::{fmt, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
+use axum::{
+    body::Body,
+    response::{IntoResponse, Response},
+};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use super::{
     kind::RejectionKind,
@@ -37,6 +40,33 @@ pub struct AuthRejection {
     kind: RejectionKind,
     error: Option<Error>,
     problem: Option<TokenProblem>,
+    grpc: bool,
+    /// The renderer of the layer the request passed through, for a refusal made after it (an
+    /// extractor's, a handler guard's).
+    renderer: Option<Arc<dyn OnRejection>>,
+}
+
+/// The renderer a layer leaves in the extensions of the requests it lets through, so that what
+/// is refused after it answers in the same shape.
+#[derive(Clone)]
+pub(crate) struct LayerRenderer(pub(crate) Arc<dyn OnRejection>);
+
+/// How a refusal made after a layer answers: the gRPC way for a gRPC call, with the renderer
+/// of the layer the request passed through. Taken from the request once, kept by what the
+/// extractors hand out so that a handler's guard answers the same way.
+#[derive(Clone, Default)]
+pub(crate) struct RefusalContext {
+    grpc: bool,
+    renderer: Option<Arc<dyn OnRejection>>,
+}
+
+impl RefusalContext {
+    pub(crate) fn of(headers: &HeaderMap, extensions: &http::Extensions) -> Self {
+        Self {
+            grpc: is_grpc(headers),
+            renderer: extensions.get::<LayerRenderer>().map(|r| Arc::clone(&r.0)),
+        }
+    }
 }
 
 impl AuthRejection {
@@ -46,6 +76,8 @@ impl AuthRejection {
             kind: RejectionKind::MissingToken,
             error: None,
             problem: None,
+            grpc: false,
+            renderer: None,
         }
     }
 
@@ -54,6 +86,8 @@ impl AuthRejection {
             kind: RejectionKind::InvalidRequest,
             error: None,
             problem: Some(problem),
+            grpc: false,
+            renderer: None,
         }
     }
 
@@ -62,6 +96,8 @@ impl AuthRejection {
             kind: RejectionKind::MissingVerifier,
             error: None,
             problem: None,
+            grpc: false,
+            renderer: None,
         }
     }
 
@@ -77,7 +113,75 @@ impl AuthRejection {
             kind,
             error: Some(error),
             problem: None,
+            grpc: false,
+            renderer: None,
         }
+    }
+
+    /// Notes what the refused request was: a gRPC call (`content-type: application/grpc` or
+    /// `application/grpc+...`) is answered the gRPC way.
+    pub(crate) fn for_request(mut self, headers: &HeaderMap) -> Self {
+        self.grpc = is_grpc(headers);
+        self
+    }
+
+    /// For a refusal after a layer (an extractor's, a handler guard's): answered as
+    /// `context` says.
+    pub(crate) fn in_context(self, context: &RefusalContext) -> Self {
+        Self {
+            grpc: context.grpc,
+            renderer: context.renderer.clone(),
+            ..self
+        }
+    }
+
+    /// True when the refused request was a gRPC call: [`DefaultRejection`] then answers with
+    /// HTTP 200, `content-type: application/grpc` and a `grpc-status`, so that a gRPC client
+    /// sees `Unauthenticated`, `PermissionDenied` or `Unavailable`.
+    pub fn is_grpc(&self) -> bool {
+        self.grpc
+    }
+
+    /// A response with the status and the standard headers of this refusal
+    /// (`WWW-Authenticate`, terse; `Retry-After` on 503) and a body of your own: for an error
+    /// shape of your own without losing what clients and proxies read.
+    ///
+    /// ```
+    /// use axum_cognito::{AuthRejection, CognitoAuthLayer, CognitoVerifier};
+    ///
+    /// fn json_errors(verifier: CognitoVerifier) -> CognitoAuthLayer<impl axum_cognito::OnRejection + Clone> {
+    ///     CognitoAuthLayer::new(verifier).on_rejection(|rejection: AuthRejection| {
+    ///         let body = format!(r#"{{"error":"{}"}}"#, rejection.kind().code());
+    ///         rejection.response_with_body("application/json", body)
+    ///     })
+    /// }
+    /// let response = AuthRejection::missing_token().response_with_body("application/json", "{}");
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    /// assert_eq!(response.headers()["content-type"], "application/json");
+    /// ```
+    pub fn response_with_body(
+        &self,
+        content_type: &'static str,
+        body: impl Into<Body>,
+    ) -> Response {
+        let mut response = Response::new(body.into());
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(value) = self.www_authenticate() {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after_seconds() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+
+    /// `Retry-After` in whole seconds (at least 1), for 503.
+    pub(crate) fn retry_after_seconds(&self) -> Option<u64> {
+        (self.kind == RejectionKind::KeysUnavailable)
+            .then(|| self.retry_after().map_or(1, |d| d.as_secs().max(1)))
     }
 
     /// The kind of refusal.
@@ -143,10 +247,29 @@ impl AuthRejection {
     }
 }
 
+/// Answers with the renderer of the layer the request passed through, else
+/// [`DefaultRejection::terse`].
 impl IntoResponse for AuthRejection {
-    fn into_response(self) -> Response {
-        DefaultRejection::terse().on_rejection(self)
+    fn into_response(mut self) -> Response {
+        match self.renderer.take() {
+            Some(renderer) => renderer.on_rejection(self),
+            None => DefaultRejection::terse().on_rejection(self),
+        }
     }
+}
+
+/// `content-type: application/grpc`, with or without a `+format` or parameters.
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/grpc")
+                || essence
+                    .get(..17)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("application/grpc+"))
+        })
 }
 
 impl fmt::Display for AuthRejection {
@@ -160,7 +283,8 @@ impl fmt::Debug for AuthRejection {
         f.debug_struct("AuthRejection")
             .field("kind", &self.kind)
             .field("reason", &self.reason())
-            .finish()
+            .field("grpc", &self.grpc)
+            .finish_non_exhaustive()
     }
 }
 
@@ -226,7 +350,8 @@ mod tests {
 
     #[test]
     fn hostile_descriptions_cannot_break_the_header() {
-        let hostile = AuthRejection::from_error(Error::custom(
+        let hostile = AuthRejection::from_error(Error::custom_of(
+            ErrorKind::CustomCheck,
             "a\" , error=\"none\r\nSet-Cookie: x=1\\ \u{e9}".into(),
         ));
         let value = hostile.www_authenticate_with_description().unwrap();
@@ -241,7 +366,10 @@ mod tests {
 
     #[test]
     fn terse_bodies_leak_nothing() {
-        let rejection = AuthRejection::from_error(Error::custom("tenant 42 is suspended".into()));
+        let rejection = AuthRejection::from_error(Error::custom_of(
+            ErrorKind::CustomCheck,
+            "tenant 42 is suspended".into(),
+        ));
         let response = rejection.into_response();
         assert_eq!(
             response.headers()[header::WWW_AUTHENTICATE],

@@ -3,6 +3,16 @@
 use http::StatusCode;
 
 /// The kind of refusal, which decides the status.
+///
+/// ```
+/// use axum_cognito::{AuthRejection, RejectionKind};
+///
+/// let rejection = AuthRejection::missing_token();
+/// assert_eq!(rejection.kind(), RejectionKind::MissingToken);
+/// assert_eq!(rejection.kind().status(), 401);
+/// assert_eq!(rejection.kind().grpc_status(), 16);
+/// assert_eq!(RejectionKind::InsufficientScope.code(), "insufficient_scope");
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectionKind {
@@ -30,6 +40,17 @@ impl RejectionKind {
             Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::MissingVerifier => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The gRPC status code a gRPC client sees: 16 (unauthenticated) for 401, 7 (permission
+    /// denied) for 403, 14 (unavailable) for 503, 13 (internal) for 500.
+    pub fn grpc_status(self) -> u16 {
+        match self {
+            Self::MissingToken | Self::InvalidRequest | Self::InvalidToken => 16,
+            Self::InsufficientScope => 7,
+            Self::KeysUnavailable => 14,
+            Self::MissingVerifier => 13,
         }
     }
 
@@ -62,6 +83,13 @@ mod tests {
             (MissingVerifier, 500),
         ] {
             assert_eq!(kind.status().as_u16(), status, "{kind:?}");
+            let grpc = match status {
+                401 => 16,
+                403 => 7,
+                503 => 14,
+                _ => 13,
+            };
+            assert_eq!(kind.grpc_status(), grpc, "{kind:?}");
         }
     }
 }

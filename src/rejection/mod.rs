@@ -35,6 +35,7 @@ mod log;
 mod on_rejection;
 
 pub use auth_rejection::AuthRejection;
+pub(crate) use auth_rejection::{LayerRenderer, RefusalContext};
 pub use kind::RejectionKind;
 pub(crate) use log::{log_accepted, log_rejection};
 pub use on_rejection::{DefaultRejection, OnRejection};

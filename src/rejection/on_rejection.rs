@@ -46,15 +46,21 @@ where
     }
 }
 
-/// The default responses of the [table in the module docs](super): terse, or verbose on
-/// request.
+/// The default responses of the [table in the module docs](super): terse or verbose, plain
+/// text or `application/problem+json` (RFC 9457), and the gRPC shape for gRPC calls.
 ///
 /// | | body | `WWW-Authenticate` |
 /// |---|---|---|
 /// | terse (default) | the status's reason phrase (`Unauthorized`) | scheme and error code |
 /// | verbose | the reason (`Token is expired`) | and an `error_description` |
 ///
-/// Both set `Retry-After` on 503 and `content-type: text/plain; charset=utf-8`.
+/// Every form sets `Retry-After` on 503. [`problem_json`](Self::problem_json) answers
+/// `{"type":"about:blank","title":"Unauthorized","status":401,"code":"invalid_token"}` (and a
+/// `detail` when verbose) as `application/problem+json`. A gRPC call
+/// ([`AuthRejection::is_grpc`]) is answered HTTP 200 with `content-type: application/grpc`,
+/// `grpc-status` ([`RejectionKind::grpc_status`]) and a percent-encoded `grpc-message`, so
+/// that tonic and other clients see `Unauthenticated`, `PermissionDenied` or `Unavailable`
+/// instead of a protocol error.
 ///
 /// ```
 /// use axum_cognito::{AuthRejection, DefaultRejection, OnRejection};
@@ -62,10 +68,15 @@ where
 /// let response = DefaultRejection::verbose().on_rejection(AuthRejection::missing_token());
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+///
+/// let problem = DefaultRejection::terse().problem_json();
+/// let response = problem.on_rejection(AuthRejection::missing_token());
+/// assert_eq!(response.headers()["content-type"], "application/problem+json");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DefaultRejection {
     detail: Detail,
+    body: BodyFormat,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,12 +86,17 @@ enum Detail {
     Verbose,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum BodyFormat {
+    #[default]
+    Text,
+    ProblemJson,
+}
+
 impl DefaultRejection {
     /// Terse bodies: the status's reason phrase only. Nothing internal leaks.
     pub fn terse() -> Self {
-        Self {
-            detail: Detail::Terse,
-        }
+        Self::default()
     }
 
     /// Bodies and `error_description` that say which check failed ("Token is expired"). The
@@ -88,7 +104,33 @@ impl DefaultRejection {
     pub fn verbose() -> Self {
         Self {
             detail: Detail::Verbose,
+            ..Self::default()
         }
+    }
+
+    /// `application/problem+json` bodies (RFC 9457) instead of plain text; the headers stay.
+    pub fn problem_json(self) -> Self {
+        Self {
+            body: BodyFormat::ProblemJson,
+            ..self
+        }
+    }
+
+    fn grpc(&self, rejection: &AuthRejection, message: &str) -> Response {
+        let mut response = Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(rejection.kind().grpc_status()),
+        );
+        if let Ok(message) = HeaderValue::from_str(&percent_encoded(message)) {
+            headers.insert("grpc-message", message);
+        }
+        response
     }
 }
 
@@ -96,37 +138,56 @@ impl OnRejection for DefaultRejection {
     fn on_rejection(&self, rejection: AuthRejection) -> Response {
         let status = rejection.status();
         let verbose = self.detail == Detail::Verbose;
-        let body = match rejection.kind() {
+        let phrase = status.canonical_reason().unwrap_or_default();
+        let text = match rejection.kind() {
             RejectionKind::MissingVerifier => MISSING_VERIFIER.to_owned(),
             _ if verbose => rejection.reason(),
-            _ => status.canonical_reason().unwrap_or_default().to_owned(),
+            _ => phrase.to_owned(),
         };
-        let mut response = Response::new(Body::from(body));
-        *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        let challenge = if verbose {
-            rejection.www_authenticate_with_description()
-        } else {
-            rejection.www_authenticate()
-        };
-        if let Some(value) = challenge {
-            headers.insert(header::WWW_AUTHENTICATE, value);
+        if rejection.is_grpc() {
+            return self.grpc(&rejection, &text);
         }
-        if rejection.kind() == RejectionKind::KeysUnavailable {
-            let seconds = rejection.retry_after().map_or(1, |d| d.as_secs().max(1));
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        let (content_type, body) = match self.body {
+            BodyFormat::Text => ("text/plain; charset=utf-8", text),
+            BodyFormat::ProblemJson => {
+                let mut problem = serde_json::json!({
+                    "type": "about:blank",
+                    "title": phrase,
+                    "status": status.as_u16(),
+                    "code": rejection.kind().code(),
+                });
+                if verbose || rejection.kind() == RejectionKind::MissingVerifier {
+                    problem["detail"] = text.into();
+                }
+                ("application/problem+json", problem.to_string())
+            }
+        };
+        let mut response = rejection.response_with_body(content_type, body);
+        if verbose && let Some(value) = rejection.www_authenticate_with_description() {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
 }
 
+/// The gRPC spec's percent-encoding of `grpc-message`: every byte outside printable ASCII, and
+/// `%` itself.
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b' '..=b'~' if byte != b'%' => out.push(char::from(byte)),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use http::StatusCode;
+    use http::{HeaderMap, StatusCode};
 
     use super::*;
     use crate::error::{Error, ErrorKind};
@@ -144,6 +205,50 @@ mod tests {
         assert_eq!(
             verbose.headers()[header::WWW_AUTHENTICATE],
             "Bearer error=\"invalid_token\", error_description=\"Token is expired\""
+        );
+    }
+
+    #[test]
+    fn grpc_calls_get_grpc_statuses() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc+proto"),
+        );
+        for (error, code) in [
+            (Error::new(ErrorKind::Expired), "16"),
+            (Error::new(ErrorKind::MissingGroup), "7"),
+            (
+                Error::unavailable(None, std::time::Duration::from_secs(3)),
+                "14",
+            ),
+        ] {
+            let rejection = AuthRejection::from_error(error).for_request(&headers);
+            let response = DefaultRejection::verbose().on_rejection(rejection);
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/grpc");
+            assert_eq!(response.headers()["grpc-status"], code);
+            assert!(!response.headers()["grpc-message"].is_empty());
+        }
+        assert_eq!(percent_encoded("50% \u{e9}\n"), "50%25 %C3%A9%0A");
+    }
+
+    #[test]
+    fn problem_json_keeps_the_headers() {
+        let rejection = AuthRejection::from_error(Error::new(ErrorKind::MissingScope));
+        let response = DefaultRejection::verbose()
+            .problem_json()
+            .on_rejection(rejection);
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert!(
+            response.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer error=\"insufficient_scope\"")
         );
     }
 }

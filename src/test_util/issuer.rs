@@ -26,7 +26,10 @@ use serde_json::json;
 use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Sleep};
 
 use super::{SigningKey, TokenBuilder};
-use crate::verifier::{CognitoVerifier, CognitoVerifierBuilder, UserPool};
+use crate::{
+    verified_token::VerifiedToken,
+    verifier::{CognitoVerifier, CognitoVerifierBuilder, TokenRequirements, UserPool},
+};
 
 /// A way for the JWKS endpoint to misbehave, for tests of a failing Cognito.
 #[non_exhaustive]
@@ -59,6 +62,27 @@ pub enum JwksFault {
 }
 
 /// A local Cognito user pool: see the [module docs](super).
+///
+/// ```
+/// use axum_cognito::{ErrorKind, test_util::{JwksFault, TestIssuer}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let issuer = TestIssuer::start().await;
+/// let verifier = issuer.verifier_builder().build().await.unwrap();
+/// let old = issuer.access_token().sign();
+///
+/// issuer.rotate(); // a new signing key; the old one stays published
+/// let new = issuer.access_token().sign();
+/// assert!(verifier.verify_access(&new).await.is_ok()); // an unknown kid: one refetch
+/// assert!(verifier.verify_access(&old).await.is_ok());
+/// assert_eq!(issuer.jwks_requests(), 2);
+///
+/// issuer.set_fault(Some(JwksFault::Status(503))); // the endpoint fails from now on
+/// assert_eq!(verifier.refresh().await.unwrap_err().kind(), ErrorKind::KeysUnavailable);
+/// assert!(verifier.verify_access(&new).await.is_ok(), "the last good keys stay");
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct TestIssuer {
     shared: Arc<Shared>,
@@ -180,6 +204,31 @@ impl TestIssuer {
         CognitoVerifier::builder()
             .user_pool(self.user_pool())
             .any_token_use()
+    }
+
+    /// `token` verified with this issuer's published keys, as a handler receives it: for unit
+    /// tests of handlers that take a [`VerifiedToken`] or
+    /// [`CognitoClaims`](crate::CognitoClaims) (through
+    /// [`CognitoClaims::from_verified`](crate::CognitoClaims::from_verified)), with no router.
+    ///
+    /// # Panics
+    ///
+    /// When the token does not verify: a test that hands it on wants it valid.
+    pub async fn verified_token(&self, token: &str) -> VerifiedToken {
+        let pool = UserPool::new(self.pool_id())
+            .any_client()
+            .jwks_json(self.jwks_json());
+        let verifier = CognitoVerifier::builder()
+            .user_pool(pool)
+            .any_token_use()
+            .token_cache_bytes(0)
+            .build()
+            .await
+            .expect("a verifier of the issuer's own keys");
+        verifier
+            .verify_token(token, &TokenRequirements::new())
+            .await
+            .unwrap_or_else(|e| panic!("the token does not verify: {e}"))
     }
 
     /// The JWKS document currently published.

@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, Uri, header::AUTHORIZATION};
 
-use super::{FoundToken, TokenProblem, TokenSource};
+use super::{FoundToken, TokenProblem, TokenSource, token68::token68};
 
 /// Reads the token from `Authorization: Bearer <token>`: the scheme case-insensitively, then
 /// exactly one space, then a token68 (`A-Z a-z 0-9 - . _ ~ + /`, optional trailing `=`). Two
@@ -49,35 +49,11 @@ fn bearer_token(headers: &HeaderMap) -> FoundToken<'_> {
     let Some(token) = bytes.get(scheme_end + 1..) else {
         return FoundToken::Invalid(TokenProblem::Malformed);
     };
-    // Padding is only at the end: strip it from the back, then every other byte must be a
-    // token68 character. The scan runs on every request, so it has no branch per byte.
-    let body_len = token
-        .iter()
-        .rposition(|b| *b != b'=')
-        .map_or(0, |last| last + 1);
-    let body = &token[..body_len];
-    let is_token68 = !body.is_empty()
-        && body
-            .iter()
-            .fold(true, |ok, b| ok & TOKEN68[usize::from(*b)]);
-    match std::str::from_utf8(token) {
-        Ok(token) if is_token68 => FoundToken::Present(token),
-        _ => FoundToken::Invalid(TokenProblem::Malformed),
-    }
+    token68(token).map_or(
+        FoundToken::Invalid(TokenProblem::Malformed),
+        FoundToken::Present,
+    )
 }
-
-/// The token68 characters of RFC 7235, padding aside: `A-Z a-z 0-9 - . _ ~ + /`.
-static TOKEN68: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        b += 1;
-    }
-    table
-};
 
 #[cfg(test)]
 mod tests {

@@ -110,7 +110,8 @@ impl CognitoVerifierBuilder {
     }
 
     /// Allows tokens issued to this app client, in every pool that names no clients of its
-    /// own. May be called several times.
+    /// own. May be called several times. A pool with clients of its own would ignore these, so
+    /// building fails with [`ConfigError::ClientIdsIgnored`] when both are given.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         AppClients::add(&mut self.clients, client_id.into());
         self
@@ -211,7 +212,9 @@ impl CognitoVerifierBuilder {
 
     /// How long keys are trusted without a successful fetch; after that, tokens fail with
     /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (HTTP 503) until a fetch
-    /// succeeds. `None` trusts them forever. Default 24 hours ([`DEFAULT_MAX_STALENESS`]):
+    /// succeeds. `None` trusts them forever. It must be longer than the
+    /// [`refresh_interval`](Self::refresh_interval) (building fails otherwise: the keys
+    /// would go stale between two refreshes). Default 24 hours ([`DEFAULT_MAX_STALENESS`]):
     /// long enough to ride out any Cognito or network outage, short enough that keys removed
     /// during one stop being trusted within a day, the longest a Cognito token lives.
     pub fn max_staleness(mut self, staleness: Option<Duration>) -> Self {
@@ -317,6 +320,13 @@ impl CognitoVerifierBuilder {
                 "fetch_timeout must be above zero and at most 5 minutes",
             ));
         }
+        if let Some(staleness) = self.refresh.max_staleness
+            && staleness <= self.refresh.refresh_interval
+        {
+            return Err(ConfigError::InvalidSetting(
+                "max_staleness must be longer than refresh_interval, or keys go stale between refreshes",
+            ));
+        }
         if self.refresh.first_retry > self.refresh.max_retry {
             return Err(ConfigError::InvalidSetting(
                 "the first retry delay must not exceed the longest",
@@ -350,6 +360,11 @@ impl CognitoVerifierBuilder {
                     .any(|other| other.issuers().contains(issuer))
             }) {
                 return Err(ConfigError::DuplicateIssuer(issuer));
+            }
+            // A pool with clients of its own ignores the builder's: say so rather than let
+            // the builder's list look as if it applied.
+            if pool.clients.is_some() && self.clients.is_some() {
+                return Err(ConfigError::ClientIdsIgnored(pool.id.clone()));
             }
             let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
                 Some(AppClients::Listed(list))

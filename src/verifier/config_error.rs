@@ -40,6 +40,12 @@ pub enum ConfigError {
         "user pool {0}: set the allowed app client ids, or call any_client() to accept every client"
     )]
     ClientIdsNotSet(String),
+    /// A pool names clients of its own and the builder names some too: the builder's would be
+    /// ignored for that pool.
+    #[error(
+        "user pool {0} names its own client ids, which replace the builder's: give them in one place"
+    )]
+    ClientIdsIgnored(String),
     /// The accepted token use was not chosen.
     #[error(
         "choose the accepted token use: token_use(TokenUse::Id), token_use(TokenUse::Access) or any_token_use()"

@@ -13,13 +13,21 @@ use crate::{
 
 type CheckFn = dyn Fn(&[u8]) -> Result<(), String> + Send + Sync;
 
+/// A custom check and the error its failure is.
+#[derive(Clone)]
+struct CustomCheck {
+    check: Arc<CheckFn>,
+    kind: ErrorKind,
+}
+
 /// Rules checked after the signature and the standard claims.
 ///
 /// Each [`any_group`](Self::any_group) call adds a rule that at least one of its groups is in
 /// `cognito:groups`; each [`any_scope`](Self::any_scope) call likewise for `scope`. All rules
 /// must hold. A failed group or scope rule is [`ErrorKind::MissingGroup`] or
 /// [`ErrorKind::MissingScope`] (HTTP 403); a failed custom check is
-/// [`ErrorKind::CustomCheck`] (HTTP 401).
+/// [`ErrorKind::CustomCheck`] (HTTP 401), or [`ErrorKind::Forbidden`] (HTTP 403) for one added
+/// with [`custom_check_forbidden`](Self::custom_check_forbidden).
 ///
 /// ```
 /// use axum_cognito::{AccessClaims, TokenRequirements, TokenUse};
@@ -37,7 +45,7 @@ pub struct TokenRequirements {
     pub(crate) token_use: Option<TokenUse>,
     groups: Vec<Vec<String>>,
     scopes: Vec<Vec<String>>,
-    checks: Vec<Arc<CheckFn>>,
+    checks: Vec<CustomCheck>,
 }
 
 impl TokenRequirements {
@@ -74,19 +82,51 @@ impl TokenRequirements {
         self
     }
 
-    /// A check of your own on the verified claims, read as `C`. Its `Err` message is kept in
-    /// the error (not sent to clients by the HTTP layer unless it is made verbose).
-    pub fn custom_check<C, F>(mut self, check: F) -> Self
+    /// A check of your own on the verified claims, read as `C`. Its failure is
+    /// [`ErrorKind::CustomCheck`] (HTTP 401); its `Err` message is kept in the error (not sent
+    /// to clients by the HTTP layer unless it is made verbose).
+    pub fn custom_check<C, F>(self, check: F) -> Self
     where
         C: DeserializeOwned,
         F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
     {
-        self.checks.push(Arc::new(move |payload: &[u8]| {
+        self.with_check(ErrorKind::CustomCheck, check)
+    }
+
+    /// As [`custom_check`](Self::custom_check), but a failure is [`ErrorKind::Forbidden`]
+    /// (HTTP 403): the token is valid and the caller known, but not allowed here (another
+    /// tenant's user, say).
+    ///
+    /// ```
+    /// use axum_cognito::{IdClaims, TokenRequirements};
+    ///
+    /// let acme_only = TokenRequirements::new().custom_check_forbidden(|claims: &IdClaims| {
+    ///     match claims.custom.get("tenant").map(String::as_str) {
+    ///         Some("acme") => Ok(()),
+    ///         _ => Err("not an acme user".into()),
+    ///     }
+    /// });
+    /// ```
+    pub fn custom_check_forbidden<C, F>(self, check: F) -> Self
+    where
+        C: DeserializeOwned,
+        F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.with_check(ErrorKind::Forbidden, check)
+    }
+
+    fn with_check<C, F>(mut self, kind: ErrorKind, check: F) -> Self
+    where
+        C: DeserializeOwned,
+        F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let check: Arc<CheckFn> = Arc::new(move |payload: &[u8]| {
             // Not serde's message: it quotes the offending value, a user's data.
             let claims: C = serde_json::from_slice(payload)
                 .map_err(|_| "claims do not fit the check's type".to_owned())?;
             check(&claims)
-        }));
+        });
+        self.checks.push(CustomCheck { check, kind });
         self
     }
 
@@ -117,8 +157,9 @@ impl TokenRequirements {
         if !self.scopes.iter().all(|any| token.has_any_scope(any)) {
             return Err(Error::new(ErrorKind::MissingScope));
         }
-        for check in &self.checks {
-            check(token.payload()).map_err(Error::custom)?;
+        for custom in &self.checks {
+            (custom.check)(token.payload())
+                .map_err(|message| Error::custom_of(custom.kind, message))?;
         }
         Ok(())
     }

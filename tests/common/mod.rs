@@ -126,6 +126,25 @@ pub(crate) fn anonymous(path: &str) -> Request<Body> {
     request(path, &[])
 }
 
+/// `method path` with these headers, in order (a name may repeat).
+pub(crate) fn request_with(
+    method: http::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+/// `GET path` with these `Cookie` headers, in order.
+pub(crate) fn with_cookies(path: &str, cookies: &[&str]) -> Request<Body> {
+    let headers: Vec<_> = cookies.iter().map(|cookie| ("cookie", *cookie)).collect();
+    request_with(http::Method::GET, path, &headers)
+}
+
 /// A response, its body read as text.
 #[derive(Debug)]
 pub(crate) struct Reply {
