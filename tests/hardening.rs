@@ -27,12 +27,18 @@ async fn sub(claims: CognitoClaims<Access>) -> String {
 // 1. A token verified by one verifier is never taken by another
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_nested_router_with_its_own_verifier_does_not_take_the_outer_layers_token() {
+/// A customer pool and a staff pool, each with its own verifier.
+async fn two_pools() -> (TestIssuer, TestIssuer, CognitoVerifier, CognitoVerifier) {
     let customers = TestIssuer::start_with("eu-west-1_Customers", "shop").await;
     let staff = TestIssuer::start_with("eu-west-1_Staff", "backoffice").await;
     let customer_verifier = customers.verifier_builder().build().await.unwrap();
     let staff_verifier = staff.verifier_builder().build().await.unwrap();
+    (customers, staff, customer_verifier, staff_verifier)
+}
+
+#[tokio::test]
+async fn a_nested_router_with_its_own_verifier_does_not_take_the_outer_layers_token() {
+    let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
     let staff_routes = Router::new()
         .route("/orders", get(sub))
         .with_state(staff_verifier);
@@ -64,10 +70,7 @@ async fn a_nested_router_with_its_own_verifier_does_not_take_the_outer_layers_to
 
 #[tokio::test]
 async fn an_extension_verifier_does_not_take_a_token_of_another_layer() {
-    let customers = TestIssuer::start_with("eu-west-1_Customers", "shop").await;
-    let staff = TestIssuer::start_with("eu-west-1_Staff", "backoffice").await;
-    let customer_verifier = customers.verifier_builder().build().await.unwrap();
-    let staff_verifier = staff.verifier_builder().build().await.unwrap();
+    let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
     let app = Router::new()
         .route("/orders", get(sub))
         .layer(Extension(staff_verifier))
@@ -81,10 +84,7 @@ async fn an_extension_verifier_does_not_take_a_token_of_another_layer() {
 
 #[tokio::test]
 async fn stacked_layers_of_different_verifiers_each_verify() {
-    let customers = TestIssuer::start_with("eu-west-1_Customers", "shop").await;
-    let staff = TestIssuer::start_with("eu-west-1_Staff", "backoffice").await;
-    let customer_verifier = customers.verifier_builder().build().await.unwrap();
-    let staff_verifier = staff.verifier_builder().build().await.unwrap();
+    let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
     let app = Router::new()
         .route(
             "/orders",
