@@ -70,7 +70,7 @@ async fn a_nested_router_with_its_own_verifier_does_not_take_the_outer_layers_to
 
 #[tokio::test]
 async fn an_extension_verifier_does_not_take_a_token_of_another_layer() {
-    let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
+    let (customers, _staff, customer_verifier, staff_verifier) = two_pools().await;
     let app = Router::new()
         .route("/orders", get(sub))
         .layer(Extension(staff_verifier))
@@ -84,7 +84,7 @@ async fn an_extension_verifier_does_not_take_a_token_of_another_layer() {
 
 #[tokio::test]
 async fn stacked_layers_of_different_verifiers_each_verify() {
-    let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
+    let (customers, _staff, customer_verifier, staff_verifier) = two_pools().await;
     let app = Router::new()
         .route(
             "/orders",
