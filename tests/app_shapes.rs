@@ -12,7 +12,7 @@ use axum::{
 };
 use axum_cognito::{
     Access, AuthRejection, AuthState, CognitoAuthLayer, CognitoClaims, CognitoVerifier,
-    DefaultRejection, Id, IdClaims, TokenRequirements, VerifiedToken, extract::EitherClaims,
+    DefaultRejection, Id, IdClaims, TokenRequirements, extract::EitherClaims,
     test_util::TestIssuer,
 };
 use common::{anonymous, call, with_token};
@@ -284,5 +284,4 @@ async fn handlers_are_testable_without_http() {
             .status(),
         401
     );
-    let _: fn(VerifiedToken) -> _ = CognitoClaims::<Id>::from_verified;
 }

@@ -5,7 +5,8 @@ use http::request::Parts;
 
 use super::{
     auth_state::AuthState,
-    cognito_claims::{CognitoClaims, optional, required, typed, verified_token},
+    cognito_claims::{CognitoClaims, typed},
+    request_token::{optional_token, required_token},
 };
 use crate::{
     rejection::{AuthRejection, RefusalContext},
@@ -60,9 +61,8 @@ impl<S: AuthState> FromRequestParts<S> for EitherClaims {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let context = RefusalContext::of(&parts.headers, &parts.extensions);
-        let token = verified_token(parts, state, None, &context).await?;
-        Self::of(required(token, parts, state, &context)?, context)
+        let (token, context) = required_token(parts, state, None).await?;
+        Self::of(token, context)
     }
 }
 
@@ -73,10 +73,9 @@ impl<S: AuthState> OptionalFromRequestParts<S> for EitherClaims {
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let context = RefusalContext::of(&parts.headers, &parts.extensions);
-        let token = verified_token(parts, state, None, &context).await?;
-        optional(token, parts, state, &context)?
-            .map(|token| Self::of(token, context))
+        let token = optional_token(parts, state, None).await?;
+        token
+            .map(|(token, context)| Self::of(token, context))
             .transpose()
     }
 }

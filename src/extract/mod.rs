@@ -39,6 +39,7 @@
 mod auth_state;
 mod cognito_claims;
 mod either_claims;
+mod request_token;
 mod verified_token;
 
 pub use auth_state::AuthState;

@@ -5,12 +5,9 @@ use http::request::Parts;
 
 use super::{
     auth_state::AuthState,
-    cognito_claims::{optional, required, verified_token},
+    request_token::{optional_token, required_token},
 };
-use crate::{
-    rejection::{AuthRejection, RefusalContext},
-    verified_token::VerifiedToken,
-};
+use crate::{rejection::AuthRejection, verified_token::VerifiedToken};
 
 /// Extracts the verified token of either use, as [`CognitoClaims`](crate::CognitoClaims) does
 /// for one use: from the layer, or verified here with a verifier from the extensions or the
@@ -19,9 +16,7 @@ impl<S: AuthState> FromRequestParts<S> for VerifiedToken {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let context = RefusalContext::of(&parts.headers, &parts.extensions);
-        let token = verified_token(parts, state, None, &context).await?;
-        required(token, parts, state, &context)
+        Ok(required_token(parts, state, None).await?.0)
     }
 }
 
@@ -34,8 +29,8 @@ impl<S: AuthState> OptionalFromRequestParts<S> for VerifiedToken {
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let context = RefusalContext::of(&parts.headers, &parts.extensions);
-        let token = verified_token(parts, state, None, &context).await?;
-        optional(token, parts, state, &context)
+        Ok(optional_token(parts, state, None)
+            .await?
+            .map(|(token, _)| token))
     }
 }

@@ -14,7 +14,8 @@ use crate::{error::Error, token_source::TokenProblem};
 
 pub(crate) const MISSING_VERIFIER: &str = "axum-cognito: no CognitoAuthLayer ran for this route and no \
     CognitoVerifier was found. Add `.layer(CognitoAuthLayer::new(verifier))`, \
-    `.layer(Extension(verifier))`, or `.with_state(verifier)` to the router.";
+    `.layer(Extension(verifier))`, or `.with_state(verifier)` (or a state with \
+    `impl FromRef<AppState> for CognitoVerifier`) to the router.";
 
 /// Why a request was refused: build the response from it, or let it answer by itself
 /// (`IntoResponse`: [`DefaultRejection::terse`]).
