@@ -6,7 +6,8 @@
 //! | `COGNITO_USER_POOL_ID` | required, e.g. `eu-west-1_AbC123456`; several pools comma-separated |
 //! | `COGNITO_CLIENT_IDS` | required, comma-separated app client ids (of any of the pools) |
 //! | `COGNITO_REGION` | optional, overrides the region read from the pool id |
-//! | `COGNITO_JWKS_URL` | optional, where to fetch the keys (emulators); `{pool}` stands for the pool id |
+//! | `COGNITO_JWKS_URL` | optional, where to fetch the keys (emulators); `{pool}` stands for the pool id, `{region}` for each of the pool's regions (primary first: one location per region, failing over in turn) |
+//! | `COGNITO_REPLICA_REGIONS` | optional, comma-separated regions every pool is replicated to: their tokens are accepted, their endpoints serve the keys when the primary's is down |
 //! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
 //! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
 //!
@@ -17,7 +18,7 @@
 //!
 //! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
 //! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
-//! status; 503 when the keys are unusable).
+//! status, each key location's state included; 503 when the keys are unusable).
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
@@ -106,6 +107,7 @@ fn settings() -> Result<Settings, String> {
     }
     let region = var("COGNITO_REGION");
     let jwks_url = var("COGNITO_JWKS_URL");
+    let replica_regions = replica_regions(var("COGNITO_REPLICA_REGIONS"))?;
     let ids: Vec<&str> = pool_id.split(',').map(str::trim).collect();
     if ids.len() > 1
         && jwks_url
@@ -127,7 +129,7 @@ fn settings() -> Result<Settings, String> {
         if let Some(url) = &jwks_url {
             pool = pool.jwks_url(url.trim().replace("{pool}", id));
         }
-        pools.push(pool);
+        pools.push(pool.replica_regions(replica_regions.iter().cloned()));
     }
     let bind = match var("BIND_ADDR") {
         Some(value) => value
@@ -154,6 +156,25 @@ fn settings() -> Result<Settings, String> {
     })
 }
 
+/// `COGNITO_REPLICA_REGIONS`: comma-separated region names.
+fn replica_regions(value: Option<String>) -> Result<Vec<String>, String> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let regions: Vec<String> = value.split(',').map(|r| r.trim().to_owned()).collect();
+    let valid = |r: &String| {
+        !r.is_empty()
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    match regions.iter().find(|r| !valid(r)) {
+        Some(bad) => Err(format!(
+            "COGNITO_REPLICA_REGIONS has {bad:?}, which is not a region name like eu-central-1"
+        )),
+        None => Ok(regions),
+    }
+}
+
 /// The environment variable a configuration error came from.
 fn variable_of(error: &ConfigError) -> &'static str {
     match error {
@@ -163,6 +184,7 @@ fn variable_of(error: &ConfigError) -> &'static str {
         | ConfigError::InvalidJwks { .. }
         | ConfigError::HttpClient(_) => "COGNITO_JWKS_URL",
         ConfigError::InvalidSetting(_) => "COGNITO_REFRESH_SECS",
+        ConfigError::InvalidReplicaRegion { .. } => "COGNITO_REPLICA_REGIONS",
         ConfigError::InvalidUserPoolId(_) if std::env::var_os("COGNITO_REGION").is_some() => {
             "COGNITO_USER_POOL_ID or COGNITO_REGION"
         }

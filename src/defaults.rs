@@ -34,3 +34,14 @@ pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
 /// Default capacity of the verified-token cache, in bytes of tokens and claims.
 pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// Default largest number of user pools one verifier holds, added at build or at run time.
+pub const DEFAULT_MAX_POOLS: usize = 1_000;
+/// Default number of pool-resolver calls for unknown issuers allowed at once (a burst), and
+/// refilled per [`DEFAULT_RESOLVER_WINDOW`].
+pub const DEFAULT_RESOLVER_CALLS: u32 = 10;
+/// Default time in which [`DEFAULT_RESOLVER_CALLS`] resolver calls are refilled.
+pub const DEFAULT_RESOLVER_WINDOW: Duration = Duration::from_secs(1);
+/// Default time an issuer the resolver refused is refused without asking again.
+pub const DEFAULT_REFUSED_ISSUER_TTL: Duration = Duration::from_secs(60);
+/// Default number of refused issuers remembered (the least recently seen are forgotten first).
+pub const DEFAULT_MAX_REFUSED_ISSUERS: usize = 10_000;

@@ -42,13 +42,13 @@ pub use algorithm::Algorithm;
 pub use claims::{AccessClaims, IdClaims, TokenClaims};
 pub use error::{Error, ErrorKind};
 pub use extract::{AuthState, CognitoClaims};
-pub use jwks::{JwksError, KeyStoreStatus};
+pub use jwks::{JwksError, KeyLocationStatus, KeyStoreStatus};
 pub use middleware::CognitoAuthLayer;
 pub use rejection::{AuthRejection, DefaultRejection, OnRejection, RejectionKind};
 pub use token_kind::{Access, Id, TokenKind};
 pub use token_use::TokenUse;
 pub use verified_token::VerifiedToken;
 pub use verifier::{
-    CognitoVerifier, CognitoVerifierBuilder, ConfigError, TokenRequirements, UserPool,
-    VerifierStatus,
+    CognitoVerifier, CognitoVerifierBuilder, ConfigError, PoolResolver, ResolveError,
+    TokenRequirements, UserPool, VerifierStatus,
 };

@@ -120,6 +120,12 @@ impl TokenCache {
             .retain(|_, verified| !(verified.pool_id() == pool && kids.contains(&verified.kid())));
     }
 
+    /// Drops the entries of the pool `pool` (removed from the verifier).
+    pub(crate) fn remove_pool(&self, pool: &str) {
+        self.entries
+            .retain(|_, verified| verified.pool_id() != pool);
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

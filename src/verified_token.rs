@@ -50,7 +50,7 @@ pub struct VerifiedToken {
 
 struct Inner {
     verifier_id: u64,
-    pool_index: usize,
+    pool_serial: u64,
     pool_id: Arc<str>,
     key: Arc<VerifyingKey>,
     token_use: TokenUse,
@@ -73,7 +73,7 @@ struct Inner {
 /// Where a token was verified: by which verifier, in which pool, with which key.
 pub(crate) struct Provenance {
     pub(crate) verifier_id: u64,
-    pub(crate) pool_index: usize,
+    pub(crate) pool_serial: u64,
     pub(crate) pool_id: Arc<str>,
     pub(crate) key: Arc<VerifyingKey>,
 }
@@ -94,7 +94,7 @@ impl VerifiedToken {
         Self {
             inner: Arc::new(Inner {
                 verifier_id: provenance.verifier_id,
-                pool_index: provenance.pool_index,
+                pool_serial: provenance.pool_serial,
                 pool_id: provenance.pool_id,
                 key: provenance.key,
                 token_use,
@@ -256,8 +256,8 @@ impl VerifiedToken {
         self.inner.verifier_id
     }
 
-    pub(crate) fn pool_index(&self) -> usize {
-        self.inner.pool_index
+    pub(crate) fn pool_serial(&self) -> u64 {
+        self.inner.pool_serial
     }
 
     pub(crate) fn pool_id(&self) -> &str {

@@ -76,11 +76,17 @@ impl JwksFetcher {
     }
 
     /// One GET, with `If-None-Match` when an ETag is known. The whole exchange, body included,
-    /// ends within the timeout.
-    pub(crate) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, JwksError> {
-        match tokio::time::timeout(self.timeout, self.exchange(etag)).await {
+    /// ends within `limit` (at most the timeout: one location's share of a failover's
+    /// deadline).
+    pub(crate) async fn fetch_within(
+        &self,
+        etag: Option<&str>,
+        limit: Duration,
+    ) -> Result<Fetched, JwksError> {
+        let limit = limit.min(self.timeout);
+        match tokio::time::timeout(limit, self.exchange(etag)).await {
             Ok(result) => result,
-            Err(_) => Err(JwksError::Timeout(self.timeout)),
+            Err(_) => Err(JwksError::Timeout(limit)),
         }
     }
 

@@ -1,44 +1,260 @@
-//! Where a remote key set comes from: the seam for key sources.
+//! Where a remote key set comes from: the seam for key sources, and failover between them.
 //!
 //! A [`KeyStore`](super::KeyStore) never talks to a URL itself; it asks its `KeyLocations` for
-//! the set and records which location answered. Today a pool has one location: Cognito's JWKS
-//! URL, or the override for an emulator. A pool served from several places (its replica
-//! regions, or a list the user gives) becomes more fetchers here, tried in order of
-//! preference within the one deadline of [`timeout`](KeyLocations::timeout), without a change
-//! to the store. Keys given in memory have no locations at all: the store is fixed.
+//! the set. A pool has one location (Cognito's JWKS URL, or the override for an emulator) or
+//! several that serve one set (its replica regions, or a list the user gave).
+//!
+//! The rule for several:
+//!
+//! - One fetch tries them in turn, the one that answered last first, then the others in the
+//!   configured order, all within the one deadline of [`timeout`](KeyLocations::timeout):
+//!   each location gets an equal share of the time left, so a hanging location costs its
+//!   share, not the whole deadline.
+//! - Any failure moves on to the next location: connection refused or reset, a timeout, an
+//!   HTTP status other than 200 (and 304 to a conditional request), a body over the size
+//!   limit, a document without a usable key.
+//! - The set comes whole from the one location that answered; two locations' keys are never
+//!   mixed into one set. A set that differs from the last one replaces it as any refresh does
+//!   (keys that left it stop being trusted; a `kid` listed twice with different keys is
+//!   trusted for neither), and the change of location is logged.
+//! - A fetch for an unknown `kid` also moves on when a location's set lacks that `kid`: a
+//!   replica that has not yet seen a rotation does not hide the new key that another serves.
+//!   The set that holds the `kid` is taken; when none does, the first set read is.
+//! - An `ETag` is sent only to the location whose answer the current set is: another
+//!   location's 304 would say nothing about it.
+//!
+//! Keys given in memory have no locations at all: the store is fixed.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, Instant, SystemTime},
+};
 
 use super::{
-    JwksError,
+    JwksError, KeySet,
     fetch::{Fetched, JwksFetcher},
+    status::KeyLocationStatus,
 };
 
 /// The locations of one pool's key set.
 #[derive(Debug)]
 pub(crate) struct KeyLocations {
-    primary: JwksFetcher,
+    fetchers: Vec<JwksFetcher>,
+    /// The deadline of one fetch, every location tried included.
+    timeout: Duration,
+    state: Mutex<LocationsState>,
+}
+
+#[derive(Debug)]
+struct LocationsState {
+    /// Asked first: the location that answered last.
+    preferred: usize,
+    /// The location whose answer the current set is.
+    serving: Option<usize>,
+    each: Vec<LocationState>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct LocationState {
+    fetches: u64,
+    last_success: Option<SystemTime>,
+    last_error: Option<(SystemTime, Arc<JwksError>)>,
+}
+
+/// What a successful fetch brought.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The set is unchanged (a 304 from the location that served it).
+    NotModified { max_age: Option<Duration> },
+    /// A set, read and usable.
+    Keys {
+        keys: KeySet,
+        etag: Option<String>,
+        max_age: Option<Duration>,
+    },
+}
+
+/// A fetch's result, and why keys of the document it kept (or the last it read) were skipped.
+#[derive(Debug)]
+pub(crate) struct LocatedFetch {
+    pub(crate) result: Result<Answer, JwksError>,
+    /// `None` when no document was read.
+    pub(crate) skipped: Option<Vec<String>>,
 }
 
 impl KeyLocations {
-    /// One location.
-    pub(crate) fn single(fetcher: JwksFetcher) -> Self {
-        Self { primary: fetcher }
+    /// These locations, tried in this order at first. `fetchers` must not be empty.
+    pub(crate) fn new(fetchers: Vec<JwksFetcher>) -> Self {
+        let timeout = fetchers
+            .iter()
+            .map(JwksFetcher::timeout)
+            .max()
+            .unwrap_or_default();
+        let each = vec![LocationState::default(); fetchers.len()];
+        Self {
+            fetchers,
+            timeout,
+            state: Mutex::new(LocationsState {
+                preferred: 0,
+                serving: None,
+                each,
+            }),
+        }
     }
 
-    /// The URL of the location that serves the set, for the status and logs.
-    pub(crate) fn shown_url(&self) -> &str {
-        self.primary.shown_url()
+    /// The URL of the location that serves the current set (before any answer, the first to
+    /// be asked), for the status and logs.
+    pub(crate) fn shown_url(&self) -> String {
+        let state = self.lock_state();
+        let index = state.serving.unwrap_or(state.preferred);
+        self.fetchers[index].shown_url().to_owned()
     }
 
     /// The longest one fetch of the set takes, every location tried included: also the longest
     /// a request waits for an unknown-`kid` refetch.
     pub(crate) fn timeout(&self) -> Duration {
-        self.primary.timeout()
+        self.timeout
     }
 
-    /// Fetches the set, conditionally on `etag`.
-    pub(crate) async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, JwksError> {
-        self.primary.fetch(etag).await
+    /// Each location's state, in the configured order.
+    pub(crate) fn status(&self) -> Vec<KeyLocationStatus> {
+        let state = self.lock_state();
+        self.fetchers
+            .iter()
+            .zip(&state.each)
+            .enumerate()
+            .map(|(index, (fetcher, each))| KeyLocationStatus {
+                url: fetcher.shown_url().to_owned(),
+                serving: state.serving == Some(index),
+                fetches: each.fetches,
+                last_success: each.last_success,
+                last_error: each.last_error.as_ref().map(|(_, e)| e.to_string()),
+                last_error_at: each.last_error.as_ref().map(|(at, _)| *at),
+            })
+            .collect()
+    }
+
+    /// Fetches the set, conditionally on `etag` (from the serving location), failing over as
+    /// the module docs say. `wanted_kid`: the unknown `kid` that caused this fetch, if one did.
+    pub(crate) async fn fetch(&self, etag: Option<&str>, wanted_kid: Option<&str>) -> LocatedFetch {
+        let started = Instant::now();
+        let (order, serving) = {
+            let state = self.lock_state();
+            let preferred = state.preferred;
+            let order: Vec<usize> = std::iter::once(preferred)
+                .chain((0..self.fetchers.len()).filter(|&i| i != preferred))
+                .collect();
+            (order, state.serving)
+        };
+        let mut skipped = None;
+        let mut last_error = None;
+        // A set read that lacks the wanted kid: kept in case no location has it.
+        let mut without_kid: Option<(usize, Answer)> = None;
+        for (tried, &index) in order.iter().enumerate() {
+            let left = self.timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            let share = left / u32::try_from(order.len() - tried).unwrap_or(u32::MAX);
+            let fetcher = &self.fetchers[index];
+            let etag = etag.filter(|_| serving == Some(index));
+            let result = match fetcher.fetch_within(etag, share).await {
+                Ok(Fetched::NotModified { max_age }) => Ok(Answer::NotModified { max_age }),
+                Ok(Fetched::Document {
+                    body,
+                    etag,
+                    max_age,
+                }) => {
+                    let (keys, skipped_here) = KeySet::read(&body);
+                    skipped = Some(skipped_here);
+                    keys.map(|keys| Answer::Keys {
+                        keys,
+                        etag,
+                        max_age,
+                    })
+                }
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(answer) => {
+                    self.record_success(index);
+                    let lacks_kid = match (&answer, wanted_kid) {
+                        (Answer::Keys { keys, .. }, Some(kid)) => !keys.contains(kid),
+                        // A 304: the set the kid was looked up in is current here.
+                        (Answer::NotModified { .. }, Some(_)) => true,
+                        (_, None) => false,
+                    };
+                    if lacks_kid {
+                        tracing::debug!(
+                            url = fetcher.shown_url(),
+                            "key set lacks the unknown kid; asking the next location"
+                        );
+                        without_kid.get_or_insert((index, answer));
+                        continue;
+                    }
+                    self.now_serving(index);
+                    return LocatedFetch {
+                        result: Ok(answer),
+                        skipped,
+                    };
+                }
+                Err(error) => {
+                    let more = tried + 1 < order.len();
+                    if more {
+                        tracing::warn!(url = fetcher.shown_url(), error = %error, "JWKS location failed; trying the next");
+                    }
+                    let error = Arc::new(error);
+                    self.record_failure(index, &error);
+                    last_error = Some(error);
+                }
+            }
+        }
+        if let Some((index, answer)) = without_kid {
+            self.now_serving(index);
+            return LocatedFetch {
+                result: Ok(answer),
+                skipped,
+            };
+        }
+        let error = last_error.map_or(JwksError::Timeout(self.timeout), |e| (*e).clone());
+        LocatedFetch {
+            result: Err(error),
+            skipped,
+        }
+    }
+
+    fn record_success(&self, index: usize) {
+        let mut state = self.lock_state();
+        let each = &mut state.each[index];
+        each.fetches += 1;
+        each.last_success = Some(SystemTime::now());
+    }
+
+    fn record_failure(&self, index: usize, error: &Arc<JwksError>) {
+        let mut state = self.lock_state();
+        let each = &mut state.each[index];
+        each.fetches += 1;
+        each.last_error = Some((SystemTime::now(), Arc::clone(error)));
+    }
+
+    /// The set in use is now `index`'s answer, and `index` is asked first next time.
+    fn now_serving(&self, index: usize) {
+        let mut state = self.lock_state();
+        if let Some(before) = state.serving.filter(|&before| before != index) {
+            tracing::warn!(
+                from = self.fetchers[before].shown_url(),
+                to = self.fetchers[index].shown_url(),
+                "JWKS now served by another location"
+            );
+        }
+        state.preferred = index;
+        state.serving = Some(index);
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, LocationsState> {
+        // Plain counters and times written in one step each: a poisoned lock is still usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 }

@@ -5,7 +5,8 @@
 //!   [`Algorithm`](crate::Algorithm).
 //! - `key_set.rs`: a JWKS document read into usable keys, skipping the ones that are not.
 //! - `fetch.rs`: one HTTP GET, bounded in time and size, no redirects.
-//! - `locations.rs`: where a pool's set is fetched from (the key-source seam).
+//! - `locations.rs`: where a pool's set is fetched from (the key-source seam), and failover
+//!   between several locations of one set.
 //! - `schedule.rs`: when to fetch: interval, `max-age`, jitter, backoff, staleness, as pure
 //!   functions.
 //! - `provider.rs`: what the verification pipeline asks of keys (the seam a per-`kid` key
@@ -15,7 +16,8 @@
 //! - `status.rs`: the snapshot a health endpoint shows ([`KeyStoreStatus`]).
 //!
 //! Public here: [`JwksError`], why a fetch failed (the [`source`](std::error::Error::source)
-//! of a [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) error), and [`KeyStoreStatus`].
+//! of a [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) error), [`KeyStoreStatus`] and
+//! [`KeyLocationStatus`].
 //!
 //! ```
 //! use axum_cognito::{CognitoVerifier, ErrorKind, jwks::JwksError, test_util::TestIssuer};
@@ -53,5 +55,5 @@ pub(crate) use key_set::KeySet;
 pub(crate) use locations::KeyLocations;
 pub(crate) use provider::{KeyLookup, KeyProvider, RefetchOutcome};
 pub(crate) use schedule::RefreshSettings;
-pub use status::KeyStoreStatus;
+pub use status::{KeyLocationStatus, KeyStoreStatus};
 pub(crate) use store::{KeyStore, KeysRemoved};

@@ -12,14 +12,17 @@ use serde::{Serialize, Serializer};
 /// {"user_pool_id":"eu-west-1_AbC123456","jwks_url":"https://...","usable":true,
 ///  "keys_loaded":2,"key_ids":["..."],"skipped_keys":[],"last_refresh":1767225600,
 ///  "last_error":null,"last_error_at":null,"consecutive_failures":0,"fetches":3,
-///  "refreshing_in_background":true}
+///  "refreshing_in_background":true,
+///  "locations":[{"url":"https://...","serving":true,"fetches":3,"last_success":1767225600,
+///                "last_error":null,"last_error_at":null}]}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct KeyStoreStatus {
     /// The user pool.
     pub user_pool_id: String,
-    /// Where its keys come from; `None` for a key set given in memory.
+    /// Where its current keys came from (before the first answer: the first location to be
+    /// asked); `None` for a key set given in memory.
     pub jwks_url: Option<String>,
     /// True when tokens can be verified: keys are loaded and not older than the maximum
     /// staleness.
@@ -48,6 +51,29 @@ pub struct KeyStoreStatus {
     /// task stopped with the runtime it was started on: the next verification that needs the
     /// keys starts it again on its own runtime.
     pub refreshing_in_background: bool,
+    /// Every location the keys are fetched from, in the configured order (one for most pools;
+    /// one per region for a replicated pool); empty for a key set given in memory.
+    pub locations: Vec<KeyLocationStatus>,
+}
+
+/// The state of one location of a pool's key set, within [`KeyStoreStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct KeyLocationStatus {
+    /// The URL, without credentials.
+    pub url: String,
+    /// True when the current key set is this location's answer.
+    pub serving: bool,
+    /// Requests sent to it.
+    pub fetches: u64,
+    /// When it last answered with a usable set (or a 304).
+    #[serde(serialize_with = "unix_seconds")]
+    pub last_success: Option<SystemTime>,
+    /// Its last failure, if it ever failed.
+    pub last_error: Option<String>,
+    /// When that was.
+    #[serde(serialize_with = "unix_seconds")]
+    pub last_error_at: Option<SystemTime>,
 }
 
 fn unix_seconds<S: Serializer>(time: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {

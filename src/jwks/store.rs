@@ -35,8 +35,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::{
     JwksError, KeySet, KeyStoreStatus, VerifyingKey,
-    fetch::Fetched,
-    locations::KeyLocations,
+    locations::{Answer, KeyLocations},
     provider::{KeyLookup, KeyProvider, RefetchOutcome},
     schedule::{self, RefreshSettings},
 };
@@ -163,7 +162,7 @@ impl KeyStore {
     ///
     /// Only fetches caused by unknown kids start the cooldown: a key Cognito adds right after
     /// a background refresh or the first load is still found at once.
-    async fn refetch_for_unknown_kid(self: &Arc<Self>) -> RefetchOutcome {
+    async fn refetch_for_unknown_kid(self: &Arc<Self>, kid: &str) -> RefetchOutcome {
         if self.locations.is_none() {
             return RefetchOutcome::Fixed;
         }
@@ -184,7 +183,7 @@ impl KeyStore {
                         Err(e) => RefetchOutcome::Failed(Some(e.clone())),
                     };
                 }
-                (None, _) => self.start_fetch(&mut state, true),
+                (None, _) => self.start_fetch(&mut state, Some(kid)),
             }
         };
         match self.wait(receiver).await {
@@ -202,7 +201,7 @@ impl KeyStore {
             let mut state = self.lock_state();
             match &state.in_flight {
                 Some(receiver) => receiver.clone(),
-                None => self.start_fetch(&mut state, false),
+                None => self.start_fetch(&mut state, None),
             }
         };
         self.wait(receiver).await
@@ -258,7 +257,7 @@ impl KeyStore {
         let state = self.lock_state();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
-            jwks_url: self.locations.as_ref().map(|l| l.shown_url().to_owned()),
+            jwks_url: self.locations.as_ref().map(KeyLocations::shown_url),
             usable,
             keys_loaded: loaded.keys.len(),
             key_ids: loaded.keys.kids(),
@@ -270,6 +269,11 @@ impl KeyStore {
             fetches: state.fetches,
             refreshing_in_background: self.background.load(Ordering::Acquire)
                 == Background::Running as u8,
+            locations: self
+                .locations
+                .as_ref()
+                .map(KeyLocations::status)
+                .unwrap_or_default(),
         }
     }
 
@@ -281,14 +285,16 @@ impl KeyStore {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// Starts a fetch; `wanted_kid` when an unknown `kid` causes it.
     fn start_fetch(
         self: &Arc<Self>,
         state: &mut State,
-        on_demand: bool,
+        wanted_kid: Option<&str>,
     ) -> watch::Receiver<Option<FetchOutcome>> {
         let (sender, receiver) = watch::channel(None);
         state.in_flight = Some(receiver.clone());
-        state.in_flight_on_demand = on_demand;
+        state.in_flight_on_demand = wanted_kid.is_some();
+        let wanted_kid = wanted_kid.map(Box::<str>::from);
         state.fetches += 1;
         let etag = state.etag.clone();
         // Clears the fetch in flight however the task ends: done, panicked, or dropped with a
@@ -301,7 +307,9 @@ impl KeyStore {
         // the others are waiting for.
         tokio::spawn(async move {
             let store = &in_flight.store;
-            let outcome = store.fetch_and_apply(etag.as_deref()).await;
+            let outcome = store
+                .fetch_and_apply(etag.as_deref(), wanted_kid.as_deref())
+                .await;
             {
                 let mut state = store.lock_state();
                 state.in_flight = None;
@@ -337,23 +345,22 @@ impl KeyStore {
         }
     }
 
-    async fn fetch_and_apply(&self, etag: Option<&str>) -> FetchOutcome {
+    async fn fetch_and_apply(&self, etag: Option<&str>, wanted_kid: Option<&str>) -> FetchOutcome {
         let Some(locations) = &self.locations else {
             return Ok(());
         };
-        tracing::debug!(pool = %self.pool_id, url = locations.shown_url(), "fetching JWKS");
-        let fetched = locations.fetch(etag).await;
-        let result = fetched.and_then(|fetched| match fetched {
-            Fetched::NotModified { max_age } => Ok((None, None, max_age)),
-            Fetched::Document {
-                body,
+        tracing::debug!(pool = %self.pool_id, url = %locations.shown_url(), "fetching JWKS");
+        let fetched = locations.fetch(etag, wanted_kid).await;
+        if let Some(skipped) = fetched.skipped {
+            self.lock_state().skipped_keys = skipped;
+        }
+        let result = fetched.result.map(|answer| match answer {
+            Answer::NotModified { max_age } => (None, None, max_age),
+            Answer::Keys {
+                keys,
                 etag,
                 max_age,
-            } => {
-                let (keys, skipped) = KeySet::read(&body);
-                self.lock_state().skipped_keys = skipped;
-                keys.map(|keys| (Some(keys), etag, max_age))
-            }
+            } => (Some(keys), etag, max_age),
         });
         match result {
             Ok((keys, etag, max_age)) => {
@@ -527,8 +534,8 @@ impl KeyProvider for KeyStore {
     }
 
     /// A whole set holds every key: an unknown `kid` reloads the set.
-    fn refetch(self: &Arc<Self>, _kid: &str) -> impl Future<Output = RefetchOutcome> + Send {
-        self.refetch_for_unknown_kid()
+    fn refetch(self: &Arc<Self>, kid: &str) -> impl Future<Output = RefetchOutcome> + Send {
+        self.refetch_for_unknown_kid(kid)
     }
 
     fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {

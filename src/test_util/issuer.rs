@@ -94,15 +94,20 @@ struct Shared {
     client_id: String,
     addr: SocketAddr,
     state: Mutex<IssuerState>,
+    /// Shared with this issuer's replicas: every region serves the same keys.
+    keys: Arc<Mutex<PublishedKeys>>,
     jwks_requests: AtomicU64,
     not_modified: AtomicU64,
 }
 
-struct IssuerState {
+struct PublishedKeys {
     /// Published keys, in JWKS order.
     published: Vec<SigningKey>,
     /// The key new tokens are signed with.
     signer: SigningKey,
+}
+
+struct IssuerState {
     fault: Option<JwksFault>,
     cache_control: Option<String>,
     server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
@@ -125,31 +130,83 @@ impl TestIssuer {
     ///
     /// If no loopback port can be bound (test code only).
     pub async fn start_with(pool_id: &str, client_id: &str) -> Self {
+        let signer = SigningKey::generate();
+        let keys = Arc::new(Mutex::new(PublishedKeys {
+            published: vec![signer.clone()],
+            signer,
+        }));
+        let region = pool_id.split_once('_').map_or("us-east-1", |(r, _)| r);
+        Self::serving(pool_id, region, client_id, keys)
+    }
+
+    /// A replica of this pool in `region` (Cognito Multi-Region Replication), on a port of
+    /// its own: it serves the same keys (a rotation shows in every region), has its own
+    /// faults, request counter and stop switch, and mints tokens whose `iss` names `region`.
+    ///
+    /// ```
+    /// use axum_cognito::{CognitoVerifier, test_util::{JwksFault, TestIssuer}};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let primary = TestIssuer::start().await;
+    /// let replica = primary.replica("us-west-2");
+    /// let pool = primary
+    ///     .user_pool()
+    ///     .replica_regions(["us-west-2"])
+    ///     .jwks_urls([primary.jwks_url(), replica.jwks_url()]);
+    /// let verifier = CognitoVerifier::builder().user_pool(pool).any_token_use().build().await.unwrap();
+    /// assert!(verifier.verify(&replica.access_token().sign()).await.is_ok());
+    ///
+    /// primary.set_fault(Some(JwksFault::Status(500)));
+    /// let new_kid = primary.rotate();
+    /// assert!(verifier.verify(&primary.access_token().sign()).await.is_ok(), "learned from the replica");
+    /// assert!(verifier.status().pools[0].key_ids.contains(&new_kid));
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound (test code only).
+    pub fn replica(&self, region: &str) -> Self {
+        Self::serving(
+            &self.shared.pool_id,
+            region,
+            &self.shared.client_id,
+            Arc::clone(&self.shared.keys),
+        )
+    }
+
+    fn serving(
+        pool_id: &str,
+        region: &str,
+        client_id: &str,
+        keys: Arc<Mutex<PublishedKeys>>,
+    ) -> Self {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let signer = SigningKey::generate();
         let issuer = Self {
             shared: Arc::new(Shared {
                 pool_id: pool_id.to_owned(),
-                region: pool_id
-                    .split_once('_')
-                    .map_or("us-east-1", |(r, _)| r)
-                    .to_owned(),
+                region: region.to_owned(),
                 client_id: client_id.to_owned(),
                 addr,
                 state: Mutex::new(IssuerState {
-                    published: vec![signer.clone()],
-                    signer,
                     fault: None,
                     cache_control: None,
                     server: None,
                 }),
+                keys,
                 jwks_requests: AtomicU64::new(0),
                 not_modified: AtomicU64::new(0),
             }),
         };
         issuer.serve(listener);
         issuer
+    }
+
+    /// The region in the `iss` of minted tokens: the pool id's, or a replica's.
+    pub fn region(&self) -> &str {
+        &self.shared.region
     }
 
     /// The pool id.
@@ -233,7 +290,7 @@ impl TestIssuer {
 
     /// The JWKS document currently published.
     pub fn jwks_json(&self) -> String {
-        jwks_document(&self.state().published)
+        jwks_document(&self.keys().published)
     }
 
     /// An ID token for user `test-user`, valid for an hour; change it with the builder.
@@ -254,12 +311,12 @@ impl TestIssuer {
 
     /// The key new tokens are signed with.
     pub fn signing_key(&self) -> SigningKey {
-        self.state().signer.clone()
+        self.keys().signer.clone()
     }
 
     /// The key ids published now, in order.
     pub fn published_kids(&self) -> Vec<String> {
-        self.state()
+        self.keys()
             .published
             .iter()
             .map(|k| k.kid().to_owned())
@@ -271,31 +328,31 @@ impl TestIssuer {
     pub fn rotate(&self) -> String {
         let key = SigningKey::generate();
         let kid = key.kid().to_owned();
-        let mut state = self.state();
-        state.published.push(key.clone());
-        state.signer = key;
+        let mut keys = self.keys();
+        keys.published.push(key.clone());
+        keys.signer = key;
         kid
     }
 
     /// Publishes a new key without signing with it. Returns it.
     pub fn add_key(&self) -> SigningKey {
         let key = SigningKey::generate();
-        self.state().published.push(key.clone());
+        self.keys().published.push(key.clone());
         key
     }
 
     /// Publishes `key` as given (for keys with chosen key ids).
     pub fn publish(&self, key: SigningKey) {
-        self.state().published.push(key);
+        self.keys().published.push(key);
     }
 
     /// Stops publishing the key `kid`. Tokens already signed with it stay signed with it.
     /// Returns whether it was published.
     pub fn remove_key(&self, kid: &str) -> bool {
-        let mut state = self.state();
-        let before = state.published.len();
-        state.published.retain(|k| k.kid() != kid);
-        state.published.len() != before
+        let mut keys = self.keys();
+        let before = keys.published.len();
+        keys.published.retain(|k| k.kid() != kid);
+        keys.published.len() != before
     }
 
     /// How many JWKS requests the server has received.
@@ -356,6 +413,10 @@ impl TestIssuer {
         self.serve(listener);
     }
 
+    fn keys(&self) -> MutexGuard<'_, PublishedKeys> {
+        self.shared.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn state(&self) -> MutexGuard<'_, IssuerState> {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -397,13 +458,13 @@ async fn serve_jwks(
     if pool != shared.pool_id {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let (fault, body, cache_control) = {
+    let (fault, cache_control) = {
         let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-        (
-            state.fault.clone(),
-            jwks_document(&state.published),
-            state.cache_control.clone(),
-        )
+        (state.fault.clone(), state.cache_control.clone())
+    };
+    let body = {
+        let keys = shared.keys.lock().unwrap_or_else(|p| p.into_inner());
+        jwks_document(&keys.published)
     };
     match fault {
         Some(JwksFault::Status(status)) => StatusCode::from_u16(status)

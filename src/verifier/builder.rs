@@ -2,30 +2,33 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
 
+use arc_swap::ArcSwap;
+
 use super::{
-    CognitoVerifier, Inner, TrustedPool,
+    CognitoVerifier, Inner,
     config_error::ConfigError,
     pipeline::{AcceptedUse, ClaimPolicy},
+    pool_resolver::{IssuerResolution, PoolResolver, ResolverLimits},
+    pool_table::PoolTable,
     requirements::TokenRequirements,
-    user_pool::{AppClients, KeySource, UserPool},
+    trusted_pool::{PlainHttp, PoolSettings},
+    user_pool::{AppClients, UserPool},
 };
 use crate::{
     defaults::{
         DEFAULT_FETCH_TIMEOUT, DEFAULT_FIRST_RETRY, DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES,
-        DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS, DEFAULT_MAX_TOKEN_BYTES,
-        DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TOKEN_CACHE_BYTES,
-        DEFAULT_UNKNOWN_KID_COOLDOWN,
+        DEFAULT_MAX_POOLS, DEFAULT_MAX_REFUSED_ISSUERS, DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS,
+        DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL,
+        DEFAULT_REFUSED_ISSUER_TTL, DEFAULT_RESOLVER_CALLS, DEFAULT_RESOLVER_WINDOW,
+        DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
-    jwks::{
-        JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
-        without_userinfo,
-    },
+    jwks::RefreshSettings,
     token_cache::TokenCache,
     token_use::TokenUse,
 };
@@ -48,7 +51,7 @@ static NEXT_VERIFIER_ID: AtomicU64 = AtomicU64::new(1);
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct CognitoVerifierBuilder {
     pools: Vec<UserPool>,
@@ -63,13 +66,30 @@ pub struct CognitoVerifierBuilder {
     refresh: RefreshSettings,
     proxy: Option<String>,
     plain_http: PlainHttp,
+    max_pools: usize,
+    initial_pools: InitialPools,
+    resolver: Option<Arc<dyn PoolResolver>>,
+    resolver_limits: ResolverLimits,
 }
 
-/// Whether a JWKS URL may be `http://` to a host that is not this machine.
+/// Whether building without a pool is a mistake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PlainHttp {
-    LoopbackOnly,
-    Allowed,
+enum InitialPools {
+    Required,
+    Optional,
+}
+
+impl std::fmt::Debug for CognitoVerifierBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoVerifierBuilder")
+            .field("pools", &self.pools)
+            .field("clients", &self.clients)
+            .field("accepted_use", &self.accepted_use)
+            .field("requirements", &self.requirements)
+            .field("max_pools", &self.max_pools)
+            .field("pool_resolver", &self.resolver.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The longest fetch timeout accepted: a request may wait this long for an unknown `kid`.
@@ -97,6 +117,15 @@ impl Default for CognitoVerifierBuilder {
             },
             proxy: None,
             plain_http: PlainHttp::LoopbackOnly,
+            max_pools: DEFAULT_MAX_POOLS,
+            initial_pools: InitialPools::Required,
+            resolver: None,
+            resolver_limits: ResolverLimits {
+                calls: DEFAULT_RESOLVER_CALLS,
+                per: DEFAULT_RESOLVER_WINDOW,
+                refused_ttl: DEFAULT_REFUSED_ISSUER_TTL,
+                max_refused: DEFAULT_MAX_REFUSED_ISSUERS,
+            },
         }
     }
 }
@@ -260,6 +289,46 @@ impl CognitoVerifierBuilder {
         self
     }
 
+    /// The most pools the verifier holds, those it is built with and those added at run time
+    /// ([`add_pool`](CognitoVerifier::add_pool), the [pool resolver](Self::pool_resolver))
+    /// together. Default 1,000 ([`DEFAULT_MAX_POOLS`], Cognito's default quota of pools per
+    /// account and region); each pool has a key store and a background refresh task.
+    pub fn max_pools(mut self, max: usize) -> Self {
+        self.max_pools = max;
+        self
+    }
+
+    /// Builds a verifier that trusts no pool yet: pools come at run time, from
+    /// [`add_pool`](CognitoVerifier::add_pool) or the [pool resolver](Self::pool_resolver).
+    /// Without it, building without a pool fails with [`ConfigError::NoUserPool`].
+    pub fn without_initial_pools(mut self) -> Self {
+        self.initial_pools = InitialPools::Optional;
+        self
+    }
+
+    /// Asks `resolver` about issuers that no trusted pool accepts, and trusts the pool it
+    /// answers with; see [`PoolResolver`] for the contract and the bounds (rate limit,
+    /// single flight, refusals remembered).
+    pub fn pool_resolver(mut self, resolver: impl PoolResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// The pool resolver's rate: at most `calls` calls at once, refilled at `calls` per `per`.
+    /// Defaults 10 per second ([`DEFAULT_RESOLVER_CALLS`], [`DEFAULT_RESOLVER_WINDOW`]).
+    pub fn pool_resolver_rate(mut self, calls: u32, per: Duration) -> Self {
+        self.resolver_limits.calls = calls;
+        self.resolver_limits.per = per;
+        self
+    }
+
+    /// How long an issuer the pool resolver refused is refused without asking again. Default
+    /// 60 s ([`DEFAULT_REFUSED_ISSUER_TTL`]).
+    pub fn refused_issuer_ttl(mut self, ttl: Duration) -> Self {
+        self.resolver_limits.refused_ttl = ttl;
+        self
+    }
+
     /// Fetches every pool's keys once, then refreshes them in the background.
     ///
     /// Must be called within a Tokio runtime.
@@ -271,18 +340,11 @@ impl CognitoVerifierBuilder {
     pub async fn build(self) -> Result<CognitoVerifier, ConfigError> {
         let fetch_timeout = self.fetch_timeout;
         let verifier = self.assemble()?;
-        for pool in &verifier.inner.pools {
-            if let Err(error) = pool.store.refresh().await {
-                let source = error
-                    .map(|e| (*e).clone())
-                    .unwrap_or(JwksError::Timeout(fetch_timeout));
-                return Err(ConfigError::InitialFetch {
-                    pool: pool.id.to_string(),
-                    source,
-                });
-            }
+        let table = verifier.inner.pools.load_full();
+        for pool in table.pools() {
+            pool.load_keys(fetch_timeout).await?;
         }
-        for pool in &verifier.inner.pools {
+        for pool in table.pools() {
             let next = pool.store.next_refresh();
             pool.store.start_background(next);
         }
@@ -302,14 +364,14 @@ impl CognitoVerifierBuilder {
             return Err(ConfigError::NoRuntime);
         }
         let verifier = self.assemble()?;
-        for pool in &verifier.inner.pools {
+        for pool in verifier.inner.pools.load().pools() {
             pool.store.start_background(Duration::ZERO);
         }
         Ok(verifier)
     }
 
     fn assemble(self) -> Result<CognitoVerifier, ConfigError> {
-        if self.pools.is_empty() {
+        if self.pools.is_empty() && self.initial_pools == InitialPools::Required {
             return Err(ConfigError::NoUserPool);
         }
         let Some(accepted_use) = self.accepted_use else {
@@ -342,96 +404,40 @@ impl CognitoVerifierBuilder {
                 "size limits must be above zero",
             ));
         }
+        if self.max_pools == 0 {
+            return Err(ConfigError::InvalidSetting("max_pools must be above zero"));
+        }
+        if self.resolver_limits.calls == 0 || self.resolver_limits.per.is_zero() {
+            return Err(ConfigError::InvalidSetting(
+                "the pool resolver's rate must be above zero",
+            ));
+        }
         let cache =
             (self.token_cache_bytes > 0).then(|| Arc::new(TokenCache::new(self.token_cache_bytes)));
+        let pool_settings = PoolSettings {
+            clients: self.clients,
+            fetch_timeout: self.fetch_timeout,
+            max_jwks_bytes: self.max_jwks_bytes,
+            refresh: self.refresh,
+            proxy: self.proxy,
+            plain_http: self.plain_http,
+        };
         let mut pools = Vec::with_capacity(self.pools.len());
         for pool in &self.pools {
-            if !pool.id_is_valid() {
-                return Err(ConfigError::InvalidUserPoolId(pool.id.clone()));
-            }
-            if self.pools.iter().filter(|p| p.id == pool.id).count() > 1 {
-                return Err(ConfigError::DuplicateUserPool(pool.id.clone()));
-            }
-            // Two pools that accept one issuer would each trust the other's tokens.
-            if let Some(issuer) = pool.issuers().into_iter().find(|issuer| {
-                self.pools
-                    .iter()
-                    .filter(|other| other.id != pool.id)
-                    .any(|other| other.issuers().contains(issuer))
-            }) {
-                return Err(ConfigError::DuplicateIssuer(issuer));
-            }
-            // A pool with clients of its own ignores the builder's: say so rather than let
-            // the builder's list look as if it applied.
-            if pool.clients.is_some() && self.clients.is_some() {
-                return Err(ConfigError::ClientIdsIgnored(pool.id.clone()));
-            }
-            let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
-                Some(AppClients::Listed(list))
-                    if !list.is_empty() && list.iter().all(|c| !c.is_empty()) =>
-                {
-                    AppClients::Listed(list)
-                }
-                Some(AppClients::Any) => AppClients::Any,
-                _ => return Err(ConfigError::ClientIdsNotSet(pool.id.clone())),
-            };
-            let id: Arc<str> = pool.id.as_str().into();
-            let store = match &pool.keys {
-                KeySource::Json(json) => {
-                    let keys = KeySet::parse(json.as_bytes()).map_err(|source| {
-                        ConfigError::InvalidJwks {
-                            pool: pool.id.clone(),
-                            source,
-                        }
-                    })?;
-                    KeyStore::fixed(id.clone(), keys, self.refresh.clone())
-                }
-                KeySource::Default | KeySource::Url(_) => {
-                    let url = pool.jwks_location().unwrap_or_default();
-                    let parsed = reqwest::Url::parse(&url).ok();
-                    let Some(parsed) = parsed
-                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                    else {
-                        return Err(ConfigError::InvalidJwksUrl {
-                            pool: pool.id.clone(),
-                            url: without_userinfo(&url),
-                        });
-                    };
-                    if parsed.scheme() == "http"
-                        && self.plain_http == PlainHttp::LoopbackOnly
-                        && !is_loopback(&parsed)
-                    {
-                        return Err(ConfigError::PlainHttpJwksUrl {
-                            pool: pool.id.clone(),
-                            url: without_userinfo(&url),
-                        });
-                    }
-                    let fetcher = JwksFetcher::new(
-                        url,
-                        self.fetch_timeout,
-                        self.max_jwks_bytes,
-                        self.proxy.as_deref(),
-                    )
-                    .map_err(ConfigError::HttpClient)?;
-                    KeyStore::remote(
-                        id.clone(),
-                        KeyLocations::single(fetcher),
-                        self.refresh.clone(),
-                        cache.as_ref().map(|cache| drop_tokens_of(cache, &id)),
-                    )
-                }
-            };
-            pools.push(TrustedPool {
-                id,
-                issuers: pool.issuers(),
-                clients,
-                store,
-            });
+            pools.push(Arc::new(pool_settings.trusted_pool(pool, cache.as_ref())?));
         }
+        let table = PoolTable::new(pools, self.max_pools)?;
+        let resolution = self
+            .resolver
+            .map(|resolver| IssuerResolution::new(resolver, self.resolver_limits));
         Ok(CognitoVerifier {
             inner: Arc::new(Inner {
                 id: NEXT_VERIFIER_ID.fetch_add(1, Ordering::Relaxed),
-                pools,
+                pools: ArcSwap::from_pointee(table),
+                pool_writes: Mutex::new(()),
+                pool_settings,
+                max_pools: self.max_pools,
+                resolution,
                 policy: ClaimPolicy {
                     accepted_use,
                     leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
@@ -442,23 +448,4 @@ impl CognitoVerifierBuilder {
             }),
         })
     }
-}
-
-/// True for a URL to this machine: a loopback address, or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    url.host_str().is_some_and(|host| {
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    })
-}
-
-/// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
-/// (A hit checks the key anyway; this frees their memory at once.)
-fn drop_tokens_of(cache: &Arc<TokenCache>, pool: &Arc<str>) -> KeysRemoved {
-    let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
-    Box::new(move |kids| cache.remove_signed_by(&pool, kids))
 }

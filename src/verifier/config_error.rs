@@ -29,6 +29,18 @@ pub enum ConfigError {
     /// A pool id is not of the form `{region}_{alphanumerics}`.
     #[error("invalid user pool id {0:?}: expected {{region}}_{{alphanumerics}}")]
     InvalidUserPoolId(String),
+    /// A replica region is not a region name, or repeats the pool's region or another replica.
+    #[error("user pool {pool}: invalid replica region {region:?}")]
+    InvalidReplicaRegion {
+        /// The pool.
+        pool: String,
+        /// The region as given.
+        region: String,
+    },
+    /// The verifier holds [`max_pools`](crate::CognitoVerifierBuilder::max_pools) pools
+    /// already.
+    #[error("the verifier holds {0} user pools, its maximum")]
+    TooManyPools(usize),
     /// The same pool was added twice.
     #[error("user pool {0} is configured twice")]
     DuplicateUserPool(String),

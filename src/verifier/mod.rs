@@ -32,17 +32,23 @@
 mod builder;
 mod config_error;
 pub mod pipeline;
+mod pool_resolver;
+mod pool_table;
 mod requirements;
+mod run_time_pools;
 mod status;
+mod trusted_pool;
 mod user_pool;
 mod verification;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 
 pub use builder::CognitoVerifierBuilder;
 pub use config_error::ConfigError;
+pub use pool_resolver::{PoolResolver, ResolveError, ResolveFuture};
 pub use requirements::TokenRequirements;
 pub use status::VerifierStatus;
 pub use user_pool::UserPool;
@@ -50,12 +56,14 @@ pub use user_pool::UserPool;
 use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims},
     error::Error,
-    jwks::{KeyProvider, KeyStore, KeyStoreStatus},
+    jwks::{KeyProvider, KeyStoreStatus},
     token_cache::TokenCache,
     token_use::TokenUse,
 };
 use pipeline::ClaimPolicy;
-use user_pool::AppClients;
+use pool_resolver::IssuerResolution;
+use pool_table::PoolTable;
+use trusted_pool::PoolSettings;
 use verification::{deserialize_claims, typed_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.
@@ -98,18 +106,26 @@ struct Inner {
     /// Who verified a token, told apart for as long as the process runs: a number never given
     /// twice, not an address that a later verifier could reuse.
     id: u64,
-    pools: Vec<TrustedPool>,
+    /// The pools trusted now: read without a lock, replaced whole by a change.
+    pools: ArcSwap<PoolTable>,
+    /// Held while a change builds the next table, so that two changes do not lose one.
+    pool_writes: Mutex<()>,
+    pool_settings: PoolSettings,
+    max_pools: usize,
+    resolution: Option<IssuerResolution>,
     policy: ClaimPolicy,
     requirements: TokenRequirements,
     max_token_bytes: usize,
     cache: Option<Arc<TokenCache>>,
 }
 
-struct TrustedPool {
-    id: Arc<str>,
-    issuers: Vec<String>,
-    clients: AppClients,
-    store: Arc<KeyStore>,
+impl Inner {
+    fn lock_pool_writes(&self) -> MutexGuard<'_, ()> {
+        // Guards no data of its own: a poisoned lock is still usable.
+        self.pool_writes
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
 }
 
 impl CognitoVerifier {
@@ -220,7 +236,8 @@ impl CognitoVerifier {
     /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable), with the fetch error as its
     /// source, when a pool's fetch failed; its last good keys are kept.
     pub async fn refresh(&self) -> Result<(), Error> {
-        for pool in &self.inner.pools {
+        let table = self.inner.pools.load_full();
+        for pool in table.pools() {
             if let Err(error) = pool.store.refresh().await {
                 return Err(pool.store.unavailable(error));
             }
@@ -230,8 +247,8 @@ impl CognitoVerifier {
 
     /// The key stores' state, for a health endpoint.
     pub fn status(&self) -> VerifierStatus {
-        let pools: Vec<KeyStoreStatus> =
-            self.inner.pools.iter().map(|p| p.store.status()).collect();
+        let table = self.inner.pools.load();
+        let pools: Vec<KeyStoreStatus> = table.pools().iter().map(|p| p.store.status()).collect();
         VerifierStatus {
             usable: pools.iter().all(|p| p.usable),
             pools,
@@ -239,7 +256,7 @@ impl CognitoVerifier {
         }
     }
 
-    /// True when every pool's keys are usable.
+    /// True when every pool's keys are usable (a verifier without pools is).
     pub fn is_usable(&self) -> bool {
         self.status().usable
     }
@@ -257,10 +274,7 @@ fn only(token_use: TokenUse) -> TokenRequirements {
 impl std::fmt::Debug for CognitoVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CognitoVerifier")
-            .field(
-                "pools",
-                &self.inner.pools.iter().map(|p| &*p.id).collect::<Vec<_>>(),
-            )
+            .field("pools", &self.pool_ids())
             .field("accepted_use", &self.inner.policy.accepted_use)
             .field("requirements", &self.inner.requirements)
             .finish_non_exhaustive()

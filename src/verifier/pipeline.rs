@@ -12,7 +12,7 @@
 //! | 1 | size, before any decoding | [`TokenTooLarge`](crate::ErrorKind::TokenTooLarge) |
 //! | 2 | exactly three unpadded base64url segments | [`Malformed`](crate::ErrorKind::Malformed) |
 //! | 3 | the header is a JSON object naming none of `alg`, `kid`, `crit` twice, with a string `kid`; `alg` is exactly `RS256` (so `none` in any case, `HS*`, `RS384/512`, `PS*`, `ES*`, `EdDSA` are refused before any key is touched: no algorithm confusion); no `crit` member, whatever its value, `null` included; a `kid`. `jku`, `x5u`, `x5c`, `x5t` and `jwk` are never read, so never fetched or trusted | [`InvalidHeader`](crate::ErrorKind::InvalidHeader), [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm), [`CriticalHeader`](crate::ErrorKind::CriticalHeader), [`MissingKeyId`](crate::ErrorKind::MissingKeyId) |
-//! | 4 | the payload is a JSON object in which no checked claim appears twice or with the wrong type (`exp` and `nbf` integers in `i64`; `iss`, `sub`, `token_use`, `aud`, `client_id`, `scope` strings; `cognito:groups` an array of strings), so a second `iss`, `exp` or `token_use` cannot be smuggled past a check; its `iss` is exactly one of a configured pool's issuers, in either Cognito form. The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
+//! | 4 | the payload is a JSON object in which no checked claim appears twice or with the wrong type (`exp` and `nbf` integers in `i64`; `iss`, `sub`, `token_use`, `aud`, `client_id`, `scope` strings; `cognito:groups` an array of strings), so a second `iss`, `exp` or `token_use` cannot be smuggled past a check; its `iss` is exactly one of a configured pool's issuers, in either Cognito form. The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another. With a [pool resolver](crate::verifier::PoolResolver), an issuer no pool accepts is put to the application's resolver (rate-limited, single-flighted, refusals remembered); keys are fetched only for the pool it answers with, never from a URL the token names | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
 //! | 5 | the `kid` is in that pool's key set, refetched once if not; the set is usable | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
 //! | 6 | the signature over `header.payload` (RSASSA-PKCS1-v1_5 with SHA-256), with a key of the header's algorithm that passed the key checks when its set was loaded | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
 //! | 7 | `token_use`, `exp` and `sub` are present | [`MissingClaim`](crate::ErrorKind::MissingClaim) |
@@ -72,16 +72,23 @@ pub(crate) struct CheckedClaims {
     pub(crate) exp: i64,
 }
 
-/// Step 4: the index of the pool whose issuers include `iss`.
-pub(crate) fn pool_of_issuer<'p, I>(claims: &StandardClaims<'_>, pools: I) -> Result<usize, Error>
-where
-    I: IntoIterator<Item = &'p [String]>,
-{
+/// What step 4 found for a token's `iss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolOf<'a> {
+    /// The index of the pool that accepts it.
+    Found(usize),
+    /// No pool accepts it: [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer), unless a pool
+    /// resolver is asked.
+    Unknown(&'a str),
+}
+
+/// Step 4: the pool that `find` says accepts the token's `iss`.
+pub(crate) fn pool_of_issuer<'a>(
+    claims: &StandardClaims<'a>,
+    find: impl FnOnce(&str) -> Option<usize>,
+) -> Result<PoolOf<'a>, Error> {
     let iss = claims.iss.ok_or_else(|| Error::missing_claim("iss"))?;
-    pools
-        .into_iter()
-        .position(|issuers| issuers.iter().any(|i| i == iss))
-        .ok_or_else(|| Error::new(ErrorKind::InvalidIssuer))
+    Ok(find(iss).map_or(PoolOf::Unknown(iss), PoolOf::Found))
 }
 
 /// Steps 7 to 10, in order, for a token of a pool whose app clients are `clients`, at `now`
@@ -287,8 +294,12 @@ mod tests {
         ];
         let pick = |iss: Option<&'static str>| {
             let claims = StandardClaims { iss, ..id_token() };
-            pool_of_issuer(&claims, pools.iter().map(Vec::as_slice))
-                .map_err(|e| (e.kind(), e.missing_claim_name()))
+            let find = |iss: &str| pools.iter().position(|p| p.iter().any(|i| i == iss));
+            match pool_of_issuer(&claims, find) {
+                Ok(PoolOf::Found(index)) => Ok(index),
+                Ok(PoolOf::Unknown(_)) => Err((ErrorKind::InvalidIssuer, None)),
+                Err(e) => Err((e.kind(), e.missing_claim_name())),
+            }
         };
         assert_eq!(pick(Some(ISSUER)), Ok(1));
         assert_eq!(pick(Some("https://a2")), Ok(0));

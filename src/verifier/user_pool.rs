@@ -8,7 +8,25 @@ use std::fmt;
 /// accepted from both issuer forms, `https://cognito-idp.{region}.amazonaws.com/{id}` and
 /// `https://issuer-cognito-idp.{region}.amazonaws.com/{id}`, and keys are fetched from
 /// `https://cognito-idp.{region}.amazonaws.com/{id}/.well-known/jwks.json` unless
-/// [`UserPool::jwks_url`] or [`UserPool::jwks_json`] says otherwise.
+/// [`UserPool::jwks_url`], [`UserPool::jwks_urls`] or [`UserPool::jwks_json`] says otherwise.
+/// Keys are never fetched from the `issuer-cognito-idp` host, and never from a URL a token
+/// names.
+///
+/// A pool replicated to other regions ([`UserPool::replica_regions`]) also accepts
+/// `https://cognito-idp.{replica}.amazonaws.com/{id}` for each replica region (the pool id
+/// keeps its primary region), and fetches its keys from every region, primary first, failing
+/// over to the next when one is down:
+///
+/// ```
+/// use axum_cognito::UserPool;
+///
+/// let pool = UserPool::new("eu-west-1_AbC123456")
+///     .client_id("1example23456789")
+///     .replica_regions(["eu-central-1", "us-east-1"]);
+/// assert_eq!(pool.issuers().len(), 4); // three regions, plus the updated issuer form
+/// assert_eq!(pool.jwks_locations().len(), 3);
+/// assert!(pool.jwks_locations()[2].starts_with("https://cognito-idp.us-east-1."));
+/// ```
 ///
 /// ```
 /// use axum_cognito::UserPool;
@@ -25,6 +43,7 @@ pub struct UserPool {
     pub(crate) clients: Option<AppClients>,
     pub(crate) keys: KeySource,
     pub(crate) issuers: Option<Vec<String>>,
+    pub(crate) replica_regions: Vec<String>,
 }
 
 /// Which app clients a pool's tokens may be issued to.
@@ -47,9 +66,15 @@ impl AppClients {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeySource {
     Default,
+    /// One URL, or a template with `{region}` that stands for each of the pool's regions.
     Url(String),
+    /// Several URLs of one key set, tried in order.
+    Urls(Vec<String>),
     Json(String),
 }
+
+/// What stands for each of a pool's regions in a JWKS URL.
+const REGION_PLACEHOLDER: &str = "{region}";
 
 impl UserPool {
     /// A pool by its id, such as `eu-west-1_AbC123456`. The id is checked when the verifier is
@@ -61,6 +86,7 @@ impl UserPool {
             clients: None,
             keys: KeySource::Default,
             issuers: None,
+            replica_regions: Vec::new(),
         }
     }
 
@@ -98,8 +124,46 @@ impl UserPool {
     /// Fetches the keys from this URL instead of Cognito's, for local emulators that serve
     /// them at `http://host:port/{pool}/.well-known/jwks.json` while their tokens keep the AWS
     /// issuer.
+    ///
+    /// `{region}` in the URL stands for each of the pool's regions (its own, then its
+    /// [replica regions](Self::replica_regions)): one location per region, tried in that
+    /// order.
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.keys = KeySource::Url(url.into());
+        self
+    }
+
+    /// Fetches the keys from these URLs, which serve one key set: the first that answers
+    /// serves it, and a refresh fails over to the next on any failure (connection, timeout,
+    /// an HTTP error, an unreadable document). See [`replica_regions`](Self::replica_regions)
+    /// for how the order is kept.
+    pub fn jwks_urls<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.keys = KeySource::Urls(urls.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The regions this pool is replicated to (Cognito Multi-Region Replication). Tokens
+    /// issued in a replica region carry `iss = https://cognito-idp.{replica}.amazonaws.com/{id}`
+    /// (the id keeps its primary region): those are accepted, no other region's. The updated
+    /// issuer form `https://issuer-cognito-idp.{primary}.amazonaws.com/{id}` stays accepted for
+    /// the primary region only, as Cognito issues it.
+    ///
+    /// The keys, the same set in every region, are fetched from each region's endpoint in
+    /// turn: the location that answered last is asked first; on a failure the next is asked,
+    /// all within one [`fetch_timeout`](crate::CognitoVerifierBuilder::fetch_timeout) (each
+    /// location gets an equal share of what is left). A refresh takes the whole set from the
+    /// one location that answered, never a mix of two.
+    pub fn replica_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.replica_regions
+            .extend(regions.into_iter().map(Into::into));
         self
     }
 
@@ -131,29 +195,69 @@ impl UserPool {
         }
     }
 
+    /// The replica regions, as given.
+    pub fn replica_region_names(&self) -> &[String] {
+        &self.replica_regions
+    }
+
+    /// The pool's regions: its own first, then its replicas.
+    fn regions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.region_name()).chain(self.replica_regions.iter().map(String::as_str))
+    }
+
     /// The `iss` values accepted for this pool.
     pub fn issuers(&self) -> Vec<String> {
         if let Some(issuers) = &self.issuers {
             return issuers.clone();
         }
         let (region, id) = (self.region_name(), &self.id);
-        vec![
+        let mut issuers = vec![
             format!("https://cognito-idp.{region}.amazonaws.com/{id}"),
             format!("https://issuer-cognito-idp.{region}.amazonaws.com/{id}"),
-        ]
+        ];
+        issuers.extend(
+            self.replica_regions
+                .iter()
+                .map(|replica| format!("https://cognito-idp.{replica}.amazonaws.com/{id}")),
+        );
+        issuers
     }
 
-    /// Where the keys are fetched from; `None` when they were given in memory.
+    /// Where the keys are fetched from first; `None` when they were given in memory.
     pub fn jwks_location(&self) -> Option<String> {
+        self.jwks_locations().into_iter().next()
+    }
+
+    /// Every location the keys are fetched from, in the order they are first tried; empty
+    /// when they were given in memory.
+    pub fn jwks_locations(&self) -> Vec<String> {
         match &self.keys {
-            KeySource::Default => Some(format!(
-                "https://cognito-idp.{}.amazonaws.com/{}/.well-known/jwks.json",
-                self.region_name(),
-                self.id
-            )),
-            KeySource::Url(url) => Some(url.clone()),
-            KeySource::Json(_) => None,
+            KeySource::Default => self
+                .regions()
+                .map(|region| {
+                    format!(
+                        "https://cognito-idp.{region}.amazonaws.com/{}/.well-known/jwks.json",
+                        self.id
+                    )
+                })
+                .collect(),
+            KeySource::Url(url) if url.contains(REGION_PLACEHOLDER) => self
+                .regions()
+                .map(|region| url.replace(REGION_PLACEHOLDER, region))
+                .collect(),
+            KeySource::Url(url) => vec![url.clone()],
+            KeySource::Urls(urls) => urls.clone(),
+            KeySource::Json(_) => Vec::new(),
         }
+    }
+
+    /// The first replica region that is not a region name, or names the pool's own region or
+    /// another replica again.
+    pub(crate) fn invalid_replica_region(&self) -> Option<&str> {
+        self.replica_regions.iter().enumerate().find_map(|(i, r)| {
+            let repeated = r == self.region_name() || self.replica_regions[..i].contains(r);
+            (!region_is_valid(r) || repeated).then_some(r.as_str())
+        })
     }
 
     /// Checks the id: `{region}_{alphanumerics}`, the region of lowercase letters, digits and
@@ -162,18 +266,21 @@ impl UserPool {
         let Some((region, suffix)) = self.id.split_once('_') else {
             return false;
         };
-        let region_ok = |r: &str| {
-            !r.is_empty()
-                && r.len() <= 32
-                && r.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        };
-        region_ok(region)
-            && self.region.as_deref().is_none_or(region_ok)
+        region_is_valid(region)
+            && self.region.as_deref().is_none_or(region_is_valid)
             && !suffix.is_empty()
             && suffix.len() <= 64
             && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
     }
+}
+
+/// A region name: lowercase letters, digits and dashes, at most 32.
+fn region_is_valid(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 impl From<&str> for UserPool {
@@ -193,11 +300,9 @@ impl fmt::Debug for UserPool {
         f.debug_struct("UserPool")
             .field("id", &self.id)
             .field("region", &self.region_name())
+            .field("replica_regions", &self.replica_regions)
             .field("clients", &self.clients)
-            .field(
-                "jwks",
-                &self.jwks_location().unwrap_or_else(|| "in memory".into()),
-            )
+            .field("jwks", &self.jwks_locations())
             .finish()
     }
 }
@@ -246,6 +351,45 @@ mod tests {
         ] {
             assert!(!UserPool::new(bad).id_is_valid(), "{bad}");
         }
+    }
+
+    #[test]
+    fn replica_regions_add_issuers_and_locations() {
+        let pool = UserPool::new("eu-west-1_AbC").replica_regions(["us-east-1"]);
+        assert_eq!(
+            pool.issuers(),
+            [
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+                "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC",
+                "https://cognito-idp.us-east-1.amazonaws.com/eu-west-1_AbC",
+            ]
+        );
+        assert_eq!(
+            pool.jwks_locations(),
+            [
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/.well-known/jwks.json",
+                "https://cognito-idp.us-east-1.amazonaws.com/eu-west-1_AbC/.well-known/jwks.json",
+            ]
+        );
+        let templated = pool.clone().jwks_url("http://127.0.0.1:9/{region}/keys");
+        assert_eq!(
+            templated.jwks_locations(),
+            [
+                "http://127.0.0.1:9/eu-west-1/keys",
+                "http://127.0.0.1:9/us-east-1/keys"
+            ]
+        );
+        let plain = pool.clone().jwks_url("http://127.0.0.1:9/keys");
+        assert_eq!(plain.jwks_locations(), ["http://127.0.0.1:9/keys"]);
+        let listed = pool.clone().jwks_urls(["https://a/k", "https://b/k"]);
+        assert_eq!(listed.jwks_locations(), ["https://a/k", "https://b/k"]);
+        assert_eq!(pool.invalid_replica_region(), None);
+        for bad in ["eu-west-1", "US-EAST-1", "", "a/b"] {
+            let pool = pool.clone().replica_regions([bad]);
+            assert_eq!(pool.invalid_replica_region(), Some(bad), "{bad:?}");
+        }
+        let twice = pool.replica_regions(["us-east-1"]);
+        assert_eq!(twice.invalid_replica_region(), Some("us-east-1"));
     }
 
     #[test]

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::{
-    CognitoVerifier, TrustedPool,
-    pipeline::{Now, check_claims, pool_of_issuer},
+    CognitoVerifier,
+    pipeline::{Now, PoolOf, check_claims, pool_of_issuer},
     requirements::TokenRequirements,
+    trusted_pool::TrustedPool,
 };
 use crate::{
-    claims::{RegisteredClaims, StandardClaims},
+    claims::RegisteredClaims,
     compact_token::{CompactToken, Header},
     error::{Error, ErrorKind},
     jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
@@ -20,17 +21,26 @@ use crate::{
     verified_token::{Provenance, VerifiedToken},
 };
 
-/// The first pass over a token either ends, or stops at an unknown `kid` of the pool at this
-/// index so that the caller may refetch and try again.
+/// The first pass over a token either ends, or stops where the network may help: at an
+/// unknown `kid` of this pool (refetch its keys), or at an issuer no pool accepts while a pool
+/// resolver is set (ask it). The caller then tries again.
 enum Attempt<T> {
     Done(Result<T, Error>),
-    UnknownKid { pool: usize, kid: Box<str> },
+    UnknownKid {
+        pool: Arc<TrustedPool>,
+        kid: Box<str>,
+    },
+    UnknownIssuer(Box<str>),
 }
 
 /// Why the standard checks stopped.
 enum Stop {
     Failed(Error),
-    UnknownKid { pool: usize, kid: Box<str> },
+    UnknownKid {
+        pool: Arc<TrustedPool>,
+        kid: Box<str>,
+    },
+    UnknownIssuer(Box<str>),
 }
 
 impl From<Error> for Stop {
@@ -60,11 +70,20 @@ impl CognitoVerifier {
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        let (index, kid) = match self.attempt(token, requirements, finish, Now::read()) {
+        let (pool, kid) = match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => return result,
             Attempt::UnknownKid { pool, kid } => (pool, kid),
+            Attempt::UnknownIssuer(issuer) => {
+                self.resolve_issuer(&issuer).await?;
+                // A pool accepts it now: the pass again, which may still stop at its `kid`.
+                match self.attempt(token, requirements, finish, Now::read()) {
+                    Attempt::Done(result) => return result,
+                    Attempt::UnknownKid { pool, kid } => (pool, kid),
+                    Attempt::UnknownIssuer(_) => return Err(Error::new(ErrorKind::InvalidIssuer)),
+                }
+            }
         };
-        let store = &self.inner.pools[index].store;
+        let store = &pool.store;
         match store.refetch(&kid).await {
             // During the cooldown, the fetch that started it may have swapped in a new set after
             // the first pass looked: look once more, without fetching.
@@ -72,6 +91,7 @@ impl CognitoVerifier {
                 match self.attempt(token, requirements, finish, Now::read()) {
                     Attempt::Done(result) => result,
                     Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+                    Attempt::UnknownIssuer(_) => Err(Error::new(ErrorKind::InvalidIssuer)),
                 }
             }
             RefetchOutcome::Fixed => Err(Error::new(ErrorKind::UnknownKeyId)),
@@ -93,11 +113,13 @@ impl CognitoVerifier {
         match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => result,
             Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::UnknownIssuer(_) => Err(Error::new(ErrorKind::InvalidIssuer)),
         }
     }
 
     /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
-    /// unknown and a refetch may find it ([`verify_token`](Self::verify_token) does).
+    /// unknown and a refetch may find it, or the issuer is unknown and the pool resolver may
+    /// know it ([`verify_token`](Self::verify_token) does both).
     pub(crate) fn verify_token_now(
         &self,
         token: &str,
@@ -105,7 +127,7 @@ impl CognitoVerifier {
     ) -> Option<Result<VerifiedToken, Error>> {
         match self.attempt(token, requirements, &|v| Ok(v.clone()), Now::read()) {
             Attempt::Done(result) => Some(result),
-            Attempt::UnknownKid { .. } => None,
+            Attempt::UnknownKid { .. } | Attempt::UnknownIssuer(_) => None,
         }
     }
 
@@ -147,6 +169,7 @@ impl CognitoVerifier {
             Ok(verified) => verified,
             Err(Stop::Failed(error)) => return Attempt::Done(Err(error)),
             Err(Stop::UnknownKid { pool, kid }) => return Attempt::UnknownKid { pool, kid },
+            Err(Stop::UnknownIssuer(issuer)) => return Attempt::UnknownIssuer(issuer),
         };
         let result = self
             .inner
@@ -188,11 +211,17 @@ impl CognitoVerifier {
     fn recheck_cached(&self, hit: &VerifiedToken, now: Now) -> Result<Cached, Error> {
         let claims = hit.standard_claims();
         let verified_claims = |error: Error| error.with_verified_claims(hit.payload());
-        let pool = self.pool_of(&claims).map_err(verified_claims)?;
-        if pool != hit.pool_index() {
+        let table = self.inner.pools.load();
+        // A pool removed, or removed and added again: the full path decides.
+        let PoolOf::Found(pool) =
+            pool_of_issuer(&claims, |iss| table.position(iss)).map_err(verified_claims)?
+        else {
+            return Ok(Cached::Superseded);
+        };
+        let pool = table.get(pool);
+        if pool.serial != hit.pool_serial() {
             return Ok(Cached::Superseded);
         }
-        let pool = &self.inner.pools[pool];
         match usable_key(pool, hit.kid(), now, |key| hit.verified_by(key))? {
             Some(true) => {}
             Some(false) | None => return Ok(Cached::Superseded),
@@ -212,8 +241,14 @@ impl CognitoVerifier {
         let payload = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
         let registered = RegisteredClaims::parse(&payload).map_err(|_| invalid_claims())?;
         let claims = registered.standard();
-        let pool_index = self.pool_of(&claims)?;
-        let pool = &inner.pools[pool_index];
+        let table = inner.pools.load();
+        let pool = match pool_of_issuer(&claims, |iss| table.position(iss))? {
+            PoolOf::Found(index) => table.get(index),
+            PoolOf::Unknown(issuer) if inner.resolution.is_some() => {
+                return Err(Stop::UnknownIssuer(issuer.into()));
+            }
+            PoolOf::Unknown(_) => return Err(Stop::Failed(Error::new(ErrorKind::InvalidIssuer))),
+        };
         let signed = usable_key(pool, header.kid(), now, |key| {
             parts
                 .verify_signature(header.algorithm(), key)
@@ -223,7 +258,7 @@ impl CognitoVerifier {
             Some(verified) => verified?,
             None => {
                 return Err(Stop::UnknownKid {
-                    pool: pool_index,
+                    pool: Arc::clone(pool),
                     kid: header.kid().into(),
                 });
             }
@@ -232,7 +267,7 @@ impl CognitoVerifier {
             .map_err(|error| error.with_verified_claims(payload.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
-            pool_index,
+            pool_serial: pool.serial,
             pool_id: Arc::clone(&pool.id),
             key,
         };
@@ -243,14 +278,6 @@ impl CognitoVerifier {
             &registered,
             &payload,
         ))
-    }
-
-    /// Step 4 over this verifier's pools.
-    fn pool_of(&self, claims: &StandardClaims<'_>) -> Result<usize, Error> {
-        pool_of_issuer(
-            claims,
-            self.inner.pools.iter().map(|p| p.issuers.as_slice()),
-        )
     }
 }
 
@@ -300,6 +327,7 @@ mod tests {
             Ok(verified) => Ok(verified),
             Err(Stop::Failed(error)) => Err(error),
             Err(Stop::UnknownKid { .. }) => Err(Error::new(ErrorKind::UnknownKeyId)),
+            Err(Stop::UnknownIssuer(_)) => Err(Error::new(ErrorKind::InvalidIssuer)),
         }
     }
 
@@ -364,7 +392,7 @@ mod tests {
         assert!(issuer.remove_key(&old));
         // Refresh the set without the cache hearing of it, so that the hit itself must notice.
         for verifier in [&cached, &uncached] {
-            let store = &verifier.inner.pools[0].store;
+            let store = Arc::clone(&verifier.inner.pools.load().get(0).store);
             store.refresh().await.unwrap();
         }
         cached.inner.cache.as_ref().unwrap().insert(&token, hit);

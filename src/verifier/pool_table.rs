@@ -1,0 +1,89 @@
+//! The pools a verifier trusts at one moment, looked up by issuer. Replaced whole (behind
+//! arc-swap) when a pool is added or removed, so the request path reads it without a lock.
+
+use std::{collections::HashMap, sync::Arc};
+
+use super::{config_error::ConfigError, trusted_pool::TrustedPool};
+
+/// Above this many issuers, lookups go through a hash map; below, a scan is faster.
+const SCAN_LIMIT: usize = 16;
+
+/// A snapshot of the trusted pools.
+#[derive(Default)]
+pub(super) struct PoolTable {
+    pools: Vec<Arc<TrustedPool>>,
+    /// Issuer to index, for many pools.
+    by_issuer: Option<HashMap<Box<str>, usize>>,
+}
+
+impl PoolTable {
+    /// A table of `pools`, checked: no pool twice, no issuer accepted by two pools (each would
+    /// trust the other's tokens), at most `max_pools`.
+    pub(super) fn new(pools: Vec<Arc<TrustedPool>>, max_pools: usize) -> Result<Self, ConfigError> {
+        if pools.len() > max_pools {
+            return Err(ConfigError::TooManyPools(max_pools));
+        }
+        let mut issuers: HashMap<&str, &str> = HashMap::new();
+        for (index, pool) in pools.iter().enumerate() {
+            if pools[..index].iter().any(|other| other.id == pool.id) {
+                return Err(ConfigError::DuplicateUserPool(pool.id.to_string()));
+            }
+            for issuer in &pool.issuers {
+                if issuers.insert(issuer, &pool.id).is_some() {
+                    return Err(ConfigError::DuplicateIssuer(issuer.clone()));
+                }
+            }
+        }
+        let issuer_count: usize = pools.iter().map(|p| p.issuers.len()).sum();
+        let by_issuer = (issuer_count > SCAN_LIMIT).then(|| {
+            pools
+                .iter()
+                .enumerate()
+                .flat_map(|(index, pool)| {
+                    pool.issuers.iter().map(move |i| (i.as_str().into(), index))
+                })
+                .collect()
+        });
+        Ok(Self { pools, by_issuer })
+    }
+
+    /// This table with `pool` added.
+    pub(super) fn with(
+        &self,
+        pool: Arc<TrustedPool>,
+        max_pools: usize,
+    ) -> Result<Self, ConfigError> {
+        let mut pools = self.pools.clone();
+        pools.push(pool);
+        Self::new(pools, max_pools)
+    }
+
+    /// This table without the pool `id`; `None` when it holds no such pool.
+    pub(super) fn without(&self, id: &str) -> Option<Self> {
+        let index = self.pools.iter().position(|p| &*p.id == id)?;
+        let mut pools = self.pools.clone();
+        pools.remove(index);
+        Some(Self::new(pools, usize::MAX).unwrap_or_default())
+    }
+
+    /// The index of the pool that accepts `issuer`.
+    #[inline]
+    pub(super) fn position(&self, issuer: &str) -> Option<usize> {
+        match &self.by_issuer {
+            Some(map) => map.get(issuer).copied(),
+            None => self
+                .pools
+                .iter()
+                .position(|pool| pool.issuers.iter().any(|i| i == issuer)),
+        }
+    }
+
+    #[inline]
+    pub(super) fn get(&self, index: usize) -> &Arc<TrustedPool> {
+        &self.pools[index]
+    }
+
+    pub(super) fn pools(&self) -> &[Arc<TrustedPool>] {
+        &self.pools
+    }
+}

@@ -1,0 +1,220 @@
+//! Pools added and removed on a running verifier, by the application or by its
+//! [`PoolResolver`](super::PoolResolver).
+//!
+//! The request path reads the pool table through arc-swap, without a lock; a change builds a
+//! new table and swaps it in. A removed pool's cached tokens are dropped at once (a cache hit
+//! re-checks its pool anyway), and its key store, with its background refresh, ends when the
+//! last request that was using it finishes.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{
+    CognitoVerifier,
+    config_error::ConfigError,
+    pool_resolver::{Admission, Resolved},
+    user_pool::UserPool,
+};
+use crate::error::{Error, ErrorKind};
+
+impl CognitoVerifier {
+    /// Trusts one more user pool from now on, without a restart: its keys are loaded first,
+    /// then its tokens are accepted, then refreshed in the background like the others'. The
+    /// verifier's settings (token use, leeway, limits, the builder's client ids) apply.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](crate::CognitoVerifierBuilder::build) for this pool (its id, clients, JWKS
+    /// URL, [`InitialFetch`](ConfigError::InitialFetch)), and
+    /// [`DuplicateUserPool`](ConfigError::DuplicateUserPool),
+    /// [`DuplicateIssuer`](ConfigError::DuplicateIssuer) against the pools trusted now,
+    /// [`TooManyPools`](ConfigError::TooManyPools) at
+    /// [`max_pools`](crate::CognitoVerifierBuilder::max_pools).
+    ///
+    /// ```
+    /// use axum_cognito::{CognitoVerifier, ErrorKind, TokenUse, test_util::TestIssuer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let first = TestIssuer::start().await;
+    /// let tenant = TestIssuer::start_with("eu-west-1_Tenant0002", "tenant-client").await;
+    /// let verifier = first.verifier_builder().build().await.unwrap();
+    /// let token = tenant.access_token().sign();
+    /// assert_eq!(verifier.verify_access(&token).await.unwrap_err().kind(), ErrorKind::InvalidIssuer);
+    ///
+    /// verifier.add_pool(tenant.user_pool()).await.unwrap();
+    /// assert!(verifier.verify_access(&token).await.is_ok());
+    ///
+    /// assert!(verifier.remove_pool(tenant.pool_id()));
+    /// assert_eq!(verifier.verify_access(&token).await.unwrap_err().kind(), ErrorKind::InvalidIssuer);
+    /// # }
+    /// ```
+    pub async fn add_pool(&self, pool: impl Into<UserPool>) -> Result<(), ConfigError> {
+        let pool = pool.into();
+        let inner = &*self.inner;
+        // Refused before any fetch when the table refuses it now; checked again when it goes
+        // in, as another pool may have been added meanwhile.
+        let trusted = Arc::new(
+            inner
+                .pool_settings
+                .trusted_pool(&pool, inner.cache.as_ref())?,
+        );
+        inner
+            .pools
+            .load()
+            .with(Arc::clone(&trusted), inner.max_pools)?;
+        trusted.load_keys(inner.pool_settings.fetch_timeout).await?;
+        {
+            let _writing = inner.lock_pool_writes();
+            let table = inner
+                .pools
+                .load()
+                .with(Arc::clone(&trusted), inner.max_pools)?;
+            inner.pools.store(Arc::new(table));
+        }
+        let next = trusted.store.next_refresh();
+        trusted.store.start_background(next);
+        tracing::info!(pool = %trusted.id, "user pool added");
+        Ok(())
+    }
+
+    /// Stops trusting the pool `id`: its tokens fail with
+    /// [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) from now on, cached ones included,
+    /// and its background refresh ends. Returns whether the verifier trusted it.
+    pub fn remove_pool(&self, id: &str) -> bool {
+        let inner = &*self.inner;
+        {
+            let _writing = inner.lock_pool_writes();
+            let Some(table) = inner.pools.load().without(id) else {
+                return false;
+            };
+            inner.pools.store(Arc::new(table));
+        }
+        if let Some(cache) = &inner.cache {
+            cache.remove_pool(id);
+        }
+        tracing::info!(pool = %id, "user pool removed");
+        true
+    }
+
+    /// The ids of the pools trusted now, in the order they were added.
+    pub fn pool_ids(&self) -> Vec<String> {
+        let table = self.inner.pools.load();
+        table.pools().iter().map(|p| p.id.to_string()).collect()
+    }
+
+    /// Puts `issuer`, which no pool accepts, to the resolver (see the
+    /// [resolver docs](super::PoolResolver)); `Ok` when a pool that accepts it was added.
+    pub(super) async fn resolve_issuer(&self, issuer: &str) -> Result<(), Error> {
+        let Some(resolution) = &self.inner.resolution else {
+            return Err(Error::new(ErrorKind::InvalidIssuer));
+        };
+        let mut receiver = match resolution.admit(issuer) {
+            Admission::Refused => return Err(Error::new(ErrorKind::InvalidIssuer)),
+            Admission::OverRate => {
+                tracing::debug!("pool resolver rate reached; refusing an unknown issuer");
+                return Err(Error::new(ErrorKind::InvalidIssuer));
+            }
+            Admission::Join(receiver) => receiver,
+            Admission::Start(sender, receiver) => {
+                let verifier = self.clone();
+                let issuer: Box<str> = issuer.into();
+                // A task of its own: a request that stops waiting does not cancel the call
+                // the others wait for.
+                tokio::spawn(async move {
+                    let mut guard = AbandonOnDrop {
+                        verifier: &verifier,
+                        issuer: &issuer,
+                        finished: false,
+                    };
+                    let resolved = verifier.run_resolver(&issuer).await;
+                    if let Some(resolution) = &verifier.inner.resolution {
+                        resolution.finish(&issuer, &sender, resolved);
+                    }
+                    guard.finished = true;
+                });
+                receiver
+            }
+        };
+        let fetch_timeout = self.inner.pool_settings.fetch_timeout;
+        // The call, then the new pool's first fetch, each bounded by the fetch timeout.
+        let limit = fetch_timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_millis(250));
+        let waited = tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await;
+        let resolved = match waited {
+            Ok(Ok(resolved)) => resolved.clone(),
+            _ => None,
+        };
+        match resolved {
+            Some(Resolved::Added) => Ok(()),
+            Some(Resolved::Refused) => Err(Error::new(ErrorKind::InvalidIssuer)),
+            Some(Resolved::Unavailable(why)) => Err(resolver_unavailable(&why)),
+            None => Err(resolver_unavailable(
+                "the pool resolver did not answer in time",
+            )),
+        }
+    }
+
+    /// Runs the resolver for `issuer` and adds the pool it answers with.
+    async fn run_resolver(&self, issuer: &str) -> Resolved {
+        let Some(resolution) = &self.inner.resolution else {
+            return Resolved::Refused;
+        };
+        let timeout = self.inner.pool_settings.fetch_timeout;
+        let answer = tokio::time::timeout(timeout, resolution.resolver.resolve(issuer)).await;
+        let pool = match answer {
+            Ok(Ok(Some(pool))) => pool,
+            Ok(Ok(None)) => return Resolved::Refused,
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "pool resolver failed");
+                return Resolved::Unavailable("the pool resolver failed".into());
+            }
+            Err(_) => {
+                tracing::warn!(?timeout, "pool resolver timed out");
+                return Resolved::Unavailable("the pool resolver timed out".into());
+            }
+        };
+        if !pool.issuers().iter().any(|i| i == issuer) {
+            tracing::warn!(pool = %pool.id(), "pool resolver answered with a pool that does not accept the issuer asked about; refusing it");
+            return Resolved::Refused;
+        }
+        match self.add_pool(pool).await {
+            Ok(()) => Resolved::Added,
+            // Added by someone else meanwhile.
+            Err(ConfigError::DuplicateUserPool(_) | ConfigError::DuplicateIssuer(_))
+                if self.inner.pools.load().position(issuer).is_some() =>
+            {
+                Resolved::Added
+            }
+            Err(error @ (ConfigError::InitialFetch { .. } | ConfigError::TooManyPools(_))) => {
+                tracing::warn!(error = %error, "pool from the resolver not added");
+                Resolved::Unavailable(error.to_string().into())
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "pool resolver answered with a pool that cannot be trusted; refusing it");
+                Resolved::Refused
+            }
+        }
+    }
+}
+
+/// Clears a resolution in flight when its task ends without finishing it (cancelled with its
+/// runtime, or a resolver that panicked).
+struct AbandonOnDrop<'a> {
+    verifier: &'a CognitoVerifier,
+    issuer: &'a str,
+    finished: bool,
+}
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        if let (false, Some(resolution)) = (self.finished, &self.verifier.inner.resolution) {
+            resolution.abandon(self.issuer);
+        }
+    }
+}
+
+fn resolver_unavailable(why: &str) -> Error {
+    let source: Box<dyn std::error::Error + Send + Sync> = why.into();
+    Error::unavailable(Some(Arc::from(source)), Duration::from_secs(1))
+}

@@ -1,0 +1,188 @@
+//! A pool the verifier trusts, built from a [`UserPool`] with the verifier's settings: at
+//! build time, and for pools added at run time.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use super::{
+    config_error::ConfigError,
+    user_pool::{AppClients, KeySource, UserPool},
+};
+use crate::{
+    jwks::{
+        JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
+        without_userinfo,
+    },
+    token_cache::TokenCache,
+};
+
+/// The serial of the next pool built; 2^64 pools are not built.
+static NEXT_POOL_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// A pool as the verification pipeline sees it.
+pub(super) struct TrustedPool {
+    pub(super) id: Arc<str>,
+    /// Tells this pool apart from any other the process builds, a pool removed and added
+    /// again included: a cached token is trusted only by the pool that verified it.
+    pub(super) serial: u64,
+    pub(super) issuers: Vec<String>,
+    pub(super) clients: AppClients,
+    pub(super) store: Arc<KeyStore>,
+}
+
+/// Whether a JWKS URL may be `http://` to a host that is not this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlainHttp {
+    LoopbackOnly,
+    Allowed,
+}
+
+/// The verifier's settings that a pool is built with, kept for pools added at run time.
+#[derive(Debug, Clone)]
+pub(super) struct PoolSettings {
+    /// The builder's clients, for pools that name none.
+    pub(super) clients: Option<AppClients>,
+    pub(super) fetch_timeout: Duration,
+    pub(super) max_jwks_bytes: usize,
+    pub(super) refresh: RefreshSettings,
+    pub(super) proxy: Option<String>,
+    pub(super) plain_http: PlainHttp,
+}
+
+impl PoolSettings {
+    /// Checks `pool` and builds its key store (no fetch yet). Checks against the other pools
+    /// are the [pool table's](super::pool_table::PoolTable).
+    pub(super) fn trusted_pool(
+        &self,
+        pool: &UserPool,
+        cache: Option<&Arc<TokenCache>>,
+    ) -> Result<TrustedPool, ConfigError> {
+        if !pool.id_is_valid() {
+            return Err(ConfigError::InvalidUserPoolId(pool.id.clone()));
+        }
+        if let Some(region) = pool.invalid_replica_region() {
+            return Err(ConfigError::InvalidReplicaRegion {
+                pool: pool.id.clone(),
+                region: region.to_owned(),
+            });
+        }
+        // A pool with clients of its own ignores the builder's: say so rather than let the
+        // builder's list look as if it applied.
+        if pool.clients.is_some() && self.clients.is_some() {
+            return Err(ConfigError::ClientIdsIgnored(pool.id.clone()));
+        }
+        let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
+            Some(AppClients::Listed(list))
+                if !list.is_empty() && list.iter().all(|c| !c.is_empty()) =>
+            {
+                AppClients::Listed(list)
+            }
+            Some(AppClients::Any) => AppClients::Any,
+            _ => return Err(ConfigError::ClientIdsNotSet(pool.id.clone())),
+        };
+        let id: Arc<str> = pool.id.as_str().into();
+        let store = match &pool.keys {
+            KeySource::Json(json) => {
+                let keys =
+                    KeySet::parse(json.as_bytes()).map_err(|source| ConfigError::InvalidJwks {
+                        pool: pool.id.clone(),
+                        source,
+                    })?;
+                KeyStore::fixed(id.clone(), keys, self.refresh.clone())
+            }
+            KeySource::Default | KeySource::Url(_) | KeySource::Urls(_) => {
+                let urls = pool.jwks_locations();
+                if urls.is_empty() {
+                    return Err(ConfigError::InvalidJwksUrl {
+                        pool: pool.id.clone(),
+                        url: String::new(),
+                    });
+                }
+                let mut fetchers = Vec::with_capacity(urls.len());
+                for url in urls {
+                    fetchers.push(self.fetcher(&pool.id, url)?);
+                }
+                KeyStore::remote(
+                    id.clone(),
+                    KeyLocations::new(fetchers),
+                    self.refresh.clone(),
+                    cache.map(|cache| drop_tokens_of(cache, &id)),
+                )
+            }
+        };
+        Ok(TrustedPool {
+            id,
+            serial: NEXT_POOL_SERIAL.fetch_add(1, Ordering::Relaxed),
+            issuers: pool.issuers(),
+            clients,
+            store,
+        })
+    }
+
+    fn fetcher(&self, pool: &str, url: String) -> Result<JwksFetcher, ConfigError> {
+        let parsed = reqwest::Url::parse(&url).ok();
+        let Some(parsed) =
+            parsed.filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        else {
+            return Err(ConfigError::InvalidJwksUrl {
+                pool: pool.to_owned(),
+                url: without_userinfo(&url),
+            });
+        };
+        if parsed.scheme() == "http"
+            && self.plain_http == PlainHttp::LoopbackOnly
+            && !is_loopback(&parsed)
+        {
+            return Err(ConfigError::PlainHttpJwksUrl {
+                pool: pool.to_owned(),
+                url: without_userinfo(&url),
+            });
+        }
+        JwksFetcher::new(
+            url,
+            self.fetch_timeout,
+            self.max_jwks_bytes,
+            self.proxy.as_deref(),
+        )
+        .map_err(ConfigError::HttpClient)
+    }
+}
+
+impl TrustedPool {
+    /// The first load of its keys; the error a build reports.
+    pub(super) async fn load_keys(&self, fetch_timeout: Duration) -> Result<(), ConfigError> {
+        self.store.refresh().await.map_err(|error| {
+            let source = error
+                .map(|e| (*e).clone())
+                .unwrap_or(JwksError::Timeout(fetch_timeout));
+            ConfigError::InitialFetch {
+                pool: self.id.to_string(),
+                source,
+            }
+        })
+    }
+}
+
+/// True for a URL to this machine: a loopback address, or `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+/// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
+/// (A hit checks the key anyway; this frees their memory at once.)
+fn drop_tokens_of(cache: &Arc<TokenCache>, pool: &Arc<str>) -> KeysRemoved {
+    let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
+    Box::new(move |kids| cache.remove_signed_by(&pool, kids))
+}
