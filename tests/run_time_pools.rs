@@ -14,9 +14,10 @@ use std::{
 
 use axum::{Router, routing::get};
 use axum_cognito::{
-    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, ErrorKind, ResolveError,
-    TokenUse, UserPool,
+    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, ErrorKind, TokenUse,
+    UserPool,
     test_util::{JwksFault, TestIssuer},
+    verifier::ResolveFuture,
 };
 use common::{call, kind, with_token};
 use http::StatusCode;
@@ -46,15 +47,7 @@ impl Registry {
         self.calls.load(Ordering::SeqCst)
     }
 
-    fn resolver(
-        &self,
-    ) -> impl Fn(
-        String,
-    ) -> std::pin::Pin<
-        Box<dyn Future<Output = Result<Option<UserPool>, ResolveError>> + Send>,
-    > + Send
-    + Sync
-    + 'static {
+    fn resolver(&self) -> impl Fn(String) -> ResolveFuture + Send + Sync + 'static {
         let registry = self.clone();
         move |issuer: String| {
             let registry = registry.clone();
