@@ -10,11 +10,13 @@ cd "$(dirname "$0")/.."
 echo "moto acceptance: building the server example and the acceptance tests" >&2
 cargo build --all-features --example server
 cargo test --all-features --test moto_acceptance --no-run
+cargo test --all-features --test moto_run_time_pools --no-run
 export SERVER_BIN="$PWD/target/debug/examples/server"
 
 # The outage test stops moto, so it runs after the others, on its own.
 scripts/moto-env.sh -- bash -c '
     set -e
     cargo test --all-features --test moto_acceptance -- --skip outage
+    cargo test --all-features --test moto_run_time_pools
     cargo test --all-features --test moto_acceptance outage
 '
