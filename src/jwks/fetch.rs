@@ -32,21 +32,21 @@ pub(crate) enum Fetched {
 }
 
 impl JwksFetcher {
-    /// A fetcher of `url`. No proxy is used unless `proxy` names one: reqwest would otherwise
-    /// honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would
-    /// serve the keys of an `http://` URL.
-    pub(crate) fn new(
-        url: String,
+    /// An HTTP client for fetchers, to share between those with the same timeout and proxy. No
+    /// proxy is used unless `proxy` names one: reqwest would otherwise honour `HTTP_PROXY` /
+    /// `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would serve the keys of an
+    /// `http://` URL. Shared because a client costs some 100 KiB and milliseconds to build (its
+    /// TLS roots), which a verifier of a thousand pools pays once instead of a thousand times.
+    pub(crate) fn client(
         timeout: Duration,
-        max_bytes: usize,
         proxy: Option<&str>,
-    ) -> Result<Self, String> {
+    ) -> Result<reqwest::Client, String> {
         let builder = match proxy {
             Some(proxy) => reqwest::Client::builder()
                 .proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?),
             None => reqwest::Client::builder().no_proxy(),
         };
-        let client = builder
+        builder
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -55,14 +55,23 @@ impl JwksFetcher {
             .pool_max_idle_per_host(0)
             .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
+            .map_err(|e| e.to_string())
+    }
+
+    /// A fetcher of `url` through `client` (from [`client`](Self::client)).
+    pub(crate) fn with_client(
+        client: reqwest::Client,
+        url: String,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Self {
+        Self {
             client,
             shown_url: without_userinfo(&url),
             url,
             timeout,
             max_bytes,
-        })
+        }
     }
 
     /// The URL as shown in the status and logs: any `user:password@` left out.

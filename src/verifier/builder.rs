@@ -421,6 +421,7 @@ impl CognitoVerifierBuilder {
             refresh: self.refresh,
             proxy: self.proxy,
             plain_http: self.plain_http,
+            client: Arc::default(),
         };
         let mut pools = Vec::with_capacity(self.pools.len());
         for pool in &self.pools {

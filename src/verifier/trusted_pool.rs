@@ -3,7 +3,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -52,6 +52,8 @@ pub(super) struct PoolSettings {
     pub(super) refresh: RefreshSettings,
     pub(super) proxy: Option<String>,
     pub(super) plain_http: PlainHttp,
+    /// The one HTTP client of every pool's fetchers, built on first need.
+    pub(super) client: Arc<Mutex<Option<reqwest::Client>>>,
 }
 
 impl PoolSettings {
@@ -143,13 +145,26 @@ impl PoolSettings {
                 url: without_userinfo(&url),
             });
         }
-        JwksFetcher::new(
+        Ok(JwksFetcher::with_client(
+            self.client()?,
             url,
             self.fetch_timeout,
             self.max_jwks_bytes,
-            self.proxy.as_deref(),
-        )
-        .map_err(ConfigError::HttpClient)
+        ))
+    }
+
+    fn client(&self) -> Result<reqwest::Client, ConfigError> {
+        let mut client = self
+            .client
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(client) = &*client {
+            return Ok(client.clone());
+        }
+        let built = JwksFetcher::client(self.fetch_timeout, self.proxy.as_deref())
+            .map_err(ConfigError::HttpClient)?;
+        *client = Some(built.clone());
+        Ok(built)
     }
 }
 
