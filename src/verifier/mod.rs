@@ -3,7 +3,9 @@
 //! - [`CognitoVerifier`]: the handle, cheap to clone, async and synchronous `verify*` twins.
 //! - [`CognitoVerifierBuilder`]: pools, app clients, token use, limits, the refresh schedule;
 //!   [`ConfigError`] when a setting is wrong.
-//! - [`UserPool`]: one pool's id, region, clients and key location.
+//! - [`UserPool`]: one pool's id, region, replica regions, clients and key locations.
+//! - Pools at run time: [`CognitoVerifier::add_pool`], [`CognitoVerifier::remove_pool`], and a
+//!   [`PoolResolver`] asked about issuers no pool accepts (multi-tenant services).
 //! - [`TokenRequirements`]: rules on top of the standard checks (token use, groups, scopes,
 //!   custom checks).
 //! - [`pipeline`]: the checks in order, shared by full verifications and cache hits.
