@@ -21,6 +21,9 @@
 //!   [`refused_issuer_ttl`](crate::CognitoVerifierBuilder::refused_issuer_ttl) (default
 //!   60 s), remembering at most
 //!   [`DEFAULT_MAX_REFUSED_ISSUERS`](crate::defaults::DEFAULT_MAX_REFUSED_ISSUERS).
+//! - An issuer longer than 1,024 bytes is refused without a call (a Cognito issuer is under
+//!   150); refusals are remembered by a keyed hash of the issuer (a few dozen bytes each, not
+//!   the issuer's text).
 //! - No key is fetched for a refused issuer: keys are fetched only for the pool the resolver
 //!   answers with, and only when that pool accepts the issuer asked about.
 //! - A call is bounded by the fetch timeout, and the new pool's first key fetch by the fetch
@@ -32,6 +35,7 @@
 use std::{
     collections::HashMap,
     future::Future,
+    hash::{BuildHasher, RandomState},
     pin::Pin,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
@@ -94,6 +98,9 @@ where
     }
 }
 
+/// The longest issuer put to the resolver.
+const MAX_ISSUER_BYTES: usize = 1024;
+
 /// How resolutions are bounded.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ResolverLimits {
@@ -134,13 +141,15 @@ pub(super) enum Admission {
 pub(super) struct IssuerResolution {
     pub(super) resolver: Arc<dyn PoolResolver>,
     limits: ResolverLimits,
+    /// Keys the hashes of refused issuers: nobody can aim a collision at a tenant's issuer.
+    hasher: RandomState,
     state: Mutex<ResolutionState>,
 }
 
 struct ResolutionState {
     in_flight: HashMap<Box<str>, watch::Receiver<Option<Resolved>>>,
-    /// Refused issuers and when; pruned by age, bounded in count.
-    refused: HashMap<Box<str>, Instant>,
+    /// Refused issuers (by keyed hash) and when; pruned by age, bounded in count.
+    refused: HashMap<u64, Instant>,
     bucket: f64,
     refilled: Instant,
 }
@@ -150,6 +159,7 @@ impl IssuerResolution {
         Self {
             resolver,
             limits,
+            hasher: RandomState::new(),
             state: Mutex::new(ResolutionState {
                 in_flight: HashMap::new(),
                 refused: HashMap::new(),
@@ -161,13 +171,17 @@ impl IssuerResolution {
 
     /// Decides what a request for `issuer` does: refuse, wait, or start a call.
     pub(super) fn admit(&self, issuer: &str) -> Admission {
+        if issuer.len() > MAX_ISSUER_BYTES {
+            return Admission::Refused;
+        }
+        let refused_key = self.hasher.hash_one(issuer);
         let mut state = self.lock_state();
         let now = Instant::now();
-        if let Some(at) = state.refused.get(issuer) {
+        if let Some(at) = state.refused.get(&refused_key) {
             if now.duration_since(*at) < self.limits.refused_ttl {
                 return Admission::Refused;
             }
-            state.refused.remove(issuer);
+            state.refused.remove(&refused_key);
         }
         if let Some(receiver) = state.in_flight.get(issuer) {
             return Admission::Join(receiver.clone());
@@ -192,6 +206,7 @@ impl IssuerResolution {
         sender: &watch::Sender<Option<Resolved>>,
         resolved: Resolved,
     ) {
+        let refused_key = self.hasher.hash_one(issuer);
         {
             let mut state = self.lock_state();
             state.in_flight.remove(issuer);
@@ -207,12 +222,12 @@ impl IssuerResolution {
                         .refused
                         .iter()
                         .min_by_key(|(_, at)| **at)
-                        .map(|(issuer, _)| issuer.clone());
+                        .map(|(key, _)| *key);
                     if let Some(oldest) = oldest {
                         state.refused.remove(&oldest);
                     }
                 }
-                state.refused.insert(issuer.into(), now);
+                state.refused.insert(refused_key, now);
             }
         }
         let _ = sender.send(Some(resolved));
@@ -278,6 +293,11 @@ mod tests {
         assert!(matches!(resolution.admit("https://c"), Admission::OverRate));
         resolution.finish("https://a", &sender, Resolved::Refused);
         assert!(matches!(resolution.admit("https://a"), Admission::Refused));
+        let long = format!("https://{}", "a".repeat(MAX_ISSUER_BYTES));
+        assert!(
+            matches!(resolution.admit(&long), Admission::Refused),
+            "never asked about"
+        );
     }
 
     #[test]
