@@ -13,9 +13,7 @@
 use std::hint::black_box;
 
 use axum::{Router, body::Body, http::Request, routing::get};
-use axum_cognito::{
-    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, test_util::TestIssuer,
-};
+use axum_cognito::{Access, CognitoAuthLayer, CognitoClaims, test_util::TestIssuer};
 use tower::ServiceExt;
 
 #[global_allocator]

@@ -129,7 +129,13 @@ fn settings() -> Result<Settings, String> {
         if let Some(url) = &jwks_url {
             pool = pool.jwks_url(url.trim().replace("{pool}", id));
         }
-        pools.push(pool.replica_regions(replica_regions.iter().cloned()));
+        // Pools of different regions: each is replicated to the listed regions but its own.
+        let own_region = pool.region_name().to_owned();
+        let replicas = replica_regions
+            .iter()
+            .filter(|r| **r != own_region)
+            .cloned();
+        pools.push(pool.replica_regions(replicas));
     }
     let bind = match var("BIND_ADDR") {
         Some(value) => value

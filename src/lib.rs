@@ -9,6 +9,7 @@
 mod algorithm;
 mod error;
 mod json;
+mod rate_limited_log;
 mod token_family;
 mod token_use;
 
@@ -50,5 +51,5 @@ pub use token_use::TokenUse;
 pub use verified_token::VerifiedToken;
 pub use verifier::{
     CognitoVerifier, CognitoVerifierBuilder, ConfigError, PoolResolver, ResolveError,
-    TokenRequirements, UserPool, VerifierStatus,
+    ResolveFuture, TokenRequirements, UserPool, VerifierStatus,
 };

@@ -252,9 +252,11 @@ async fn the_location_that_answered_last_is_asked_first() {
 }
 
 /// A location that serves a different set is not mixed in: the set in use is always exactly one
-/// location's, and an unknown `kid` that one location lacks is looked for at the next.
+/// location's. Which set is taken never depends on a token's `kid`: an unknown `kid` asks the
+/// primary first, and a lagging location that still lists a key the pool removed is never
+/// chosen for holding it.
 #[tokio::test]
-async fn a_location_serving_a_different_set_is_never_mixed_in() {
+async fn a_location_serving_a_different_set_is_never_mixed_in_nor_chosen_by_a_kid() {
     let primary = TestIssuer::start().await;
     // Same pool and region, other keys: a location that lags behind, or is misconfigured.
     let other = TestIssuer::start_with(primary.pool_id(), primary.client_id()).await;
@@ -274,7 +276,32 @@ async fn a_location_serving_a_different_set_is_never_mixed_in() {
     let of = |i: &TestIssuer| -> HashSet<String> { i.published_kids().into_iter().collect() };
     assert_eq!(kids(&verifier), of(&primary));
 
-    // The primary fails: the other set replaces the primary's whole.
+    // The pool removes a key; the lagging location still lists it. A token of the removed key
+    // makes the verifier refetch, from the primary only: the key stays untrusted.
+    let removed = primary.signing_key();
+    let old_token = primary.access_token().sign();
+    primary.rotate();
+    primary.remove_key(removed.kid());
+    verifier.refresh().await.unwrap();
+    other.publish(removed.clone());
+    let other_before = other.jwks_requests();
+    assert_eq!(
+        kind(verifier.verify_access(&old_token).await),
+        ErrorKind::UnknownKeyId
+    );
+    assert_eq!(
+        kind(verifier.verify_access(&old_token).await),
+        ErrorKind::UnknownKeyId
+    );
+    assert_eq!(
+        other.jwks_requests(),
+        other_before,
+        "a kid never sends the fetch elsewhere"
+    );
+    assert_eq!(kids(&verifier), of(&primary));
+
+    // The primary fails: the other set replaces the primary's whole (a failure, not a token,
+    // chose it).
     primary.set_fault(Some(JwksFault::Status(500)));
     verifier.refresh().await.unwrap();
     assert_eq!(
@@ -284,16 +311,15 @@ async fn a_location_serving_a_different_set_is_never_mixed_in() {
     );
     assert_eq!(serving(&pool_status(&verifier)), [other.jwks_url()]);
 
-    // The primary is back; a token of its key is unknown to the set in use. The refetch asks
-    // the preferred location (the other) first, which lacks the kid, then the primary, whose
-    // set is taken whole.
+    // The primary is back; a token of its current key is unknown to the set in use. The
+    // refetch asks the primary first, whose set is taken whole, and it is asked first again.
     primary.set_fault(None);
     let token = primary.access_token().sign();
     assert!(verifier.verify_access(&token).await.is_ok());
     assert_eq!(kids(&verifier), of(&primary));
     assert_eq!(serving(&pool_status(&verifier)), [primary.jwks_url()]);
 
-    // A kid that no location has: the first set read stays, the token is refused.
+    // A kid that no location has: the primary's set stays, the token is refused.
     let stranger = TestIssuer::start_with(primary.pool_id(), primary.client_id()).await;
     let token = stranger.access_token().sign();
     assert_eq!(

@@ -96,10 +96,6 @@ impl KeySet {
             .map(|i| &self.keys[i].1)
     }
 
-    pub(crate) fn contains(&self, kid: &str) -> bool {
-        self.get(kid).is_some()
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }

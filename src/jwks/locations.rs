@@ -7,9 +7,10 @@
 //! The rule for several:
 //!
 //! - One fetch tries them in turn, the one that answered last first, then the others in the
-//!   configured order, all within the one deadline of [`timeout`](KeyLocations::timeout):
-//!   each location gets an equal share of the time left, so a hanging location costs its
-//!   share, not the whole deadline.
+//!   configured order, all within the one deadline of [`timeout`](KeyLocations::timeout): the
+//!   first asked gets half of it (all of it when alone), each next one an equal share of what
+//!   is left, so a hanging location costs its share, not the whole deadline, and a healthy
+//!   but slow first location (a cold cross-region TLS handshake) is not cut short.
 //! - Any failure moves on to the next location: connection refused or reset, a timeout, an
 //!   HTTP status other than 200 (and 304 to a conditional request), a body over the size
 //!   limit, a document without a usable key.
@@ -17,9 +18,11 @@
 //!   mixed into one set. A set that differs from the last one replaces it as any refresh does
 //!   (keys that left it stop being trusted; a `kid` listed twice with different keys is
 //!   trusted for neither), and the change of location is logged.
-//! - A fetch for an unknown `kid` also moves on when a location's set lacks that `kid`: a
-//!   replica that has not yet seen a rotation does not hide the new key that another serves.
-//!   The set that holds the `kid` is taken; when none does, the first set read is.
+//! - A fetch that an unknown `kid` caused asks the first configured location (the primary
+//!   region) first, whichever served last: after a failover, a rotation the primary has seen
+//!   is found there at once. Which set is taken never depends on whether it holds the `kid`:
+//!   the `kid` comes from a token not yet verified, and a set chosen for holding it could be
+//!   a lagging replica's that still lists a key the pool removed.
 //! - An `ETag` is sent only to the location whose answer the current set is: another
 //!   location's 304 would say nothing about it.
 //!
@@ -135,27 +138,29 @@ impl KeyLocations {
     }
 
     /// Fetches the set, conditionally on `etag` (from the serving location), failing over as
-    /// the module docs say. `wanted_kid`: the unknown `kid` that caused this fetch, if one did.
-    pub(crate) async fn fetch(&self, etag: Option<&str>, wanted_kid: Option<&str>) -> LocatedFetch {
+    /// the module docs say. `for_unknown_kid`: an unknown `kid` caused this fetch.
+    pub(crate) async fn fetch(&self, etag: Option<&str>, for_unknown_kid: bool) -> LocatedFetch {
         let started = Instant::now();
         let (order, serving) = {
             let state = self.lock_state();
-            let preferred = state.preferred;
-            let order: Vec<usize> = std::iter::once(preferred)
-                .chain((0..self.fetchers.len()).filter(|&i| i != preferred))
+            let first = if for_unknown_kid { 0 } else { state.preferred };
+            let order: Vec<usize> = std::iter::once(first)
+                .chain((0..self.fetchers.len()).filter(|&i| i != first))
                 .collect();
             (order, state.serving)
         };
         let mut skipped = None;
         let mut last_error = None;
-        // A set read that lacks the wanted kid: kept in case no location has it.
-        let mut without_kid: Option<(usize, Answer)> = None;
         for (tried, &index) in order.iter().enumerate() {
             let left = self.timeout.saturating_sub(started.elapsed());
             if left.is_zero() {
                 break;
             }
-            let share = left / u32::try_from(order.len() - tried).unwrap_or(u32::MAX);
+            let share = match (tried, order.len()) {
+                (_, 1) => left,
+                (0, _) => left / 2,
+                (tried, count) => left / u32::try_from(count - tried).unwrap_or(u32::MAX),
+            };
             let fetcher = &self.fetchers[index];
             let etag = etag.filter(|_| serving == Some(index));
             let result = match fetcher.fetch_within(etag, share).await {
@@ -178,20 +183,6 @@ impl KeyLocations {
             match result {
                 Ok(answer) => {
                     self.record_success(index);
-                    let lacks_kid = match (&answer, wanted_kid) {
-                        (Answer::Keys { keys, .. }, Some(kid)) => !keys.contains(kid),
-                        // A 304: the set the kid was looked up in is current here.
-                        (Answer::NotModified { .. }, Some(_)) => true,
-                        (_, None) => false,
-                    };
-                    if lacks_kid {
-                        tracing::debug!(
-                            url = fetcher.shown_url(),
-                            "key set lacks the unknown kid; asking the next location"
-                        );
-                        without_kid.get_or_insert((index, answer));
-                        continue;
-                    }
                     self.now_serving(index);
                     return LocatedFetch {
                         result: Ok(answer),
@@ -208,13 +199,6 @@ impl KeyLocations {
                     last_error = Some(error);
                 }
             }
-        }
-        if let Some((index, answer)) = without_kid {
-            self.now_serving(index);
-            return LocatedFetch {
-                result: Ok(answer),
-                skipped,
-            };
         }
         let error = last_error.map_or(JwksError::Timeout(self.timeout), |e| (*e).clone());
         LocatedFetch {

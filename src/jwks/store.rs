@@ -162,7 +162,7 @@ impl KeyStore {
     ///
     /// Only fetches caused by unknown kids start the cooldown: a key Cognito adds right after
     /// a background refresh or the first load is still found at once.
-    async fn refetch_for_unknown_kid(self: &Arc<Self>, kid: &str) -> RefetchOutcome {
+    async fn refetch_for_unknown_kid(self: &Arc<Self>) -> RefetchOutcome {
         if self.locations.is_none() {
             return RefetchOutcome::Fixed;
         }
@@ -183,7 +183,7 @@ impl KeyStore {
                         Err(e) => RefetchOutcome::Failed(Some(e.clone())),
                     };
                 }
-                (None, _) => self.start_fetch(&mut state, Some(kid)),
+                (None, _) => self.start_fetch(&mut state, true),
             }
         };
         match self.wait(receiver).await {
@@ -201,7 +201,7 @@ impl KeyStore {
             let mut state = self.lock_state();
             match &state.in_flight {
                 Some(receiver) => receiver.clone(),
-                None => self.start_fetch(&mut state, None),
+                None => self.start_fetch(&mut state, false),
             }
         };
         self.wait(receiver).await
@@ -285,16 +285,15 @@ impl KeyStore {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Starts a fetch; `wanted_kid` when an unknown `kid` causes it.
+    /// Starts a fetch; `on_demand` when an unknown `kid` causes it.
     fn start_fetch(
         self: &Arc<Self>,
         state: &mut State,
-        wanted_kid: Option<&str>,
+        on_demand: bool,
     ) -> watch::Receiver<Option<FetchOutcome>> {
         let (sender, receiver) = watch::channel(None);
         state.in_flight = Some(receiver.clone());
-        state.in_flight_on_demand = wanted_kid.is_some();
-        let wanted_kid = wanted_kid.map(Box::<str>::from);
+        state.in_flight_on_demand = on_demand;
         state.fetches += 1;
         let etag = state.etag.clone();
         // Clears the fetch in flight however the task ends: done, panicked, or dropped with a
@@ -307,9 +306,7 @@ impl KeyStore {
         // the others are waiting for.
         tokio::spawn(async move {
             let store = &in_flight.store;
-            let outcome = store
-                .fetch_and_apply(etag.as_deref(), wanted_kid.as_deref())
-                .await;
+            let outcome = store.fetch_and_apply(etag.as_deref(), on_demand).await;
             {
                 let mut state = store.lock_state();
                 state.in_flight = None;
@@ -345,12 +342,12 @@ impl KeyStore {
         }
     }
 
-    async fn fetch_and_apply(&self, etag: Option<&str>, wanted_kid: Option<&str>) -> FetchOutcome {
+    async fn fetch_and_apply(&self, etag: Option<&str>, on_demand: bool) -> FetchOutcome {
         let Some(locations) = &self.locations else {
             return Ok(());
         };
         tracing::debug!(pool = %self.pool_id, url = %locations.shown_url(), "fetching JWKS");
-        let fetched = locations.fetch(etag, wanted_kid).await;
+        let fetched = locations.fetch(etag, on_demand).await;
         if let Some(skipped) = fetched.skipped {
             self.lock_state().skipped_keys = skipped;
         }
@@ -411,7 +408,9 @@ impl KeyStore {
             stale_at,
         }));
         let mut state = self.lock_state();
-        if etag.is_some() {
+        // A full answer's ETag (or its absence) replaces the last one: an ETag belongs to the
+        // answer, and the answer may come from another location.
+        if full_answer {
             state.etag = etag;
         }
         if full_answer || max_age.is_some() {
@@ -534,8 +533,8 @@ impl KeyProvider for KeyStore {
     }
 
     /// A whole set holds every key: an unknown `kid` reloads the set.
-    fn refetch(self: &Arc<Self>, kid: &str) -> impl Future<Output = RefetchOutcome> + Send {
-        self.refetch_for_unknown_kid(kid)
+    fn refetch(self: &Arc<Self>, _kid: &str) -> impl Future<Output = RefetchOutcome> + Send {
+        self.refetch_for_unknown_kid()
     }
 
     fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {

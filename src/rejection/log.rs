@@ -3,72 +3,18 @@
 //!
 //! Refusals a client can cause in bulk and that are logged above DEBUG (503 while the keys are
 //! unusable, 403 for a missing group or scope, 500 for a route without a verifier) are written
-//! at their level at most once per kind per [`WINDOW`]: the first at once, the next one with the
+//! at their level at most once per kind per [`WINDOW`](crate::rate_limited_log::WINDOW): the first at once, the next one with the
 //! count of those written at DEBUG in between. Everything else is DEBUG.
 
-use std::{
-    sync::{
-        OnceLock,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
-
 use super::{auth_rejection::AuthRejection, kind::RejectionKind};
-use crate::verified_token::VerifiedToken;
-
-/// The least time between two events of one kind above DEBUG.
-const WINDOW: Duration = Duration::from_secs(10);
-
-/// When the next event of a kind may be written above DEBUG, and how many were held back.
-struct RateLimit {
-    /// Milliseconds since [`epoch`]; 0 until the first event.
-    next_at_ms: AtomicU64,
-    held_back: AtomicU64,
-}
-
-impl RateLimit {
-    const fn new() -> Self {
-        Self {
-            next_at_ms: AtomicU64::new(0),
-            held_back: AtomicU64::new(0),
-        }
-    }
-
-    /// `Some(held back since the last one)` when this event may be written at its level.
-    fn admit(&self, now_ms: u64) -> Option<u64> {
-        let next = self.next_at_ms.load(Ordering::Relaxed);
-        let window = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
-        if now_ms >= next
-            && self
-                .next_at_ms
-                .compare_exchange(
-                    next,
-                    now_ms.saturating_add(window),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-        {
-            return Some(self.held_back.swap(0, Ordering::Relaxed));
-        }
-        self.held_back.fetch_add(1, Ordering::Relaxed);
-        None
-    }
-}
+use crate::{
+    rate_limited_log::{RateLimit, now_ms},
+    verified_token::VerifiedToken,
+};
 
 static UNAVAILABLE: RateLimit = RateLimit::new();
 static MISCONFIGURED: RateLimit = RateLimit::new();
 static FORBIDDEN: RateLimit = RateLimit::new();
-
-fn now_ms() -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    // Never 0 after the first call, so that the first event of a kind is always admitted.
-    u64::try_from(epoch.elapsed().as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
-}
 
 /// One event per refused request.
 pub(crate) fn log_rejection(rejection: &AuthRejection) {

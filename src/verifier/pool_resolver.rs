@@ -13,9 +13,11 @@
 //!   once, refilled at `calls` per `per` (defaults 10 and 1 s,
 //!   [`DEFAULT_RESOLVER_CALLS`](crate::defaults::DEFAULT_RESOLVER_CALLS)). Over `t` seconds
 //!   the resolver is called at most `calls + calls × t / per` times, whatever the tokens name.
-//!   A token whose issuer finds the bucket empty is refused at once with
-//!   [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) (HTTP 401); pools already known are
-//!   not affected.
+//!   A token whose issuer finds the bucket empty is answered at once with
+//!   [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (HTTP 503, `Retry-After: 1`): the
+//!   issuer may be a real tenant's, whose client should retry rather than give up; pools
+//!   already known are not affected. (During such a flood the flood's own tokens get 503 too,
+//!   logged at most once per 10 s.)
 //! - Concurrent tokens naming one issuer share one call.
 //! - An issuer the resolver refused is refused without a call for
 //!   [`refused_issuer_ttl`](crate::CognitoVerifierBuilder::refused_issuer_ttl) (default
@@ -29,7 +31,12 @@
 //! - A call is bounded by the fetch timeout, and the new pool's first key fetch by the fetch
 //!   timeout again; a resolver that fails or times out answers 503 for that token
 //!   ([`KeysUnavailable`](crate::ErrorKind::KeysUnavailable)), and is asked again by a later
-//!   token (within the rate).
+//!   token (within the rate). Resolver failures are logged at WARN at most once per 10 s.
+//! - A token whose pool was just resolved and whose `kid` the new key set lacks fails at once
+//!   ([`UnknownKeyId`](crate::ErrorKind::UnknownKeyId)): a request waits at most twice the
+//!   fetch timeout (plus a second of scheduling margin) on a resolution.
+//! - With a resolver, [`remove_pool`](crate::CognitoVerifier::remove_pool) lasts only as long
+//!   as the registry no longer lists the tenant: its next token resolves it again.
 //! - Pools count against [`max_pools`](crate::CognitoVerifierBuilder::max_pools).
 
 use std::{

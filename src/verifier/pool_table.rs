@@ -1,7 +1,10 @@
 //! The pools a verifier trusts at one moment, looked up by issuer. Replaced whole (behind
 //! arc-swap) when a pool is added or removed, so the request path reads it without a lock.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use super::{config_error::ConfigError, trusted_pool::TrustedPool};
 
@@ -23,17 +26,23 @@ impl PoolTable {
         if pools.len() > max_pools {
             return Err(ConfigError::TooManyPools(max_pools));
         }
-        let mut issuers: HashMap<&str, &str> = HashMap::new();
-        for (index, pool) in pools.iter().enumerate() {
-            if pools[..index].iter().any(|other| other.id == pool.id) {
+        let mut ids: HashSet<&str> = HashSet::new();
+        let mut issuers: HashSet<&str> = HashSet::new();
+        for pool in &pools {
+            if !ids.insert(&pool.id) {
                 return Err(ConfigError::DuplicateUserPool(pool.id.to_string()));
             }
             for issuer in &pool.issuers {
-                if issuers.insert(issuer, &pool.id).is_some() {
+                if !issuers.insert(issuer) {
                     return Err(ConfigError::DuplicateIssuer(issuer.clone()));
                 }
             }
         }
+        Ok(Self::indexed(pools))
+    }
+
+    /// A table of pools already checked.
+    fn indexed(pools: Vec<Arc<TrustedPool>>) -> Self {
         let issuer_count: usize = pools.iter().map(|p| p.issuers.len()).sum();
         let by_issuer = (issuer_count > SCAN_LIMIT).then(|| {
             pools
@@ -44,7 +53,7 @@ impl PoolTable {
                 })
                 .collect()
         });
-        Ok(Self { pools, by_issuer })
+        Self { pools, by_issuer }
     }
 
     /// This table with `pool` added.
@@ -63,7 +72,8 @@ impl PoolTable {
         let index = self.pools.iter().position(|p| &*p.id == id)?;
         let mut pools = self.pools.clone();
         pools.remove(index);
-        Some(Self::new(pools, usize::MAX).unwrap_or_default())
+        // Fewer pools than a checked table: still checked.
+        Some(Self::indexed(pools))
     }
 
     /// The index of the pool that accepts `issuer`.

@@ -14,7 +14,10 @@ use super::{
     pool_resolver::{Admission, Resolved},
     user_pool::UserPool,
 };
-use crate::error::{Error, ErrorKind};
+use crate::{
+    error::{Error, ErrorKind},
+    rate_limited_log::{RateLimit, now_ms},
+};
 
 impl CognitoVerifier {
     /// Trusts one more user pool from now on, without a restart: its keys are loaded first,
@@ -80,6 +83,10 @@ impl CognitoVerifier {
     /// Stops trusting the pool `id`: its tokens fail with
     /// [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) from now on, cached ones included,
     /// and its background refresh ends. Returns whether the verifier trusted it.
+    ///
+    /// With a [pool resolver](crate::CognitoVerifierBuilder::pool_resolver), the pool's next
+    /// token puts its issuer to the resolver again: take the tenant out of the registry the
+    /// resolver reads first, or the pool comes back.
     pub fn remove_pool(&self, id: &str) -> bool {
         let inner = &*self.inner;
         {
@@ -110,9 +117,9 @@ impl CognitoVerifier {
         };
         let mut receiver = match resolution.admit(issuer) {
             Admission::Refused => return Err(Error::new(ErrorKind::InvalidIssuer)),
+            // Not a refusal: the issuer may be a tenant's; asking again later may find it.
             Admission::OverRate => {
-                tracing::debug!("pool resolver rate reached; refusing an unknown issuer");
-                return Err(Error::new(ErrorKind::InvalidIssuer));
+                return Err(resolver_unavailable("the pool resolver's rate is reached"));
             }
             Admission::Join(receiver) => receiver,
             Admission::Start(sender, receiver) => {
@@ -136,10 +143,11 @@ impl CognitoVerifier {
             }
         };
         let fetch_timeout = self.inner.pool_settings.fetch_timeout;
-        // The call, then the new pool's first fetch, each bounded by the fetch timeout.
+        // The call, then the new pool's first fetch, each bounded by the fetch timeout; the
+        // margin covers scheduling, so that a pool added in time is not reported late.
         let limit = fetch_timeout
             .saturating_mul(2)
-            .saturating_add(Duration::from_millis(250));
+            .saturating_add(Duration::from_secs(1));
         let waited = tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await;
         let resolved = match waited {
             Ok(Ok(resolved)) => resolved.clone(),
@@ -166,16 +174,19 @@ impl CognitoVerifier {
             Ok(Ok(Some(pool))) => pool,
             Ok(Ok(None)) => return Resolved::Refused,
             Ok(Err(error)) => {
-                tracing::warn!(error = %error, "pool resolver failed");
+                warn_limited(&format!("pool resolver failed: {error}"));
                 return Resolved::Unavailable("the pool resolver failed".into());
             }
             Err(_) => {
-                tracing::warn!(?timeout, "pool resolver timed out");
+                warn_limited(&format!("pool resolver timed out after {timeout:?}"));
                 return Resolved::Unavailable("the pool resolver timed out".into());
             }
         };
         if !pool.issuers().iter().any(|i| i == issuer) {
-            tracing::warn!(pool = %pool.id(), "pool resolver answered with a pool that does not accept the issuer asked about; refusing it");
+            warn_limited(&format!(
+                "pool resolver answered with pool {} that does not accept the issuer asked about; refusing it",
+                pool.id()
+            ));
             return Resolved::Refused;
         }
         match self.add_pool(pool).await {
@@ -187,11 +198,13 @@ impl CognitoVerifier {
                 Resolved::Added
             }
             Err(error @ (ConfigError::InitialFetch { .. } | ConfigError::TooManyPools(_))) => {
-                tracing::warn!(error = %error, "pool from the resolver not added");
+                warn_limited(&format!("pool from the resolver not added: {error}"));
                 Resolved::Unavailable(error.to_string().into())
             }
             Err(error) => {
-                tracing::warn!(error = %error, "pool resolver answered with a pool that cannot be trusted; refusing it");
+                warn_limited(&format!(
+                    "pool resolver answered with a pool that cannot be trusted, refusing it: {error}"
+                ));
                 Resolved::Refused
             }
         }
@@ -211,6 +224,17 @@ impl Drop for AbandonOnDrop<'_> {
         if let (false, Some(resolution)) = (self.finished, &self.verifier.inner.resolution) {
             resolution.abandon(self.issuer);
         }
+    }
+}
+
+/// The resolver's warnings, at most one per window whatever the rate of unknown issuers.
+static RESOLVER_WARNINGS: RateLimit = RateLimit::new();
+
+/// A resolver problem: WARN at most once per window (with the count held back), DEBUG between.
+fn warn_limited(message: &str) {
+    match RESOLVER_WARNINGS.admit(now_ms()) {
+        Some(held_back) => tracing::warn!(held_back, "{message}"),
+        None => tracing::debug!("{message}"),
     }
 }
 

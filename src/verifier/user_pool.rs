@@ -174,7 +174,8 @@ impl UserPool {
     }
 
     /// Replaces the accepted `iss` values, for emulators configured with an issuer of their
-    /// own. May be called several times.
+    /// own. May be called several times. The issuers of [replica
+    /// regions](Self::replica_regions) are replaced too: list them here if they apply.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuers
             .get_or_insert_with(Vec::new)

@@ -75,12 +75,14 @@ impl CognitoVerifier {
             Attempt::UnknownKid { pool, kid } => (pool, kid),
             Attempt::UnknownIssuer(issuer) => {
                 self.resolve_issuer(&issuer).await?;
-                // A pool accepts it now: the pass again, which may still stop at its `kid`.
-                match self.attempt(token, requirements, finish, Now::read()) {
-                    Attempt::Done(result) => return result,
-                    Attempt::UnknownKid { pool, kid } => (pool, kid),
-                    Attempt::UnknownIssuer(_) => return Err(Error::new(ErrorKind::InvalidIssuer)),
-                }
+                // A pool accepts it now, with a key set just read: the pass again, and an
+                // unknown `kid` fails at once (a refetch would only read the same set, and
+                // would add a third wait to the resolver's and the first fetch's).
+                return match self.attempt(token, requirements, finish, Now::read()) {
+                    Attempt::Done(result) => result,
+                    Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+                    Attempt::UnknownIssuer(_) => Err(Error::new(ErrorKind::InvalidIssuer)),
+                };
             }
         };
         let store = &pool.store;
@@ -400,5 +402,35 @@ mod tests {
         assert_eq!(outcome(&hit), Err((ErrorKind::UnknownKeyId, false)));
         assert_eq!(outcome(&hit), outcome(&standard(&uncached, &token, now)));
         assert_eq!(cached.status().cached_tokens, 0);
+    }
+
+    /// A cache entry belongs to the pool that verified it: after the pool is removed and added
+    /// again, an entry of the old pool (put back as if the removal had not reached the cache)
+    /// is verified again by the new one.
+    #[tokio::test]
+    async fn a_cached_token_of_a_replaced_pool_is_verified_again() {
+        let first = TestIssuer::start().await;
+        let second = TestIssuer::start_with("eu-west-1_Second01", "second-client").await;
+        let verifier = first.verifier_builder().build().await.unwrap();
+        verifier.add_pool(second.user_pool()).await.unwrap();
+        let token = second.access_token().sign();
+        let old = standard(&verifier, &token, Now::read()).unwrap();
+        assert!(verifier.remove_pool(second.pool_id()));
+        verifier.add_pool(second.user_pool()).await.unwrap();
+        verifier
+            .inner
+            .cache
+            .as_ref()
+            .unwrap()
+            .insert(&token, old.clone());
+        let again = standard(&verifier, &token, Now::read()).unwrap();
+        let table = verifier.inner.pools.load();
+        let serial = table.get(table.position(&second.issuer()).unwrap()).serial;
+        assert_ne!(old.pool_serial(), serial);
+        assert_eq!(
+            again.pool_serial(),
+            serial,
+            "verified again, by the new pool"
+        );
     }
 }
