@@ -34,3 +34,13 @@ pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(10);
 /// Default capacity of the verified-token cache, in bytes of tokens and claims.
 pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+// Load balancer (`x-amzn-oidc-data`) tokens: see `AlbVerifierBuilder`.
+
+/// Default number of load balancer public keys kept, one per `kid`.
+pub const DEFAULT_ALB_KEY_CACHE_KEYS: usize = 256;
+/// Default largest number of fetches of keys not yet known in one
+/// [`DEFAULT_ALB_KEY_FETCH_WINDOW`]: a flood of random `kid`s causes no more.
+pub const DEFAULT_ALB_KEY_FETCHES_PER_WINDOW: u32 = 10;
+/// Default window over which [`DEFAULT_ALB_KEY_FETCHES_PER_WINDOW`] is counted.
+pub const DEFAULT_ALB_KEY_FETCH_WINDOW: Duration = Duration::from_secs(10);

@@ -161,10 +161,14 @@ where
                 let ready = std::mem::replace(&mut self.inner, clone);
                 let config = Arc::clone(&self.config);
                 let verification = Box::pin(async move {
-                    config
+                    let verified = config
                         .verifier
                         .verify_token(&token, &config.requirements)
-                        .await
+                        .await?;
+                    log_accepted(&verified);
+                    let mut extensions = http::Extensions::new();
+                    extensions.insert(verified);
+                    Ok(extensions)
                 });
                 ResponseFuture::verifying(verification, ready, request, self.on_rejection.clone())
             }

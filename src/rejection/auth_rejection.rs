@@ -17,6 +17,10 @@ pub(crate) const MISSING_VERIFIER: &str = "axum-cognito: no CognitoAuthLayer ran
     `.layer(Extension(verifier))`, or `.with_state(verifier)` (or a state with \
     `impl FromRef<AppState> for CognitoVerifier`) to the router.";
 
+pub(crate) const MISSING_ALB_LAYER: &str = "axum-cognito: no AlbAuthLayer ran for this route, so \
+    there are no load balancer claims. Add `.layer(AlbAuthLayer::new(alb_verifier))` (or \
+    `.route_layer(..)`) to the router.";
+
 /// Why a request was refused: build the response from it, or let it answer by itself
 /// (`IntoResponse`: [`DefaultRejection::terse`]).
 ///
@@ -45,6 +49,8 @@ pub struct AuthRejection {
     /// The renderer of the layer the request passed through, for a refusal made after it (an
     /// extractor's, a handler guard's).
     renderer: Option<Arc<dyn OnRejection>>,
+    /// For [`RejectionKind::MissingVerifier`]: what is missing and how to add it.
+    misconfiguration: &'static str,
 }
 
 /// The renderer a layer leaves in the extensions of the requests it lets through, so that what
@@ -79,6 +85,7 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
         }
     }
 
@@ -89,6 +96,7 @@ impl AuthRejection {
             problem: Some(problem),
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
         }
     }
 
@@ -99,6 +107,15 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
+        }
+    }
+
+    /// An ALB extractor behind no [`AlbAuthLayer`](crate::alb::AlbAuthLayer): 500.
+    pub(crate) fn missing_alb_layer() -> Self {
+        Self {
+            misconfiguration: MISSING_ALB_LAYER,
+            ..Self::missing_verifier()
         }
     }
 
@@ -116,6 +133,7 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
         }
     }
 
@@ -211,7 +229,7 @@ impl AuthRejection {
         match (&self.error, self.problem, self.kind) {
             (Some(error), _, _) => error.to_string(),
             (None, Some(problem), _) => problem.description().to_owned(),
-            (None, None, RejectionKind::MissingVerifier) => MISSING_VERIFIER.to_owned(),
+            (None, None, RejectionKind::MissingVerifier) => self.misconfiguration.to_owned(),
             (None, None, _) => "Missing bearer token".to_owned(),
         }
     }

@@ -445,7 +445,7 @@ impl CognitoVerifierBuilder {
 }
 
 /// True for a URL to this machine: a loopback address, or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     url.host_str().is_some_and(|host| {
         host.eq_ignore_ascii_case("localhost")
             || host

@@ -42,6 +42,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 pub use builder::CognitoVerifierBuilder;
+pub(crate) use builder::is_loopback;
 pub use config_error::ConfigError;
 pub use requirements::TokenRequirements;
 pub use status::VerifierStatus;
