@@ -126,7 +126,8 @@ impl AlbKeys {
                     if let Some(key) = self.cached(&slot) {
                         return Ok(key);
                     }
-                    if let Err(left) = lock(&self.budget).take(now) {
+                    let taken = lock(&self.budget).take(now);
+                    if let Err(left) = taken {
                         return Err(self.over_budget(left));
                     }
                     let (done, flight) = watch::channel(None);
