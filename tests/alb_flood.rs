@@ -25,9 +25,12 @@ fn app(verifier: AlbVerifier) -> Router {
 }
 
 async fn status(app: &Router, token: &str) -> StatusCode {
-    call(app, request_with(http::Method::GET, "/", &[("x-amzn-oidc-data", token)]))
-        .await
-        .status
+    call(
+        app,
+        request_with(http::Method::GET, "/", &[("x-amzn-oidc-data", token)]),
+    )
+    .await
+    .status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,11 +62,18 @@ async fn random_kids_cause_at_most_the_budget_of_fetches() {
     while started.elapsed() < Duration::from_secs(2) {
         let asked = Instant::now();
         assert_eq!(status(&app, &known).await, StatusCode::OK);
-        assert!(asked.elapsed() < Duration::from_millis(500), "{:?}", asked.elapsed());
+        assert!(
+            asked.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            asked.elapsed()
+        );
         answered += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(answered >= 10, "only {answered} known-key requests answered");
+    assert!(
+        answered >= 10,
+        "only {answered} known-key requests answered"
+    );
     let mut refused = 0;
     while let Some(status) = flood.join_next().await {
         let status = status.unwrap();
@@ -104,8 +114,15 @@ async fn random_kids_the_endpoint_does_not_know_are_401_or_503() {
         }
     }
     let fetches = alb.key_requests();
-    assert!(fetches <= u64::from(DEFAULT_ALB_KEY_FETCHES_PER_WINDOW), "{fetches}");
-    assert_eq!(unknown, usize::try_from(fetches).unwrap(), "each fetched kid is a 404: 401");
+    assert!(
+        fetches <= u64::from(DEFAULT_ALB_KEY_FETCHES_PER_WINDOW),
+        "{fetches}"
+    );
+    assert_eq!(
+        unknown,
+        usize::try_from(fetches).unwrap(),
+        "each fetched kid is a 404: 401"
+    );
     assert_eq!(unknown + over_budget, FLOOD);
     // A new key of the load balancer is still found once the window has room again; here,
     // the budget is spent, so it is 503 until then.

@@ -11,7 +11,10 @@ use aws_lc_rs::{
     encoding::AsDer,
     hmac,
     rsa::{KeyPair, KeySize},
-    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _},
+    signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+        KeyPair as _,
+    },
 };
 use axum::{Extension, Router, routing::get};
 use axum_cognito::{
@@ -32,8 +35,7 @@ const TIMEOUT: Duration = Duration::from_millis(1500);
 /// What a request may wait beyond the timeout: scheduling on a busy machine.
 const MARGIN: Duration = Duration::from_secs(1);
 const FIFTY_MB: u64 = 50 * 1024 * 1024;
-const OTHER_ARN: &str =
-    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other-alb/0123456789abcdef";
+const OTHER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/other-alb/0123456789abcdef";
 
 fn padded(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE.encode(bytes)
@@ -68,7 +70,10 @@ fn resigned(token: &str, signature: &[u8]) -> String {
 
 /// A DER INTEGER of a big-endian unsigned number.
 fn der_integer(bytes: &[u8]) -> Vec<u8> {
-    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    let first = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
     let mut content = bytes[first..].to_vec();
     if content[0] & 0x80 != 0 {
         content.insert(0, 0);
@@ -136,7 +141,10 @@ impl Harness {
         if let Err(error) = result {
             assert!(
                 error.verified_claims_json().is_none()
-                    || matches!(error.kind(), ErrorKind::MissingClaim | ErrorKind::InvalidClaims),
+                    || matches!(
+                        error.kind(),
+                        ErrorKind::MissingClaim | ErrorKind::InvalidClaims
+                    ),
                 "{case}: claims of an unverified token"
             );
         }
@@ -174,13 +182,18 @@ async fn hostile_tokens_are_refused_by_the_check_that_applies() {
     let hs256 = {
         let header = with(header.clone(), "alg", json!("HS256"));
         let input = format!("{}.{}", padded(&header), padded(&claims));
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, pem.as_bytes()), input.as_bytes());
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, pem.as_bytes()),
+            input.as_bytes(),
+        );
         format!("{input}.{}", padded(tag))
     };
     let rs256 = {
         let header = with(header.clone(), "alg", json!("RS256"));
         let input = format!("{}.{}", padded(&header), padded(&claims));
-        let signature = URL_SAFE_NO_PAD.decode(rsa.sign_b64(input.as_bytes())).unwrap();
+        let signature = URL_SAFE_NO_PAD
+            .decode(rsa.sign_b64(input.as_bytes()))
+            .unwrap();
         format!("{input}.{}", padded(signature))
     };
     let over_padded = |segment: &str| {
@@ -275,12 +288,24 @@ async fn header_failures_never_fetch_a_key() {
         es256(alb, &header_with("alg", json!("HS256")), &claims),
         es256(alb, &header_with("signer", json!(OTHER_ARN)), &claims),
         es256(alb, &header_with("client", json!("other")), &claims),
-        es256(alb, &header_with("iss", json!("https://attacker.example")), &claims),
-        es256(alb, &header_with("exp", json!(common::now() - 3600)), &claims),
+        es256(
+            alb,
+            &header_with("iss", json!("https://attacker.example")),
+            &claims,
+        ),
+        es256(
+            alb,
+            &header_with("exp", json!(common::now() - 3600)),
+            &claims,
+        ),
         resigned(&valid, &der_signature(&raw)),
         resigned(&valid, &raw[..63]),
     ] {
-        let reply = call(&h.app, request_with(http::Method::GET, "/", &[("x-amzn-oidc-data", &token)])).await;
+        let reply = call(
+            &h.app,
+            request_with(http::Method::GET, "/", &[("x-amzn-oidc-data", &token)]),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token}");
     }
     assert_eq!(alb.key_requests(), 0);
@@ -292,7 +317,13 @@ async fn requests_without_one_good_header_are_refused() {
     let token = h.alb.token().sign();
     for (headers, code) in [
         (vec![], None),
-        (vec![("x-amzn-oidc-data", token.as_str()), ("x-amzn-oidc-data", token.as_str())], Some("invalid_request")),
+        (
+            vec![
+                ("x-amzn-oidc-data", token.as_str()),
+                ("x-amzn-oidc-data", token.as_str()),
+            ],
+            Some("invalid_request"),
+        ),
         (vec![("x-amzn-oidc-data", "")], Some("invalid_request")),
         (vec![("authorization", &format!("Bearer {token}"))], None),
         // The unsigned identity header alone is nothing.
@@ -301,7 +332,11 @@ async fn requests_without_one_good_header_are_refused() {
         let reply = call(&h.app, request_with(http::Method::GET, "/", &headers)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{headers:?}");
         let expected = code.map_or("Bearer".to_owned(), |c| format!("Bearer error=\"{c}\""));
-        assert_eq!(reply.www_authenticate(), Some(expected.as_str()), "{headers:?}");
+        assert_eq!(
+            reply.www_authenticate(),
+            Some(expected.as_str()),
+            "{headers:?}"
+        );
     }
 }
 
@@ -315,12 +350,32 @@ async fn documents_that_are_not_p256_keys_are_refused() {
     let rsa = KeyPair::generate(KeySize::Rsa2048).unwrap();
     let other_p256 = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
     let cases = [
-        ("a P-384 key", TestAlb::pem_of_der(p384.public_key().as_der().unwrap().as_ref()), ErrorKind::UnknownKeyId),
-        ("an RSA key", TestAlb::pem_of_der(rsa.public_key().as_der().unwrap().as_ref()), ErrorKind::UnknownKeyId),
-        ("a bare EC point", TestAlb::pem_of_der(other_p256.public_key().as_ref()), ErrorKind::UnknownKeyId),
-        ("a certificate label", alb.public_key_pem().replace("PUBLIC KEY", "CERTIFICATE"), ErrorKind::UnknownKeyId),
+        (
+            "a P-384 key",
+            TestAlb::pem_of_der(p384.public_key().as_der().unwrap().as_ref()),
+            ErrorKind::UnknownKeyId,
+        ),
+        (
+            "an RSA key",
+            TestAlb::pem_of_der(rsa.public_key().as_der().unwrap().as_ref()),
+            ErrorKind::UnknownKeyId,
+        ),
+        (
+            "a bare EC point",
+            TestAlb::pem_of_der(other_p256.public_key().as_ref()),
+            ErrorKind::UnknownKeyId,
+        ),
+        (
+            "a certificate label",
+            alb.public_key_pem().replace("PUBLIC KEY", "CERTIFICATE"),
+            ErrorKind::UnknownKeyId,
+        ),
         ("garbage", "hello".to_owned(), ErrorKind::UnknownKeyId),
-        ("another P-256 key", TestAlb::pem_of_der(other_p256.public_key().as_der().unwrap().as_ref()), ErrorKind::InvalidSignature),
+        (
+            "another P-256 key",
+            TestAlb::pem_of_der(other_p256.public_key().as_der().unwrap().as_ref()),
+            ErrorKind::InvalidSignature,
+        ),
     ];
     for (case, document, expected) in cases {
         let kid = TestAlb::random_kid();
@@ -341,12 +396,30 @@ async fn a_failing_key_endpoint_is_503_and_known_keys_keep_working() {
     let redirect_to = format!("http://{}/{}", alb.addr(), alb.kid());
     let faults = [
         ("hang", AlbKeyFault::Hang, ErrorKind::KeysUnavailable),
-        ("redirect", AlbKeyFault::Redirect(redirect_to), ErrorKind::KeysUnavailable),
+        (
+            "redirect",
+            AlbKeyFault::Redirect(redirect_to),
+            ErrorKind::KeysUnavailable,
+        ),
         ("500", AlbKeyFault::Status(500), ErrorKind::KeysUnavailable),
         ("503", AlbKeyFault::Status(503), ErrorKind::KeysUnavailable),
         ("404", AlbKeyFault::Status(404), ErrorKind::UnknownKeyId),
-        ("50 MB declared", AlbKeyFault::HugeBody { bytes: FIFTY_MB, content_length: true }, ErrorKind::KeysUnavailable),
-        ("50 MB chunked", AlbKeyFault::HugeBody { bytes: FIFTY_MB, content_length: false }, ErrorKind::KeysUnavailable),
+        (
+            "50 MB declared",
+            AlbKeyFault::HugeBody {
+                bytes: FIFTY_MB,
+                content_length: true,
+            },
+            ErrorKind::KeysUnavailable,
+        ),
+        (
+            "50 MB chunked",
+            AlbKeyFault::HugeBody {
+                bytes: FIFTY_MB,
+                content_length: false,
+            },
+            ErrorKind::KeysUnavailable,
+        ),
     ];
     for (case, fault, expected) in faults {
         alb.set_fault(Some(fault));
@@ -355,9 +428,15 @@ async fn a_failing_key_endpoint_is_503_and_known_keys_keep_working() {
         let before = alb.key_requests();
         let token = alb.token().sign();
         h.check(case, &token, Some(expected)).await;
-        assert_eq!(alb.key_requests() - before, 2, "{case}: one fetch per verification, no redirect followed");
-        h.check(&format!("{case}: known key meanwhile"), &known, None).await;
+        assert_eq!(
+            alb.key_requests() - before,
+            2,
+            "{case}: one fetch per verification, no redirect followed"
+        );
+        h.check(&format!("{case}: known key meanwhile"), &known, None)
+            .await;
         alb.set_fault(None);
-        h.check(&format!("{case}: after recovery"), &token, None).await;
+        h.check(&format!("{case}: after recovery"), &token, None)
+            .await;
     }
 }

@@ -39,7 +39,12 @@ async fn the_happy_path_gives_the_handler_the_claims() {
     let app = Router::new()
         .route("/me", get(me))
         .layer(AlbAuthLayer::new(verifier.clone()));
-    let token = alb.token().sub("u-1").email("a@example.com").username("alice").sign();
+    let token = alb
+        .token()
+        .sub("u-1")
+        .email("a@example.com")
+        .username("alice")
+        .sign();
     let reply = call(&app, alb_request("/me", &token)).await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     let body: Value = serde_json::from_str(&reply.body).unwrap();
@@ -59,7 +64,11 @@ async fn the_happy_path_gives_the_handler_the_claims() {
 async fn a_cached_token_still_expires() {
     let alb = TestAlb::start().await;
     // No leeway, and a token that expires in a second.
-    let verifier = alb.verifier_builder().leeway(Duration::ZERO).build().unwrap();
+    let verifier = alb
+        .verifier_builder()
+        .leeway(Duration::ZERO)
+        .build()
+        .unwrap();
     let exp = common::now() + 1;
     let token = alb.token().header("exp", exp).sign();
     assert!(verifier.verify(&token).await.is_ok());
@@ -106,25 +115,41 @@ async fn typed_claims_and_custom_checks() {
         .route("/humans", get(|| async { "human" }).route_layer(no_bots))
         .layer(AlbAuthLayer::new(verifier));
 
-    let engineer = alb.token().sub("u-1").claim("custom:department", "eng").sign();
+    let engineer = alb
+        .token()
+        .sub("u-1")
+        .claim("custom:department", "eng")
+        .sign();
     let reply = call(&app, alb_request("/department", &engineer)).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "u-1:eng"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "u-1:eng")
+    );
     // Claims that do not fit the handler's type: 401.
     let plain = alb.token().sign();
     let reply = call(&app, alb_request("/department", &plain)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 
-    assert_eq!(call(&app, alb_request("/staff", &plain)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, alb_request("/staff", &plain)).await.status,
+        StatusCode::OK
+    );
     let outsider = alb.token().email("eve@attacker.example").sign();
     let reply = call(&app, alb_request("/staff", &outsider)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert_eq!(reply.www_authenticate(), Some("Bearer error=\"insufficient_scope\""));
+    assert_eq!(
+        reply.www_authenticate(),
+        Some("Bearer error=\"insufficient_scope\"")
+    );
 
     let bot = alb.token().username("bot").sign();
     let reply = call(&app, alb_request("/humans", &bot)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert!(reply.body.contains("bots are not users"), "{reply:?}");
-    assert_eq!(call(&app, alb_request("/humans", &plain)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, alb_request("/humans", &plain)).await.status,
+        StatusCode::OK
+    );
     // The stacked layers verified once: one key fetch in all.
     assert_eq!(alb.key_requests(), 1);
 }
@@ -138,7 +163,8 @@ async fn refusals_go_through_the_renderer() {
         .build()
         .unwrap();
     let layer = AlbAuthLayer::new(verifier).on_rejection(|rejection: AuthRejection| {
-        let body = json!({ "error": rejection.kind().code(), "status": rejection.status().as_u16() });
+        let body =
+            json!({ "error": rejection.kind().code(), "status": rejection.status().as_u16() });
         (rejection.status(), Json(body)).into_response()
     });
     async fn typed(_: AlbClaims<Employee>) -> &'static str {
@@ -148,16 +174,28 @@ async fn refusals_go_through_the_renderer() {
     let json_of = |body: &str| serde_json::from_str::<Value>(body).unwrap();
 
     let reply = call(&app, request_with(http::Method::GET, "/", &[])).await;
-    assert_eq!(json_of(&reply.body), json!({"error": "missing_token", "status": 401}));
+    assert_eq!(
+        json_of(&reply.body),
+        json!({"error": "missing_token", "status": 401})
+    );
     let reply = call(&app, alb_request("/", &alb.token().expired().sign())).await;
-    assert_eq!(json_of(&reply.body), json!({"error": "invalid_token", "status": 401}));
+    assert_eq!(
+        json_of(&reply.body),
+        json!({"error": "invalid_token", "status": 401})
+    );
     // The extractor's refusal (claims not of its type) renders the same way.
     let reply = call(&app, alb_request("/", &alb.token().sign())).await;
-    assert_eq!(json_of(&reply.body), json!({"error": "invalid_token", "status": 401}));
+    assert_eq!(
+        json_of(&reply.body),
+        json!({"error": "invalid_token", "status": 401})
+    );
     alb.set_fault(Some(AlbKeyFault::Status(500)));
     alb.rotate();
     let reply = call(&app, alb_request("/", &alb.token().sign())).await;
-    assert_eq!(json_of(&reply.body), json!({"error": "temporarily_unavailable", "status": 503}));
+    assert_eq!(
+        json_of(&reply.body),
+        json!({"error": "temporarily_unavailable", "status": 503})
+    );
 }
 
 #[tokio::test]
@@ -195,7 +233,9 @@ async fn start_server(env: &[(&str, String)]) -> Result<(tokio::process::Child, 
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = command.spawn().expect("the server example (built by cargo test)");
+    let mut child = command
+        .spawn()
+        .expect("the server example (built by cargo test)");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
         .await
@@ -241,7 +281,12 @@ async fn the_server_answers_alb_tokens_on_alb() {
         let response = request.send().await.unwrap();
         (response.status(), response.text().await.unwrap())
     };
-    let token = alb.token().sub("u-9").email("u9@example.com").username("nine").sign();
+    let token = alb
+        .token()
+        .sub("u-9")
+        .email("u9@example.com")
+        .username("nine")
+        .sign();
     let (status, body) = get(&[("x-amzn-oidc-data", &token)]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -251,10 +296,18 @@ async fn the_server_answers_alb_tokens_on_alb() {
     );
     assert_eq!(get(&[]).await.0, 401);
     assert_eq!(get(&[("x-amzn-oidc-identity", "u-9")]).await.0, 401);
-    assert_eq!(get(&[("x-amzn-oidc-data", &alb.token().expired().sign())]).await.0, 401);
+    assert_eq!(
+        get(&[("x-amzn-oidc-data", &alb.token().expired().sign())])
+            .await
+            .0,
+        401
+    );
     alb.set_fault(Some(AlbKeyFault::Status(500)));
     alb.rotate();
-    assert_eq!(get(&[("x-amzn-oidc-data", &alb.token().sign())]).await.0, 503);
+    assert_eq!(
+        get(&[("x-amzn-oidc-data", &alb.token().sign())]).await.0,
+        503
+    );
     // The user-pool routes work as before.
     let access = client
         .get(format!("http://{addr}/access"))
@@ -288,12 +341,41 @@ async fn every_alb_configuration_error_names_its_variable() {
     let alb = TestAlb::start().await;
     let arn = alb.arn().to_owned();
     let cases: [(&str, Vec<(&'static str, String)>); 6] = [
-        ("ALB_ARNS", vec![("ALB_ARNS", "not-an-arn".into()), ("ALB_CLIENT_IDS", "c".into())]),
-        ("ALB_ARNS", vec![("ALB_ARNS", format!("{arn},,{arn}")), ("ALB_CLIENT_IDS", "c".into())]),
+        (
+            "ALB_ARNS",
+            vec![
+                ("ALB_ARNS", "not-an-arn".into()),
+                ("ALB_CLIENT_IDS", "c".into()),
+            ],
+        ),
+        (
+            "ALB_ARNS",
+            vec![
+                ("ALB_ARNS", format!("{arn},,{arn}")),
+                ("ALB_CLIENT_IDS", "c".into()),
+            ],
+        ),
         ("ALB_CLIENT_IDS", vec![("ALB_ARNS", arn.clone())]),
-        ("ALB_CLIENT_IDS", vec![("ALB_ARNS", arn.clone()), ("ALB_CLIENT_IDS", "a,,b".into())]),
-        ("ALB_KEYS_URL", vec![("ALB_ARNS", arn.clone()), ("ALB_CLIENT_IDS", "c".into()), ("ALB_KEYS_URL", "http://127.0.0.1:9/no-kid".into())]),
-        ("ALB_KEYS_URL", vec![("ALB_ARNS", arn.clone()), ("ALB_CLIENT_IDS", "c".into()), ("ALB_KEYS_URL", "http://keys.example/{kid}".into())]),
+        (
+            "ALB_CLIENT_IDS",
+            vec![("ALB_ARNS", arn.clone()), ("ALB_CLIENT_IDS", "a,,b".into())],
+        ),
+        (
+            "ALB_KEYS_URL",
+            vec![
+                ("ALB_ARNS", arn.clone()),
+                ("ALB_CLIENT_IDS", "c".into()),
+                ("ALB_KEYS_URL", "http://127.0.0.1:9/no-kid".into()),
+            ],
+        ),
+        (
+            "ALB_KEYS_URL",
+            vec![
+                ("ALB_ARNS", arn.clone()),
+                ("ALB_CLIENT_IDS", "c".into()),
+                ("ALB_KEYS_URL", "http://keys.example/{kid}".into()),
+            ],
+        ),
     ];
     for (variable, alb_env) in cases {
         let env = [cognito_env(&issuer), alb_env].concat();
