@@ -91,7 +91,7 @@ fn is_padded_segment(segment: &str) -> bool {
     let text = segment.trim_end_matches('=');
     let padding = bytes.len() - text.len();
     !text.is_empty()
-        && bytes.len() % 4 == 0
+        && bytes.len().is_multiple_of(4)
         && padding == (4 - text.len() % 4) % 4
         && text
             .bytes()

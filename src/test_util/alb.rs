@@ -35,6 +35,19 @@ use super::issuer::Spaces;
 use crate::alb::AlbVerifierBuilder;
 
 /// A way for the key endpoint to misbehave, for tests of a failing load balancer key service.
+///
+/// ```
+/// use axum_cognito::{ErrorKind, test_util::{AlbKeyFault, TestAlb}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let alb = TestAlb::start().await;
+/// let verifier = alb.verifier_builder().build().unwrap();
+/// alb.set_fault(Some(AlbKeyFault::Redirect("https://attacker.example/key.pem".into())));
+/// let error = verifier.verify(&alb.token().sign()).await.unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::KeysUnavailable); // a redirect is never followed
+/// # }
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlbKeyFault {
@@ -373,6 +386,7 @@ impl AlbTokenBuilder {
     }
 
     /// The payload's `sub`.
+    #[allow(clippy::should_implement_trait)] // named after the claim
     pub fn sub(self, sub: &str) -> Self {
         self.claim("sub", sub)
     }
