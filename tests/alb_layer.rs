@@ -384,3 +384,61 @@ async fn every_alb_configuration_error_names_its_variable() {
         assert!(error.contains(variable), "{variable}: {error}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The cross-check of x-amzn-oidc-accesstoken
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_access_token_is_verified_and_must_be_the_same_users() {
+    use axum_cognito::{Access, CognitoClaims};
+
+    let issuer = TestIssuer::start().await;
+    // No unknown-kid cooldown: the forged token's refetch must not hide the key added later.
+    let pool = issuer
+        .verifier_builder()
+        .unknown_kid_cooldown(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let alb = TestAlb::start().await;
+    let verifier = alb.verifier_builder().build().unwrap();
+    async fn groups(user: AlbClaims, access: CognitoClaims<Access>) -> String {
+        format!("{} {:?}", user.sub, access.groups)
+    }
+    let app = Router::new()
+        .route("/", get(groups))
+        .layer(AlbAuthLayer::new(verifier).access_token(pool));
+    let send = async |data: &str, access: Option<&str>| {
+        let mut headers = vec![("x-amzn-oidc-data", data)];
+        if let Some(access) = access {
+            headers.push(("x-amzn-oidc-accesstoken", access));
+        }
+        call(&app, request_with(http::Method::GET, "/", &headers)).await
+    };
+    let data = alb.token().sub("u-1").sign();
+    let access = issuer.access_token().sub("u-1").groups(["admins"]).sign();
+
+    let reply = send(&data, Some(&access)).await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "u-1 [\"admins\"]"));
+    let someone_else = issuer.access_token().sub("u-2").groups(["admins"]).sign();
+    assert_eq!(send(&data, Some(&someone_else)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&data, None).await.status, StatusCode::UNAUTHORIZED);
+    let id_token = issuer.id_token().sub("u-1").sign();
+    assert_eq!(send(&data, Some(&id_token)).await.status, StatusCode::UNAUTHORIZED);
+    let attacker = TestIssuer::start_with(issuer.pool_id(), issuer.client_id()).await;
+    let forged = attacker.access_token().sub("u-1").sign();
+    assert_eq!(send(&data, Some(&forged)).await.status, StatusCode::UNAUTHORIZED);
+
+    // New keys on both sides: the fetching path checks the same.
+    alb.rotate();
+    issuer.rotate();
+    let data = alb.token().sub("u-1").sign();
+    let access = issuer.access_token().sub("u-1").groups(["ops"]).sign();
+    let reply = send(&data, Some(&access)).await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "u-1 [\"ops\"]"));
+    alb.rotate();
+    let data = alb.token().sub("u-1").sign();
+    let other = issuer.access_token().sub("u-3").sign();
+    assert_eq!(send(&data, Some(&other)).await.status, StatusCode::UNAUTHORIZED);
+}

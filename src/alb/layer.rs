@@ -9,6 +9,7 @@ use super::{checks::AlbCheck, service::AlbAuth, verifier::AlbVerifier};
 use crate::{
     error::ErrorKind,
     rejection::{DefaultRejection, OnRejection},
+    verifier::CognitoVerifier,
 };
 
 /// Verifies the `x-amzn-oidc-data` header of every request (the raw token, no `Bearer`) and
@@ -52,6 +53,8 @@ pub struct AlbAuthLayer<R = DefaultRejection> {
 pub(super) struct AlbAuthConfig {
     pub(super) verifier: AlbVerifier,
     pub(super) checks: Vec<AlbCheck>,
+    /// Verifies `x-amzn-oidc-accesstoken` too, when set.
+    pub(super) access: Option<CognitoVerifier>,
 }
 
 impl AlbAuthLayer {
@@ -61,6 +64,7 @@ impl AlbAuthLayer {
             config: Arc::new(AlbAuthConfig {
                 verifier,
                 checks: Vec::new(),
+                access: None,
             }),
             on_rejection: DefaultRejection::terse(),
         }
@@ -73,16 +77,38 @@ impl AlbAuthLayer {
 }
 
 impl<R> AlbAuthLayer<R> {
-    fn with_check(self, check: AlbCheck) -> Self {
-        let mut checks = self.config.checks.clone();
-        checks.push(check);
+    fn with_config(self, change: impl FnOnce(&mut AlbAuthConfig)) -> Self {
+        let mut config = AlbAuthConfig {
+            verifier: self.config.verifier.clone(),
+            checks: self.config.checks.clone(),
+            access: self.config.access.clone(),
+        };
+        change(&mut config);
         Self {
-            config: Arc::new(AlbAuthConfig {
-                verifier: self.config.verifier.clone(),
-                checks,
-            }),
+            config: Arc::new(config),
             on_rejection: self.on_rejection,
         }
+    }
+
+    fn with_check(self, check: AlbCheck) -> Self {
+        self.with_config(|c| c.checks.push(check))
+    }
+
+    /// Also requires `x-amzn-oidc-accesstoken`, the Cognito access token the load balancer
+    /// forwards unsigned: it must be a valid access token of `verifier` whose `sub` is the
+    /// ALB token's (401 otherwise). It is then in the request extensions as a
+    /// [`VerifiedToken`](crate::VerifiedToken), so the user's groups and scopes are at hand
+    /// (`CognitoClaims<Access>` takes it when no verifier of its own is found).
+    ///
+    /// ```
+    /// use axum_cognito::{alb::{AlbAuthLayer, AlbVerifier}, CognitoVerifier};
+    ///
+    /// fn with_groups(alb: AlbVerifier, pool: CognitoVerifier) -> AlbAuthLayer {
+    ///     AlbAuthLayer::new(alb).access_token(pool)
+    /// }
+    /// ```
+    pub fn access_token(self, verifier: CognitoVerifier) -> Self {
+        self.with_config(|c| c.access = Some(verifier))
     }
 
     /// A check of the user claims read as `C`: `Err` refuses the request with 401
@@ -141,6 +167,7 @@ impl<R> std::fmt::Debug for AlbAuthLayer<R> {
         f.debug_struct("AlbAuthLayer")
             .field("verifier", &self.config.verifier)
             .field("checks", &self.config.checks)
+            .field("access", &self.config.access)
             .finish_non_exhaustive()
     }
 }

@@ -48,8 +48,9 @@
 //! access token). It does **not** sign them: anyone who can reach the service without going
 //! through the load balancer can set them to anything. Never trust `x-amzn-oidc-identity` on
 //! its own; take the user from [`AlbClaims`] / [`AlbToken::sub`]. To use the access token (for
-//! the user's groups and scopes), verify it with a [`CognitoVerifier`](crate::CognitoVerifier)
-//! and require that its `sub` equals the ALB token's.
+//! the user's groups and scopes), give the layer a [`CognitoVerifier`](crate::CognitoVerifier)
+//! with [`AlbAuthLayer::access_token`]: it verifies `x-amzn-oidc-accesstoken` as a Cognito
+//! access token and requires that its `sub` equals the ALB token's.
 //!
 //! # Keys and the flood bound
 //!
@@ -94,6 +95,7 @@
 //! segment, one with more `=` than it needs, or one with unused bits set is
 //! [`Malformed`](crate::ErrorKind::Malformed).
 
+mod access_token;
 mod builder;
 mod checks;
 mod claims;

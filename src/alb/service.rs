@@ -9,11 +9,18 @@ use std::{
 use http::{HeaderMap, HeaderName, Request};
 use tower_service::Service;
 
-use super::{checks::AlbCheck, layer::AlbAuthConfig, token::AlbToken};
+use super::{
+    access_token::{access_only, access_token, check_now, same_user},
+    checks::AlbCheck,
+    layer::AlbAuthConfig,
+    token::AlbToken,
+};
 use crate::{
+    error::Error,
     middleware::ResponseFuture,
     rejection::{AuthRejection, DefaultRejection, LayerRenderer, OnRejection, log_rejection},
     token_source::TokenProblem,
+    verified_token::VerifiedToken,
     verifier::pipeline::Now,
 };
 
@@ -81,11 +88,15 @@ impl<S, R> AlbAuth<S, R> {
 
 /// What the synchronous part of a call decided.
 enum Decision {
-    /// Let through; with the token to add, unless a layer further out already did.
-    Pass(Option<AlbToken>),
+    /// Let through; with the tokens to add, unless a layer further out already did.
+    Pass(Option<(AlbToken, Option<VerifiedToken>)>),
     Refuse(AuthRejection),
-    /// The token's key is not known yet: fetch it, then verify.
-    Fetch(String),
+    /// A key is not known yet: fetch it, then verify the ALB token (and the access token,
+    /// when the layer asks for it).
+    Fetch {
+        token: String,
+        access: Option<Result<String, Error>>,
+    },
 }
 
 impl<S, R, B, ResBody> Service<Request<B>> for AlbAuth<S, R>
@@ -107,7 +118,7 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let decision = decide(&self.config, &request);
-        if let (Decision::Pass(_) | Decision::Fetch(_), Some(renderer)) =
+        if let (Decision::Pass(_) | Decision::Fetch { .. }, Some(renderer)) =
             (&decision, &self.renderer)
         {
             request
@@ -116,9 +127,12 @@ where
         }
         match decision {
             Decision::Pass(verified) => {
-                if let Some(verified) = verified {
+                if let Some((verified, access)) = verified {
                     log_accepted(&verified);
                     request.extensions_mut().insert(verified);
+                    if let Some(access) = access {
+                        request.extensions_mut().insert(access);
+                    }
                 }
                 ResponseFuture::called(self.inner.call(request))
             }
@@ -127,7 +141,7 @@ where
                 log_rejection(&rejection);
                 ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
             }
-            Decision::Fetch(token) => {
+            Decision::Fetch { token, access } => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
@@ -135,8 +149,12 @@ where
                 let verification = Box::pin(async move {
                     let verified = config.verifier.verify(&token).await?;
                     AlbCheck::run_all(&config.checks, &verified)?;
-                    log_accepted(&verified);
                     let mut extensions = http::Extensions::new();
+                    if let (Some(verifier), Some(access)) = (&config.access, access) {
+                        let access = verifier.verify_token(&access?, &access_only()).await?;
+                        extensions.insert(same_user(&verified, access)?);
+                    }
+                    log_accepted(&verified);
                     extensions.insert(verified);
                     Ok(extensions)
                 });
@@ -162,14 +180,29 @@ fn decide<B>(config: &AlbAuthConfig, request: &Request<B>) -> Decision {
         Ok(None) => return Decision::Refuse(AuthRejection::missing_token()),
         Err(problem) => return Decision::Refuse(AuthRejection::invalid_request(problem)),
     };
-    match config.verifier.attempt(token, Now::read()) {
-        Ok(result) => match result
-            .and_then(|verified| AlbCheck::run_all(&config.checks, &verified).map(|()| verified))
-        {
-            Ok(verified) => Decision::Pass(Some(verified)),
-            Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
-        },
-        Err(_) => Decision::Fetch(token.to_owned()),
+    let fetch = || Decision::Fetch {
+        token: token.to_owned(),
+        access: config
+            .access
+            .as_ref()
+            .map(|_| access_token(request.headers()).map(str::to_owned)),
+    };
+    let verified = match config.verifier.attempt(token, Now::read()) {
+        Ok(result) => result
+            .and_then(|verified| AlbCheck::run_all(&config.checks, &verified).map(|()| verified)),
+        Err(_) => return fetch(),
+    };
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(error) => return Decision::Refuse(AuthRejection::from_error(error)),
+    };
+    let Some(access_verifier) = &config.access else {
+        return Decision::Pass(Some((verified, None)));
+    };
+    match check_now(access_verifier, request.headers(), &verified) {
+        Some(Ok(access)) => Decision::Pass(Some((verified, Some(access)))),
+        Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
+        None => fetch(),
     }
 }
 
