@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use axum::{Json, Router, response::IntoResponse, routing::get};
 use axum_cognito::{
@@ -12,11 +12,10 @@ use axum_cognito::{
     alb::{AlbAuthLayer, AlbClaims, AlbUserClaims},
     test_util::{AlbKeyFault, TestAlb, TestIssuer},
 };
-use common::{call, request_with};
+use common::{call, request_with, start_server};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn alb_request(path: &str, token: &str) -> http::Request<axum::body::Body> {
     request_with(http::Method::GET, path, &[("x-amzn-oidc-data", token)])
@@ -211,48 +210,6 @@ async fn the_extractor_without_a_layer_says_what_is_missing() {
 // The server example
 // ---------------------------------------------------------------------------------------------
 
-/// The example server, as scripts run it: its path next to this test's binary.
-fn server_example() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    debug.join("examples").join("server")
-}
-
-/// Runs the server with `env` until it prints its address or exits.
-async fn start_server(env: &[(&str, String)]) -> Result<(tokio::process::Child, String), String> {
-    let mut command = tokio::process::Command::new(server_example());
-    command
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("ALL_PROXY")
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command
-        .spawn()
-        .expect("the server example (built by cargo test)");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the server starts or exits");
-    match line.unwrap() {
-        Some(line) => Ok((child, line.trim_start_matches("listening on ").to_owned())),
-        None => {
-            let output = child.wait_with_output().await.unwrap();
-            Err(format!(
-                "exit {:?}: {}",
-                output.status.code(),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
-    }
-}
-
 fn cognito_env(issuer: &TestIssuer) -> Vec<(&'static str, String)> {
     vec![
         ("COGNITO_USER_POOL_ID", issuer.pool_id().to_owned()),
@@ -420,15 +377,27 @@ async fn the_access_token_is_verified_and_must_be_the_same_users() {
     let access = issuer.access_token().sub("u-1").groups(["admins"]).sign();
 
     let reply = send(&data, Some(&access)).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "u-1 [\"admins\"]"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "u-1 [\"admins\"]")
+    );
     let someone_else = issuer.access_token().sub("u-2").groups(["admins"]).sign();
-    assert_eq!(send(&data, Some(&someone_else)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&data, Some(&someone_else)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(send(&data, None).await.status, StatusCode::UNAUTHORIZED);
     let id_token = issuer.id_token().sub("u-1").sign();
-    assert_eq!(send(&data, Some(&id_token)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&data, Some(&id_token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let attacker = TestIssuer::start_with(issuer.pool_id(), issuer.client_id()).await;
     let forged = attacker.access_token().sub("u-1").sign();
-    assert_eq!(send(&data, Some(&forged)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&data, Some(&forged)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // New keys on both sides: the fetching path checks the same.
     alb.rotate();
@@ -436,9 +405,15 @@ async fn the_access_token_is_verified_and_must_be_the_same_users() {
     let data = alb.token().sub("u-1").sign();
     let access = issuer.access_token().sub("u-1").groups(["ops"]).sign();
     let reply = send(&data, Some(&access)).await;
-    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "u-1 [\"ops\"]"));
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "u-1 [\"ops\"]")
+    );
     alb.rotate();
     let data = alb.token().sub("u-1").sign();
     let other = issuer.access_token().sub("u-3").sign();
-    assert_eq!(send(&data, Some(&other)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&data, Some(&other)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -5,7 +5,6 @@
 mod common;
 
 use std::{
-    process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -15,9 +14,8 @@ use axum_cognito::{
     Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, UserPool, VerifiedToken,
     test_util::{JwksFault, TestIssuer},
 };
-use common::{anonymous, call, with_token};
+use common::{anonymous, call, start_server, with_token};
 use http::StatusCode;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 async fn sub(claims: CognitoClaims<Access>) -> String {
     claims.sub.clone()
@@ -340,48 +338,6 @@ async fn the_status_never_shows_jwks_credentials() {
     assert!(!cause.contains("s3cret"), "{cause}");
     let status = serde_json::to_string(&verifier.status()).unwrap();
     assert!(!status.contains("s3cret"), "{status}");
-}
-
-/// The example server, as scripts run it: its path next to this test's binary.
-fn server_example() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    debug.join("examples").join("server")
-}
-
-/// Runs the server with `env` until it prints its address or exits.
-async fn start_server(env: &[(&str, String)]) -> Result<(tokio::process::Child, String), String> {
-    let mut command = tokio::process::Command::new(server_example());
-    command
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("ALL_PROXY")
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let mut child = command
-        .spawn()
-        .expect("the server example (built by cargo test)");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the server starts or exits");
-    match line.unwrap() {
-        Some(line) => Ok((child, line.trim_start_matches("listening on ").to_owned())),
-        None => {
-            let output = child.wait_with_output().await.unwrap();
-            Err(format!(
-                "exit {:?}: {}",
-                output.status.code(),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
-    }
 }
 
 /// `HTTP_PROXY` in the environment does not decide who serves the keys: an attacker's proxy

@@ -1,7 +1,6 @@
 //! The service: reads `x-amzn-oidc-data`, verifies it, and calls the inner service or refuses.
 
 use std::{
-    any::Any,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -55,11 +54,7 @@ pub struct AlbAuth<S, R = DefaultRejection> {
 
 impl<S, R: OnRejection + Clone> AlbAuth<S, R> {
     pub(super) fn from_parts(inner: S, config: Arc<AlbAuthConfig>, on_rejection: R) -> Self {
-        let is_default = (&on_rejection as &dyn Any)
-            .downcast_ref::<DefaultRejection>()
-            .is_some_and(|r| *r == DefaultRejection::terse());
-        let renderer =
-            (!is_default).then(|| Arc::new(on_rejection.clone()) as Arc<dyn OnRejection>);
+        let renderer = LayerRenderer::of(&on_rejection);
         Self {
             inner,
             config,

@@ -58,6 +58,17 @@ pub struct AuthRejection {
 #[derive(Clone)]
 pub(crate) struct LayerRenderer(pub(crate) Arc<dyn OnRejection>);
 
+impl LayerRenderer {
+    /// The renderer a layer with `on_rejection` leaves for what is refused after it: `None`
+    /// for the terse default, which refusals use anyway, so the common case carries nothing.
+    pub(crate) fn of<R: OnRejection + Clone>(on_rejection: &R) -> Option<Arc<dyn OnRejection>> {
+        let is_default = (on_rejection as &dyn std::any::Any)
+            .downcast_ref::<DefaultRejection>()
+            .is_some_and(|r| *r == DefaultRejection::terse());
+        (!is_default).then(|| Arc::new(on_rejection.clone()) as Arc<dyn OnRejection>)
+    }
+}
+
 /// How a refusal made after a layer answers: the gRPC way for a gRPC call, with the renderer
 /// of the layer the request passed through. Taken from the request once, kept by what the
 /// extractors hand out so that a handler's guard answers the same way.

@@ -193,3 +193,52 @@ pub(crate) async fn call(app: &Router, request: Request<Body>) -> Reply {
 pub(crate) async fn verified_sub(Extension(token): Extension<VerifiedToken>) -> String {
     token.sub().to_owned()
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server example
+// ---------------------------------------------------------------------------------------------
+
+/// The example server, as scripts run it: its path next to this test's binary.
+fn server_example() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    debug.join("examples").join("server")
+}
+
+/// Runs the server with `env` until it prints its address or exits.
+pub(crate) async fn start_server(
+    env: &[(&str, String)],
+) -> Result<(tokio::process::Child, String), String> {
+    let mut command = tokio::process::Command::new(server_example());
+    command
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("ALL_PROXY")
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .spawn()
+        .expect("the server example (built by cargo test)");
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the server starts or exits");
+    match line.unwrap() {
+        Some(line) => Ok((child, line.trim_start_matches("listening on ").to_owned())),
+        None => {
+            let output = child.wait_with_output().await.unwrap();
+            Err(format!(
+                "exit {:?}: {}",
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+}
