@@ -15,6 +15,11 @@
 //! - `router/*`: one request through `tower::ServiceExt::oneshot` on a `Router` with a trivial
 //!   handler: bare, behind the layer, with the extractor.
 //!
+//! - `alb/*`: a load balancer's `x-amzn-oidc-data` token: one ES256 (P-256) check alone, a
+//!   full verification (key kept, token cache off), and a cache hit; then the full
+//!   verification's cost over the check alone, measured interleaved (target at most 1.15).
+//!   `cargo bench --bench verify -- alb` runs this group only.
+//!
 //! At the end: the ratios of this run's medians, then the same ratios measured again with their
 //! two sides interleaved (31 alternating rounds), which other work on the machine skews far
 //! less. BENCHMARKS.md reports both.
@@ -534,9 +539,91 @@ fn main() {
     verify(&mut criterion, &fixture);
     cache_hit_threads(&mut criterion, &fixture);
     router(&mut criterion, &fixture);
+    alb(&mut criterion, &fixture);
     criterion.final_summary();
     print_summary(run_started);
     if whole_run() {
         print_paired(&fixture);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load balancer tokens
+// ---------------------------------------------------------------------------------------------
+
+/// The ALB group: the bare P-256 check, a full verification, a cache hit, and the interleaved
+/// ratio of the first two.
+fn alb(c: &mut Criterion, fixture: &Fixture) {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+    use axum_cognito::test_util::TestAlb;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+
+    let runtime = &fixture.runtime;
+    let (alb, uncached, cached) = runtime.block_on(async {
+        let alb = TestAlb::start().await;
+        let uncached = alb
+            .verifier_builder()
+            .token_cache_bytes(0)
+            .build()
+            .expect("a verifier");
+        let cached = alb.verifier_builder().build().expect("a verifier");
+        (alb, uncached, cached)
+    });
+    // As Cognito's user info comes through a load balancer: about 0.9 KB.
+    let token = alb
+        .token()
+        .sub("8f1c2a6e-3b7d-4e59-a0c4-9d2e7b6f1a35")
+        .username("8f1c2a6e-3b7d-4e59-a0c4-9d2e7b6f1a35")
+        .email("jane.doe@example.com")
+        .claim(
+            "identities",
+            r#"[{"providerName":"Google","userId":"1234567890"}]"#,
+        )
+        .sign();
+    println!("ALB token: {} bytes", token.len());
+    runtime.block_on(async {
+        uncached.verify(&token).await.expect("the key is fetched");
+        cached.verify(&token).await.expect("the key is fetched");
+    });
+    let (input, signature) = token.rsplit_once('.').expect("a compact token");
+    let (message, signature) = (
+        input.as_bytes().to_vec(),
+        URL_SAFE.decode(signature).expect("base64url"),
+    );
+    let pem = alb.public_key_pem();
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let key = UnparsedPublicKey::new(
+        &ECDSA_P256_SHA256_FIXED,
+        STANDARD.decode(der).expect("base64"),
+    )
+    .parse()
+    .expect("a P-256 key");
+
+    let mut group = c.benchmark_group("alb");
+    group.bench_function("signature_only", |b| {
+        b.iter(|| key.verify_sig(black_box(&message), black_box(&signature)))
+    });
+    group.bench_function("uncached_verify_sync", |b| {
+        b.iter(|| uncached.verify_sync(black_box(&token)))
+    });
+    group.bench_function("cache_hit_verify_sync", |b| {
+        b.iter(|| cached.verify_sync(black_box(&token)))
+    });
+    group.finish();
+
+    let mut full = timed(|| uncached.verify_sync(&token));
+    let mut bare = timed(|| key.verify_sig(&message, &signature));
+    let mut hit = timed(|| cached.verify_sync(&token));
+    let mut bare_again = timed(|| key.verify_sig(&message, &signature));
+    println!("\nALB, interleaved (median of {ROUNDS} rounds, sides alternating):");
+    println!(
+        "  {:<66} {:.3}",
+        "ALB uncached verify_sync / P-256 signature only (target <= 1.15)",
+        paired_ratio(&mut full, &mut bare)
+    );
+    println!(
+        "  {:<66} {:.3}",
+        "ALB cache hit / P-256 signature only",
+        paired_ratio(&mut hit, &mut bare_again)
+    );
 }

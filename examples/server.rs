@@ -10,6 +10,9 @@
 //! | `COGNITO_REPLICA_REGIONS` | optional, comma-separated regions every pool is replicated to: their tokens are accepted, their endpoints serve the keys when the primary's is down |
 //! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
 //! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
+//! | `ALB_ARNS` | optional, comma-separated load balancer ARNs; when set, `GET /alb` verifies `x-amzn-oidc-data` |
+//! | `ALB_CLIENT_IDS` | required with `ALB_ARNS`, comma-separated app client ids (the tokens' `client`) |
+//! | `ALB_KEYS_URL` | optional, where to fetch the load balancer keys; `{kid}` stands for the key id, e.g. `http://127.0.0.1:9000/{kid}` |
 //!
 //! A missing or malformed variable: a message naming it and exit code 2 (also for several
 //! pools with a `COGNITO_JWKS_URL` that lacks `{pool}`: every pool would trust the others'
@@ -18,7 +21,9 @@
 //!
 //! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
 //! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
-//! status, each key location's state included; 503 when the keys are unusable).
+//! status, each key location's state included; 503 when the keys are unusable). With
+//! `ALB_ARNS`: `GET /alb` answers `{"sub","email","username","signer","client"}` for a valid
+//! `x-amzn-oidc-data` token, 401 for a missing or bad one, 503 when its key cannot be fetched.
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
@@ -26,6 +31,7 @@ use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use axum_cognito::{
     Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
     VerifiedToken,
+    alb::{AlbAuthLayer, AlbClaims, AlbConfigError, AlbVerifier},
 };
 use serde_json::{Value, json};
 
@@ -62,6 +68,16 @@ async fn whoami(token: Option<VerifiedToken>) -> Json<Value> {
     })
 }
 
+async fn alb(user: AlbClaims) -> Json<Value> {
+    Json(json!({
+        "sub": user.sub,
+        "email": user.email,
+        "username": user.username,
+        "signer": user.token().signer(),
+        "client": user.token().client(),
+    }))
+}
+
 async fn healthz(State(verifier): State<CognitoVerifier>) -> (StatusCode, Json<Value>) {
     let status = verifier.status();
     let code = if status.usable {
@@ -91,6 +107,44 @@ struct Settings {
     pools: Vec<UserPool>,
     bind: SocketAddr,
     refresh: Option<Duration>,
+    alb: Option<AlbVerifier>,
+}
+
+/// A comma-separated list of non-empty values.
+fn list(name: &str, value: &str) -> Result<Vec<String>, String> {
+    let items: Vec<String> = value.split(',').map(|v| v.trim().to_owned()).collect();
+    if items.iter().any(String::is_empty) {
+        return Err(format!("{name} has an empty entry"));
+    }
+    Ok(items)
+}
+
+/// The load balancer verifier of `ALB_ARNS`, `ALB_CLIENT_IDS` and `ALB_KEYS_URL`; `None`
+/// without `ALB_ARNS`.
+fn alb_settings(var: impl Fn(&str) -> Option<String>) -> Result<Option<AlbVerifier>, String> {
+    let Some(arns) = var("ALB_ARNS") else {
+        return Ok(None);
+    };
+    let arns = list("ALB_ARNS", &arns)?;
+    let clients = var("ALB_CLIENT_IDS")
+        .ok_or("ALB_CLIENT_IDS is required with ALB_ARNS (comma-separated app client ids)")?;
+    let mut builder = AlbVerifier::builder()
+        .load_balancers(arns)
+        .client_ids(list("ALB_CLIENT_IDS", &clients)?);
+    if let Some(url) = var("ALB_KEYS_URL") {
+        builder = builder.key_url(url.trim());
+    }
+    builder.build().map(Some).map_err(|e| {
+        let variable = match e {
+            AlbConfigError::ClientIdsNotSet => "ALB_CLIENT_IDS",
+            AlbConfigError::InvalidKeyUrl(_)
+            | AlbConfigError::PlainHttpKeyUrl(_)
+            | AlbConfigError::NoKeyUrl(_)
+            | AlbConfigError::HttpClient(_) => "ALB_KEYS_URL",
+            _ => "ALB_ARNS",
+        };
+        format!("{variable}: {e}")
+    })
 }
 
 fn settings() -> Result<Settings, String> {
@@ -155,10 +209,12 @@ fn settings() -> Result<Settings, String> {
         },
         None => None,
     };
+    let alb = alb_settings(var)?;
     Ok(Settings {
         pools,
         bind,
         refresh,
+        alb,
     })
 }
 
@@ -248,7 +304,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if let Err(e) = axum::serve(listener, app(verifier)).await {
+    let mut app = app(verifier);
+    if let Some(verifier) = settings.alb {
+        app = app.merge(
+            Router::new()
+                .route("/alb", get(alb))
+                .layer(AlbAuthLayer::new(verifier)),
+        );
+    }
+    if let Err(e) = axum::serve(listener, app).await {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

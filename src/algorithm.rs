@@ -19,6 +19,9 @@ pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256 and a 2048- to 8192-bit RSA key: Cognito user-pool
     /// tokens.
     Rs256,
+    /// ECDSA with P-256 and SHA-256, the signature the raw 64-byte `r || s` (RFC 7518
+    /// section 3.4): an Application Load Balancer's `x-amzn-oidc-data` tokens.
+    Es256,
 }
 
 impl Algorithm {
@@ -26,6 +29,7 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
         }
     }
 
@@ -34,14 +38,17 @@ impl Algorithm {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "RS256" => Some(Self::Rs256),
+            "ES256" => Some(Self::Es256),
             _ => None,
         }
     }
 
-    /// The largest signature of this algorithm, in bytes (an 8192-bit RSA signature).
+    /// The largest signature of this algorithm, in bytes (an 8192-bit RSA signature; the
+    /// fixed 64 bytes of ES256).
     pub(crate) fn max_signature_bytes(self) -> usize {
         match self {
             Self::Rs256 => 1024,
+            Self::Es256 => 64,
         }
     }
 }
@@ -60,7 +67,9 @@ mod tests {
     fn names_are_exact() {
         assert_eq!(Algorithm::from_name("RS256"), Some(Algorithm::Rs256));
         assert_eq!(Algorithm::Rs256.name(), "RS256");
-        for other in ["rs256", "RS384", "none", "HS256", "ES256", ""] {
+        assert_eq!(Algorithm::from_name("ES256"), Some(Algorithm::Es256));
+        assert_eq!(Algorithm::Es256.name(), "ES256");
+        for other in ["rs256", "es256", "RS384", "ES384", "none", "HS256", ""] {
             assert_eq!(Algorithm::from_name(other), None, "{other}");
         }
     }

@@ -136,7 +136,7 @@ impl<'a> Header<'a> {
 }
 
 /// A member that counts as soon as it is there: `Option` would read `null` as absent.
-fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
     IgnoredAny::deserialize(value).map(|_| true)
 }
 

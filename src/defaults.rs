@@ -45,3 +45,13 @@ pub const DEFAULT_RESOLVER_WINDOW: Duration = Duration::from_secs(1);
 pub const DEFAULT_REFUSED_ISSUER_TTL: Duration = Duration::from_secs(60);
 /// Default number of refused issuers remembered (the least recently seen are forgotten first).
 pub const DEFAULT_MAX_REFUSED_ISSUERS: usize = 10_000;
+
+// Load balancer (`x-amzn-oidc-data`) tokens: see `AlbVerifierBuilder`.
+
+/// Default number of load balancer public keys kept, one per `kid`.
+pub const DEFAULT_ALB_KEY_CACHE_KEYS: usize = 256;
+/// Default largest number of fetches of keys not yet known in one
+/// [`DEFAULT_ALB_KEY_FETCH_WINDOW`]: a flood of random `kid`s causes no more.
+pub const DEFAULT_ALB_KEY_FETCHES_PER_WINDOW: u32 = 10;
+/// Default window over which [`DEFAULT_ALB_KEY_FETCHES_PER_WINDOW`] is counted.
+pub const DEFAULT_ALB_KEY_FETCH_WINDOW: Duration = Duration::from_secs(10);

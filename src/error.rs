@@ -51,8 +51,11 @@ pub enum ErrorKind {
     InvalidTokenUse,
     /// The ID token's `aud` is not an allowed app client.
     InvalidAudience,
-    /// The access token's `client_id` is not an allowed app client.
+    /// The access token's `client_id` (or a load balancer token's `client` header) is not an
+    /// allowed app client.
     InvalidClientId,
+    /// A load balancer token's `signer` is not one of the configured load balancers.
+    InvalidSigner,
     /// The token carries none of the required `cognito:groups`.
     MissingGroup,
     /// The token carries none of the required scopes.
@@ -86,6 +89,7 @@ impl ErrorKind {
             Self::InvalidTokenUse => "Invalid 'token_use' claim",
             Self::InvalidAudience => "Invalid 'aud' claim",
             Self::InvalidClientId => "Invalid 'client_id' claim",
+            Self::InvalidSigner => "Invalid 'signer' header",
             Self::MissingGroup => "Missing required group",
             Self::MissingScope => "Missing required scope",
             Self::CustomCheck => "Custom claims check failed",

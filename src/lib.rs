@@ -35,10 +35,14 @@ pub mod middleware;
 pub mod rejection;
 pub mod token_source;
 
+// Load balancer tokens: their keys, verifier, layer and extractor (over all of the above).
+pub mod alb;
+
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
+pub use alb::{AlbAuthLayer, AlbClaims, AlbVerifier};
 pub use algorithm::Algorithm;
 pub use claims::{AccessClaims, IdClaims, TokenClaims};
 pub use error::{Error, ErrorKind};

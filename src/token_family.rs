@@ -27,6 +27,12 @@ pub(crate) const USER_POOL: TokenFamily = TokenFamily {
     algorithms: &[Algorithm::Rs256],
 };
 
+/// An Application Load Balancer's `x-amzn-oidc-data`: ES256 only, with P-256 keys fetched per
+/// `kid`.
+pub(crate) const ALB: TokenFamily = TokenFamily {
+    algorithms: &[Algorithm::Es256],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +42,14 @@ mod tests {
         assert_eq!(USER_POOL.algorithm("RS256"), Some(Algorithm::Rs256));
         for other in ["RS384", "PS256", "ES256", "HS256", "none", "rs256"] {
             assert_eq!(USER_POOL.algorithm(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn alb_tokens_are_es256_only() {
+        assert_eq!(ALB.algorithm("ES256"), Some(Algorithm::Es256));
+        for other in ["RS256", "ES384", "HS256", "none", "es256", ""] {
+            assert_eq!(ALB.algorithm(other), None, "{other}");
         }
     }
 }

@@ -30,4 +30,13 @@ pub enum JwksError {
         /// How many keys were skipped as unusable.
         skipped: usize,
     },
+    /// A load balancer key was not fetched: the fetches of keys not yet known reached their
+    /// limit for this window (a flood of unknown `kid`s).
+    #[error("{limit} key fetches in {window:?} already: no more until the window ends")]
+    TooManyKeyFetches {
+        /// The fetches allowed per window.
+        limit: u32,
+        /// The window.
+        window: std::time::Duration,
+    },
 }

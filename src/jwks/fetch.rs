@@ -32,33 +32,10 @@ pub(crate) enum Fetched {
 }
 
 impl JwksFetcher {
-    /// An HTTP client for fetchers, to share between those with the same timeout and proxy. No
-    /// proxy is used unless `proxy` names one: reqwest would otherwise honour `HTTP_PROXY` /
-    /// `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would serve the keys of an
-    /// `http://` URL. Shared because a client costs some 100 KiB and milliseconds to build (its
-    /// TLS roots), which a verifier of a thousand pools pays once instead of a thousand times.
-    pub(crate) fn client(
-        timeout: Duration,
-        proxy: Option<&str>,
-    ) -> Result<reqwest::Client, String> {
-        let builder = match proxy {
-            Some(proxy) => reqwest::Client::builder()
-                .proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?),
-            None => reqwest::Client::builder().no_proxy(),
-        };
-        builder
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            // A fetch every few minutes gains nothing from a pooled connection, and a fresh one
-            // sees an endpoint's outage at once.
-            .pool_max_idle_per_host(0)
-            .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())
-    }
-
-    /// A fetcher of `url` through `client` (from [`client`](Self::client)).
+    /// A fetcher of `url` through `client` (from [`key_client`], shared between fetchers
+    /// with the same timeout and proxy: a client costs some 100 KiB and milliseconds to build,
+    /// its TLS roots, which a verifier of a thousand pools pays once instead of a thousand
+    /// times).
     pub(crate) fn with_client(
         client: reqwest::Client,
         url: String,
@@ -107,7 +84,10 @@ impl JwksFetcher {
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
-        let mut response = request.send().await.map_err(|e| self.request_error(&e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| request_error(&e, &self.shown_url, self.timeout))?;
         let max_age = max_age(response.headers());
         match response.status() {
             StatusCode::OK => {}
@@ -116,51 +96,94 @@ impl JwksFetcher {
             }
             status => return Err(JwksError::Status(status.as_u16())),
         }
-        let too_large = JwksError::TooLarge {
-            limit: self.max_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.max_bytes as u64)
-        {
-            return Err(too_large);
-        }
         let etag = response
             .headers()
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.request_error(&e))? {
-            if body.len() + chunk.len() > self.max_bytes {
-                return Err(too_large);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(response, self.max_bytes, &self.shown_url, self.timeout).await?;
         Ok(Fetched::Document {
             body,
             etag,
             max_age,
         })
     }
+}
 
-    fn request_error(&self, error: &reqwest::Error) -> JwksError {
-        if error.is_timeout() {
-            return JwksError::Timeout(self.timeout);
-        }
-        // reqwest's Display would name the whole URL, credentials included; the cause chain's
-        // last link says what actually went wrong (refused, reset, TLS).
-        let mut cause: &dyn std::error::Error = error;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        let what = if error.is_connect() {
-            "connection failed"
-        } else {
-            "request failed"
-        };
-        JwksError::Request(format!("{what} for {}: {cause}", self.shown_url))
+/// The HTTP client of key fetches: no proxy unless `proxy` names one (reqwest would otherwise
+/// honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would serve
+/// the keys of an `http://` URL), no redirects, `timeout` for connecting and for the exchange.
+pub(crate) fn key_client(
+    timeout: Duration,
+    proxy: Option<&str>,
+) -> Result<reqwest::Client, String> {
+    let builder = match proxy {
+        Some(proxy) => reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?),
+        None => reqwest::Client::builder().no_proxy(),
+    };
+    builder
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        // A fetch every few minutes gains nothing from a pooled connection, and a fresh one
+        // sees an endpoint's outage at once.
+        .pool_max_idle_per_host(0)
+        .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The body of a 200 answer, refused as soon as it is known to exceed `max_bytes`: by its
+/// `Content-Length`, else by counting what arrives.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    max_bytes: usize,
+    shown_url: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, JwksError> {
+    let too_large = JwksError::TooLarge { limit: max_bytes };
+    if response
+        .content_length()
+        .is_some_and(|len| len > max_bytes as u64)
+    {
+        return Err(too_large);
     }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| request_error(&e, shown_url, timeout))?
+    {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A failed request as a [`JwksError`], naming the URL without credentials.
+pub(crate) fn request_error(
+    error: &reqwest::Error,
+    shown_url: &str,
+    timeout: Duration,
+) -> JwksError {
+    if error.is_timeout() {
+        return JwksError::Timeout(timeout);
+    }
+    // reqwest's Display would name the whole URL, credentials included; the cause chain's
+    // last link says what actually went wrong (refused, reset, TLS).
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let what = if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    JwksError::Request(format!("{what} for {shown_url}: {cause}"))
 }
 
 /// `url` with any `user:password@` replaced by `***@`.

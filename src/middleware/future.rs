@@ -17,14 +17,17 @@ use tower_service::Service;
 
 use crate::{
     error::Error,
-    rejection::{AuthRejection, OnRejection, log_accepted, log_rejection},
-    verified_token::VerifiedToken,
+    rejection::{AuthRejection, OnRejection, log_rejection},
 };
 
-type Verification = Pin<Box<dyn Future<Output = Result<VerifiedToken, Error>> + Send>>;
+/// A verification after a key fetch: what it found, as the extensions to add to the request
+/// (a [`VerifiedToken`](crate::VerifiedToken), or a load balancer's
+/// [`AlbToken`](crate::alb::AlbToken)), so that one future serves every layer.
+type Verification = Pin<Box<dyn Future<Output = Result<http::Extensions, Error>> + Send>>;
 
 pin_project! {
-    /// The future of [`CognitoAuth`](super::CognitoAuth): the inner service's own future when
+    /// The future of [`CognitoAuth`](super::CognitoAuth) and
+    /// [`AlbAuth`](crate::alb::AlbAuth): the inner service's own future when
     /// the token was verified without waiting (no allocation), a boxed verification first
     /// only when an unknown `kid` needs a key refetch.
     pub struct ResponseFuture<S, B, R>
@@ -121,8 +124,7 @@ where
                     let verified = ready!(verification.as_mut().poll(cx));
                     match (verified, service.take(), request.take()) {
                         (Ok(verified), Some(mut service), Some(mut request)) => {
-                            log_accepted(&verified);
-                            request.extensions_mut().insert(verified);
+                            request.extensions_mut().extend(verified);
                             State::Called {
                                 future: service.call(request),
                             }

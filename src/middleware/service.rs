@@ -1,7 +1,6 @@
 //! The service: reads the Bearer token, verifies it, and calls the inner service or refuses.
 
 use std::{
-    any::Any,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -65,11 +64,7 @@ impl<S> CognitoAuth<S> {
 
 impl<S, R: OnRejection + Clone> CognitoAuth<S, R> {
     pub(crate) fn from_parts(inner: S, config: Arc<AuthConfig>, on_rejection: R) -> Self {
-        let is_default = (&on_rejection as &dyn Any)
-            .downcast_ref::<DefaultRejection>()
-            .is_some_and(|r| *r == DefaultRejection::terse());
-        let renderer =
-            (!is_default).then(|| Arc::new(on_rejection.clone()) as Arc<dyn OnRejection>);
+        let renderer = LayerRenderer::of(&on_rejection);
         Self {
             inner,
             config,
@@ -161,10 +156,14 @@ where
                 let ready = std::mem::replace(&mut self.inner, clone);
                 let config = Arc::clone(&self.config);
                 let verification = Box::pin(async move {
-                    config
+                    let verified = config
                         .verifier
                         .verify_token(&token, &config.requirements)
-                        .await
+                        .await?;
+                    log_accepted(&verified);
+                    let mut extensions = http::Extensions::new();
+                    extensions.insert(verified);
+                    Ok(extensions)
                 });
                 ResponseFuture::verifying(verification, ready, request, self.on_rejection.clone())
             }

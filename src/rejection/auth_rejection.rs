@@ -17,6 +17,10 @@ pub(crate) const MISSING_VERIFIER: &str = "axum-cognito: no CognitoAuthLayer ran
     `.layer(Extension(verifier))`, or `.with_state(verifier)` (or a state with \
     `impl FromRef<AppState> for CognitoVerifier`) to the router.";
 
+pub(crate) const MISSING_ALB_LAYER: &str = "axum-cognito: no AlbAuthLayer ran for this route, so \
+    there are no load balancer claims. Add `.layer(AlbAuthLayer::new(alb_verifier))` (or \
+    `.route_layer(..)`) to the router.";
+
 /// Why a request was refused: build the response from it, or let it answer by itself
 /// (`IntoResponse`: [`DefaultRejection::terse`]).
 ///
@@ -45,12 +49,25 @@ pub struct AuthRejection {
     /// The renderer of the layer the request passed through, for a refusal made after it (an
     /// extractor's, a handler guard's).
     renderer: Option<Arc<dyn OnRejection>>,
+    /// For [`RejectionKind::MissingVerifier`]: what is missing and how to add it.
+    misconfiguration: &'static str,
 }
 
 /// The renderer a layer leaves in the extensions of the requests it lets through, so that what
 /// is refused after it answers in the same shape.
 #[derive(Clone)]
 pub(crate) struct LayerRenderer(pub(crate) Arc<dyn OnRejection>);
+
+impl LayerRenderer {
+    /// The renderer a layer with `on_rejection` leaves for what is refused after it: `None`
+    /// for the terse default, which refusals use anyway, so the common case carries nothing.
+    pub(crate) fn of<R: OnRejection + Clone>(on_rejection: &R) -> Option<Arc<dyn OnRejection>> {
+        let is_default = (on_rejection as &dyn std::any::Any)
+            .downcast_ref::<DefaultRejection>()
+            .is_some_and(|r| *r == DefaultRejection::terse());
+        (!is_default).then(|| Arc::new(on_rejection.clone()) as Arc<dyn OnRejection>)
+    }
+}
 
 /// How a refusal made after a layer answers: the gRPC way for a gRPC call, with the renderer
 /// of the layer the request passed through. Taken from the request once, kept by what the
@@ -79,6 +96,7 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
         }
     }
 
@@ -89,6 +107,7 @@ impl AuthRejection {
             problem: Some(problem),
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
         }
     }
 
@@ -99,6 +118,15 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
+        }
+    }
+
+    /// An ALB extractor behind no [`AlbAuthLayer`](crate::alb::AlbAuthLayer): 500.
+    pub(crate) fn missing_alb_layer() -> Self {
+        Self {
+            misconfiguration: MISSING_ALB_LAYER,
+            ..Self::missing_verifier()
         }
     }
 
@@ -116,6 +144,7 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
+            misconfiguration: MISSING_VERIFIER,
         }
     }
 
@@ -211,7 +240,7 @@ impl AuthRejection {
         match (&self.error, self.problem, self.kind) {
             (Some(error), _, _) => error.to_string(),
             (None, Some(problem), _) => problem.description().to_owned(),
-            (None, None, RejectionKind::MissingVerifier) => MISSING_VERIFIER.to_owned(),
+            (None, None, RejectionKind::MissingVerifier) => self.misconfiguration.to_owned(),
             (None, None, _) => "Missing bearer token".to_owned(),
         }
     }

@@ -4,7 +4,7 @@
 use axum::{body::Body, response::Response};
 use http::{HeaderValue, header};
 
-use super::{auth_rejection::AuthRejection, auth_rejection::MISSING_VERIFIER, kind::RejectionKind};
+use super::{auth_rejection::AuthRejection, kind::RejectionKind};
 
 /// Builds the response for a refused request. Implemented by [`DefaultRejection`] and by every
 /// `Fn(AuthRejection) -> Response + Send + Sync + 'static`.
@@ -140,7 +140,7 @@ impl OnRejection for DefaultRejection {
         let verbose = self.detail == Detail::Verbose;
         let phrase = status.canonical_reason().unwrap_or_default();
         let text = match rejection.kind() {
-            RejectionKind::MissingVerifier => MISSING_VERIFIER.to_owned(),
+            RejectionKind::MissingVerifier => rejection.reason(),
             _ if verbose => rejection.reason(),
             _ => phrase.to_owned(),
         };

@@ -557,9 +557,9 @@ impl http_body::Body for Trickle {
 }
 
 /// `left` spaces in 64 KiB frames; the length declared up front or not.
-struct Spaces {
-    left: u64,
-    declared: bool,
+pub(super) struct Spaces {
+    pub(super) left: u64,
+    pub(super) declared: bool,
 }
 
 impl http_body::Body for Spaces {

@@ -53,6 +53,7 @@ pub use config_error::ConfigError;
 pub use pool_resolver::{PoolResolver, ResolveError, ResolveFuture};
 pub use requirements::TokenRequirements;
 pub use status::VerifierStatus;
+pub(crate) use trusted_pool::is_loopback;
 pub use user_pool::UserPool;
 
 use crate::{

@@ -16,7 +16,7 @@ use super::{
 use crate::{
     jwks::{
         JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
-        without_userinfo,
+        key_client, without_userinfo,
     },
     token_cache::TokenCache,
 };
@@ -161,7 +161,7 @@ impl PoolSettings {
         if let Some(client) = &*client {
             return Ok(client.clone());
         }
-        let built = JwksFetcher::client(self.fetch_timeout, self.proxy.as_deref())
+        let built = key_client(self.fetch_timeout, self.proxy.as_deref())
             .map_err(ConfigError::HttpClient)?;
         *client = Some(built.clone());
         Ok(built)
@@ -184,7 +184,7 @@ impl TrustedPool {
 }
 
 /// True for a URL to this machine: a loopback address, or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     url.host_str().is_some_and(|host| {
         host.eq_ignore_ascii_case("localhost")
             || host

@@ -1,0 +1,63 @@
+//! The cross-check of `x-amzn-oidc-accesstoken`: the Cognito access token the load balancer
+//! forwards unsigned, verified as any access token, and bound to the ALB token by its `sub`.
+
+use http::{HeaderMap, HeaderName};
+
+use super::token::AlbToken;
+use crate::{
+    error::{Error, ErrorKind},
+    token_use::TokenUse,
+    verified_token::VerifiedToken,
+    verifier::{CognitoVerifier, TokenRequirements},
+};
+
+/// The header the load balancer forwards the identity provider's access token in.
+pub(crate) const ALB_ACCESS_TOKEN_HEADER: HeaderName =
+    HeaderName::from_static("x-amzn-oidc-accesstoken");
+
+/// The one access token of the request. Its absence, or two, is a bad token: a route that
+/// asks for it needs it.
+pub(crate) fn access_token(headers: &HeaderMap) -> Result<&str, Error> {
+    let missing = || {
+        Error::custom_of(
+            ErrorKind::Malformed,
+            "no single x-amzn-oidc-accesstoken".into(),
+        )
+    };
+    let mut values = headers.get_all(&ALB_ACCESS_TOKEN_HEADER).iter();
+    let value = values.next().ok_or_else(missing)?;
+    if values.next().is_some() {
+        return Err(missing());
+    }
+    value.to_str().map_err(|_| missing())
+}
+
+pub(crate) fn access_only() -> TokenRequirements {
+    TokenRequirements::new().token_use(TokenUse::Access)
+}
+
+/// The verified access token must be the same user's as the ALB token.
+pub(crate) fn same_user(alb: &AlbToken, access: VerifiedToken) -> Result<VerifiedToken, Error> {
+    if access.sub() != alb.sub() {
+        return Err(Error::custom_of(
+            ErrorKind::InvalidClaims,
+            "the access token's sub is not the ALB token's".into(),
+        ));
+    }
+    Ok(access)
+}
+
+/// Without waiting: `None` when the access token's `kid` needs a key refetch.
+pub(crate) fn check_now(
+    verifier: &CognitoVerifier,
+    headers: &HeaderMap,
+    alb: &AlbToken,
+) -> Option<Result<VerifiedToken, Error>> {
+    let token = match access_token(headers) {
+        Ok(token) => token,
+        Err(error) => return Some(Err(error)),
+    };
+    verifier
+        .verify_token_now(token, &access_only())
+        .map(|verified| verified.and_then(|access| same_user(alb, access)))
+}

@@ -1,0 +1,420 @@
+//! Building a load balancer verifier: the load balancers, the app clients, where keys come
+//! from, and the limits.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use super::{
+    config_error::AlbConfigError,
+    key_cache::{AlbKeys, KeyCacheSettings},
+    key_fetch::KeyFetcher,
+    load_balancer::LoadBalancer,
+    token_cache::AlbTokenCache,
+    verifier::{AlbVerifier, Inner, Signer},
+};
+use crate::{
+    defaults::{
+        DEFAULT_ALB_KEY_CACHE_KEYS, DEFAULT_ALB_KEY_FETCH_WINDOW,
+        DEFAULT_ALB_KEY_FETCHES_PER_WINDOW, DEFAULT_FETCH_TIMEOUT, DEFAULT_LEEWAY,
+        DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE_BYTES,
+        DEFAULT_UNKNOWN_KID_COOLDOWN,
+    },
+    jwks::without_userinfo,
+    verifier::is_loopback,
+};
+
+/// The id of the next verifier built.
+static NEXT_ALB_VERIFIER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The longest fetch timeout accepted: a request may wait this long for a new `kid`.
+const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// A `kid` to try a key URL template with.
+const SAMPLE_KID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Builds an [`AlbVerifier`]. Every default is a constant of [`defaults`](crate::defaults),
+/// named on its setter.
+///
+/// ```
+/// use axum_cognito::alb::AlbVerifier;
+///
+/// let verifier = AlbVerifier::builder()
+///     .load_balancer("arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188")
+///     .client_id("1example23456789")
+///     .issuer("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456")
+///     .build()
+///     .unwrap();
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AlbVerifierBuilder {
+    arns: Vec<String>,
+    clients: Vec<String>,
+    issuer: Option<String>,
+    key_url: Option<String>,
+    plain_http: bool,
+    proxy: Option<String>,
+    leeway: Duration,
+    max_token_bytes: usize,
+    fetch_timeout: Duration,
+    max_key_bytes: usize,
+    key_cache_keys: usize,
+    key_cooldown: Duration,
+    fetches_per_window: u32,
+    fetch_window: Duration,
+    token_cache_bytes: u64,
+}
+
+impl Default for AlbVerifierBuilder {
+    fn default() -> Self {
+        Self {
+            arns: Vec::new(),
+            clients: Vec::new(),
+            issuer: None,
+            key_url: None,
+            plain_http: false,
+            proxy: None,
+            leeway: DEFAULT_LEEWAY,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            max_key_bytes: DEFAULT_MAX_JWKS_BYTES,
+            key_cache_keys: DEFAULT_ALB_KEY_CACHE_KEYS,
+            key_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
+            fetches_per_window: DEFAULT_ALB_KEY_FETCHES_PER_WINDOW,
+            fetch_window: DEFAULT_ALB_KEY_FETCH_WINDOW,
+            token_cache_bytes: DEFAULT_TOKEN_CACHE_BYTES,
+        }
+    }
+}
+
+impl AlbVerifierBuilder {
+    /// Trusts tokens signed by this load balancer: its ARN, which a token's `signer` must
+    /// equal exactly. The region of its keys is read from it. May be called several times.
+    pub fn load_balancer(mut self, arn: impl Into<String>) -> Self {
+        self.arns.push(arn.into());
+        self
+    }
+
+    /// Trusts tokens signed by any of these load balancers; see
+    /// [`load_balancer`](Self::load_balancer).
+    pub fn load_balancers<I, S>(mut self, arns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.arns.extend(arns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Allows tokens whose `client` is this app client id. At least one is required.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.clients.push(client_id.into());
+        self
+    }
+
+    /// Allows tokens whose `client` is any of these app client ids.
+    pub fn client_ids<I, S>(mut self, client_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.clients.extend(client_ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Requires the `iss` header to be exactly this (for Cognito:
+    /// `https://cognito-idp.{region}.amazonaws.com/{userPoolId}`). Without it, `iss` is not
+    /// checked: the load balancer's signature and `signer` already say who vouches for the
+    /// user.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Fetches every key from this URL, `{kid}` standing for the key id (for example
+    /// `http://127.0.0.1:9000/{kid}`), instead of AWS's regional location: for tests,
+    /// emulators, and partitions whose location the crate does not know.
+    pub fn key_url(mut self, template: impl Into<String>) -> Self {
+        self.key_url = Some(template.into());
+        self
+    }
+
+    /// Accepts an `http://` key URL to a host other than this machine. Without it, `http://`
+    /// is accepted only for a loopback host, as for JWKS URLs.
+    pub fn allow_plain_http_keys(mut self) -> Self {
+        self.plain_http = true;
+        self
+    }
+
+    /// Fetches the keys through this proxy. Without it no proxy is used, whatever
+    /// `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` say.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Clock-skew leeway for `exp`. Default 60 s ([`DEFAULT_LEEWAY`]), as for user-pool
+    /// tokens.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Largest accepted token, checked before any decoding. Default 16 KiB
+    /// ([`DEFAULT_MAX_TOKEN_BYTES`]).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Time limit for one key fetch, body included; also the longest a request waits for a
+    /// new `kid`. Default 3 s ([`DEFAULT_FETCH_TIMEOUT`]).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// Largest accepted key document. Default 64 KiB ([`DEFAULT_MAX_JWKS_BYTES`]); a PEM
+    /// P-256 key is about 180 bytes.
+    pub fn max_key_bytes(mut self, bytes: usize) -> Self {
+        self.max_key_bytes = bytes;
+        self
+    }
+
+    /// How many keys are kept, one per `kid`; beyond it the least recently and least often
+    /// used go. Default 256 ([`DEFAULT_ALB_KEY_CACHE_KEYS`]).
+    pub fn key_cache_keys(mut self, keys: usize) -> Self {
+        self.key_cache_keys = keys;
+        self
+    }
+
+    /// How long a `kid` whose fetch found no key, or failed, is answered without a new fetch.
+    /// Default 10 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]).
+    pub fn key_cooldown(mut self, cooldown: Duration) -> Self {
+        self.key_cooldown = cooldown;
+        self
+    }
+
+    /// At most `fetches` fetches of keys not yet known start per `window`, whatever their
+    /// `kid`s; a request for another new `kid` in the meantime is answered 503 at once, with
+    /// `Retry-After` the rest of the window. Tokens of known keys are never held up by it.
+    /// Defaults 10 per 10 s ([`DEFAULT_ALB_KEY_FETCHES_PER_WINDOW`],
+    /// [`DEFAULT_ALB_KEY_FETCH_WINDOW`]): a load balancer uses a handful of keys, and a flood
+    /// of random `kid`s costs at most 10 fetches per 10 s, so at most
+    /// `fetches × (1 + T / window)` over any time `T`.
+    pub fn key_fetch_limit(mut self, fetches: u32, window: Duration) -> Self {
+        self.fetches_per_window = fetches;
+        self.fetch_window = window;
+        self
+    }
+
+    /// Capacity of the verified-token cache, in bytes; `0` turns it off. Default 16 MiB
+    /// ([`DEFAULT_TOKEN_CACHE_BYTES`]). A hit skips the signature check and checks `exp`.
+    pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
+        self.token_cache_bytes = bytes;
+        self
+    }
+
+    /// Checks the configuration. Keys are fetched on first use, so this needs no network.
+    ///
+    /// # Errors
+    ///
+    /// An [`AlbConfigError`] naming the setting that is wrong.
+    pub fn build(self) -> Result<AlbVerifier, AlbConfigError> {
+        if self.arns.is_empty() {
+            return Err(AlbConfigError::NoLoadBalancer);
+        }
+        if self.clients.is_empty() || self.clients.iter().any(String::is_empty) {
+            return Err(AlbConfigError::ClientIdsNotSet);
+        }
+        if self.fetch_timeout.is_zero() || self.fetch_timeout > MAX_FETCH_TIMEOUT {
+            return Err(AlbConfigError::InvalidSetting(
+                "fetch_timeout must be above zero and at most 5 minutes",
+            ));
+        }
+        if self.max_token_bytes == 0 || self.max_key_bytes == 0 || self.key_cache_keys == 0 {
+            return Err(AlbConfigError::InvalidSetting(
+                "size limits must be above zero",
+            ));
+        }
+        if self.fetch_window.is_zero() {
+            return Err(AlbConfigError::InvalidSetting(
+                "the key fetch window must be above zero",
+            ));
+        }
+        let mut templates: Vec<String> = Vec::new();
+        let mut signers = Vec::with_capacity(self.arns.len());
+        for arn in &self.arns {
+            let alb =
+                LoadBalancer::parse(arn).ok_or_else(|| AlbConfigError::InvalidArn(arn.clone()))?;
+            let template = match &self.key_url {
+                Some(template) => template.clone(),
+                None => alb
+                    .default_key_url()
+                    .ok_or_else(|| AlbConfigError::NoKeyUrl(arn.clone()))?,
+            };
+            let location = match templates.iter().position(|t| *t == template) {
+                Some(index) => index,
+                None => {
+                    self.check_key_url(&template)?;
+                    templates.push(template);
+                    templates.len() - 1
+                }
+            };
+            signers.push(Signer {
+                arn: alb.arn,
+                location: u16::try_from(location)
+                    .map_err(|_| AlbConfigError::InvalidSetting("too many load balancers"))?,
+            });
+        }
+        let fetcher = KeyFetcher::new(
+            self.fetch_timeout,
+            self.max_key_bytes,
+            self.proxy.as_deref(),
+        )
+        .map_err(AlbConfigError::HttpClient)?;
+        let keys = AlbKeys::new(
+            templates,
+            fetcher,
+            &KeyCacheSettings {
+                capacity: self.key_cache_keys,
+                cooldown: self.key_cooldown,
+                fetches_per_window: self.fetches_per_window,
+                window: self.fetch_window,
+            },
+        );
+        Ok(AlbVerifier {
+            inner: Arc::new(Inner {
+                id: NEXT_ALB_VERIFIER_ID.fetch_add(1, Ordering::Relaxed),
+                signers,
+                clients: self.clients,
+                issuer: self.issuer,
+                leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+                max_token_bytes: self.max_token_bytes,
+                keys: Arc::new(keys),
+                cache: (self.token_cache_bytes > 0)
+                    .then(|| AlbTokenCache::new(self.token_cache_bytes)),
+            }),
+        })
+    }
+
+    /// An absolute http(s) URL with `{kid}` in its path, and plain http only to this machine
+    /// unless allowed.
+    fn check_key_url(&self, template: &str) -> Result<(), AlbConfigError> {
+        let shown = || without_userinfo(template);
+        let url = template.replace("{kid}", SAMPLE_KID);
+        let parsed = reqwest::Url::parse(&url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .filter(|u| u.path().contains(SAMPLE_KID) && template.contains("{kid}"))
+            .ok_or_else(|| AlbConfigError::InvalidKeyUrl(shown()))?;
+        if parsed.scheme() == "http" && !self.plain_http && !is_loopback(&parsed) {
+            return Err(AlbConfigError::PlainHttpKeyUrl(shown()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188";
+
+    fn builder() -> AlbVerifierBuilder {
+        AlbVerifierBuilder::default()
+            .load_balancer(ARN)
+            .client_id("c")
+    }
+
+    #[test]
+    fn configuration_mistakes_are_named() {
+        let error = |b: AlbVerifierBuilder| b.build().unwrap_err();
+        assert_eq!(
+            error(AlbVerifierBuilder::default().client_id("c")),
+            AlbConfigError::NoLoadBalancer
+        );
+        assert_eq!(
+            error(AlbVerifierBuilder::default().load_balancer(ARN)),
+            AlbConfigError::ClientIdsNotSet
+        );
+        assert_eq!(
+            error(builder().client_id("")),
+            AlbConfigError::ClientIdsNotSet
+        );
+        assert!(matches!(
+            error(builder().load_balancer("arn:aws:s3:::bucket")),
+            AlbConfigError::InvalidArn(_)
+        ));
+        assert!(matches!(
+            error(
+                AlbVerifierBuilder::default()
+                    .load_balancer(ARN.replace(":aws:", ":aws-cn:"))
+                    .client_id("c")
+            ),
+            AlbConfigError::NoKeyUrl(_)
+        ));
+        for url in [
+            "http://127.0.0.1:9000/",
+            "ftp://127.0.0.1/{kid}",
+            "http://{kid}.example/",
+            "http://127.0.0.1/x?kid={kid}",
+            "/{kid}",
+        ] {
+            assert!(
+                matches!(
+                    error(builder().key_url(url)),
+                    AlbConfigError::InvalidKeyUrl(_)
+                ),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            error(builder().key_url("http://alice:pw@keys.example/{kid}")),
+            AlbConfigError::PlainHttpKeyUrl("http://***@keys.example/%7Bkid%7D".into())
+        );
+        for (b, _) in [
+            (builder().fetch_timeout(Duration::ZERO), "timeout"),
+            (builder().max_token_bytes(0), "size"),
+            (builder().key_fetch_limit(1, Duration::ZERO), "window"),
+        ] {
+            assert!(matches!(error(b), AlbConfigError::InvalidSetting(_)));
+        }
+    }
+
+    #[test]
+    fn good_configurations_build() {
+        assert!(builder().build().is_ok());
+        assert!(
+            builder()
+                .key_url("http://127.0.0.1:9/{kid}")
+                .build()
+                .is_ok()
+        );
+        assert!(
+            builder()
+                .key_url("http://localhost:9/keys/{kid}")
+                .build()
+                .is_ok()
+        );
+        assert!(
+            builder()
+                .key_url("http://keys.example/{kid}")
+                .allow_plain_http_keys()
+                .build()
+                .is_ok()
+        );
+        assert!(
+            builder()
+                .key_url("https://keys.example/{kid}")
+                .build()
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! What a load balancer token's verification found.
+
+use std::{fmt, sync::Arc};
+
+use serde::de::DeserializeOwned;
+
+/// A verified `x-amzn-oidc-data` token: the load balancer's header fields and the user's
+/// claims, as [`AlbVerifier::verify`](super::AlbVerifier::verify) returns it and
+/// [`AlbAuthLayer`](super::AlbAuthLayer) leaves it in the request extensions. Cheap to clone.
+///
+/// ```
+/// use axum_cognito::test_util::TestAlb;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let alb = TestAlb::start().await;
+/// let verifier = alb.verifier_builder().build().unwrap();
+/// let token = verifier.verify(&alb.token().sub("u-1").sign()).await.unwrap();
+/// assert_eq!(token.sub(), "u-1");
+/// assert_eq!(token.signer(), alb.arn());
+/// assert_eq!(token.client(), alb.client_id());
+/// let claims: serde_json::Value = token.claims().unwrap();
+/// assert_eq!(claims["sub"], "u-1");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AlbToken {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    verifier_id: u64,
+    kid: Box<str>,
+    signer: Box<str>,
+    client: Box<str>,
+    issuer: Option<Box<str>>,
+    exp: i64,
+    sub: Box<str>,
+    payload: Box<str>,
+}
+
+/// The parts of a verified token, for [`AlbToken::new`].
+pub(crate) struct AlbTokenParts<'a> {
+    pub(crate) verifier_id: u64,
+    pub(crate) kid: &'a str,
+    pub(crate) signer: &'a str,
+    pub(crate) client: &'a str,
+    pub(crate) issuer: Option<&'a str>,
+    pub(crate) exp: i64,
+    pub(crate) sub: &'a str,
+    pub(crate) payload: String,
+}
+
+impl AlbToken {
+    pub(crate) fn new(parts: AlbTokenParts<'_>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                verifier_id: parts.verifier_id,
+                kid: parts.kid.into(),
+                signer: parts.signer.into(),
+                client: parts.client.into(),
+                issuer: parts.issuer.map(Into::into),
+                exp: parts.exp,
+                sub: parts.sub.into(),
+                payload: parts.payload.into_boxed_str(),
+            }),
+        }
+    }
+
+    /// The user's `sub`, from the signed payload (never from the unsigned
+    /// `x-amzn-oidc-identity` header).
+    pub fn sub(&self) -> &str {
+        &self.inner.sub
+    }
+
+    /// The `signer` header: the ARN of the load balancer that signed the token.
+    pub fn signer(&self) -> &str {
+        &self.inner.signer
+    }
+
+    /// The `client` header: the app client the load balancer signed the user in with.
+    pub fn client(&self) -> &str {
+        &self.inner.client
+    }
+
+    /// The `iss` header, when the token has one: the identity provider.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The `exp` header, in seconds since the epoch.
+    pub fn exp(&self) -> i64 {
+        self.inner.exp
+    }
+
+    /// The key id (a UUID) of the load balancer key that signed it.
+    pub fn kid(&self) -> &str {
+        &self.inner.kid
+    }
+
+    /// The payload's JSON text: the identity provider's user claims.
+    pub fn claims_json(&self) -> &str {
+        &self.inner.payload
+    }
+
+    /// The user claims read as `C`.
+    ///
+    /// # Errors
+    ///
+    /// When the claims do not fit `C`.
+    pub fn claims<C: DeserializeOwned>(&self) -> Result<C, serde_json::Error> {
+        serde_json::from_str(&self.inner.payload)
+    }
+
+    pub(crate) fn verifier_id(&self) -> u64 {
+        self.inner.verifier_id
+    }
+
+    /// What the token cache weighs it at, with its token text.
+    pub(crate) fn weight(&self) -> usize {
+        let inner = &*self.inner;
+        inner.payload.len() + inner.signer.len() + inner.client.len() + inner.sub.len()
+    }
+}
+
+impl fmt::Debug for AlbToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The claims are left out: a debug print in a log should not copy a user's profile.
+        f.debug_struct("AlbToken")
+            .field("sub", &self.sub())
+            .field("signer", &self.signer())
+            .field("client", &self.client())
+            .field("exp", &self.exp())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traits() {
+        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync::<AlbToken>();
+    }
+}

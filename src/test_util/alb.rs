@@ -1,0 +1,476 @@
+//! A local Application Load Balancer: P-256 keys per `kid`, their PEM documents served on
+//! 127.0.0.1, and `x-amzn-oidc-data` tokens minted as the load balancer writes them.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use aws_lc_rs::{
+    encoding::AsDer,
+    rand::{SecureRandom, SystemRandom},
+    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _},
+};
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use base64::{
+    Engine as _,
+    engine::general_purpose::{STANDARD, URL_SAFE},
+};
+use serde_json::{Map, Value, json};
+
+use super::issuer::Spaces;
+use crate::alb::AlbVerifierBuilder;
+
+/// A way for the key endpoint to misbehave, for tests of a failing load balancer key service.
+///
+/// ```
+/// use axum_cognito::{ErrorKind, test_util::{AlbKeyFault, TestAlb}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let alb = TestAlb::start().await;
+/// let verifier = alb.verifier_builder().build().unwrap();
+/// alb.set_fault(Some(AlbKeyFault::Redirect("https://attacker.example/key.pem".into())));
+/// let error = verifier.verify(&alb.token().sign()).await.unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::KeysUnavailable); // a redirect is never followed
+/// # }
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlbKeyFault {
+    /// Answer with this status and an empty body.
+    Status(u16),
+    /// Answer 200 with this body instead of the key.
+    Body(String),
+    /// Accept the request and never answer.
+    Hang,
+    /// Answer `302 Found` with this `Location`.
+    Redirect(String),
+    /// Answer 200 with a body of `bytes` spaces, streamed; its length declared up front with
+    /// `content_length`, else sent chunked.
+    HugeBody {
+        /// The body's length.
+        bytes: u64,
+        /// Whether `Content-Length` declares it.
+        content_length: bool,
+    },
+}
+
+/// A local load balancer; see the [module docs](super).
+///
+/// ```
+/// use axum_cognito::{ErrorKind, test_util::{AlbKeyFault, TestAlb}};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let alb = TestAlb::start().await;
+/// let verifier = alb.verifier_builder().build().unwrap();
+/// assert!(verifier.verify(&alb.token().sign()).await.is_ok());
+/// assert_eq!(alb.key_requests(), 1);
+///
+/// alb.rotate(); // a new key under a new kid
+/// alb.set_fault(Some(AlbKeyFault::Status(500)));
+/// let error = verifier.verify(&alb.token().sign()).await.unwrap_err();
+/// assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TestAlb {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    arn: String,
+    client_id: String,
+    issuer: String,
+    addr: SocketAddr,
+    state: Mutex<AlbState>,
+    key_requests: AtomicU64,
+}
+
+struct AlbState {
+    /// The document served per `kid`.
+    documents: HashMap<String, String>,
+    /// The key new tokens are signed with, and its `kid`.
+    signer: (String, Arc<EcdsaKeyPair>),
+    fault: Option<AlbKeyFault>,
+}
+
+impl TestAlb {
+    /// Starts a load balancer `arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/test-alb/50dc6c495c0c9188`
+    /// for app client `test-client` of pool `us-east-1_TestPool01`, with one key, serving it
+    /// on an ephemeral port of 127.0.0.1.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound (test code only).
+    pub async fn start() -> Self {
+        Self::start_with(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/test-alb/50dc6c495c0c9188",
+            "test-client",
+        )
+        .await
+    }
+
+    /// Starts a load balancer of this ARN for this app client.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound (test code only).
+    pub async fn start_with(arn: &str, client_id: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let region = arn.split(':').nth(3).unwrap_or("us-east-1");
+        let (kid, pair) = new_key();
+        let mut documents = HashMap::new();
+        documents.insert(kid.clone(), public_key_pem_of(&pair));
+        let alb = Self {
+            shared: Arc::new(Shared {
+                arn: arn.to_owned(),
+                client_id: client_id.to_owned(),
+                issuer: format!("https://cognito-idp.{region}.amazonaws.com/{region}_TestPool01"),
+                addr,
+                state: Mutex::new(AlbState {
+                    documents,
+                    signer: (kid, pair),
+                    fault: None,
+                }),
+                key_requests: AtomicU64::new(0),
+            }),
+        };
+        let router = Router::new()
+            .route("/{kid}", get(serve_key))
+            .with_state(Arc::clone(&alb.shared));
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::debug!(error = %e, "ALB key test server ended");
+            }
+        });
+        alb
+    }
+
+    /// The load balancer's ARN: the `signer` of its tokens.
+    pub fn arn(&self) -> &str {
+        &self.shared.arn
+    }
+
+    /// The app client id: the `client` of its tokens.
+    pub fn client_id(&self) -> &str {
+        &self.shared.client_id
+    }
+
+    /// The `iss` of its tokens: a Cognito pool's issuer.
+    pub fn issuer(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// The address the key server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://127.0.0.1:PORT/{kid}`: the key URL template.
+    pub fn key_url(&self) -> String {
+        format!("http://{}/{{kid}}", self.shared.addr)
+    }
+
+    /// A verifier builder for this load balancer, its client, its issuer and its local keys.
+    pub fn verifier_builder(&self) -> AlbVerifierBuilder {
+        AlbVerifierBuilder::default()
+            .load_balancer(self.arn())
+            .client_id(self.client_id())
+            .issuer(self.issuer())
+            .key_url(self.key_url())
+    }
+
+    /// A token for user `test-user`, valid for an hour, signed with the current key; change it
+    /// with the builder.
+    pub fn token(&self) -> AlbTokenBuilder {
+        AlbTokenBuilder::new(self)
+    }
+
+    /// The `kid` new tokens are signed with.
+    pub fn kid(&self) -> String {
+        self.state().signer.0.clone()
+    }
+
+    /// Makes a new key under a new `kid`, publishes it and signs new tokens with it; old keys
+    /// stay published. Returns the new `kid`.
+    pub fn rotate(&self) -> String {
+        let (kid, pair) = new_key();
+        let mut state = self.state();
+        state
+            .documents
+            .insert(kid.clone(), public_key_pem_of(&pair));
+        state.signer = (kid.clone(), pair);
+        kid
+    }
+
+    /// Serves `document` as the key of `kid` (another key type, garbage, ...).
+    pub fn publish(&self, kid: &str, document: impl Into<String>) {
+        self.state()
+            .documents
+            .insert(kid.to_owned(), document.into());
+    }
+
+    /// The raw ES256 signature (`r || s`, 64 bytes) of `message` with the current key.
+    ///
+    /// # Panics
+    ///
+    /// If signing fails (test code only).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let pair = Arc::clone(&self.state().signer.1);
+        pair.sign(&SystemRandom::new(), message)
+            .expect("ECDSA signing")
+            .as_ref()
+            .to_vec()
+    }
+
+    /// The PEM document of the current key.
+    pub fn public_key_pem(&self) -> String {
+        public_key_pem_of(&self.state().signer.1)
+    }
+
+    /// A PEM `PUBLIC KEY` document of this DER SubjectPublicKeyInfo, 64 characters a line.
+    pub fn pem_of_der(der: &[u8]) -> String {
+        let body = STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        pem
+    }
+
+    /// A random `kid` in the load balancer's form: a version 4 UUID.
+    ///
+    /// # Panics
+    ///
+    /// If the system random source fails (test code only).
+    pub fn random_kid() -> String {
+        let mut b = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut b)
+            .expect("system random source");
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+
+    /// How many key requests the server has received.
+    pub fn key_requests(&self) -> u64 {
+        self.shared.key_requests.load(Ordering::SeqCst)
+    }
+
+    /// Makes the key endpoint misbehave (`Some`) or behave again (`None`).
+    pub fn set_fault(&self, fault: Option<AlbKeyFault>) {
+        self.state().fault = fault;
+    }
+
+    fn state(&self) -> MutexGuard<'_, AlbState> {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn new_key() -> (String, Arc<EcdsaKeyPair>) {
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("P-256 key");
+    (TestAlb::random_kid(), Arc::new(pair))
+}
+
+fn public_key_pem_of(pair: &EcdsaKeyPair) -> String {
+    let der = pair.public_key().as_der().expect("public key DER");
+    TestAlb::pem_of_der(der.as_ref())
+}
+
+async fn serve_key(State(shared): State<Arc<Shared>>, Path(kid): Path<String>) -> Response {
+    shared.key_requests.fetch_add(1, Ordering::SeqCst);
+    let (fault, document) = {
+        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        (state.fault.clone(), state.documents.get(&kid).cloned())
+    };
+    match fault {
+        Some(AlbKeyFault::Status(status)) => StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Some(AlbKeyFault::Body(body)) => body.into_response(),
+        Some(AlbKeyFault::Hang) => std::future::pending().await,
+        Some(AlbKeyFault::Redirect(location)) => {
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
+        Some(AlbKeyFault::HugeBody {
+            bytes,
+            content_length,
+        }) => Body::new(Spaces {
+            left: bytes,
+            declared: content_length,
+        })
+        .into_response(),
+        None => match document {
+            Some(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        },
+    }
+}
+
+/// Builds an `x-amzn-oidc-data` token of a [`TestAlb`]: the header and claims it writes, each
+/// changeable, segments base64url with `=` padding, signed with the load balancer's current
+/// key.
+///
+/// ```
+/// use axum_cognito::test_util::TestAlb;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let alb = TestAlb::start().await;
+/// let token = alb.token().username("bob").claim("custom:tenant", "t-1").sign();
+/// assert_eq!(token.split('.').count(), 3);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct AlbTokenBuilder {
+    alb: TestAlb,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+}
+
+impl AlbTokenBuilder {
+    fn new(alb: &TestAlb) -> Self {
+        let exp = now() + 3600;
+        let header = json!({
+            "typ": "JWT",
+            "kid": alb.kid(),
+            "alg": "ES256",
+            "iss": alb.issuer(),
+            "client": alb.client_id(),
+            "signer": alb.arn(),
+            "exp": exp,
+        });
+        let claims = json!({
+            "sub": "test-user-sub",
+            "email_verified": "true",
+            "email": "test-user@example.com",
+            "username": "test-user",
+            "exp": exp,
+            "iss": alb.issuer(),
+        });
+        Self {
+            alb: alb.clone(),
+            header: into_map(header),
+            claims: into_map(claims),
+        }
+    }
+
+    /// The payload's `sub`.
+    #[allow(clippy::should_implement_trait)] // named after the claim
+    pub fn sub(self, sub: &str) -> Self {
+        self.claim("sub", sub)
+    }
+
+    /// The payload's `email`.
+    pub fn email(self, email: &str) -> Self {
+        self.claim("email", email)
+    }
+
+    /// The payload's `username`.
+    pub fn username(self, username: &str) -> Self {
+        self.claim("username", username)
+    }
+
+    /// Sets a payload claim.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Sets a header member (`alg`, `kid`, `signer`, `client`, `iss`, `exp`, or any other).
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Leaves a header member out.
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.header.remove(name);
+        self
+    }
+
+    /// `exp` (header and payload) an hour ago.
+    pub fn expired(self) -> Self {
+        let exp = now() - 3600;
+        self.header("exp", exp).claim("exp", exp)
+    }
+
+    /// The header's JSON text.
+    pub fn header_json(&self) -> String {
+        Value::Object(self.header.clone()).to_string()
+    }
+
+    /// The payload's JSON text.
+    pub fn claims_json(&self) -> String {
+        Value::Object(self.claims.clone()).to_string()
+    }
+
+    /// `header.payload` as the load balancer writes it: base64url with `=` padding.
+    pub fn signing_input(&self) -> String {
+        format!(
+            "{}.{}",
+            URL_SAFE.encode(self.header_json()),
+            URL_SAFE.encode(self.claims_json())
+        )
+    }
+
+    /// The token, signed with the load balancer's current key.
+    pub fn sign(self) -> String {
+        let input = self.signing_input();
+        let signature = self.alb.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE.encode(signature))
+    }
+}
+
+fn into_map(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl fmt::Debug for TestAlb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestAlb")
+            .field("arn", &self.shared.arn)
+            .field("client_id", &self.shared.client_id)
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
+    }
+}
