@@ -31,3 +31,17 @@ pub enum JwksError {
         skipped: usize,
     },
 }
+
+impl JwksError {
+    /// The `result` label of a failed fetch in the metrics.
+    pub(crate) fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Request(_) => "request",
+            Self::Status(_) => "status",
+            Self::TooLarge { .. } => "too_large",
+            Self::InvalidDocument(_) => "invalid_document",
+            Self::NoUsableKeys { .. } => "no_usable_keys",
+        }
+    }
+}

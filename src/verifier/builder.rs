@@ -26,6 +26,8 @@ use crate::{
         JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
         without_userinfo,
     },
+    metrics::VerifierMetrics,
+    revocation::{GetUserCheck, RevocationCheck, RevocationList, RevocationSettings},
     token_cache::TokenCache,
     token_use::TokenUse,
 };
@@ -63,6 +65,7 @@ pub struct CognitoVerifierBuilder {
     refresh: RefreshSettings,
     proxy: Option<String>,
     plain_http: PlainHttp,
+    revocation: RevocationSettings,
 }
 
 /// Whether a JWKS URL may be `http://` to a host that is not this machine.
@@ -97,6 +100,7 @@ impl Default for CognitoVerifierBuilder {
             },
             proxy: None,
             plain_http: PlainHttp::LoopbackOnly,
+            revocation: RevocationSettings::default(),
         }
     }
 }
@@ -260,6 +264,30 @@ impl CognitoVerifierBuilder {
         self
     }
 
+    /// Refuses the tokens `list` revokes, on every verification and every cache hit, with
+    /// [`Revoked`](crate::ErrorKind::Revoked) (HTTP 401); see
+    /// [`RevocationList`]. Building fails when the list's
+    /// [grace](RevocationList::grace) is shorter than the [`leeway`](Self::leeway).
+    pub fn revocation_list(mut self, list: RevocationList) -> Self {
+        self.revocation.list = Some(list);
+        self
+    }
+
+    /// Refuses the tokens `check` says are revoked, on every verification and every cache
+    /// hit, after the [`revocation_list`](Self::revocation_list); see [`RevocationCheck`].
+    /// May be called several times.
+    pub fn revocation_check(mut self, check: impl RevocationCheck) -> Self {
+        self.revocation.checks.push(Arc::new(check));
+        self
+    }
+
+    /// Asks Cognito's `GetUser` whether an access token was revoked, after the other
+    /// revocation checks; see [`GetUserCheck`]. Off by default.
+    pub fn get_user_check(mut self, check: GetUserCheck) -> Self {
+        self.revocation.get_user = Some(check);
+        self
+    }
+
     /// Fetches every pool's keys once, then refreshes them in the background.
     ///
     /// Must be called within a Tokio runtime.
@@ -342,6 +370,10 @@ impl CognitoVerifierBuilder {
                 "size limits must be above zero",
             ));
         }
+        let revocation = self
+            .revocation
+            .step(self.leeway)
+            .map_err(ConfigError::InvalidSetting)?;
         let cache =
             (self.token_cache_bytes > 0).then(|| Arc::new(TokenCache::new(self.token_cache_bytes)));
         let mut pools = Vec::with_capacity(self.pools.len());
@@ -439,6 +471,8 @@ impl CognitoVerifierBuilder {
                 requirements: self.requirements,
                 max_token_bytes: self.max_token_bytes,
                 cache,
+                revocation,
+                metrics: VerifierMetrics::default(),
             }),
         })
     }

@@ -51,6 +51,8 @@ use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims},
     error::Error,
     jwks::{KeyProvider, KeyStore, KeyStoreStatus},
+    metrics::VerifierMetrics,
+    revocation::RevocationStep,
     token_cache::TokenCache,
     token_use::TokenUse,
 };
@@ -103,6 +105,9 @@ struct Inner {
     requirements: TokenRequirements,
     max_token_bytes: usize,
     cache: Option<Arc<TokenCache>>,
+    /// `None` when no revocation is configured: the step then costs one branch.
+    revocation: Option<RevocationStep>,
+    metrics: VerifierMetrics,
 }
 
 struct TrustedPool {

@@ -16,15 +16,24 @@ use crate::{
     compact_token::{CompactToken, Header},
     error::{Error, ErrorKind},
     jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
+    revocation::Verdict,
     token_family::USER_POOL,
     verified_token::{Provenance, VerifiedToken},
 };
 
 /// The first pass over a token either ends, or stops at an unknown `kid` of the pool at this
-/// index so that the caller may refetch and try again.
+/// index so that the caller may refetch and try again, or at a revocation only Cognito can
+/// tell (the token passed every other check) so that the caller may ask it.
 enum Attempt<T> {
     Done(Result<T, Error>),
     UnknownKid { pool: usize, kid: Box<str> },
+    AskCognito(VerifiedToken),
+}
+
+impl<T> From<Result<T, Error>> for Attempt<T> {
+    fn from(result: Result<T, Error>) -> Self {
+        Self::Done(result)
+    }
 }
 
 /// Why the standard checks stopped.
@@ -49,7 +58,7 @@ enum Cached {
 
 impl CognitoVerifier {
     /// The first pass without network; on an unknown `kid`, one shared refetch and a second
-    /// pass.
+    /// pass; when only Cognito can tell whether the token was revoked, one shared call.
     #[inline]
     pub(super) async fn verify_with<T, F>(
         &self,
@@ -60,26 +69,39 @@ impl CognitoVerifier {
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        let (index, kid) = match self.attempt(token, requirements, finish, Now::read()) {
-            Attempt::Done(result) => return result,
-            Attempt::UnknownKid { pool, kid } => (pool, kid),
-        };
-        let store = &self.inner.pools[index].store;
-        match store.refetch(&kid).await {
-            // During the cooldown, the fetch that started it may have swapped in a new set after
-            // the first pass looked: look once more, without fetching.
-            RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
-                match self.attempt(token, requirements, finish, Now::read()) {
-                    Attempt::Done(result) => result,
-                    Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+        let attempt = match self.attempt(token, requirements, finish, Now::read()) {
+            Attempt::UnknownKid { pool, kid } => {
+                let store = &self.inner.pools[pool].store;
+                match store.refetch(&kid).await {
+                    // During the cooldown, the fetch that started it may have swapped in a new
+                    // set after the first pass looked: look once more, without fetching.
+                    RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
+                        self.attempt(token, requirements, finish, Now::read())
+                    }
+                    RefetchOutcome::Fixed => Attempt::UnknownKid { pool, kid },
+                    RefetchOutcome::Failed(error) => self.refused(store.unavailable(error)),
                 }
             }
-            RefetchOutcome::Fixed => Err(Error::new(ErrorKind::UnknownKeyId)),
-            RefetchOutcome::Failed(error) => Err(store.unavailable(error)),
+            attempt => attempt,
+        };
+        match attempt {
+            Attempt::Done(result) => result,
+            Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::AskCognito(verified) => {
+                let asked = match &self.inner.revocation {
+                    Some(revocation) => revocation.ask_cognito(token, &verified).await,
+                    None => Ok(()),
+                };
+                self.counted(
+                    asked.and_then(|()| self.rules(&verified, requirements, finish)),
+                    &verified,
+                )
+            }
         }
     }
 
-    /// One pass with the keys already loaded: an unknown `kid` fails.
+    /// One pass with the keys already loaded: an unknown `kid` fails; a revocation only
+    /// Cognito can tell follows the `GetUser` check's failure policy.
     #[inline]
     pub(super) fn verify_now<T, F>(
         &self,
@@ -92,12 +114,23 @@ impl CognitoVerifier {
     {
         match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => result,
-            Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::AskCognito(verified) => {
+                let policy = match &self.inner.revocation {
+                    Some(revocation) => revocation.without_cognito(&verified),
+                    None => Ok(()),
+                };
+                self.counted(
+                    policy.and_then(|()| self.rules(&verified, requirements, finish)),
+                    &verified,
+                )
+            }
         }
     }
 
     /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
-    /// unknown and a refetch may find it ([`verify_token`](Self::verify_token) does).
+    /// unknown and a refetch may find it, or when only Cognito can tell whether the token was
+    /// revoked ([`verify_token`](Self::verify_token) does both).
     pub(crate) fn verify_token_now(
         &self,
         token: &str,
@@ -105,7 +138,7 @@ impl CognitoVerifier {
     ) -> Option<Result<VerifiedToken, Error>> {
         match self.attempt(token, requirements, &|v| Ok(v.clone()), Now::read()) {
             Attempt::Done(result) => Some(result),
-            Attempt::UnknownKid { .. } => None,
+            Attempt::UnknownKid { .. } | Attempt::AskCognito(_) => None,
         }
     }
 
@@ -131,7 +164,8 @@ impl CognitoVerifier {
             .map_err(|error| error.with_verified_claims(verified.payload()))
     }
 
-    /// The standard checks (from the cache or in full), then the rules, then `finish`.
+    /// The standard checks (from the cache or in full), then revocation, then the rules, then
+    /// `finish`. A result is counted in the metrics here, where it is known.
     #[inline]
     fn attempt<T, F>(
         &self,
@@ -145,17 +179,56 @@ impl CognitoVerifier {
     {
         let verified = match self.standard_checks(token, now) {
             Ok(verified) => verified,
-            Err(Stop::Failed(error)) => return Attempt::Done(Err(error)),
+            Err(Stop::Failed(error)) => return self.refused(error),
             Err(Stop::UnknownKid { pool, kid }) => return Attempt::UnknownKid { pool, kid },
         };
-        let result = self
-            .inner
+        if let Some(revocation) = &self.inner.revocation {
+            match revocation.check(token, &verified, now.unix) {
+                Verdict::Pass => {}
+                Verdict::Refuse(error) => return self.counted(Err(error), &verified),
+                Verdict::AskCognito => return Attempt::AskCognito(verified),
+            }
+        }
+        self.counted(self.rules(&verified, requirements, finish), &verified)
+    }
+
+    /// Step 12 and 13: the verifier's rules, then the call's, then `finish`.
+    #[inline]
+    fn rules<T, F>(
+        &self,
+        verified: &VerifiedToken,
+        requirements: &TokenRequirements,
+        finish: &F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        self.inner
             .requirements
-            .check(&verified)
-            .and_then(|()| requirements.check(&verified))
-            .and_then(|()| finish(&verified))
-            .map_err(|error| error.with_verified_claims(verified.payload()));
-        Attempt::Done(result)
+            .check(verified)
+            .and_then(|()| requirements.check(verified))
+            .and_then(|()| finish(verified))
+    }
+
+    /// A verification's end, counted, of a token that passed the standard checks: a failure
+    /// carries its verified claims.
+    #[inline]
+    fn counted<T, R: From<Result<T, Error>>>(
+        &self,
+        result: Result<T, Error>,
+        verified: &VerifiedToken,
+    ) -> R {
+        let kind = result.as_ref().err().map(Error::kind);
+        self.inner
+            .metrics
+            .verification(kind, Some(verified.token_use()));
+        R::from(result.map_err(|error| error.with_verified_claims(verified.payload())))
+    }
+
+    /// A refusal before the claims were verified, counted.
+    fn refused<T, R: From<Result<T, Error>>>(&self, error: Error) -> R {
+        self.inner.metrics.verification(Some(error.kind()), None);
+        R::from(Err(error))
     }
 
     /// Everything but the rules: from the token cache when it holds the token and every check
@@ -166,9 +239,13 @@ impl CognitoVerifier {
         };
         if let Some(hit) = cache.get(token) {
             match self.recheck_cached(&hit, now) {
-                Ok(Cached::Good) => return Ok(hit),
+                Ok(Cached::Good) => {
+                    self.inner.metrics.cache_hit();
+                    return Ok(hit);
+                }
                 Ok(Cached::Superseded) => cache.remove(token),
                 Err(error) => {
+                    self.inner.metrics.cache_hit();
                     // A token that failed a standard check never passes one again, except
                     // while its keys are unavailable.
                     if !error.is_unavailable() {
@@ -178,6 +255,7 @@ impl CognitoVerifier {
                 }
             }
         }
+        self.inner.metrics.cache_miss();
         let verified = self.verify_in_full(token, now)?;
         cache.insert(token, verified.clone());
         Ok(verified)
@@ -269,7 +347,7 @@ fn usable_key<R>(
     }
 }
 
-/// Step 12 for a type of the caller's.
+/// Step 13 for a type of the caller's.
 #[inline]
 pub(super) fn deserialize_claims<C: DeserializeOwned>(
     verified: &VerifiedToken,
@@ -279,7 +357,7 @@ pub(super) fn deserialize_claims<C: DeserializeOwned>(
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
-/// Step 12 for the crate's own claims types, read once per verified token: a cache hit clones
+/// Step 13 for the crate's own claims types, read once per verified token: a cache hit clones
 /// them. Inlined: the claims are large, and a call would move them once more.
 #[inline]
 pub(super) fn typed_claims<C: DeserializeOwned + 'static>(

@@ -1,0 +1,270 @@
+//! Metrics through the [`metrics`](https://docs.rs/metrics) facade, with the `metrics` cargo
+//! feature: the application installs the recorder (a Prometheus exporter, say). Without the
+//! feature every function here is an empty `#[inline]` body: no code, no dependency.
+//!
+//! | name | type | labels | what |
+//! |---|---|---|---|
+//! | `cognito_verifications_total` | counter | `outcome`, `kind`, `token_use` | every verification: `outcome` is `accepted`, `invalid` (401), `forbidden` (403) or `unavailable` (503); `kind` is `none` or the [`ErrorKind`] in snake case (`expired`, `invalid_signature`, `revoked`, ...); `token_use` is `id`, `access`, or `unknown` for a token refused before its claims were verified |
+//! | `cognito_token_cache_requests_total` | counter | `result` (`hit`, `miss`) | lookups in the verified-token cache (a hit whose key left the set counts as a miss) |
+//! | `cognito_jwks_fetches_total` | counter | `pool`, `result` | key fetches: `ok`, `not_modified`, `timeout`, `request`, `status`, `too_large`, `invalid_document`, `no_usable_keys` |
+//! | `cognito_jwks_fetch_duration_seconds` | histogram | `pool` | how long each fetch took |
+//! | `cognito_jwks_keys_usable` | gauge | `pool` | 1 while the pool's keys are usable (loaded, not stale), else 0 |
+//! | `cognito_jwks_last_success_timestamp_seconds` | gauge | `pool` | Unix time of the last good key set: `time() - this` is its age, always current |
+//! | `cognito_jwks_key_set_age_seconds` | gauge | `pool` | seconds since the last good key set, as of the last fetch |
+//! | `cognito_jwks_unknown_kid_refetches_total` | counter | `pool`, `result` | unknown `kid`s: `started` a fetch, `joined` one in flight, or refused by the `cooldown` |
+//! | `cognito_get_user_calls_total` | counter | `result` (`valid`, `revoked`, `error`) | `GetUser` calls of the revocation check |
+//! | `cognito_get_user_call_duration_seconds` | histogram | — | how long each `GetUser` call took |
+//!
+//! Labels are low-cardinality by construction: `pool` is a configured pool id, never a
+//! client's `iss`; no label carries a `sub`, a user name, a token or a `kid`.
+//!
+//! The key-store gauges are set on every fetch (background refreshes run at least every
+//! refresh interval, retries at least every longest retry delay), so `keys_usable` and
+//! `key_set_age_seconds` lag by at most that; the timestamp gauge never lags.
+//!
+//! On the request path the verifier keeps its own counter handles, registered on first use
+//! with the recorder of that moment: an increment is one atomic add, no label strings, no
+//! lookup.
+
+#[cfg(feature = "metrics")]
+use std::sync::OnceLock;
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+#[cfg(feature = "metrics")]
+use crate::error::Error;
+use crate::{error::ErrorKind, token_use::TokenUse};
+
+/// The token uses a verification is labelled with: `id`, `access`, `unknown`.
+#[cfg(feature = "metrics")]
+const USES: usize = 3;
+
+/// Outcomes: accepted, then one per error kind.
+#[cfg(feature = "metrics")]
+const OUTCOMES: usize = 1 + KINDS.len();
+
+/// Every error kind, in the order of their counter handles.
+#[cfg(feature = "metrics")]
+const KINDS: [ErrorKind; 23] = [
+    ErrorKind::TokenTooLarge,
+    ErrorKind::Malformed,
+    ErrorKind::InvalidHeader,
+    ErrorKind::UnsupportedAlgorithm,
+    ErrorKind::CriticalHeader,
+    ErrorKind::MissingKeyId,
+    ErrorKind::UnknownKeyId,
+    ErrorKind::InvalidSignature,
+    ErrorKind::InvalidClaims,
+    ErrorKind::MissingClaim,
+    ErrorKind::Expired,
+    ErrorKind::NotYetValid,
+    ErrorKind::InvalidIssuer,
+    ErrorKind::InvalidTokenUse,
+    ErrorKind::InvalidAudience,
+    ErrorKind::InvalidClientId,
+    ErrorKind::MissingGroup,
+    ErrorKind::MissingScope,
+    ErrorKind::CustomCheck,
+    ErrorKind::Forbidden,
+    ErrorKind::KeysUnavailable,
+    ErrorKind::Revoked,
+    ErrorKind::RevocationUnavailable,
+];
+
+/// The label of an error kind: its name in snake case.
+#[cfg(feature = "metrics")]
+fn kind_label(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::TokenTooLarge => "token_too_large",
+        ErrorKind::Malformed => "malformed",
+        ErrorKind::InvalidHeader => "invalid_header",
+        ErrorKind::UnsupportedAlgorithm => "unsupported_algorithm",
+        ErrorKind::CriticalHeader => "critical_header",
+        ErrorKind::MissingKeyId => "missing_key_id",
+        ErrorKind::UnknownKeyId => "unknown_key_id",
+        ErrorKind::InvalidSignature => "invalid_signature",
+        ErrorKind::InvalidClaims => "invalid_claims",
+        ErrorKind::MissingClaim => "missing_claim",
+        ErrorKind::Expired => "expired",
+        ErrorKind::NotYetValid => "not_yet_valid",
+        ErrorKind::InvalidIssuer => "invalid_issuer",
+        ErrorKind::InvalidTokenUse => "invalid_token_use",
+        ErrorKind::InvalidAudience => "invalid_audience",
+        ErrorKind::InvalidClientId => "invalid_client_id",
+        ErrorKind::MissingGroup => "missing_group",
+        ErrorKind::MissingScope => "missing_scope",
+        ErrorKind::CustomCheck => "custom_check",
+        ErrorKind::Forbidden => "forbidden",
+        ErrorKind::KeysUnavailable => "keys_unavailable",
+        ErrorKind::Revoked => "revoked",
+        ErrorKind::RevocationUnavailable => "revocation_unavailable",
+    }
+}
+
+/// A verifier's counter handles, registered on first use.
+#[derive(Default)]
+pub(crate) struct VerifierMetrics {
+    #[cfg(feature = "metrics")]
+    verifications: [[OnceLock<metrics::Counter>; USES]; OUTCOMES],
+    #[cfg(feature = "metrics")]
+    cache_hits: OnceLock<metrics::Counter>,
+    #[cfg(feature = "metrics")]
+    cache_misses: OnceLock<metrics::Counter>,
+}
+
+impl VerifierMetrics {
+    /// One verification ended: accepted, or refused with `kind`; of `token_use` when its
+    /// claims were verified.
+    #[inline]
+    pub(crate) fn verification(&self, kind: Option<ErrorKind>, token_use: Option<TokenUse>) {
+        #[cfg(feature = "metrics")]
+        {
+            let outcome = kind.map_or(0, |kind| {
+                1 + KINDS.iter().position(|k| *k == kind).unwrap_or(0)
+            });
+            let use_index = match token_use {
+                Some(TokenUse::Id) => 0,
+                Some(TokenUse::Access) => 1,
+                None => 2,
+            };
+            self.verifications[outcome][use_index]
+                .get_or_init(|| {
+                    let use_label = ["id", "access", "unknown"][use_index];
+                    let (outcome, kind) = match kind {
+                        None => ("accepted", "none"),
+                        Some(kind) => (outcome_label(kind), kind_label(kind)),
+                    };
+                    metrics::counter!(
+                        "cognito_verifications_total",
+                        "outcome" => outcome,
+                        "kind" => kind,
+                        "token_use" => use_label
+                    )
+                })
+                .increment(1);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (kind, token_use);
+    }
+
+    /// A token was served from the verified-token cache.
+    #[inline]
+    pub(crate) fn cache_hit(&self) {
+        #[cfg(feature = "metrics")]
+        self.cache_hits
+            .get_or_init(
+                || metrics::counter!("cognito_token_cache_requests_total", "result" => "hit"),
+            )
+            .increment(1);
+    }
+
+    /// A token was not in the verified-token cache (or its entry was superseded).
+    #[inline]
+    pub(crate) fn cache_miss(&self) {
+        #[cfg(feature = "metrics")]
+        self.cache_misses
+            .get_or_init(
+                || metrics::counter!("cognito_token_cache_requests_total", "result" => "miss"),
+            )
+            .increment(1);
+    }
+}
+
+impl std::fmt::Debug for VerifierMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierMetrics").finish_non_exhaustive()
+    }
+}
+
+/// `invalid`, `forbidden` or `unavailable`: the class of answer a refusal gets.
+#[cfg(feature = "metrics")]
+fn outcome_label(kind: ErrorKind) -> &'static str {
+    let error = Error::new(kind);
+    if error.is_unavailable() {
+        "unavailable"
+    } else if error.is_forbidden() {
+        "forbidden"
+    } else {
+        "invalid"
+    }
+}
+
+/// What a key fetch brought, for its label: `ok`, `not_modified`, or the failure's label
+/// (`JwksError::metric_label`).
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) enum FetchResult {
+    Ok,
+    NotModified,
+    Failed(&'static str),
+}
+
+/// One key fetch of `pool` ended after `elapsed`; `status` (read only with the feature) gives
+/// the gauges.
+#[inline]
+pub(crate) fn key_fetch(
+    pool: &Arc<str>,
+    result: FetchResult,
+    elapsed: Duration,
+    status: impl FnOnce() -> (bool, Option<SystemTime>),
+) {
+    #[cfg(feature = "metrics")]
+    {
+        let pool = Arc::clone(pool);
+        let label = match result {
+            FetchResult::Ok => "ok",
+            FetchResult::NotModified => "not_modified",
+            FetchResult::Failed(label) => label,
+        };
+        metrics::counter!("cognito_jwks_fetches_total", "pool" => Arc::clone(&pool), "result" => label)
+            .increment(1);
+        metrics::histogram!("cognito_jwks_fetch_duration_seconds", "pool" => Arc::clone(&pool))
+            .record(elapsed.as_secs_f64());
+        let (usable, last_success) = status();
+        metrics::gauge!("cognito_jwks_keys_usable", "pool" => Arc::clone(&pool)).set(if usable {
+            1.0
+        } else {
+            0.0
+        });
+        if let Some(last) = last_success {
+            let since_epoch = last
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            metrics::gauge!("cognito_jwks_last_success_timestamp_seconds", "pool" => Arc::clone(&pool))
+                .set(since_epoch.as_secs_f64());
+            let age = last.elapsed().unwrap_or_default();
+            metrics::gauge!("cognito_jwks_key_set_age_seconds", "pool" => pool)
+                .set(age.as_secs_f64());
+        }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (pool, result, elapsed, status);
+}
+
+/// An unknown `kid` of `pool` `started` a fetch, `joined` one, or met the `cooldown`.
+#[inline]
+pub(crate) fn unknown_kid_refetch(pool: &Arc<str>, result: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(
+        "cognito_jwks_unknown_kid_refetches_total",
+        "pool" => Arc::clone(pool),
+        "result" => result
+    )
+    .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (pool, result);
+}
+
+/// A `GetUser` call of the revocation check answered `result` after `elapsed`.
+#[inline]
+pub(crate) fn get_user_call(result: &'static str, elapsed: Duration) {
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!("cognito_get_user_calls_total", "result" => result).increment(1);
+        metrics::histogram!("cognito_get_user_call_duration_seconds").record(elapsed.as_secs_f64());
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (result, elapsed);
+}
