@@ -9,6 +9,10 @@
 //! | `COGNITO_JWKS_URL` | optional, where to fetch the keys (emulators); `{pool}` stands for the pool id |
 //! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
 //! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
+//! | `COGNITO_REVOCATION` | optional: `getuser` asks Cognito's `GetUser` whether an access token was revoked; `none` (the default) does not |
+//! | `COGNITO_IDP_ENDPOINT` | optional, with `getuser`: the endpoint to call instead of `https://cognito-idp.{region}.amazonaws.com/` (e.g. `http://127.0.0.1:5000` for moto) |
+//! | `COGNITO_REVOCATION_TTL_SECS` | optional, with `getuser`: how long a `GetUser` answer is reused, in seconds (default 60) |
+//! | `COGNITO_REVOCATION_FAILURE` | optional, with `getuser`: `closed` (default: 503 when Cognito cannot be asked) or `open` (accept) |
 //!
 //! A missing or malformed variable: a message naming it and exit code 2 (also for several
 //! pools with a `COGNITO_JWKS_URL` that lacks `{pool}`: every pool would trust the others'
@@ -17,7 +21,8 @@
 //!
 //! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
 //! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
-//! status; 503 when the keys are unusable).
+//! status; 503 when the keys are unusable), `GET /metrics` (the crate's metrics in the
+//! Prometheus text format).
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
@@ -25,7 +30,9 @@ use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use axum_cognito::{
     Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
     VerifiedToken,
+    revocation::{FailurePolicy, GetUserCheck},
 };
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
 async fn id(claims: CognitoClaims<Id>) -> Json<Value> {
@@ -84,6 +91,49 @@ fn app(verifier: CognitoVerifier) -> Router {
         .route("/whoami", get(whoami))
         .route("/healthz", get(healthz))
         .with_state(verifier)
+}
+
+/// `GET /metrics`: what the recorder installed at start-up holds, as Prometheus text.
+fn metrics_route(handle: PrometheusHandle) -> Router {
+    Router::new().route("/metrics", get(move || async move { handle.render() }))
+}
+
+/// The `GetUser` revocation check the environment asks for, if any.
+fn revocation_settings() -> Result<Option<GetUserCheck>, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match var("COGNITO_REVOCATION").as_deref().map(str::trim) {
+        None | Some("none") => return Ok(None),
+        Some("getuser") => {}
+        Some(other) => {
+            return Err(format!(
+                "COGNITO_REVOCATION {other:?} is not one of getuser, none"
+            ));
+        }
+    }
+    let mut check = GetUserCheck::new();
+    if let Some(endpoint) = var("COGNITO_IDP_ENDPOINT") {
+        check = check.endpoint(endpoint.trim());
+    }
+    if let Some(value) = var("COGNITO_REVOCATION_TTL_SECS") {
+        match value.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => check = check.ttl(Duration::from_secs(secs)),
+            _ => {
+                return Err(format!(
+                    "COGNITO_REVOCATION_TTL_SECS {value:?} is not a positive number of seconds"
+                ));
+            }
+        }
+    }
+    match var("COGNITO_REVOCATION_FAILURE").as_deref().map(str::trim) {
+        None | Some("closed") => {}
+        Some("open") => check = check.failure_policy(FailurePolicy::FailOpen),
+        Some(other) => {
+            return Err(format!(
+                "COGNITO_REVOCATION_FAILURE {other:?} is not one of closed, open"
+            ));
+        }
+    }
+    Ok(Some(check))
 }
 
 struct Settings {
@@ -162,6 +212,9 @@ fn variable_of(error: &ConfigError) -> &'static str {
         | ConfigError::PlainHttpJwksUrl { .. }
         | ConfigError::InvalidJwks { .. }
         | ConfigError::HttpClient(_) => "COGNITO_JWKS_URL",
+        ConfigError::InvalidSetting(message) if message.contains("GetUser") => {
+            "COGNITO_IDP_ENDPOINT"
+        }
         ConfigError::InvalidSetting(_) => "COGNITO_REFRESH_SECS",
         ConfigError::InvalidUserPoolId(_) if std::env::var_os("COGNITO_REGION").is_some() => {
             "COGNITO_USER_POOL_ID or COGNITO_REGION"
@@ -186,6 +239,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let get_user = match revocation_settings() {
+        Ok(check) => check,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let metrics = match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => handle,
+        Err(e) => {
+            eprintln!("error: cannot install the metrics recorder: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut builder = CognitoVerifier::builder().any_token_use();
     for pool in settings.pools {
         builder = builder.user_pool(pool);
@@ -194,6 +261,9 @@ async fn main() -> ExitCode {
         builder = builder
             .refresh_interval(interval)
             .min_refresh_interval(interval);
+    }
+    if let Some(check) = get_user {
+        builder = builder.get_user_check(check);
     }
     let verifier = match builder.build().await {
         Ok(verifier) => verifier,
@@ -220,7 +290,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if let Err(e) = axum::serve(listener, app(verifier)).await {
+    if let Err(e) = axum::serve(listener, app(verifier).merge(metrics_route(metrics))).await {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
