@@ -5,10 +5,11 @@
 // Modules in dependency order, one group per level, lowest first: a module imports only from
 // its own group's lower modules and the groups above it.
 
-// Errors, token use, algorithms, token families, and the metrics of them all.
+// Errors, token use, algorithms, token families, loopback URLs, and the metrics of them all.
 mod algorithm;
 mod error;
 mod json;
+mod loopback;
 mod metrics;
 mod token_family;
 mod token_use;

@@ -79,6 +79,29 @@ async fn verifier_with(issuer: &TestIssuer, list: &RevocationList) -> CognitoVer
         .expect("verifier")
 }
 
+/// An issuer, a default list, a verifier reading it, and the count of its cache hits.
+struct Listed {
+    hits: Hits,
+    _guard: metrics::LocalRecorderGuard<'static>,
+    issuer: TestIssuer,
+    list: RevocationList,
+    verifier: CognitoVerifier,
+}
+
+async fn listed() -> Listed {
+    let (hits, _guard) = hits();
+    let issuer = TestIssuer::start().await;
+    let list = RevocationList::default();
+    let verifier = verifier_with(&issuer, &list).await;
+    Listed {
+        hits,
+        _guard,
+        issuer,
+        list,
+        verifier,
+    }
+}
+
 fn in_an_hour() -> SystemTime {
     SystemTime::now() + Duration::from_secs(3600)
 }
@@ -124,10 +147,13 @@ async fn a_revoked_jti_is_refused_in_full_and_on_a_cache_hit() {
 
 #[tokio::test]
 async fn a_revoked_family_is_refused_for_every_token_of_it() {
-    let (hits, _guard) = hits();
-    let issuer = TestIssuer::start().await;
-    let list = RevocationList::default();
-    let verifier = verifier_with(&issuer, &list).await;
+    let Listed {
+        hits,
+        _guard,
+        issuer,
+        list,
+        verifier,
+    } = listed().await;
     let first = issuer.access_token().claim("origin_jti", "family").sign();
     let refreshed = issuer.id_token().claim("origin_jti", "family").sign();
     let unrelated = issuer.access_token().sign();
@@ -151,10 +177,13 @@ async fn a_revoked_family_is_refused_for_every_token_of_it() {
 
 #[tokio::test]
 async fn a_signed_out_user_is_refused_for_tokens_issued_up_to_then_only() {
-    let (hits, _guard) = hits();
-    let issuer = TestIssuer::start().await;
-    let list = RevocationList::default();
-    let verifier = verifier_with(&issuer, &list).await;
+    let Listed {
+        hits,
+        _guard,
+        issuer,
+        list,
+        verifier,
+    } = listed().await;
     let now = common::now();
     let before = issuer
         .access_token()

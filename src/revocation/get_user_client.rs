@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::get_user::{FailurePolicy, GetUserCheck};
 use crate::{
     error::{Error, ErrorKind},
+    loopback::is_loopback,
     metrics,
     verified_token::VerifiedToken,
 };
@@ -308,18 +309,6 @@ fn last_cause(error: &reqwest::Error) -> String {
         cause = next;
     }
     cause.to_string()
-}
-
-/// True for a URL to this machine: a loopback address, or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    url.host_str().is_some_and(|host| {
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    })
 }
 
 impl std::fmt::Debug for GetUserClient {

@@ -26,6 +26,7 @@ use crate::{
         JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
         without_userinfo,
     },
+    loopback::is_loopback,
     metrics::VerifierMetrics,
     revocation::{GetUserCheck, RevocationCheck, RevocationList, RevocationSettings},
     token_cache::TokenCache,
@@ -476,18 +477,6 @@ impl CognitoVerifierBuilder {
             }),
         })
     }
-}
-
-/// True for a URL to this machine: a loopback address, or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    url.host_str().is_some_and(|host| {
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    })
 }
 
 /// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
