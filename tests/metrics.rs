@@ -315,3 +315,34 @@ async fn fetches_count_by_result_and_the_gauges_follow_the_keys() {
         "{last}"
     );
 }
+
+#[tokio::test]
+async fn a_revoked_token_counts_as_revoked_with_its_use() {
+    let (mut recorded, _guard) = Recorded::start();
+    let issuer = TestIssuer::start().await;
+    let list = axum_cognito::revocation::RevocationList::default();
+    let verifier = issuer
+        .verifier_builder()
+        .revocation_list(list.clone())
+        .build()
+        .await
+        .unwrap();
+    let token = issuer.id_token().claim("jti", "gone").sign();
+    verifier.verify(&token).await.unwrap();
+    recorded.moved();
+    list.revoke_jti(
+        "gone",
+        std::time::SystemTime::now() + Duration::from_secs(600),
+    );
+    assert_eq!(kind(verifier.verify(&token).await), ErrorKind::Revoked);
+    assert_eq!(
+        recorded.moved(),
+        expect(&[
+            (
+                "cognito_verifications_total{kind=revoked,outcome=invalid,token_use=id}",
+                1
+            ),
+            (HIT, 1)
+        ])
+    );
+}

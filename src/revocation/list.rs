@@ -96,7 +96,7 @@ pub enum Revoked {
 ///   larger leeway than the grace fails). After that it no longer applies, and it is dropped
 ///   by a later write or by [`purge_expired`](Self::purge_expired).
 /// - **Bound.** At most `max_entries` entries (default 100,000,
-///   [`DEFAULT_REVOCATION_LIST_MAX_ENTRIES`]; an entry of a UUID takes about 200 bytes). When the list is full, expired
+///   [`DEFAULT_REVOCATION_LIST_MAX_ENTRIES`]; an entry of a UUID takes a few hundred bytes). When the list is full, expired
 ///   entries are dropped first; if none has expired, the list keeps the entries that protect
 ///   longest: the one that would expire soonest is evicted for a new one that lasts longer
 ///   ([`Revoked::AddedByEvicting`]), and a new one that would expire before all others is not

@@ -192,7 +192,7 @@ impl CognitoVerifier {
         self.counted(self.rules(&verified, requirements, finish), &verified)
     }
 
-    /// Step 12 and 13: the verifier's rules, then the call's, then `finish`.
+    /// Steps 12 and 13: the verifier's rules, then the call's, then `finish` (the claims type).
     #[inline]
     fn rules<T, F>(
         &self,
