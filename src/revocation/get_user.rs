@@ -38,7 +38,8 @@ pub enum FailurePolicy {
 ///   [`endpoint`](Self::endpoint) replaces the URL for emulators (moto, LocalStack).
 /// - **Cached answers.** An answer is reused for the same token for the [ttl](Self::ttl)
 ///   (default 60 s, [`DEFAULT_GET_USER_TTL`]), so a revocation is seen within that time.
-///   Answers are kept by the SHA-256 of the token, never the token, at most
+///   Answers are kept by the SHA-256 of the token's signature (which identifies a verified
+///   token), never the token, at most
 ///   [`max_cached`](Self::max_cached) of them. Concurrent requests with one token share one
 ///   call. A failed call is never cached.
 /// - **Failures** follow the [`FailurePolicy`], by default [`FailurePolicy::FailClosed`].
