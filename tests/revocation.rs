@@ -79,6 +79,17 @@ async fn verifier_with(issuer: &TestIssuer, list: &RevocationList) -> CognitoVer
         .expect("verifier")
 }
 
+/// A verifier reading `list` with no leeway, so that entries with no grace suffice.
+async fn without_leeway(issuer: &TestIssuer, list: &RevocationList) -> CognitoVerifier {
+    issuer
+        .verifier_builder()
+        .revocation_list(list.clone())
+        .leeway(Duration::ZERO)
+        .build()
+        .await
+        .expect("verifier")
+}
+
 /// An issuer, a default list, a verifier reading it, and the count of its cache hits.
 struct Listed {
     hits: Hits,
@@ -230,13 +241,7 @@ async fn a_signed_out_user_is_refused_for_tokens_issued_up_to_then_only() {
 async fn entries_expire_by_themselves() {
     let issuer = TestIssuer::start().await;
     let list = RevocationList::with_grace(100, Duration::ZERO);
-    let verifier = issuer
-        .verifier_builder()
-        .revocation_list(list.clone())
-        .leeway(Duration::ZERO)
-        .build()
-        .await
-        .unwrap();
+    let verifier = without_leeway(&issuer, &list).await;
     let token = issuer.access_token().claim("jti", "short").sign();
     verifier.verify(&token).await.unwrap();
 
@@ -268,13 +273,7 @@ async fn the_list_never_holds_more_than_its_bound() {
     assert_eq!(list.evictions(), 4_000);
     // The entries that protect longest were kept: the last ones.
     let issuer = TestIssuer::start().await;
-    let verifier = issuer
-        .verifier_builder()
-        .revocation_list(list.clone())
-        .leeway(Duration::ZERO)
-        .build()
-        .await
-        .unwrap();
+    let verifier = without_leeway(&issuer, &list).await;
     let kept = issuer.access_token().claim("jti", "jti-4999").sign();
     let evicted = issuer.access_token().claim("jti", "jti-0").sign();
     assert_eq!(kind(verifier.verify(&kept).await), ErrorKind::Revoked);
