@@ -43,63 +43,40 @@ const USES: usize = 3;
 
 /// Outcomes: accepted, then one per error kind.
 #[cfg(feature = "metrics")]
-const OUTCOMES: usize = 1 + KINDS.len();
+const OUTCOMES: usize = 1 + KINDS;
 
-/// Every error kind, in the order of their counter handles.
+/// How many error kinds there are: one more with each new kind's slot in `kind_slot`.
 #[cfg(feature = "metrics")]
-const KINDS: [ErrorKind; 23] = [
-    ErrorKind::TokenTooLarge,
-    ErrorKind::Malformed,
-    ErrorKind::InvalidHeader,
-    ErrorKind::UnsupportedAlgorithm,
-    ErrorKind::CriticalHeader,
-    ErrorKind::MissingKeyId,
-    ErrorKind::UnknownKeyId,
-    ErrorKind::InvalidSignature,
-    ErrorKind::InvalidClaims,
-    ErrorKind::MissingClaim,
-    ErrorKind::Expired,
-    ErrorKind::NotYetValid,
-    ErrorKind::InvalidIssuer,
-    ErrorKind::InvalidTokenUse,
-    ErrorKind::InvalidAudience,
-    ErrorKind::InvalidClientId,
-    ErrorKind::MissingGroup,
-    ErrorKind::MissingScope,
-    ErrorKind::CustomCheck,
-    ErrorKind::Forbidden,
-    ErrorKind::KeysUnavailable,
-    ErrorKind::Revoked,
-    ErrorKind::RevocationUnavailable,
-];
+const KINDS: usize = 23;
 
-/// The label of an error kind: its name in snake case.
+/// The slot of an error kind among the counter handles, and its label: its name in snake
+/// case. One exhaustive match, so that a new kind cannot go uncounted.
 #[cfg(feature = "metrics")]
-fn kind_label(kind: ErrorKind) -> &'static str {
+fn kind_slot(kind: ErrorKind) -> (usize, &'static str) {
     match kind {
-        ErrorKind::TokenTooLarge => "token_too_large",
-        ErrorKind::Malformed => "malformed",
-        ErrorKind::InvalidHeader => "invalid_header",
-        ErrorKind::UnsupportedAlgorithm => "unsupported_algorithm",
-        ErrorKind::CriticalHeader => "critical_header",
-        ErrorKind::MissingKeyId => "missing_key_id",
-        ErrorKind::UnknownKeyId => "unknown_key_id",
-        ErrorKind::InvalidSignature => "invalid_signature",
-        ErrorKind::InvalidClaims => "invalid_claims",
-        ErrorKind::MissingClaim => "missing_claim",
-        ErrorKind::Expired => "expired",
-        ErrorKind::NotYetValid => "not_yet_valid",
-        ErrorKind::InvalidIssuer => "invalid_issuer",
-        ErrorKind::InvalidTokenUse => "invalid_token_use",
-        ErrorKind::InvalidAudience => "invalid_audience",
-        ErrorKind::InvalidClientId => "invalid_client_id",
-        ErrorKind::MissingGroup => "missing_group",
-        ErrorKind::MissingScope => "missing_scope",
-        ErrorKind::CustomCheck => "custom_check",
-        ErrorKind::Forbidden => "forbidden",
-        ErrorKind::KeysUnavailable => "keys_unavailable",
-        ErrorKind::Revoked => "revoked",
-        ErrorKind::RevocationUnavailable => "revocation_unavailable",
+        ErrorKind::TokenTooLarge => (0, "token_too_large"),
+        ErrorKind::Malformed => (1, "malformed"),
+        ErrorKind::InvalidHeader => (2, "invalid_header"),
+        ErrorKind::UnsupportedAlgorithm => (3, "unsupported_algorithm"),
+        ErrorKind::CriticalHeader => (4, "critical_header"),
+        ErrorKind::MissingKeyId => (5, "missing_key_id"),
+        ErrorKind::UnknownKeyId => (6, "unknown_key_id"),
+        ErrorKind::InvalidSignature => (7, "invalid_signature"),
+        ErrorKind::InvalidClaims => (8, "invalid_claims"),
+        ErrorKind::MissingClaim => (9, "missing_claim"),
+        ErrorKind::Expired => (10, "expired"),
+        ErrorKind::NotYetValid => (11, "not_yet_valid"),
+        ErrorKind::InvalidIssuer => (12, "invalid_issuer"),
+        ErrorKind::InvalidTokenUse => (13, "invalid_token_use"),
+        ErrorKind::InvalidAudience => (14, "invalid_audience"),
+        ErrorKind::InvalidClientId => (15, "invalid_client_id"),
+        ErrorKind::MissingGroup => (16, "missing_group"),
+        ErrorKind::MissingScope => (17, "missing_scope"),
+        ErrorKind::CustomCheck => (18, "custom_check"),
+        ErrorKind::Forbidden => (19, "forbidden"),
+        ErrorKind::KeysUnavailable => (20, "keys_unavailable"),
+        ErrorKind::Revoked => (21, "revoked"),
+        ErrorKind::RevocationUnavailable => (22, "revocation_unavailable"),
     }
 }
 
@@ -121,20 +98,23 @@ impl VerifierMetrics {
     pub(crate) fn verification(&self, kind: Option<ErrorKind>, token_use: Option<TokenUse>) {
         #[cfg(feature = "metrics")]
         {
-            let outcome = kind.map_or(0, |kind| {
-                1 + KINDS.iter().position(|k| *k == kind).unwrap_or(0)
-            });
+            let outcome = kind.map_or(0, |kind| 1 + kind_slot(kind).0);
             let use_index = match token_use {
                 Some(TokenUse::Id) => 0,
                 Some(TokenUse::Access) => 1,
                 None => 2,
             };
-            self.verifications[outcome][use_index]
+            // A slot past the table (a kind added without growing `KINDS`) is not counted,
+            // never a panic on the request path; the unit test below catches it.
+            let Some(handle) = self.verifications.get(outcome).map(|row| &row[use_index]) else {
+                return;
+            };
+            handle
                 .get_or_init(|| {
                     let use_label = ["id", "access", "unknown"][use_index];
                     let (outcome, kind) = match kind {
                         None => ("accepted", "none"),
-                        Some(kind) => (outcome_label(kind), kind_label(kind)),
+                        Some(kind) => (outcome_label(kind), kind_slot(kind).1),
                     };
                     metrics::counter!(
                         "cognito_verifications_total",
@@ -267,4 +247,15 @@ pub(crate) fn get_user_call(result: &'static str, elapsed: Duration) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (result, elapsed);
+}
+
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_a_slot_for_the_last_kind() {
+        // Slots are given in the order of `ErrorKind`; the last one fills the table.
+        assert_eq!(kind_slot(ErrorKind::RevocationUnavailable).0 + 1, KINDS);
+    }
 }
