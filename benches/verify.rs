@@ -14,6 +14,8 @@
 //!   equal figures mean the threads do not slow each other.
 //! - `router/*`: one request through `tower::ServiceExt::oneshot` on a `Router` with a trivial
 //!   handler: bare, behind the layer, with the extractor.
+//! - `revocation/*`: a cache hit with a [`RevocationList`] of 100,000 entries (none of them the
+//!   token's), and a cache hit of an access token whose `GetUser` answer is kept.
 //!
 //! - `alb/*`: a load balancer's `x-amzn-oidc-data` token: one ES256 (P-256) check alone, a
 //!   full verification (key kept, token cache off), and a cache hit; then the full
@@ -35,7 +37,9 @@ use std::{
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use axum::{Router, body::Body, http::Request, routing::get};
 use axum_cognito::{
-    Access, AccessClaims, CognitoAuthLayer, CognitoClaims, CognitoVerifier, test_util::TestIssuer,
+    Access, AccessClaims, CognitoAuthLayer, CognitoClaims, CognitoVerifier,
+    revocation::{GetUserCheck, RevocationList},
+    test_util::TestIssuer,
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::Criterion;
@@ -291,6 +295,75 @@ fn router(c: &mut Criterion, fixture: &Fixture) {
     group.finish();
 }
 
+/// A list of `entries` entries: a third each by `jti`, by family, by user, none of them the
+/// bench token's.
+fn full_list(entries: usize) -> RevocationList {
+    let list = RevocationList::new(entries);
+    let until = SystemTime::now() + Duration::from_secs(3600);
+    for i in 0..entries {
+        let id = format!("{i:08x}-5f2c-4d1e-9a7b-3c6e8f0a1b2d");
+        match i % 3 {
+            0 => list.revoke_jti(&id, until),
+            1 => list.revoke_family(&id, until),
+            _ => list.revoke_user_before(&id, SystemTime::now()),
+        };
+    }
+    assert_eq!(list.len(), entries);
+    list
+}
+
+/// A stand-in for Cognito's `GetUser` on 127.0.0.1 that says every token is valid.
+async fn get_user_endpoint() -> String {
+    let app = Router::new().route("/", axum::routing::post(|| async { "{}" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+fn revocation(c: &mut Criterion, fixture: &Fixture) {
+    let token = fixture.token.as_str();
+    let (listed, get_user) = fixture.runtime.block_on(async {
+        let listed = fixture
+            .issuer
+            .verifier_builder()
+            .revocation_list(full_list(100_000))
+            .build()
+            .await
+            .expect("a verifier");
+        let get_user = fixture
+            .issuer
+            .verifier_builder()
+            .get_user_check(
+                GetUserCheck::new()
+                    .endpoint(get_user_endpoint().await)
+                    .ttl(Duration::from_secs(3600)),
+            )
+            .build()
+            .await
+            .expect("a verifier");
+        // The first verifications: the cache entry, and the kept GetUser answer.
+        listed.verify_access(token).await.expect("not revoked");
+        get_user
+            .verify_access(token)
+            .await
+            .expect("valid at Cognito");
+        (listed, get_user)
+    });
+    let mut group = c.benchmark_group("revocation");
+    group.bench_function("cache_hit_list_100k", |b| {
+        b.to_async(&fixture.runtime)
+            .iter(|| async { listed.verify_access(black_box(token)).await.unwrap() })
+    });
+    group.bench_function("cache_hit_get_user_kept", |b| {
+        b.to_async(&fixture.runtime)
+            .iter(|| async { get_user.verify_access(black_box(token)).await.unwrap() })
+    });
+    group.finish();
+}
+
 /// The ratios the targets are stated in: (name, measured, baseline).
 const RATIOS: &[(&str, &str, &str)] = &[
     (
@@ -347,6 +420,16 @@ const RATIOS: &[(&str, &str, &str)] = &[
         "router: bare / layer, cache off",
         "router/bare",
         "router/layer_uncached",
+    ),
+    (
+        "cache hit with a 100,000-entry revocation list / cache hit",
+        "revocation/cache_hit_list_100k",
+        "verify/cache_hit_verify_access",
+    ),
+    (
+        "cache hit with a kept GetUser answer / cache hit",
+        "revocation/cache_hit_get_user_kept",
+        "verify/cache_hit_verify_access",
     ),
 ];
 
@@ -540,6 +623,7 @@ fn main() {
     cache_hit_threads(&mut criterion, &fixture);
     router(&mut criterion, &fixture);
     alb(&mut criterion, &fixture);
+    revocation(&mut criterion, &fixture);
     criterion.final_summary();
     print_summary(run_started);
     if whole_run() {

@@ -13,6 +13,10 @@
 //! | `ALB_ARNS` | optional, comma-separated load balancer ARNs; when set, `GET /alb` verifies `x-amzn-oidc-data` |
 //! | `ALB_CLIENT_IDS` | required with `ALB_ARNS`, comma-separated app client ids (the tokens' `client`) |
 //! | `ALB_KEYS_URL` | optional, where to fetch the load balancer keys; `{kid}` stands for the key id, e.g. `http://127.0.0.1:9000/{kid}` |
+//! | `COGNITO_REVOCATION` | optional: `getuser` asks Cognito's `GetUser` whether an access token was revoked; `none` (the default) does not |
+//! | `COGNITO_IDP_ENDPOINT` | optional, with `getuser`: the endpoint to call instead of `https://cognito-idp.{region}.amazonaws.com/` (e.g. `http://127.0.0.1:5000` for moto) |
+//! | `COGNITO_REVOCATION_TTL_SECS` | optional, with `getuser`: how long a `GetUser` answer is reused, in seconds (default 60) |
+//! | `COGNITO_REVOCATION_FAILURE` | optional, with `getuser`: `closed` (default: 503 when Cognito cannot be asked) or `open` (accept) |
 //!
 //! A missing or malformed variable: a message naming it and exit code 2 (also for several
 //! pools with a `COGNITO_JWKS_URL` that lacks `{pool}`: every pool would trust the others'
@@ -21,9 +25,10 @@
 //!
 //! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
 //! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
-//! status, each key location's state included; 503 when the keys are unusable). With
-//! `ALB_ARNS`: `GET /alb` answers `{"sub","email","username","signer","client"}` for a valid
-//! `x-amzn-oidc-data` token, 401 for a missing or bad one, 503 when its key cannot be fetched.
+//! status, each key location's state included; 503 when the keys are unusable), `GET /metrics`
+//! (the crate's metrics in the Prometheus text format). With `ALB_ARNS`: `GET /alb` answers
+//! `{"sub","email","username","signer","client"}` for a valid `x-amzn-oidc-data` token, 401 for
+//! a missing or bad one, 503 when its key cannot be fetched.
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
@@ -32,7 +37,9 @@ use axum_cognito::{
     Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
     VerifiedToken,
     alb::{AlbAuthLayer, AlbClaims, AlbConfigError, AlbVerifier},
+    revocation::{FailurePolicy, GetUserCheck},
 };
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
 async fn id(claims: CognitoClaims<Id>) -> Json<Value> {
@@ -101,6 +108,49 @@ fn app(verifier: CognitoVerifier) -> Router {
         .route("/whoami", get(whoami))
         .route("/healthz", get(healthz))
         .with_state(verifier)
+}
+
+/// `GET /metrics`: what the recorder installed at start-up holds, as Prometheus text.
+fn metrics_route(handle: PrometheusHandle) -> Router {
+    Router::new().route("/metrics", get(move || async move { handle.render() }))
+}
+
+/// The `GetUser` revocation check the environment asks for, if any.
+fn revocation_settings() -> Result<Option<GetUserCheck>, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match var("COGNITO_REVOCATION").as_deref().map(str::trim) {
+        None | Some("none") => return Ok(None),
+        Some("getuser") => {}
+        Some(other) => {
+            return Err(format!(
+                "COGNITO_REVOCATION {other:?} is not one of getuser, none"
+            ));
+        }
+    }
+    let mut check = GetUserCheck::new();
+    if let Some(endpoint) = var("COGNITO_IDP_ENDPOINT") {
+        check = check.endpoint(endpoint.trim());
+    }
+    if let Some(value) = var("COGNITO_REVOCATION_TTL_SECS") {
+        match value.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => check = check.ttl(Duration::from_secs(secs)),
+            _ => {
+                return Err(format!(
+                    "COGNITO_REVOCATION_TTL_SECS {value:?} is not a positive number of seconds"
+                ));
+            }
+        }
+    }
+    match var("COGNITO_REVOCATION_FAILURE").as_deref().map(str::trim) {
+        None | Some("closed") => {}
+        Some("open") => check = check.failure_policy(FailurePolicy::FailOpen),
+        Some(other) => {
+            return Err(format!(
+                "COGNITO_REVOCATION_FAILURE {other:?} is not one of closed, open"
+            ));
+        }
+    }
+    Ok(Some(check))
 }
 
 struct Settings {
@@ -245,6 +295,9 @@ fn variable_of(error: &ConfigError) -> &'static str {
         | ConfigError::PlainHttpJwksUrl { .. }
         | ConfigError::InvalidJwks { .. }
         | ConfigError::HttpClient(_) => "COGNITO_JWKS_URL",
+        ConfigError::InvalidSetting(message) if message.contains("GetUser") => {
+            "COGNITO_IDP_ENDPOINT"
+        }
         ConfigError::InvalidSetting(_) => "COGNITO_REFRESH_SECS",
         ConfigError::InvalidReplicaRegion { .. } => "COGNITO_REPLICA_REGIONS",
         ConfigError::InvalidUserPoolId(_) if std::env::var_os("COGNITO_REGION").is_some() => {
@@ -270,6 +323,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let get_user = match revocation_settings() {
+        Ok(check) => check,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let metrics = match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => handle,
+        Err(e) => {
+            eprintln!("error: cannot install the metrics recorder: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut builder = CognitoVerifier::builder().any_token_use();
     for pool in settings.pools {
         builder = builder.user_pool(pool);
@@ -278,6 +345,9 @@ async fn main() -> ExitCode {
         builder = builder
             .refresh_interval(interval)
             .min_refresh_interval(interval);
+    }
+    if let Some(check) = get_user {
+        builder = builder.get_user_check(check);
     }
     let verifier = match builder.build().await {
         Ok(verifier) => verifier,
@@ -304,7 +374,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let mut app = app(verifier);
+    let mut app = app(verifier).merge(metrics_route(metrics));
     if let Some(verifier) = settings.alb {
         app = app.merge(
             Router::new()

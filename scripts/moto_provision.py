@@ -61,6 +61,19 @@ USERS = {
         "tenant": "globex",
         "groups": [],
     },
+    # Signed out globally by the revocation acceptance test; erin is the user who is not.
+    "dave": {
+        "pool": "main",
+        "email": "dave@example.com",
+        "tenant": "acme",
+        "groups": [],
+    },
+    "erin": {
+        "pool": "main",
+        "email": "erin@example.com",
+        "tenant": "acme",
+        "groups": [],
+    },
     "carol": {
         "pool": "other",
         "email": "carol@example.com",
@@ -231,6 +244,8 @@ def provision(endpoint):
     alice_second = sign_in(idp, main_id, second, "alice")
     bob_first = sign_in(idp, main_id, first, "bob")
     carol_other = sign_in(idp, other_id, only, "carol")
+    dave_first = sign_in(idp, main_id, first, "dave")
+    erin_first = sign_in(idp, main_id, first, "erin")
     alice_refreshed = refresh(idp, main_id, first, alice_first["RefreshToken"])
 
     sessions = {
@@ -243,6 +258,8 @@ def provision(endpoint):
         ),
         "bob_first": session("main", "first", "bob", subs["bob"], bob_first),
         "carol_other": session("other", "only", "carol", subs["carol"], carol_other),
+        "dave_first": session("main", "first", "dave", subs["dave"], dave_first),
+        "erin_first": session("main", "first", "erin", subs["erin"], erin_first),
     }
 
     return {

@@ -55,3 +55,16 @@ pub const DEFAULT_ALB_KEY_CACHE_KEYS: usize = 256;
 pub const DEFAULT_ALB_KEY_FETCHES_PER_WINDOW: u32 = 10;
 /// Default window over which [`DEFAULT_ALB_KEY_FETCHES_PER_WINDOW`] is counted.
 pub const DEFAULT_ALB_KEY_FETCH_WINDOW: Duration = Duration::from_secs(10);
+/// Default largest number of entries of a
+/// [`RevocationList`](crate::revocation::RevocationList).
+pub const DEFAULT_REVOCATION_LIST_MAX_ENTRIES: usize = 100_000;
+/// The longest a Cognito ID or access token lives: a
+/// [`revoke_user_before`](crate::revocation::RevocationList::revoke_user_before) entry is kept
+/// this long (plus the grace), after which every token it covers has expired.
+pub const COGNITO_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default time a `GetUser` answer is reused for the same access token.
+pub const DEFAULT_GET_USER_TTL: Duration = Duration::from_secs(60);
+/// Default time limit of one `GetUser` call.
+pub const DEFAULT_GET_USER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default largest number of `GetUser` answers kept.
+pub const DEFAULT_GET_USER_CACHE_ENTRIES: usize = 10_000;

@@ -67,6 +67,15 @@ pub enum ErrorKind {
     /// The signing keys are unusable: never loaded, too stale, or a refetch failed. The server's
     /// fault, not the caller's.
     KeysUnavailable,
+    /// The token was revoked: by the [`RevocationList`](crate::revocation::RevocationList), a
+    /// [`RevocationCheck`](crate::revocation::RevocationCheck) of the application, or Cognito's
+    /// `GetUser` answer (HTTP 401).
+    Revoked,
+    /// Cognito's `GetUser` could not be asked whether the token was revoked (timeout, an
+    /// error answer, unreachable) and the [failure
+    /// policy](crate::revocation::FailurePolicy) is to fail closed: the server's fault, HTTP
+    /// 503.
+    RevocationUnavailable,
 }
 
 impl ErrorKind {
@@ -95,6 +104,8 @@ impl ErrorKind {
             Self::CustomCheck => "Custom claims check failed",
             Self::Forbidden => "Forbidden by a custom check",
             Self::KeysUnavailable => "Signing keys are unavailable",
+            Self::Revoked => "Token has been revoked",
+            Self::RevocationUnavailable => "Revocation check is unavailable",
         }
     }
 }
@@ -160,6 +171,14 @@ impl Error {
         }
     }
 
+    /// A failed revocation check under the fail-closed policy: retry after `retry_after`.
+    pub(crate) fn revocation_unavailable(retry_after: Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(ErrorKind::RevocationUnavailable)
+        }
+    }
+
     pub(crate) fn with_verified_claims(mut self, payload: &[u8]) -> Self {
         // The payload was decoded from base64 and parsed as JSON, so it is UTF-8.
         if let Ok(text) = std::str::from_utf8(payload) {
@@ -173,10 +192,14 @@ impl Error {
         self.kind
     }
 
-    /// True when the token could not be checked because the signing keys are unusable: the
+    /// True when the token could not be checked because the signing keys are unusable, or
+    /// because the revocation check with Cognito failed under the fail-closed policy: the
     /// server's fault. HTTP answers 503 for it.
     pub fn is_unavailable(&self) -> bool {
-        self.kind == ErrorKind::KeysUnavailable
+        matches!(
+            self.kind,
+            ErrorKind::KeysUnavailable | ErrorKind::RevocationUnavailable
+        )
     }
 
     /// True when the token is valid but lacks a required group or scope, or a custom check
@@ -188,7 +211,7 @@ impl Error {
         )
     }
 
-    /// For [`ErrorKind::KeysUnavailable`], how long a client should wait before it tries again.
+    /// For [`ErrorKind::KeysUnavailable`] and [`ErrorKind::RevocationUnavailable`], how long a client should wait before it tries again.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
@@ -277,6 +300,9 @@ mod tests {
     fn only_key_trouble_is_unavailable() {
         assert!(Error::unavailable(None, Duration::from_secs(1)).is_unavailable());
         assert!(!Error::new(ErrorKind::UnknownKeyId).is_unavailable());
+        assert!(Error::revocation_unavailable(Duration::from_secs(1)).is_unavailable());
+        assert!(!Error::new(ErrorKind::Revoked).is_unavailable());
+        assert!(!Error::new(ErrorKind::Revoked).is_forbidden());
         assert!(Error::new(ErrorKind::MissingScope).is_forbidden());
         assert!(!Error::new(ErrorKind::Expired).is_forbidden());
     }

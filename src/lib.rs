@@ -5,10 +5,12 @@
 // Modules in dependency order, one group per level, lowest first: a module imports only from
 // its own group's lower modules and the groups above it.
 
-// Errors, token use, algorithms and token families.
+// Errors, token use, algorithms, token families, loopback URLs, and the metrics of them all.
 mod algorithm;
 mod error;
 mod json;
+mod loopback;
+mod metrics;
 mod rate_limited_log;
 mod token_family;
 mod token_use;
@@ -22,7 +24,8 @@ mod compact_token;
 pub mod defaults;
 pub mod jwks;
 
-// What a verification found, and the cache of it.
+// What a verification found, the cache of it, and revocation.
+pub mod revocation;
 mod token_cache;
 mod verified_token;
 

@@ -63,11 +63,21 @@ struct Inner {
     username: Option<Box<str>>,
     groups: Box<[Box<str>]>,
     scopes: Box<[Box<str>]>,
+    /// What revocation reads on every verification and cache hit.
+    revocation: RevocationClaims,
     payload: Box<str>,
     /// The claims as the crate's own types, read on first use. A token served from the cache
     /// again (the same `Arc`) then costs a clone of them, not a second JSON parse. Boxed: a
     /// token nobody asks typed claims of pays one pointer.
     typed: OnceLock<Box<TokenClaims>>,
+}
+
+/// `jti`, `origin_jti`, `iat` and `auth_time`, kept for the revocation checks.
+struct RevocationClaims {
+    jti: Option<Box<str>>,
+    origin_jti: Option<Box<str>>,
+    iat: Option<i64>,
+    auth_time: Option<i64>,
 }
 
 /// Where a token was verified: by which verifier, in which pool, with which key.
@@ -122,6 +132,12 @@ impl VerifiedToken {
                         .split(' ')
                         .filter(|s| !s.is_empty()),
                 ),
+                revocation: RevocationClaims {
+                    jti: claims.jti.as_deref().map(Into::into),
+                    origin_jti: claims.origin_jti.as_deref().map(Into::into),
+                    iat: claims.iat,
+                    auth_time: claims.auth_time,
+                },
                 payload: payload.into(),
                 typed: OnceLock::new(),
             }),
@@ -146,6 +162,27 @@ impl VerifiedToken {
     /// `exp`, in seconds since the epoch.
     pub fn exp(&self) -> i64 {
         self.inner.exp
+    }
+
+    /// `jti`, the token's own id, when present (Cognito always sets it).
+    pub fn jti(&self) -> Option<&str> {
+        self.inner.revocation.jti.as_deref()
+    }
+
+    /// `origin_jti`, shared by every token of one refresh-token family, when present (absent
+    /// in machine-to-machine tokens).
+    pub fn origin_jti(&self) -> Option<&str> {
+        self.inner.revocation.origin_jti.as_deref()
+    }
+
+    /// `iat`, when the token was issued, in seconds since the epoch.
+    pub fn iat(&self) -> Option<i64> {
+        self.inner.revocation.iat
+    }
+
+    /// `auth_time`, when the user authenticated, in seconds since the epoch.
+    pub fn auth_time(&self) -> Option<i64> {
+        self.inner.revocation.auth_time
     }
 
     /// True when `cognito:groups` holds `group`.
@@ -290,6 +327,8 @@ impl VerifiedToken {
             + inner.client.len()
             + inner.sub.len()
             + inner.username.as_ref().map_or(0, |u| u.len())
+            + inner.revocation.jti.as_ref().map_or(0, |j| j.len())
+            + inner.revocation.origin_jti.as_ref().map_or(0, |j| j.len())
             + strings) as u64
     }
 }

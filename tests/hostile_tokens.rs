@@ -1139,6 +1139,11 @@ const READ_BY_THE_CHECKS: &[&str] = &[
     "username",
     "cognito:username",
     "cognito:groups",
+    // Read for revocation: a second or mistyped `jti` cannot slip past a revoked one.
+    "jti",
+    "origin_jti",
+    "iat",
+    "auth_time",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

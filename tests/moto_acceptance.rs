@@ -51,6 +51,8 @@ struct Sessions {
     alice_second: Session,
     bob_first: Session,
     carol_other: Session,
+    dave_first: Session,
+    erin_first: Session,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +329,91 @@ async fn moto_tokens_altered_in_transit_are_refused() {
     assert_eq!(get(&srv, "/id", Some(&empty_signature)).await.0, 401);
 }
 
+/// moto's endpoint, from scripts/moto-env.sh.
+fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT from scripts/moto-env.sh")
+}
+
+/// Calls the Cognito IdP action `action` of moto with `body`. moto does not check signatures;
+/// the Authorization header only tells it the region.
+async fn moto_call(action: &str, body: Value) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/", moto_endpoint()))
+        .header(
+            "X-Amz-Target",
+            format!("AWSCognitoIdentityProviderService.{action}"),
+        )
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request to moto");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("moto's answer"))
+}
+
+/// The server example with the `GetUser` revocation check against moto, answers kept
+/// `ttl_secs`, failing `policy` (`closed` or `open`).
+async fn get_user_server(main: &Pool, ttl_secs: &str, policy: &str) -> Server {
+    let endpoint = moto_endpoint();
+    server(
+        &[main],
+        &[main.client("first")],
+        &[
+            ("COGNITO_REVOCATION", "getuser"),
+            ("COGNITO_IDP_ENDPOINT", &endpoint),
+            ("COGNITO_REVOCATION_TTL_SECS", ttl_secs),
+            ("COGNITO_REVOCATION_FAILURE", policy),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn moto_global_sign_out_revokes_the_access_token_once_the_ttl_passed() {
+    let p = provisioned();
+    let main = &p.pools.main;
+    let srv = get_user_server(main, "1", "closed").await;
+    let (dave, erin) = (&p.sessions.dave_first, &p.sessions.erin_first);
+    assert_eq!(get(&srv, "/access", Some(&dave.access_token)).await.0, 200);
+    assert_eq!(get(&srv, "/access", Some(&erin.access_token)).await.0, 200);
+
+    let (status, body) = moto_call(
+        "AdminUserGlobalSignOut",
+        serde_json::json!({ "UserPoolId": main.id, "Username": dave.username }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Within the ttl the kept answer still lets it through; once it passed, Cognito is asked
+    // again and says the token was revoked.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (status, body) = get(&srv, "/access", Some(&dave.access_token)).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(get(&srv, "/access", Some(&erin.access_token)).await.0, 200);
+    // ID tokens are not checked with GetUser (a global sign-out leaves them valid).
+    assert_eq!(get(&srv, "/id", Some(&dave.id_token)).await.0, 200);
+
+    // The metrics say so.
+    let (status, metrics) = get(&srv, "/metrics", None).await;
+    assert_eq!(status, 200);
+    let metrics = metrics.as_str().expect("Prometheus text").to_owned();
+    assert!(
+        metrics.contains(r#"cognito_get_user_calls_total{result="revoked"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"cognito_verifications_total{outcome="invalid",kind="revoked",token_use="access"} 1"#
+        ),
+        "{metrics}"
+    );
+}
+
 /// Stops moto: run on its own, after the others (scripts/moto-acceptance.sh does).
 #[tokio::test]
 async fn outage_keeps_the_loaded_keys_and_health_reports_the_failed_refresh() {
@@ -339,6 +426,9 @@ async fn outage_keeps_the_loaded_keys_and_health_reports_the_failed_refresh() {
     )
     .await;
     let alice = &p.sessions.alice_first;
+    // GetUser checks whose answers are not kept when moto goes away.
+    let closed = get_user_server(main, "60", "closed").await;
+    let open = get_user_server(main, "60", "open").await;
     assert_eq!(get(&srv, "/id", Some(&alice.id_token)).await.0, 200);
     let (status, health) = get(&srv, "/healthz", None).await;
     assert_eq!(status, 200, "{health}");
@@ -372,4 +462,13 @@ async fn outage_keeps_the_loaded_keys_and_health_reports_the_failed_refresh() {
     assert_eq!(get(&srv, "/id", Some(&alice.id_token)).await.0, 200);
     assert_eq!(get(&srv, "/access", Some(&alice.access_token)).await.0, 200);
     assert_eq!(get(&srv, "/id", Some(&alice.access_token)).await.0, 401);
+
+    // moto is down during a GetUser check: the failure policy decides.
+    let erin = &p.sessions.erin_first;
+    assert_eq!(
+        get(&closed, "/access", Some(&erin.access_token)).await.0,
+        503
+    );
+    assert_eq!(get(&open, "/access", Some(&erin.access_token)).await.0, 200);
+    assert_eq!(get(&closed, "/id", Some(&erin.id_token)).await.0, 200);
 }

@@ -25,7 +25,7 @@ use crate::{
         DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
     jwks::without_userinfo,
-    verifier::is_loopback,
+    loopback::is_loopback,
 };
 
 /// The id of the next verifier built.

@@ -33,6 +33,16 @@ pub(crate) struct RegisteredClaims<'a> {
     pub(crate) username: Option<Text<'a>>,
     #[serde(borrow, default, rename = "cognito:username")]
     pub(crate) cognito_username: Option<Text<'a>>,
+    /// What revocation reads (`revocation/`): read here, with the others, so that a second
+    /// `jti` or `iat` cannot be smuggled past a revocation either.
+    #[serde(borrow, default)]
+    pub(crate) jti: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub(crate) origin_jti: Option<Text<'a>>,
+    #[serde(default)]
+    pub(crate) iat: Option<i64>,
+    #[serde(default)]
+    pub(crate) auth_time: Option<i64>,
 }
 
 /// A string claim, borrowed from the payload unless it holds escapes. serde borrows a
@@ -113,6 +123,8 @@ mod tests {
             r#"{"exp":1,"exp":2}"#,
             r#"{"token_use":"id","token_use":"access"}"#,
             r#"{"cognito:groups":[],"cognito:groups":["admins"]}"#,
+            r#"{"jti":"a","jti":"b"}"#,
+            r#"{"iat":1,"iat":2}"#,
         ] {
             assert!(RegisteredClaims::parse(payload).is_err(), "{payload}");
         }

@@ -40,3 +40,18 @@ pub enum JwksError {
         window: std::time::Duration,
     },
 }
+
+impl JwksError {
+    /// The `result` label of a failed fetch in the metrics.
+    pub(crate) fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Request(_) => "request",
+            Self::Status(_) => "status",
+            Self::TooLarge { .. } => "too_large",
+            Self::InvalidDocument(_) => "invalid_document",
+            Self::NoUsableKeys { .. } => "no_usable_keys",
+            Self::TooManyKeyFetches { .. } => "too_many_key_fetches",
+        }
+    }
+}

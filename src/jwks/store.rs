@@ -39,7 +39,10 @@ use super::{
     provider::{KeyLookup, KeyProvider, RefetchOutcome},
     schedule::{self, RefreshSettings},
 };
-use crate::error::Error;
+use crate::{
+    error::Error,
+    metrics::{self, FetchResult},
+};
 
 /// Told the key ids that left a pool's set (removed, or replaced under the same `kid`).
 pub(crate) type KeysRemoved = Box<dyn Fn(&[&str]) + Send + Sync>;
@@ -172,18 +175,23 @@ impl KeyStore {
                 (Some(receiver), _) => {
                     let receiver = receiver.clone();
                     state.in_flight_on_demand = true;
+                    metrics::unknown_kid_refetch(&self.pool_id, "joined");
                     receiver
                 }
                 (None, Some((finished, outcome)))
                     if finished.elapsed() < self.settings.unknown_kid_cooldown =>
                 {
                     tracing::debug!(pool = %self.pool_id, "unknown kid during cooldown; not fetching");
+                    metrics::unknown_kid_refetch(&self.pool_id, "cooldown");
                     return match outcome {
                         Ok(()) => RefetchOutcome::CoolingDown,
                         Err(e) => RefetchOutcome::Failed(Some(e.clone())),
                     };
                 }
-                (None, _) => self.start_fetch(&mut state, true),
+                (None, _) => {
+                    metrics::unknown_kid_refetch(&self.pool_id, "started");
+                    self.start_fetch(&mut state, true)
+                }
             }
         };
         match self.wait(receiver).await {
@@ -347,6 +355,7 @@ impl KeyStore {
             return Ok(());
         };
         tracing::debug!(pool = %self.pool_id, url = %locations.shown_url(), "fetching JWKS");
+        let started = Instant::now();
         let fetched = locations.fetch(etag, on_demand).await;
         if let Some(skipped) = fetched.skipped {
             self.lock_state().skipped_keys = skipped;
@@ -361,12 +370,18 @@ impl KeyStore {
         });
         match result {
             Ok((keys, etag, max_age)) => {
+                let fetched = match keys {
+                    Some(_) => FetchResult::Ok,
+                    None => FetchResult::NotModified,
+                };
                 self.apply_success(keys, etag, max_age);
+                self.record_fetch(fetched, started);
                 Ok(())
             }
             Err(error) => {
                 let error = Arc::new(error);
                 self.apply_failure(&error);
+                self.record_fetch(FetchResult::Failed(error.metric_label()), started);
                 Err(error)
             }
         }
@@ -425,6 +440,14 @@ impl KeyStore {
             schedule::interval_after_success(&self.settings, max_age),
             random,
         );
+    }
+
+    /// The fetch's metrics, and the key-health gauges as it left them.
+    fn record_fetch(&self, result: FetchResult, started: Instant) {
+        metrics::key_fetch(&self.pool_id, result, started.elapsed(), || {
+            let status = self.status();
+            (status.usable, status.last_refresh)
+        });
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {

@@ -101,7 +101,8 @@ pub(crate) struct PassedWithoutToken(pub(crate) CognitoVerifier);
 enum Decision {
     Pass(Option<VerifiedToken>),
     Refuse(AuthRejection),
-    /// The `kid` is unknown: verify again after a refetch, asynchronously.
+    /// The `kid` is unknown, or only Cognito's `GetUser` can tell whether the token was
+    /// revoked: verify again asynchronously (after a refetch, or asking Cognito).
     Refetch(String),
 }
 

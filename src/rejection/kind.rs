@@ -24,7 +24,8 @@ pub enum RejectionKind {
     InvalidToken,
     /// A valid token without a required group or scope: 403.
     InsufficientScope,
-    /// The signing keys are unusable: 503.
+    /// The signing keys are unusable, or the revocation check with Cognito failed under the
+    /// fail-closed policy: 503.
     KeysUnavailable,
     /// An extractor found neither a layer's result nor a verifier: 500.
     MissingVerifier,

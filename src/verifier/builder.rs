@@ -29,6 +29,8 @@ use crate::{
         DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
     jwks::RefreshSettings,
+    metrics::VerifierMetrics,
+    revocation::{GetUserCheck, RevocationCheck, RevocationList, RevocationSettings},
     token_cache::TokenCache,
     token_use::TokenUse,
 };
@@ -70,6 +72,7 @@ pub struct CognitoVerifierBuilder {
     initial_pools: InitialPools,
     resolver: Option<Arc<dyn PoolResolver>>,
     resolver_limits: ResolverLimits,
+    revocation: RevocationSettings,
 }
 
 /// Whether building without a pool is a mistake.
@@ -126,6 +129,7 @@ impl Default for CognitoVerifierBuilder {
                 refused_ttl: DEFAULT_REFUSED_ISSUER_TTL,
                 max_refused: DEFAULT_MAX_REFUSED_ISSUERS,
             },
+            revocation: RevocationSettings::default(),
         }
     }
 }
@@ -329,6 +333,30 @@ impl CognitoVerifierBuilder {
         self
     }
 
+    /// Refuses the tokens `list` revokes, on every verification and every cache hit, with
+    /// [`Revoked`](crate::ErrorKind::Revoked) (HTTP 401); see
+    /// [`RevocationList`]. Building fails when the list's
+    /// [grace](RevocationList::grace) is shorter than the [`leeway`](Self::leeway).
+    pub fn revocation_list(mut self, list: RevocationList) -> Self {
+        self.revocation.list = Some(list);
+        self
+    }
+
+    /// Refuses the tokens `check` says are revoked, on every verification and every cache
+    /// hit, after the [`revocation_list`](Self::revocation_list); see [`RevocationCheck`].
+    /// May be called several times.
+    pub fn revocation_check(mut self, check: impl RevocationCheck) -> Self {
+        self.revocation.checks.push(Arc::new(check));
+        self
+    }
+
+    /// Asks Cognito's `GetUser` whether an access token was revoked, after the other
+    /// revocation checks; see [`GetUserCheck`]. Off by default.
+    pub fn get_user_check(mut self, check: GetUserCheck) -> Self {
+        self.revocation.get_user = Some(check);
+        self
+    }
+
     /// Fetches every pool's keys once, then refreshes them in the background.
     ///
     /// Must be called within a Tokio runtime.
@@ -412,6 +440,10 @@ impl CognitoVerifierBuilder {
                 "the pool resolver's rate must be above zero",
             ));
         }
+        let revocation = self
+            .revocation
+            .step(self.leeway)
+            .map_err(ConfigError::InvalidSetting)?;
         let cache =
             (self.token_cache_bytes > 0).then(|| Arc::new(TokenCache::new(self.token_cache_bytes)));
         let pool_settings = PoolSettings {
@@ -446,6 +478,8 @@ impl CognitoVerifierBuilder {
                 requirements: self.requirements,
                 max_token_bytes: self.max_token_bytes,
                 cache,
+                revocation,
+                metrics: VerifierMetrics::default(),
             }),
         })
     }

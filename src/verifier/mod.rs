@@ -53,13 +53,14 @@ pub use config_error::ConfigError;
 pub use pool_resolver::{PoolResolver, ResolveError, ResolveFuture};
 pub use requirements::TokenRequirements;
 pub use status::VerifierStatus;
-pub(crate) use trusted_pool::is_loopback;
 pub use user_pool::UserPool;
 
 use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims},
     error::Error,
     jwks::{KeyProvider, KeyStoreStatus},
+    metrics::VerifierMetrics,
+    revocation::RevocationStep,
     token_cache::TokenCache,
     token_use::TokenUse,
 };
@@ -120,6 +121,9 @@ struct Inner {
     requirements: TokenRequirements,
     max_token_bytes: usize,
     cache: Option<Arc<TokenCache>>,
+    /// `None` when no revocation is configured: the step then costs one branch.
+    revocation: Option<RevocationStep>,
+    metrics: VerifierMetrics,
 }
 
 impl Inner {

@@ -4,8 +4,8 @@
 //! whole text in the verified-token cache) skips the decoding and the signature, steps 1 to 3
 //! and 6, and runs everything else through the same functions as a full verification: the
 //! issuer's pool (4), the key (5: the very key that verified it must still be in its pool's
-//! current, non-stale set), the claim checks (7 to 10, against the clock of this request), and
-//! the rules (11). A check added to those functions holds on both paths.
+//! current, non-stale set), the claim checks (7 to 10, against the clock of this request),
+//! revocation (11), and the rules (12). A check added to those functions holds on both paths.
 //!
 //! | step | check | error |
 //! |---:|---|---|
@@ -19,8 +19,9 @@
 //! | 8 | `exp` with the leeway, then `nbf` when present | [`Expired`](crate::ErrorKind::Expired), [`NotYetValid`](crate::ErrorKind::NotYetValid) |
 //! | 9 | `token_use` is `id` or `access` and allowed by the verifier | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse) |
 //! | 10 | `aud` of an ID token or `client_id` of an access token is an allowed app client | [`InvalidAudience`](crate::ErrorKind::InvalidAudience), [`InvalidClientId`](crate::ErrorKind::InvalidClientId) |
-//! | 11 | the rules of the verifier, then of the call or route: token use, groups, scopes, custom checks | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse), [`MissingGroup`](crate::ErrorKind::MissingGroup), [`MissingScope`](crate::ErrorKind::MissingScope), [`CustomCheck`](crate::ErrorKind::CustomCheck) |
-//! | 12 | the claims fit the requested type | [`InvalidClaims`](crate::ErrorKind::InvalidClaims) |
+//! | 11 | not revoked, when revocation is configured: the [`RevocationList`](crate::revocation::RevocationList) (`jti`, `origin_jti`, `sub` with `iat`), the application's [`RevocationCheck`](crate::revocation::RevocationCheck)s, then for access tokens Cognito's `GetUser` ([`GetUserCheck`](crate::revocation::GetUserCheck): a kept answer, else one shared call on the async paths, the failure policy on the synchronous ones) | [`Revoked`](crate::ErrorKind::Revoked), [`RevocationUnavailable`](crate::ErrorKind::RevocationUnavailable) |
+//! | 12 | the rules of the verifier, then of the call or route: token use, groups, scopes, custom checks | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse), [`MissingGroup`](crate::ErrorKind::MissingGroup), [`MissingScope`](crate::ErrorKind::MissingScope), [`CustomCheck`](crate::ErrorKind::CustomCheck) |
+//! | 13 | the claims fit the requested type | [`InvalidClaims`](crate::ErrorKind::InvalidClaims) |
 //!
 //! From step 7 on, a failure carries the verified claims
 //! ([`Error::verified_claims_json`](crate::Error::verified_claims_json)); before it, never.
@@ -28,7 +29,7 @@
 //! Steps 4 and 7 to 10 are the pure functions of this file, of (claims, policy, now), with no
 //! keys and no I/O; their table of cases is below. Steps 1 to 3 are in `compact_token.rs`, 5
 //! and 6 in the verifier with the key store's [`KeyProvider`](crate::jwks) seam, 11 in
-//! [`TokenRequirements`](crate::TokenRequirements).
+//! [`revocation`](crate::revocation), 12 in [`TokenRequirements`](crate::TokenRequirements).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

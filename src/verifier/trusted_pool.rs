@@ -18,6 +18,7 @@ use crate::{
         JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
         key_client, without_userinfo,
     },
+    loopback::is_loopback,
     token_cache::TokenCache,
 };
 
@@ -181,18 +182,6 @@ impl TrustedPool {
             }
         })
     }
-}
-
-/// True for a URL to this machine: a loopback address, or `localhost`.
-pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
-    url.host_str().is_some_and(|host| {
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    })
 }
 
 /// What a pool's key store calls when keys leave its set: the cached tokens they verified go.

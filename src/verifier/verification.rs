@@ -17,13 +17,15 @@ use crate::{
     compact_token::{CompactToken, Header},
     error::{Error, ErrorKind},
     jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
+    revocation::Verdict,
     token_family::USER_POOL,
     verified_token::{Provenance, VerifiedToken},
 };
 
 /// The first pass over a token either ends, or stops where the network may help: at an
-/// unknown `kid` of this pool (refetch its keys), or at an issuer no pool accepts while a pool
-/// resolver is set (ask it). The caller then tries again.
+/// unknown `kid` of this pool (refetch its keys), at an issuer no pool accepts while a pool
+/// resolver is set (ask it), or at a revocation only Cognito can tell (the token passed every
+/// other check: ask Cognito). The caller then goes on.
 enum Attempt<T> {
     Done(Result<T, Error>),
     UnknownKid {
@@ -31,6 +33,13 @@ enum Attempt<T> {
         kid: Box<str>,
     },
     UnknownIssuer(Box<str>),
+    AskCognito(VerifiedToken),
+}
+
+impl<T> From<Result<T, Error>> for Attempt<T> {
+    fn from(result: Result<T, Error>) -> Self {
+        Self::Done(result)
+    }
 }
 
 /// Why the standard checks stopped.
@@ -59,7 +68,8 @@ enum Cached {
 
 impl CognitoVerifier {
     /// The first pass without network; on an unknown `kid`, one shared refetch and a second
-    /// pass.
+    /// pass; on an unknown issuer, the pool resolver and a second pass; when only Cognito can
+    /// tell whether the token was revoked, one shared call.
     #[inline]
     pub(super) async fn verify_with<T, F>(
         &self,
@@ -70,38 +80,49 @@ impl CognitoVerifier {
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        let (pool, kid) = match self.attempt(token, requirements, finish, Now::read()) {
-            Attempt::Done(result) => return result,
-            Attempt::UnknownKid { pool, kid } => (pool, kid),
+        let attempt = match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::UnknownIssuer(issuer) => {
-                self.resolve_issuer(&issuer).await?;
+                if let Err(error) = self.resolve_issuer(&issuer).await {
+                    return self.refused(error);
+                }
                 // A pool accepts it now, with a key set just read: the pass again, and an
                 // unknown `kid` fails at once (a refetch would only read the same set, and
                 // would add a third wait to the resolver's and the first fetch's).
-                return match self.attempt(token, requirements, finish, Now::read()) {
-                    Attempt::Done(result) => result,
-                    Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
-                    Attempt::UnknownIssuer(_) => Err(Error::new(ErrorKind::InvalidIssuer)),
-                };
+                self.attempt(token, requirements, finish, Now::read())
             }
-        };
-        let store = &pool.store;
-        match store.refetch(&kid).await {
-            // During the cooldown, the fetch that started it may have swapped in a new set after
-            // the first pass looked: look once more, without fetching.
-            RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
-                match self.attempt(token, requirements, finish, Now::read()) {
-                    Attempt::Done(result) => result,
-                    Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
-                    Attempt::UnknownIssuer(_) => Err(Error::new(ErrorKind::InvalidIssuer)),
+            Attempt::UnknownKid { pool, kid } => {
+                let store = &pool.store;
+                match store.refetch(&kid).await {
+                    // During the cooldown, the fetch that started it may have swapped in a new
+                    // set after the first pass looked: look once more, without fetching.
+                    RefetchOutcome::Refreshed | RefetchOutcome::CoolingDown => {
+                        self.attempt(token, requirements, finish, Now::read())
+                    }
+                    RefetchOutcome::Fixed => Attempt::UnknownKid { pool, kid },
+                    RefetchOutcome::Failed(error) => self.refused(store.unavailable(error)),
                 }
             }
-            RefetchOutcome::Fixed => Err(Error::new(ErrorKind::UnknownKeyId)),
-            RefetchOutcome::Failed(error) => Err(store.unavailable(error)),
+            attempt => attempt,
+        };
+        match attempt {
+            Attempt::Done(result) => result,
+            Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
+            Attempt::AskCognito(verified) => {
+                let asked = match &self.inner.revocation {
+                    Some(revocation) => revocation.ask_cognito(token, &verified).await,
+                    None => Ok(()),
+                };
+                self.counted(
+                    asked.and_then(|()| self.rules(&verified, requirements, finish)),
+                    &verified,
+                )
+            }
         }
     }
 
-    /// One pass with the keys already loaded: an unknown `kid` fails.
+    /// One pass with the keys already loaded: an unknown `kid` fails; a revocation only
+    /// Cognito can tell follows the `GetUser` check's failure policy.
     #[inline]
     pub(super) fn verify_now<T, F>(
         &self,
@@ -114,14 +135,25 @@ impl CognitoVerifier {
     {
         match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => result,
-            Attempt::UnknownKid { .. } => Err(Error::new(ErrorKind::UnknownKeyId)),
-            Attempt::UnknownIssuer(_) => Err(Error::new(ErrorKind::InvalidIssuer)),
+            Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
+            Attempt::AskCognito(verified) => {
+                let policy = match &self.inner.revocation {
+                    Some(revocation) => revocation.without_cognito(&verified),
+                    None => Ok(()),
+                };
+                self.counted(
+                    policy.and_then(|()| self.rules(&verified, requirements, finish)),
+                    &verified,
+                )
+            }
         }
     }
 
     /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
-    /// unknown and a refetch may find it, or the issuer is unknown and the pool resolver may
-    /// know it ([`verify_token`](Self::verify_token) does both).
+    /// unknown and a refetch may find it, when the issuer is unknown and the pool resolver may
+    /// know it, or when only Cognito can tell whether the token was revoked
+    /// ([`verify_token`](Self::verify_token) does all three).
     pub(crate) fn verify_token_now(
         &self,
         token: &str,
@@ -129,7 +161,7 @@ impl CognitoVerifier {
     ) -> Option<Result<VerifiedToken, Error>> {
         match self.attempt(token, requirements, &|v| Ok(v.clone()), Now::read()) {
             Attempt::Done(result) => Some(result),
-            Attempt::UnknownKid { .. } | Attempt::UnknownIssuer(_) => None,
+            Attempt::UnknownKid { .. } | Attempt::UnknownIssuer(_) | Attempt::AskCognito(_) => None,
         }
     }
 
@@ -155,7 +187,8 @@ impl CognitoVerifier {
             .map_err(|error| error.with_verified_claims(verified.payload()))
     }
 
-    /// The standard checks (from the cache or in full), then the rules, then `finish`.
+    /// The standard checks (from the cache or in full), then revocation, then the rules, then
+    /// `finish`. A result is counted in the metrics here, where it is known.
     #[inline]
     fn attempt<T, F>(
         &self,
@@ -169,18 +202,57 @@ impl CognitoVerifier {
     {
         let verified = match self.standard_checks(token, now) {
             Ok(verified) => verified,
-            Err(Stop::Failed(error)) => return Attempt::Done(Err(error)),
+            Err(Stop::Failed(error)) => return self.refused(error),
             Err(Stop::UnknownKid { pool, kid }) => return Attempt::UnknownKid { pool, kid },
             Err(Stop::UnknownIssuer(issuer)) => return Attempt::UnknownIssuer(issuer),
         };
-        let result = self
-            .inner
+        if let Some(revocation) = &self.inner.revocation {
+            match revocation.check(token, &verified, now.unix) {
+                Verdict::Pass => {}
+                Verdict::Refuse(error) => return self.counted(Err(error), &verified),
+                Verdict::AskCognito => return Attempt::AskCognito(verified),
+            }
+        }
+        self.counted(self.rules(&verified, requirements, finish), &verified)
+    }
+
+    /// Steps 12 and 13: the verifier's rules, then the call's, then `finish` (the claims type).
+    #[inline]
+    fn rules<T, F>(
+        &self,
+        verified: &VerifiedToken,
+        requirements: &TokenRequirements,
+        finish: &F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        self.inner
             .requirements
-            .check(&verified)
-            .and_then(|()| requirements.check(&verified))
-            .and_then(|()| finish(&verified))
-            .map_err(|error| error.with_verified_claims(verified.payload()));
-        Attempt::Done(result)
+            .check(verified)
+            .and_then(|()| requirements.check(verified))
+            .and_then(|()| finish(verified))
+    }
+
+    /// A verification's end, counted, of a token that passed the standard checks: a failure
+    /// carries its verified claims.
+    #[inline]
+    fn counted<T, R: From<Result<T, Error>>>(
+        &self,
+        result: Result<T, Error>,
+        verified: &VerifiedToken,
+    ) -> R {
+        let kind = result.as_ref().err().map(Error::kind);
+        self.inner
+            .metrics
+            .verification(kind, Some(verified.token_use()));
+        R::from(result.map_err(|error| error.with_verified_claims(verified.payload())))
+    }
+
+    /// A refusal before the claims were verified, counted.
+    fn refused<T, R: From<Result<T, Error>>>(&self, error: Error) -> R {
+        self.inner.metrics.verification(Some(error.kind()), None);
+        R::from(Err(error))
     }
 
     /// Everything but the rules: from the token cache when it holds the token and every check
@@ -191,9 +263,13 @@ impl CognitoVerifier {
         };
         if let Some(hit) = cache.get(token) {
             match self.recheck_cached(&hit, now) {
-                Ok(Cached::Good) => return Ok(hit),
+                Ok(Cached::Good) => {
+                    self.inner.metrics.cache_hit();
+                    return Ok(hit);
+                }
                 Ok(Cached::Superseded) => cache.remove(token),
                 Err(error) => {
+                    self.inner.metrics.cache_hit();
                     // A token that failed a standard check never passes one again, except
                     // while its keys are unavailable.
                     if !error.is_unavailable() {
@@ -203,6 +279,7 @@ impl CognitoVerifier {
                 }
             }
         }
+        self.inner.metrics.cache_miss();
         let verified = self.verify_in_full(token, now)?;
         cache.insert(token, verified.clone());
         Ok(verified)
@@ -298,7 +375,7 @@ fn usable_key<R>(
     }
 }
 
-/// Step 12 for a type of the caller's.
+/// Step 13 for a type of the caller's.
 #[inline]
 pub(super) fn deserialize_claims<C: DeserializeOwned>(
     verified: &VerifiedToken,
@@ -308,7 +385,7 @@ pub(super) fn deserialize_claims<C: DeserializeOwned>(
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
-/// Step 12 for the crate's own claims types, read once per verified token: a cache hit clones
+/// Step 13 for the crate's own claims types, read once per verified token: a cache hit clones
 /// them. Inlined: the claims are large, and a call would move them once more.
 #[inline]
 pub(super) fn typed_claims<C: DeserializeOwned + 'static>(

@@ -1,0 +1,355 @@
+//! The `GetUser` call: one bounded POST per token and ttl, shared by concurrent requests, its
+//! answers kept by the SHA-256 of the token's signature.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use aws_lc_rs::digest;
+use http::{StatusCode, header};
+use tokio::sync::watch;
+
+use super::get_user::{FailurePolicy, GetUserCheck};
+use crate::{
+    error::{Error, ErrorKind},
+    loopback::is_loopback,
+    metrics,
+    verified_token::VerifiedToken,
+};
+
+/// The most of an answer read: Cognito's are a few hundred bytes of user attributes.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// What a client refused under the fail-closed policy is told to wait.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A token's key in the answer cache: the SHA-256 of its signature, so that no token is kept.
+/// The signature alone identifies a token that passed the standard checks: it is valid, and
+/// an RSA signature over another signing input is another signature. A quarter of a token's
+/// bytes, so a quarter of the hashing on every request.
+type TokenHash = [u8; 32];
+
+/// What Cognito said of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Valid,
+    Revoked,
+    /// No usable answer: the failure policy decides.
+    Failed,
+}
+
+#[derive(Clone, Copy)]
+struct Kept {
+    revoked: bool,
+    until: Instant,
+}
+
+/// Calls `GetUser`, and keeps its answers.
+pub(crate) struct GetUserClient {
+    http: reqwest::Client,
+    endpoint: Option<String>,
+    ttl: Duration,
+    timeout: Duration,
+    policy: FailurePolicy,
+    answers: quick_cache::sync::Cache<TokenHash, Kept>,
+    in_flight: Mutex<HashMap<TokenHash, watch::Receiver<Option<Answer>>>>,
+}
+
+impl GetUserClient {
+    pub(crate) fn new(config: &GetUserCheck) -> Result<Self, &'static str> {
+        if config.ttl.is_zero() || config.timeout.is_zero() || config.max_cached == 0 {
+            return Err("the GetUser check's ttl, timeout and max_cached must be above zero");
+        }
+        if let Some(endpoint) = &config.endpoint {
+            let url = reqwest::Url::parse(endpoint)
+                .map_err(|_| "the GetUser endpoint is not an absolute http(s) URL")?;
+            match url.scheme() {
+                "https" => {}
+                "http" if is_loopback(&url) => {}
+                "http" => {
+                    return Err(
+                        "the GetUser endpoint may be http:// only to a loopback host: the request carries the access token",
+                    );
+                }
+                _ => return Err("the GetUser endpoint is not an absolute http(s) URL"),
+            }
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| "the GetUser HTTP client could not be built")?;
+        Ok(Self {
+            http,
+            endpoint: config.endpoint.clone(),
+            ttl: config.ttl,
+            timeout: config.timeout,
+            policy: config.failure_policy,
+            answers: quick_cache::sync::Cache::new(config.max_cached),
+            in_flight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The answer kept for `token`, if still fresh.
+    pub(crate) fn kept(&self, token: &str) -> Option<Answer> {
+        let kept = self.answers.get(&hash(token))?;
+        (Instant::now() < kept.until).then_some(if kept.revoked {
+            Answer::Revoked
+        } else {
+            Answer::Valid
+        })
+    }
+
+    /// Asks Cognito about `token`, or joins the call in flight for it. Waits at most the
+    /// timeout (and a margin for scheduling).
+    pub(crate) async fn ask(self: &Arc<Self>, token: &str, verified: &VerifiedToken) -> Answer {
+        let key = hash(token);
+        let receiver = {
+            let mut in_flight = self.lock_in_flight();
+            match in_flight.get(&key) {
+                Some(receiver) => receiver.clone(),
+                None => {
+                    let Some(url) = self.url_for(verified) else {
+                        tracing::warn!(
+                            pool = verified.pool_id(),
+                            "GetUser check: no region in the issuer; set GetUserCheck::endpoint"
+                        );
+                        return Answer::Failed;
+                    };
+                    let (sender, receiver) = watch::channel(None);
+                    in_flight.insert(key, receiver.clone());
+                    let call = Call {
+                        client: Arc::clone(self),
+                        key,
+                    };
+                    let token = token.to_owned();
+                    // Spawned: a request that gives up waiting does not cancel the call the
+                    // others wait for.
+                    tokio::spawn(async move {
+                        let answer = call.client.call(&url, &token).await;
+                        if answer != Answer::Failed {
+                            let kept = Kept {
+                                revoked: answer == Answer::Revoked,
+                                until: Instant::now() + call.client.ttl,
+                            };
+                            call.client.answers.insert(call.key, kept);
+                        }
+                        drop(call);
+                        let _ = sender.send(Some(answer));
+                    });
+                    receiver
+                }
+            }
+        };
+        wait(receiver, self.timeout + Duration::from_millis(250)).await
+    }
+
+    /// The verdict on an answer, by the failure policy.
+    pub(crate) fn verdict(&self, answer: Answer) -> Result<(), Error> {
+        match (answer, self.policy) {
+            (Answer::Valid, _) | (Answer::Failed, FailurePolicy::FailOpen) => Ok(()),
+            (Answer::Revoked, _) => Err(Error::new(ErrorKind::Revoked)),
+            (Answer::Failed, FailurePolicy::FailClosed) => {
+                Err(Error::revocation_unavailable(RETRY_AFTER))
+            }
+        }
+    }
+
+    /// The override, or Cognito's endpoint in the region of the token's issuer (a configured
+    /// issuer: the token matched it), else of its pool id.
+    fn url_for(&self, verified: &VerifiedToken) -> Option<String> {
+        if let Some(endpoint) = &self.endpoint {
+            return Some(endpoint.clone());
+        }
+        let iss = verified.standard_claims().iss.unwrap_or_default();
+        let from_issuer = iss
+            .strip_prefix("https://cognito-idp.")
+            .or_else(|| iss.strip_prefix("https://issuer-cognito-idp."))
+            .and_then(|rest| rest.split_once(".amazonaws.com/"))
+            .map(|(region, _)| region);
+        let region = from_issuer.or_else(|| verified.pool_id().split_once('_').map(|(r, _)| r))?;
+        let valid = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        valid.then(|| format!("https://cognito-idp.{region}.amazonaws.com/"))
+    }
+
+    async fn call(&self, url: &str, token: &str) -> Answer {
+        let started = Instant::now();
+        let answer = match tokio::time::timeout(self.timeout, self.exchange(url, token)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(why)) => {
+                tracing::warn!(error = %why, "GetUser check failed");
+                Answer::Failed
+            }
+            Err(_) => {
+                tracing::warn!(timeout = ?self.timeout, "GetUser check timed out");
+                Answer::Failed
+            }
+        };
+        metrics::get_user_call(answer_label(answer), started.elapsed());
+        answer
+    }
+
+    async fn exchange(&self, url: &str, token: &str) -> Result<Answer, String> {
+        let body = serde_json::json!({ "AccessToken": token }).to_string();
+        let mut response = self
+            .http
+            .post(url)
+            .header("X-Amz-Target", "AWSCognitoIdentityProviderService.GetUser")
+            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
+            .body(body)
+            .send()
+            .await
+            // Without the URL: reqwest's Display would name it, and its query could hold
+            // anything.
+            .map_err(|e| format!("request failed: {}", last_cause(&e)))?;
+        let status = response.status();
+        let header_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if status == StatusCode::OK {
+            return Ok(Answer::Valid);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("reading the answer failed: {}", last_cause(&e)))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(format!("the answer exceeds {MAX_ANSWER_BYTES} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let error_type = header_type.or_else(|| {
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()?
+                .get("__type")?
+                .as_str()
+                .map(str::to_owned)
+        });
+        let error_type = error_type.as_deref().map(short_type);
+        match (status, error_type) {
+            (StatusCode::BAD_REQUEST, Some("NotAuthorizedException" | "UserNotFoundException")) => {
+                Ok(Answer::Revoked)
+            }
+            (status, error_type) => Err(format!(
+                "Cognito answered HTTP {} {}",
+                status.as_u16(),
+                error_type.unwrap_or("without an error type")
+            )),
+        }
+    }
+
+    fn lock_in_flight(
+        &self,
+    ) -> MutexGuard<'_, HashMap<TokenHash, watch::Receiver<Option<Answer>>>> {
+        // A map of receivers changed in one step: a poisoned lock is still usable.
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+/// Held by a call's task: takes the call out of the map however the task ends (done,
+/// panicked, dropped with its runtime), so that the next request asks afresh.
+struct Call {
+    client: Arc<GetUserClient>,
+    key: TokenHash,
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.client.lock_in_flight().remove(&self.key);
+    }
+}
+
+async fn wait(mut receiver: watch::Receiver<Option<Answer>>, limit: Duration) -> Answer {
+    match tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await {
+        Ok(Ok(answer)) => answer.unwrap_or(Answer::Failed),
+        // The task ended without answering, or took too long.
+        Ok(Err(_)) | Err(_) => Answer::Failed,
+    }
+}
+
+fn hash(token: &str) -> TokenHash {
+    let signature = token
+        .rsplit_once('.')
+        .map_or(token, |(_, signature)| signature);
+    let digest = digest::digest(&digest::SHA256, signature.as_bytes());
+    let mut key = [0; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
+
+/// `NotAuthorizedException` of `com.amazonaws...#NotAuthorizedException` or of the header's
+/// `NotAuthorizedException:http://...`.
+fn short_type(error_type: &str) -> &str {
+    let after_hash = error_type.rsplit('#').next().unwrap_or(error_type);
+    after_hash.split(':').next().unwrap_or(after_hash).trim()
+}
+
+fn answer_label(answer: Answer) -> &'static str {
+    match answer {
+        Answer::Valid => "valid",
+        Answer::Revoked => "revoked",
+        Answer::Failed => "error",
+    }
+}
+
+fn last_cause(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".into();
+    }
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+impl std::fmt::Debug for GetUserClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GetUserClient")
+            .field("endpoint", &self.endpoint)
+            .field("ttl", &self.ttl)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_types_are_read_in_every_form() {
+        for form in [
+            "NotAuthorizedException",
+            "com.amazonaws.cognito.identityprovider.model#NotAuthorizedException",
+            "NotAuthorizedException:http://internal.amazon.com/coral/com.amazon.coral.service/",
+        ] {
+            assert_eq!(short_type(form), "NotAuthorizedException", "{form}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        let config = |url: &str| GetUserClient::new(&GetUserCheck::new().endpoint(url)).err();
+        assert_eq!(config("http://127.0.0.1:5000"), None);
+        assert_eq!(config("http://localhost:5000/"), None);
+        assert_eq!(config("https://idp.example/"), None);
+        assert!(config("http://idp.example/").is_some());
+        assert!(config("ftp://127.0.0.1/").is_some());
+        assert!(config("not a url").is_some());
+    }
+}

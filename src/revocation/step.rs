@@ -1,0 +1,145 @@
+//! The revocation step of the pipeline: what the verifier holds and asks after the standard
+//! checks, on a full verification and on every cache hit.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{
+    check::RevocationCheck,
+    get_user::GetUserCheck,
+    get_user_client::{Answer, GetUserClient},
+    list::RevocationList,
+};
+use crate::{
+    error::{Error, ErrorKind},
+    token_use::TokenUse,
+    verified_token::VerifiedToken,
+};
+
+/// The revocation settings of a verifier builder.
+#[derive(Clone, Default)]
+pub(crate) struct RevocationSettings {
+    pub(crate) list: Option<RevocationList>,
+    pub(crate) checks: Vec<Arc<dyn RevocationCheck>>,
+    pub(crate) get_user: Option<GetUserCheck>,
+}
+
+impl RevocationSettings {
+    /// The step, or `None` when nothing is configured (the step then costs nothing).
+    ///
+    /// # Errors
+    ///
+    /// A list whose grace is shorter than the verifier's `leeway` (a token would pass after
+    /// its entry expired), or a `GetUser` setting out of range.
+    pub(crate) fn step(&self, leeway: Duration) -> Result<Option<RevocationStep>, &'static str> {
+        if self.list.is_none() && self.checks.is_empty() && self.get_user.is_none() {
+            return Ok(None);
+        }
+        if self
+            .list
+            .as_ref()
+            .is_some_and(|list| list.grace().as_secs() < leeway.as_secs())
+        {
+            return Err(
+                "the revocation list's grace is shorter than the leeway: a revoked token would pass once its entry expired",
+            );
+        }
+        let get_user = match &self.get_user {
+            Some(config) => Some(Arc::new(GetUserClient::new(config)?)),
+            None => None,
+        };
+        Ok(Some(RevocationStep {
+            list: self.list.clone(),
+            checks: self.checks.clone().into_boxed_slice(),
+            get_user,
+        }))
+    }
+}
+
+impl std::fmt::Debug for RevocationSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationSettings")
+            .field("list", &self.list)
+            .field("checks", &self.checks.len())
+            .field("get_user", &self.get_user)
+            .finish()
+    }
+}
+
+/// What the revocation step found.
+pub(crate) enum Verdict {
+    Pass,
+    Refuse(Error),
+    /// Only Cognito can tell, and no answer is kept: ask it (asynchronously).
+    AskCognito,
+}
+
+/// The list, the application's checks, and the `GetUser` check, in that order: the local
+/// ones first, so a token they refuse never causes a call.
+pub(crate) struct RevocationStep {
+    list: Option<RevocationList>,
+    checks: Box<[Arc<dyn RevocationCheck>]>,
+    get_user: Option<Arc<GetUserClient>>,
+}
+
+impl RevocationStep {
+    /// Without the network: the list and the checks, then a kept `GetUser` answer.
+    pub(crate) fn check(&self, token: &str, verified: &VerifiedToken, now: i64) -> Verdict {
+        let revoked = self.list.as_ref().is_some_and(|l| l.revokes(verified, now))
+            || self.checks.iter().any(|c| c.is_revoked(verified));
+        if revoked {
+            return Verdict::Refuse(Error::new(ErrorKind::Revoked));
+        }
+        let Some(get_user) = self.cognito_asked_about(verified) else {
+            return Verdict::Pass;
+        };
+        match get_user.kept(token) {
+            Some(answer) => verdict(get_user.verdict(answer)),
+            None => Verdict::AskCognito,
+        }
+    }
+
+    /// After [`Verdict::AskCognito`]: asks Cognito, or joins the call in flight.
+    pub(crate) async fn ask_cognito(
+        &self,
+        token: &str,
+        verified: &VerifiedToken,
+    ) -> Result<(), Error> {
+        match self.cognito_asked_about(verified) {
+            Some(get_user) => get_user.verdict(get_user.ask(token, verified).await),
+            None => Ok(()),
+        }
+    }
+
+    /// After [`Verdict::AskCognito`] on a path that never touches the network: the failure
+    /// policy, as if Cognito could not be reached.
+    pub(crate) fn without_cognito(&self, verified: &VerifiedToken) -> Result<(), Error> {
+        match self.cognito_asked_about(verified) {
+            Some(get_user) => get_user.verdict(Answer::Failed),
+            None => Ok(()),
+        }
+    }
+
+    /// The `GetUser` client, for an access token.
+    fn cognito_asked_about(&self, verified: &VerifiedToken) -> Option<&Arc<GetUserClient>> {
+        self.get_user
+            .as_ref()
+            .filter(|_| verified.token_use() == TokenUse::Access)
+    }
+}
+
+fn verdict(result: Result<(), Error>) -> Verdict {
+    match result {
+        Ok(()) => Verdict::Pass,
+        Err(error) => Verdict::Refuse(error),
+    }
+}
+
+impl std::fmt::Debug for RevocationStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationStep")
+            .field("list", &self.list)
+            .field("checks", &self.checks.len())
+            .field("get_user", &self.get_user)
+            .finish()
+    }
+}
