@@ -289,6 +289,11 @@ impl VerifiedToken {
         self.inner.payload.as_bytes()
     }
 
+    /// `aud` of an ID token, `client_id` of an access token.
+    pub(crate) fn client(&self) -> &str {
+        &self.inner.client
+    }
+
     pub(crate) fn verifier_id(&self) -> u64 {
         self.inner.verifier_id
     }

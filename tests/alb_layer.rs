@@ -417,3 +417,61 @@ async fn the_access_token_is_verified_and_must_be_the_same_users() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The access token must be of the load balancer's app client, not only of the same user; and
+/// an inner layer that requires it checks it even when a layer further out verified the ALB
+/// token already.
+#[tokio::test]
+async fn the_access_token_is_of_the_load_balancers_client_and_inner_layers_check_it() {
+    use axum_cognito::{CognitoVerifier, UserPool};
+
+    let issuer = TestIssuer::start().await;
+    let pool = CognitoVerifier::builder()
+        .user_pool(
+            UserPool::new(issuer.pool_id())
+                .client_ids([issuer.client_id(), "another-app"])
+                .jwks_url(issuer.jwks_url()),
+        )
+        .any_token_use()
+        .build()
+        .await
+        .unwrap();
+    let alb = TestAlb::start().await;
+    assert_eq!(alb.client_id(), issuer.client_id());
+    let verifier = alb.verifier_builder().build().unwrap();
+    let app = Router::new()
+        .route("/open", get(|| async { "open" }))
+        .route(
+            "/bound",
+            get(|| async { "bound" })
+                .route_layer(AlbAuthLayer::new(verifier.clone()).access_token(pool)),
+        )
+        .layer(AlbAuthLayer::new(verifier));
+    let send = async |path: &str, access: Option<&str>| {
+        let data = alb.token().sub("u-1").sign();
+        let mut headers = vec![("x-amzn-oidc-data", data.as_str())];
+        if let Some(access) = access {
+            headers.push(("x-amzn-oidc-accesstoken", access));
+        }
+        call(&app, request_with(http::Method::GET, path, &headers))
+            .await
+            .status
+    };
+    let own = issuer.access_token().sub("u-1").sign();
+    let other_client = issuer
+        .access_token()
+        .sub("u-1")
+        .client_id("another-app")
+        .sign();
+    assert_eq!(send("/open", None).await, StatusCode::OK);
+    assert_eq!(send("/bound", Some(&own)).await, StatusCode::OK);
+    assert_eq!(
+        send("/bound", None).await,
+        StatusCode::UNAUTHORIZED,
+        "the inner layer asks for it"
+    );
+    assert_eq!(
+        send("/bound", Some(&other_client)).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -36,12 +36,20 @@ pub(crate) fn access_only() -> TokenRequirements {
     TokenRequirements::new().token_use(TokenUse::Access)
 }
 
-/// The verified access token must be the same user's as the ALB token.
+/// The verified access token must be the same user's as the ALB token, issued to the same
+/// app client (the one the load balancer signs users in with): another client's token of the
+/// same user carries other scopes.
 pub(crate) fn same_user(alb: &AlbToken, access: VerifiedToken) -> Result<VerifiedToken, Error> {
     if access.sub() != alb.sub() {
         return Err(Error::custom_of(
             ErrorKind::InvalidClaims,
             "the access token's sub is not the ALB token's".into(),
+        ));
+    }
+    if access.client() != alb.client() {
+        return Err(Error::custom_of(
+            ErrorKind::InvalidClaims,
+            "the access token's client_id is not the ALB token's client".into(),
         ));
     }
     Ok(access)

@@ -205,8 +205,8 @@ impl AlbVerifierBuilder {
     /// `Retry-After` the rest of the window. Tokens of known keys are never held up by it.
     /// Defaults 10 per 10 s ([`DEFAULT_ALB_KEY_FETCHES_PER_WINDOW`],
     /// [`DEFAULT_ALB_KEY_FETCH_WINDOW`]): a load balancer uses a handful of keys, and a flood
-    /// of random `kid`s costs at most 10 fetches per 10 s, so at most
-    /// `fetches × (1 + T / window)` over any time `T`.
+    /// of random `kid`s costs at most 10 fetches per window (windows can meet, so 20 in any
+    /// 10 s), at most `fetches × (1 + ⌈T / window⌉)` over any time `T`.
     pub fn key_fetch_limit(mut self, fetches: u32, window: Duration) -> Self {
         self.fetches_per_window = fetches;
         self.fetch_window = window;

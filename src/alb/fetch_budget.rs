@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 /// A fixed window that opens with its first fetch: at most `limit` fetches start from then
-/// until `window` later. Over any span of time `T`, at most `limit × (1 + T / window)`
-/// fetches start.
+/// until `window` later. Two windows can meet inside a short span (the end of one, the start
+/// of the next), so over any span of time `T` at most `limit × (1 + ⌈T / window⌉)` fetches
+/// start: 20 in any 10 s with the defaults.
 #[derive(Debug)]
 pub(crate) struct FetchBudget {
     limit: u32,

@@ -122,9 +122,13 @@ impl AlbKeys {
             match in_flight.get(&slot) {
                 Some(flight) => flight.clone(),
                 None => {
-                    // A fetch that ended between the look above and the lock left its result.
+                    // A fetch that ended between the looks above and the lock left its result:
+                    // a key, or a failure whose cooldown holds.
                     if let Some(key) = self.cached(&slot) {
                         return Ok(key);
+                    }
+                    if let Some(failure) = self.failures.get(&slot).filter(|f| f.until > now) {
+                        return Err(failure.error(now));
                     }
                     let taken = lock(&self.budget).take(now);
                     if let Err(left) = taken {
@@ -157,9 +161,19 @@ impl AlbKeys {
         slot: KeySlot,
         done: watch::Sender<Option<Outcome>>,
     ) {
+        // However the task ends early (panicked, dropped with its runtime), the kid's fetch in
+        // flight is cleared, so that a later request starts afresh instead of joining a fetch
+        // that is gone.
+        let mut clear = ClearInFlight {
+            keys: &self,
+            slot,
+            armed: true,
+        };
         let template = &self.templates[usize::from(slot.0)];
         let fetched = self.fetcher.fetch(template, &slot.1).await;
-        let until = Instant::now() + self.cooldown;
+        let until = Instant::now()
+            .checked_add(self.cooldown)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 60 * 60));
         let outcome = match fetched {
             KeyFetch::Key(key) => {
                 let key = Arc::new(key);
@@ -181,7 +195,8 @@ impl AlbKeys {
         if let Err(failure) = &outcome {
             self.failures.insert(slot, failure.clone());
         }
-        lock(&self.in_flight).remove(&slot);
+        lock(&clear.keys.in_flight).remove(&slot);
+        clear.armed = false;
         done.send_replace(Some(outcome));
     }
 
@@ -209,6 +224,21 @@ impl Failure {
                     .saturating_duration_since(now)
                     .max(Duration::from_secs(1)),
             ),
+        }
+    }
+}
+
+/// Clears a kid's fetch in flight when its task ends.
+struct ClearInFlight<'a> {
+    keys: &'a AlbKeys,
+    slot: KeySlot,
+    armed: bool,
+}
+
+impl Drop for ClearInFlight<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            lock(&self.keys.in_flight).remove(&self.slot);
         }
     }
 }

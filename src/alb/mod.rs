@@ -63,9 +63,9 @@
 //! cooldown (10 s). Fetches of `kid`s not yet known share one budget: at most
 //! [`DEFAULT_ALB_KEY_FETCHES_PER_WINDOW`](crate::defaults::DEFAULT_ALB_KEY_FETCHES_PER_WINDOW)
 //! (10) per [`DEFAULT_ALB_KEY_FETCH_WINDOW`](crate::defaults::DEFAULT_ALB_KEY_FETCH_WINDOW)
-//! (10 s), so a flood of random `kid`s causes at most 10 fetches per 10 s (at most
-//! `10 × (1 + T / 10 s)` over any time `T`), and a `kid` beyond the budget is answered 503 at
-//! once. Tokens of known keys are answered from memory meanwhile, never behind a fetch.
+//! (10 s), so a flood of random `kid`s causes at most 10 fetches per window (20 in any 10 s,
+//! where two windows meet; at most `10 × (1 + ⌈T / 10 s⌉)` over any time `T`), and a `kid`
+//! beyond the budget is answered 503 at once. Tokens of known keys are answered from memory meanwhile, never behind a fetch.
 //!
 //! # The checks
 //!

@@ -162,12 +162,38 @@ where
 fn decide<B>(config: &AlbAuthConfig, request: &Request<B>) -> Decision {
     // A layer further out with the same verifier verified this request's token: only this
     // layer's own checks remain.
+    // An access token this layer requires is checked here even then, unless a layer further
+    // out already bound one of the same verifier to this user.
     if let Some(verified) = request.extensions().get::<AlbToken>()
         && verified.verifier_id() == config.verifier.id()
     {
-        return match AlbCheck::run_all(&config.checks, verified) {
-            Ok(()) => Decision::Pass(None),
-            Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
+        if let Err(error) = AlbCheck::run_all(&config.checks, verified) {
+            return Decision::Refuse(AuthRejection::from_error(error));
+        }
+        let Some(access_verifier) = &config.access else {
+            return Decision::Pass(None);
+        };
+        let bound = request
+            .extensions()
+            .get::<VerifiedToken>()
+            .is_some_and(|access| {
+                access.verifier_id() == access_verifier.id() && access.sub() == verified.sub()
+            });
+        if bound {
+            return Decision::Pass(None);
+        }
+        return match check_now(access_verifier, request.headers(), verified) {
+            Some(Ok(access)) => Decision::Pass(Some((verified.clone(), Some(access)))),
+            Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
+            // The access token's key needs a refetch: verify both again on the async path
+            // (the ALB token from its cache).
+            None => match find_token(request.headers()) {
+                Ok(Some(token)) => Decision::Fetch {
+                    token: token.to_owned(),
+                    access: Some(access_token(request.headers()).map(str::to_owned)),
+                },
+                _ => Decision::Refuse(AuthRejection::missing_token()),
+            },
         };
     }
     let token = match find_token(request.headers()) {
