@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `cognito_verifications_total` | counter | `outcome`, `kind`, `token_use` | every verification: `outcome` is `accepted`, `invalid` (401), `forbidden` (403) or `unavailable` (503); `kind` is `none` or the [`ErrorKind`] in snake case (`expired`, `invalid_signature`, `revoked`, ...); `token_use` is `id`, `access`, or `unknown` for a token refused before its claims were verified |
 //! | `cognito_token_cache_requests_total` | counter | `result` (`hit`, `miss`) | lookups in the verified-token cache (a hit whose key left the set counts as a miss) |
-//! | `cognito_jwks_fetches_total` | counter | `pool`, `result` | key fetches: `ok`, `not_modified`, `timeout`, `request`, `status`, `too_large`, `invalid_document`, `no_usable_keys` |
+//! | `cognito_jwks_fetches_total` | counter | `pool`, `result` | key fetches: `ok`, `not_modified`, `timeout`, `request`, `status`, `too_large`, `invalid_document`, `no_usable_keys`, `too_many_key_fetches` |
 //! | `cognito_jwks_fetch_duration_seconds` | histogram | `pool` | how long each fetch took |
 //! | `cognito_jwks_keys_usable` | gauge | `pool` | 1 while the pool's keys are usable (loaded, not stale), else 0 |
 //! | `cognito_jwks_last_success_timestamp_seconds` | gauge | `pool` | Unix time of the last good key set: `time() - this` is its age, always current |

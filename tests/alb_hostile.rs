@@ -242,7 +242,7 @@ async fn hostile_tokens_are_refused_by_the_check_that_applies() {
         ("header over-padded", format!("{}.{payload}.{signature}", over_padded(head)), Some(Malformed)),
         ("payload over-padded", format!("{head}.{}.{signature}", over_padded(payload)), Some(Malformed)),
         ("signature over-padded", format!("{input}.{}", over_padded(signature)), Some(Malformed)),
-        ("standard alphabet", format!("{input}.{}", standard_alphabet(&signature)), Some(Malformed)),
+        ("standard alphabet", format!("{input}.{}", standard_alphabet(signature)), Some(Malformed)),
         ("four segments", format!("{valid}.{signature}"), Some(Malformed)),
         ("DER signature", resigned(&valid, &der_signature(&raw)), Some(InvalidSignature)),
         ("signature of 63 bytes", resigned(&valid, &raw[..63]), Some(InvalidSignature)),

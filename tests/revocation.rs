@@ -515,6 +515,31 @@ async fn id_tokens_are_never_sent_to_get_user() {
     assert_eq!(endpoint.calls(), 0);
 }
 
+/// `GetUser` answers `NotAuthorizedException` to an access token without the
+/// `aws.cognito.signin.user.admin` scope (a machine-to-machine token, custom scopes only): such
+/// tokens are never sent, and never read as revoked.
+#[tokio::test]
+async fn access_tokens_without_the_scope_get_user_needs_are_never_sent() {
+    let issuer = TestIssuer::start().await;
+    let endpoint = Endpoint::start().await;
+    endpoint.answer(Behaviour::NotAuthorized);
+    let verifier = get_user_verifier(&issuer, &endpoint, GetUserCheck::new()).await;
+    verifier
+        .verify(&issuer.machine_token().sign())
+        .await
+        .unwrap();
+    let custom = issuer.access_token().scopes(["orders/read"]).sign();
+    verifier.verify(&custom).await.unwrap();
+    assert_eq!(endpoint.calls(), 0);
+    // With the scope, it is asked, and the answer counts.
+    let user = issuer.access_token().sign();
+    assert_eq!(
+        verifier.verify(&user).await.unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+    assert_eq!(endpoint.calls(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checks_of_one_token_share_one_call() {
     let issuer = TestIssuer::start().await;

@@ -5,7 +5,9 @@
 //! the `=` padding that makes its length a multiple of 4, no other `=` and no unused bits set
 //! (the canonical form). An unpadded segment (which a standard JWT would have) and one with
 //! more `=` than its length needs are both [`Malformed`](crate::ErrorKind::Malformed): there
-//! is one way to write each token, and a cached token is never found by another spelling.
+//! is one way to encode each signed token. (An ECDSA signature itself has a second valid form,
+//! `(r, n - s)`: that is another token with the same claims, verified and cached on its own,
+//! which gives its bearer nothing the first did not.)
 
 use std::borrow::Cow;
 

@@ -16,6 +16,7 @@ use crate::{
     error::{Error, ErrorKind},
     loopback::is_loopback,
     metrics,
+    rate_limited_log::{RateLimit, now_ms},
     verified_token::VerifiedToken,
 };
 
@@ -46,6 +47,23 @@ struct Kept {
     until: Instant,
 }
 
+/// The longest a kept answer may be reused.
+const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest timeout of one call.
+const MAX_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// Calls in flight at once, for distinct tokens.
+const MAX_CALLS_IN_FLIGHT: usize = 256;
+
+/// The check's warnings, at most one per window whatever the rate of failing calls.
+static WARNINGS: RateLimit = RateLimit::new();
+
+fn warn_limited(message: std::fmt::Arguments<'_>) {
+    match WARNINGS.admit(now_ms()) {
+        Some(held_back) => tracing::warn!(held_back, "{message}"),
+        None => tracing::debug!("{message}"),
+    }
+}
+
 /// Calls `GetUser`, and keeps its answers.
 pub(crate) struct GetUserClient {
     http: reqwest::Client,
@@ -61,6 +79,9 @@ impl GetUserClient {
     pub(crate) fn new(config: &GetUserCheck) -> Result<Self, &'static str> {
         if config.ttl.is_zero() || config.timeout.is_zero() || config.max_cached == 0 {
             return Err("the GetUser check's ttl, timeout and max_cached must be above zero");
+        }
+        if config.ttl > MAX_TTL || config.timeout > MAX_TIMEOUT {
+            return Err("the GetUser check's ttl is at most a day, its timeout at most 5 minutes");
         }
         if let Some(endpoint) = &config.endpoint {
             let url = reqwest::Url::parse(endpoint)
@@ -113,12 +134,19 @@ impl GetUserClient {
             let mut in_flight = self.lock_in_flight();
             match in_flight.get(&key) {
                 Some(receiver) => receiver.clone(),
+                // Calls for other tokens bounded: past it, as if Cognito could not be asked.
+                None if in_flight.len() >= MAX_CALLS_IN_FLIGHT => {
+                    warn_limited(format_args!(
+                        "GetUser check: {MAX_CALLS_IN_FLIGHT} calls in flight already; applying the failure policy"
+                    ));
+                    return Answer::Failed;
+                }
                 None => {
                     let Some(url) = self.url_for(verified) else {
-                        tracing::warn!(
-                            pool = verified.pool_id(),
-                            "GetUser check: no region in the issuer; set GetUserCheck::endpoint"
-                        );
+                        warn_limited(format_args!(
+                            "GetUser check: no region in the issuer of pool {}; set GetUserCheck::endpoint",
+                            verified.pool_id()
+                        ));
                         return Answer::Failed;
                     };
                     let (sender, receiver) = watch::channel(None);
@@ -135,7 +163,9 @@ impl GetUserClient {
                         if answer != Answer::Failed {
                             let kept = Kept {
                                 revoked: answer == Answer::Revoked,
-                                until: Instant::now() + call.client.ttl,
+                                until: Instant::now()
+                                    .checked_add(call.client.ttl)
+                                    .unwrap_or_else(Instant::now),
                             };
                             call.client.answers.insert(call.key, kept);
                         }
@@ -146,7 +176,11 @@ impl GetUserClient {
                 }
             }
         };
-        wait(receiver, self.timeout + Duration::from_millis(250)).await
+        wait(
+            receiver,
+            self.timeout.saturating_add(Duration::from_millis(250)),
+        )
+        .await
     }
 
     /// The verdict on an answer, by the failure policy.
@@ -185,11 +219,14 @@ impl GetUserClient {
         let answer = match tokio::time::timeout(self.timeout, self.exchange(url, token)).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(why)) => {
-                tracing::warn!(error = %why, "GetUser check failed");
+                warn_limited(format_args!("GetUser check failed: {why}"));
                 Answer::Failed
             }
             Err(_) => {
-                tracing::warn!(timeout = ?self.timeout, "GetUser check timed out");
+                warn_limited(format_args!(
+                    "GetUser check timed out after {:?}",
+                    self.timeout
+                ));
                 Answer::Failed
             }
         };
@@ -281,11 +318,20 @@ async fn wait(mut receiver: watch::Receiver<Option<Answer>>, limit: Duration) ->
     }
 }
 
+/// The key of a kept answer: the SHA-256 of the token's header (its `kid`, so its key) and its
+/// signature. The token was verified before, so these identify it; the payload, the largest
+/// part, need not be hashed. (The header too: with a key set of one's own, an RSA key can be
+/// made that accepts a given signature over other content.)
 fn hash(token: &str) -> TokenHash {
+    let header = token.split_once('.').map_or(token, |(header, _)| header);
     let signature = token
         .rsplit_once('.')
         .map_or(token, |(_, signature)| signature);
-    let digest = digest::digest(&digest::SHA256, signature.as_bytes());
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(header.as_bytes());
+    context.update(b".");
+    context.update(signature.as_bytes());
+    let digest = context.finish();
     let mut key = [0; 32];
     key.copy_from_slice(digest.as_ref());
     key

@@ -12,6 +12,7 @@ use std::{
 
 use crate::{
     defaults::{COGNITO_MAX_TOKEN_LIFETIME, DEFAULT_LEEWAY, DEFAULT_REVOCATION_LIST_MAX_ENTRIES},
+    rate_limited_log::{RateLimit, now_ms},
     verified_token::VerifiedToken,
 };
 
@@ -65,7 +66,26 @@ struct Inner {
     writer: Mutex<()>,
 }
 
-/// What [`RevocationList::revoke_jti`] and its siblings did.
+/// The full list's warnings, at most one per window.
+static FULL_WARNINGS: RateLimit = RateLimit::new();
+
+/// A full list evicted or refused an entry: live revocations are at risk; size the list above
+/// a day's revocations.
+fn warn_full(what: &str) {
+    match FULL_WARNINGS.admit(now_ms()) {
+        Some(held_back) => {
+            tracing::warn!(
+                held_back,
+                "revocation list full: {what}; raise its max_entries"
+            )
+        }
+        None => tracing::debug!("revocation list full: {what}"),
+    }
+}
+
+/// What [`RevocationList::revoke_jti`] and its siblings did. A full list evicts or refuses
+/// entries, and says so at WARN (at most once per 10 s) and in
+/// [`evictions`](RevocationList::evictions).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
@@ -284,9 +304,13 @@ impl RevocationList {
                     shard.remove(soonest.0, soonest.1, &soonest.2);
                     self.forget(soonest.1);
                     inner.evictions.fetch_add(1, Ordering::Relaxed);
+                    warn_full("evicted the entry that expires soonest to add a new one");
                     outcome = Revoked::AddedByEvicting;
                 }
-                _ => return Revoked::NotAddedFull,
+                _ => {
+                    warn_full("a new entry that would expire before every other was not added");
+                    return Revoked::NotAddedFull;
+                }
             }
         }
         let id: Arc<str> = id.into();

@@ -81,6 +81,9 @@ pub(crate) struct RevocationStep {
     get_user: Option<Arc<GetUserClient>>,
 }
 
+/// The scope `GetUser` requires of the access token it is called with.
+const GET_USER_SCOPE: &str = "aws.cognito.signin.user.admin";
+
 impl RevocationStep {
     /// Without the network: the list and the checks, then a kept `GetUser` answer.
     pub(crate) fn check(&self, token: &str, verified: &VerifiedToken, now: i64) -> Verdict {
@@ -119,11 +122,14 @@ impl RevocationStep {
         }
     }
 
-    /// The `GetUser` client, for an access token.
+    /// The `GetUser` client, for an access token that `GetUser` accepts: one with the
+    /// `aws.cognito.signin.user.admin` scope. Cognito answers `NotAuthorizedException` to any
+    /// other (a machine-to-machine token, or one with custom scopes only), which would read as
+    /// "revoked"; those tokens are not asked about, and pass this step.
     fn cognito_asked_about(&self, verified: &VerifiedToken) -> Option<&Arc<GetUserClient>> {
-        self.get_user
-            .as_ref()
-            .filter(|_| verified.token_use() == TokenUse::Access)
+        self.get_user.as_ref().filter(|_| {
+            verified.token_use() == TokenUse::Access && verified.has_scope(GET_USER_SCOPE)
+        })
     }
 }
 

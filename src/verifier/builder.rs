@@ -444,6 +444,15 @@ impl CognitoVerifierBuilder {
             .revocation
             .step(self.leeway)
             .map_err(ConfigError::InvalidSetting)?;
+        if self.revocation.get_user.is_some()
+            && self.revocation.list.is_none()
+            && accepted_use == AcceptedUse::Both
+        {
+            // GetUser checks access tokens only: a signed-out user's ID token still passes.
+            tracing::warn!(
+                "the GetUser check covers access tokens only, and this verifier accepts ID tokens too: a user signed out globally keeps passing with an ID token until it expires"
+            );
+        }
         let cache =
             (self.token_cache_bytes > 0).then(|| Arc::new(TokenCache::new(self.token_cache_bytes)));
         let pool_settings = PoolSettings {
