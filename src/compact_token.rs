@@ -47,6 +47,25 @@ struct HeaderJson<'a> {
     crit: bool,
 }
 
+/// The checks every token family's header gets, in this order: `alg` is one `family`
+/// accepts, no `crit`, a `kid` is present. The user-pool header and the load balancer's
+/// (which checks more members after these) both go through it.
+pub(crate) fn algorithm_and_kid<'a>(
+    alg: Option<&str>,
+    crit: bool,
+    kid: Option<Cow<'a, str>>,
+    family: &TokenFamily,
+) -> Result<(Algorithm, Cow<'a, str>), Error> {
+    let algorithm = alg
+        .and_then(|alg| family.algorithm(alg))
+        .ok_or_else(|| Error::new(ErrorKind::UnsupportedAlgorithm))?;
+    if crit {
+        return Err(Error::new(ErrorKind::CriticalHeader));
+    }
+    let kid = kid.ok_or_else(|| Error::new(ErrorKind::MissingKeyId))?;
+    Ok((algorithm, kid))
+}
+
 impl<'t> CompactToken<'t> {
     /// Checks the size first, then the shape: exactly three non-empty segments of base64url
     /// characters.
@@ -110,17 +129,8 @@ impl<'a> Header<'a> {
         }
         let header: HeaderJson<'a> =
             serde_json::from_slice(json).map_err(|_| Error::new(ErrorKind::InvalidHeader))?;
-        let algorithm = header
-            .alg
-            .as_deref()
-            .and_then(|alg| family.algorithm(alg))
-            .ok_or_else(|| Error::new(ErrorKind::UnsupportedAlgorithm))?;
-        if header.crit {
-            return Err(Error::new(ErrorKind::CriticalHeader));
-        }
-        let kid = header
-            .kid
-            .ok_or_else(|| Error::new(ErrorKind::MissingKeyId))?;
+        let (algorithm, kid) =
+            algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, family)?;
         Ok(Self { algorithm, kid })
     }
 

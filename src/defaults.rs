@@ -15,6 +15,8 @@ use std::time::Duration;
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// Default largest accepted token, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// The longest fetch timeout a builder accepts: a request may wait this long for a key.
+pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Default time limit for one JWKS fetch, body included.
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default largest accepted JWKS response, in bytes.

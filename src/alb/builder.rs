@@ -22,7 +22,7 @@ use crate::{
         DEFAULT_ALB_KEY_CACHE_KEYS, DEFAULT_ALB_KEY_FETCH_WINDOW,
         DEFAULT_ALB_KEY_FETCHES_PER_WINDOW, DEFAULT_FETCH_TIMEOUT, DEFAULT_LEEWAY,
         DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE_BYTES,
-        DEFAULT_UNKNOWN_KID_COOLDOWN,
+        DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_FETCH_TIMEOUT,
     },
     jwks::without_userinfo,
     loopback::is_loopback,
@@ -30,9 +30,6 @@ use crate::{
 
 /// The id of the next verifier built.
 static NEXT_ALB_VERIFIER_ID: AtomicU64 = AtomicU64::new(1);
-
-/// The longest fetch timeout accepted: a request may wait this long for a new `kid`.
-const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// A `kid` to try a key URL template with.
 const SAMPLE_KID: &str = "00000000-0000-0000-0000-000000000000";

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::key_id::AlbKeyId;
 use crate::{
     algorithm::Algorithm,
-    compact_token::present,
+    compact_token::{algorithm_and_kid, present},
     error::{Error, ErrorKind},
     json::is_json_object,
     token_family::ALB,
@@ -146,17 +146,8 @@ impl<'a> AlbHeader<'a> {
             return Err(invalid());
         }
         let header: HeaderJson<'a> = serde_json::from_slice(json).map_err(|_| invalid())?;
-        let algorithm = header
-            .alg
-            .as_deref()
-            .and_then(|alg| ALB.algorithm(alg))
-            .ok_or_else(|| Error::new(ErrorKind::UnsupportedAlgorithm))?;
-        if header.crit {
-            return Err(Error::new(ErrorKind::CriticalHeader));
-        }
-        let kid = header
-            .kid
-            .ok_or_else(|| Error::new(ErrorKind::MissingKeyId))?;
+        let (algorithm, kid) =
+            algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, &ALB)?;
         let kid = AlbKeyId::parse(&kid).ok_or_else(invalid)?;
         Ok(Self {
             algorithm,

@@ -26,7 +26,7 @@ use crate::{
         DEFAULT_MAX_POOLS, DEFAULT_MAX_REFUSED_ISSUERS, DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS,
         DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL,
         DEFAULT_REFUSED_ISSUER_TTL, DEFAULT_RESOLVER_CALLS, DEFAULT_RESOLVER_WINDOW,
-        DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN,
+        DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_FETCH_TIMEOUT,
     },
     jwks::RefreshSettings,
     metrics::VerifierMetrics,
@@ -94,9 +94,6 @@ impl std::fmt::Debug for CognitoVerifierBuilder {
             .finish_non_exhaustive()
     }
 }
-
-/// The longest fetch timeout accepted: a request may wait this long for an unknown `kid`.
-const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 impl Default for CognitoVerifierBuilder {
     fn default() -> Self {
