@@ -149,7 +149,7 @@ async fn typed_claims_and_custom_checks() {
         call(&app, alb_request("/humans", &plain)).await.status,
         StatusCode::OK
     );
-    // The stacked layers verified once: one key fetch in all.
+    // Stacked layers and routes share one key cache: one key fetch in all.
     assert_eq!(alb.key_requests(), 1);
 }
 

@@ -113,10 +113,7 @@ impl CognitoVerifier {
                     Some(revocation) => revocation.ask_cognito(token, &verified).await,
                     None => Ok(()),
                 };
-                self.counted(
-                    asked.and_then(|()| self.rules(&verified, requirements, finish)),
-                    &verified,
-                )
+                self.after_revocation(asked, &verified, requirements, finish)
             }
         }
     }
@@ -138,14 +135,12 @@ impl CognitoVerifier {
             Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
             Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
             Attempt::AskCognito(verified) => {
-                let policy = match &self.inner.revocation {
-                    Some(revocation) => revocation.without_cognito(&verified),
-                    None => Ok(()),
-                };
-                self.counted(
-                    policy.and_then(|()| self.rules(&verified, requirements, finish)),
-                    &verified,
-                )
+                let policy = self
+                    .inner
+                    .revocation
+                    .as_ref()
+                    .map_or(Ok(()), |revocation| revocation.without_cognito(&verified));
+                self.after_revocation(policy, &verified, requirements, finish)
             }
         }
     }
@@ -214,6 +209,24 @@ impl CognitoVerifier {
             }
         }
         self.counted(self.rules(&verified, requirements, finish), &verified)
+    }
+
+    /// After step 11 answered `revocation` for a token Cognito was (or could not be) asked
+    /// about: the rest of the pass, counted.
+    fn after_revocation<T, F>(
+        &self,
+        revocation: Result<(), Error>,
+        verified: &VerifiedToken,
+        requirements: &TokenRequirements,
+        finish: &F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        self.counted(
+            revocation.and_then(|()| self.rules(verified, requirements, finish)),
+            verified,
+        )
     }
 
     /// Steps 12 and 13: the verifier's rules, then the call's, then `finish` (the claims type).
