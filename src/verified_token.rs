@@ -3,14 +3,15 @@
 
 use std::{
     any::{Any, TypeId},
+    collections::BTreeSet,
     fmt,
     sync::{Arc, OnceLock},
 };
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
 
 use crate::{
-    claims::{AccessClaims, IdClaims, RegisteredClaims, StandardClaims, TokenClaims},
+    claims::{AccessClaims, Fit, IdClaims, StandardClaims, TokenClaims, TokenPayload},
     jwks::VerifyingKey,
     token_use::TokenUse,
 };
@@ -53,31 +54,43 @@ struct Inner {
     pool_serial: u64,
     pool_id: Arc<str>,
     key: Arc<VerifyingKey>,
-    token_use: TokenUse,
-    exp: i64,
     nbf: Option<i64>,
-    iss: Box<str>,
-    /// `aud` of an ID token, `client_id` of an access token.
-    client: Box<str>,
-    sub: Box<str>,
-    username: Option<Box<str>>,
-    groups: Box<[Box<str>]>,
-    scopes: Box<[Box<str>]>,
-    /// What revocation reads on every verification and cache hit.
-    revocation: RevocationClaims,
+    /// The claims as the crate's own types, read in the same pass as the checked claims. A
+    /// token served from the cache hands these out again: a reference count, no copy.
+    claims: TokenClaims,
+    /// Whether `claims` fit their type; when not (an ID token without `cognito:username`, an
+    /// `email_verified` of `"yes"`), asking for them is refused with `InvalidClaims`, while
+    /// what the checks read (all present: the standard checks passed) stays usable.
+    fit: Fit,
+    /// False for an ID token without `cognito:username` (which does not fit [`IdClaims`]).
+    has_username: bool,
     payload: Box<str>,
-    /// The claims as the crate's own types, read on first use. A token served from the cache
-    /// again (the same `Arc`) then costs a clone of them, not a second JSON parse. Boxed: a
-    /// token nobody asks typed claims of pays one pointer.
-    typed: OnceLock<Box<TokenClaims>>,
+    /// The claims as the caller's own type (`CognitoClaims<Id, MyClaims>`), read on first use;
+    /// one such type per token: another type is read anew each time.
+    custom: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
-/// `jti`, `origin_jti`, `iat` and `auth_time`, kept for the revocation checks.
-struct RevocationClaims {
-    jti: Option<Box<str>>,
-    origin_jti: Option<Box<str>>,
-    iat: Option<i64>,
-    auth_time: Option<i64>,
+/// A payload's claims fitted to the crate's types, with what the checks read beyond them.
+pub(crate) struct FittedClaims {
+    claims: TokenClaims,
+    fit: Fit,
+    nbf: Option<i64>,
+    has_username: bool,
+}
+
+impl FittedClaims {
+    /// The claims of `payload`, of the use the checks found, moved out of it.
+    pub(crate) fn new(payload: TokenPayload<'_>, token_use: TokenUse) -> Self {
+        let nbf = payload.nbf();
+        let has_username = token_use == TokenUse::Access || payload.has_cognito_username();
+        let (claims, fit) = TokenClaims::from_payload(payload, token_use);
+        Self {
+            claims,
+            fit,
+            nbf,
+            has_username,
+        }
+    }
 }
 
 /// Where a token was verified: by which verifier, in which pool, with which key.
@@ -90,119 +103,107 @@ pub(crate) struct Provenance {
 
 impl VerifiedToken {
     /// Built only after the standard checks passed, so `iss`, `token_use`, `exp`, `sub` and the
-    /// client claim are present and valid.
-    pub(crate) fn new(
-        provenance: Provenance,
-        token_use: TokenUse,
-        exp: i64,
-        claims: &RegisteredClaims<'_>,
-        payload: &str,
-    ) -> Self {
-        let boxed = |items: &mut dyn Iterator<Item = &str>| -> Box<[Box<str>]> {
-            items.map(Into::into).collect()
-        };
+    /// client claim are present and valid. `json` is the text the claims were read from.
+    pub(crate) fn new(provenance: Provenance, claims: FittedClaims, json: String) -> Self {
         Self {
             inner: Arc::new(Inner {
                 verifier_id: provenance.verifier_id,
                 pool_serial: provenance.pool_serial,
                 pool_id: provenance.pool_id,
                 key: provenance.key,
-                token_use,
-                exp,
                 nbf: claims.nbf,
-                iss: claims.iss.as_deref().unwrap_or_default().into(),
-                client: match token_use {
-                    TokenUse::Id => claims.aud.as_deref(),
-                    TokenUse::Access => claims.client_id.as_deref(),
-                }
-                .unwrap_or_default()
-                .into(),
-                sub: claims.sub.as_deref().unwrap_or_default().into(),
-                username: claims
-                    .cognito_username
-                    .as_deref()
-                    .or(claims.username.as_deref())
-                    .map(Into::into),
-                groups: boxed(&mut claims.groups.iter().flatten().map(|g| &**g)),
-                scopes: boxed(
-                    &mut claims
-                        .scope
-                        .as_deref()
-                        .unwrap_or_default()
-                        .split(' ')
-                        .filter(|s| !s.is_empty()),
-                ),
-                revocation: RevocationClaims {
-                    jti: claims.jti.as_deref().map(Into::into),
-                    origin_jti: claims.origin_jti.as_deref().map(Into::into),
-                    iat: claims.iat,
-                    auth_time: claims.auth_time,
-                },
-                payload: payload.into(),
-                typed: OnceLock::new(),
+                claims: claims.claims,
+                fit: claims.fit,
+                has_username: claims.has_username,
+                payload: json.into_boxed_str(),
+                custom: OnceLock::new(),
             }),
         }
     }
 
     /// ID or access token.
     pub fn token_use(&self) -> TokenUse {
-        self.inner.token_use
+        self.inner.claims.token_use()
     }
 
     /// `sub`.
     pub fn sub(&self) -> &str {
-        &self.inner.sub
+        self.inner.claims.sub()
     }
 
     /// `cognito:username` of an ID token or `username` of an access token.
     pub fn username(&self) -> Option<&str> {
-        self.inner.username.as_deref()
+        self.inner
+            .claims
+            .username()
+            .filter(|_| self.inner.has_username)
     }
 
     /// `exp`, in seconds since the epoch.
     pub fn exp(&self) -> i64 {
-        self.inner.exp
+        self.inner.claims.exp()
     }
 
     /// `jti`, the token's own id, when present (Cognito always sets it).
     pub fn jti(&self) -> Option<&str> {
-        self.inner.revocation.jti.as_deref()
+        match &self.inner.claims {
+            TokenClaims::Id(c) => c.jti.as_deref(),
+            TokenClaims::Access(c) => c.jti.as_deref(),
+        }
     }
 
     /// `origin_jti`, shared by every token of one refresh-token family, when present (absent
     /// in machine-to-machine tokens).
     pub fn origin_jti(&self) -> Option<&str> {
-        self.inner.revocation.origin_jti.as_deref()
+        match &self.inner.claims {
+            TokenClaims::Id(c) => c.origin_jti.as_deref(),
+            TokenClaims::Access(c) => c.origin_jti.as_deref(),
+        }
     }
 
     /// `iat`, when the token was issued, in seconds since the epoch.
     pub fn iat(&self) -> Option<i64> {
-        self.inner.revocation.iat
+        match &self.inner.claims {
+            TokenClaims::Id(c) => c.iat,
+            TokenClaims::Access(c) => c.iat,
+        }
     }
 
     /// `auth_time`, when the user authenticated, in seconds since the epoch.
     pub fn auth_time(&self) -> Option<i64> {
-        self.inner.revocation.auth_time
+        match &self.inner.claims {
+            TokenClaims::Id(c) => c.auth_time,
+            TokenClaims::Access(c) => c.auth_time,
+        }
     }
 
     /// True when `cognito:groups` holds `group`.
     pub fn in_group(&self, group: &str) -> bool {
-        self.inner.groups.iter().any(|g| &**g == group)
+        self.inner.claims.groups().iter().any(|g| g == group)
     }
 
     /// True when `scope` holds `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.inner.scopes.iter().any(|s| &**s == scope)
+        match &self.inner.claims {
+            TokenClaims::Id(_) => false,
+            TokenClaims::Access(c) => c.scope.contains(scope),
+        }
     }
 
     /// `cognito:groups`, in the token's order; empty when absent.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.inner.groups.iter().map(|g| &**g)
+        self.inner.claims.groups().iter().map(String::as_str)
     }
 
-    /// The scopes of `scope`, in the token's order; empty when absent (ID tokens).
+    /// The scopes of an access token's `scope`, sorted and without repeats (as
+    /// [`AccessClaims::scope`] holds them); empty when absent, and for ID tokens.
     pub fn scopes(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.inner.scopes.iter().map(|s| &**s)
+        static NONE: BTreeSet<String> = BTreeSet::new();
+        let scopes = match &self.inner.claims {
+            TokenClaims::Id(_) => &NONE,
+            TokenClaims::Access(c) => &c.scope,
+        };
+        scopes.iter().map(String::as_str)
     }
 
     /// The claims as JSON text.
@@ -219,59 +220,73 @@ impl VerifiedToken {
         serde_json::from_str(&self.inner.payload)
     }
 
-    /// The claims as [`IdClaims`] or [`AccessClaims`], by the token's use, parsed once for the
-    /// life of this token (and of its cache entry).
-    pub(crate) fn token_claims(&self) -> Result<&TokenClaims, serde_json::Error> {
-        if let Some(claims) = self.inner.typed.get() {
-            return Ok(claims);
+    /// The claims as the crate's own types, read when the token was verified.
+    ///
+    /// # Errors
+    ///
+    /// When they do not fit [`IdClaims`] / [`AccessClaims`] (a claim of the wrong type, a
+    /// missing `cognito:username`).
+    pub(crate) fn typed(&self) -> Result<&TokenClaims, serde_json::Error> {
+        match self.inner.fit {
+            Fit::Fits => Ok(&self.inner.claims),
+            Fit::DoesNotFit(what) => Err(serde_json::Error::custom(format_args!(
+                "the claim `{what}` is missing or of the wrong type"
+            ))),
         }
-        let payload = &self.inner.payload;
-        // The use is known: read the claims straight into its type.
-        let claims = match self.inner.token_use {
-            TokenUse::Id => TokenClaims::Id(serde_json::from_str(payload)?),
-            TokenUse::Access => TokenClaims::Access(serde_json::from_str(payload)?),
-        };
-        // Two threads may both have parsed; either result is the same.
-        Ok(self.inner.typed.get_or_init(|| Box::new(claims)))
     }
 
-    /// The claims read as `C`: a clone of [`token_claims`](Self::token_claims) when `C` is
-    /// [`TokenClaims`], or [`IdClaims`] / [`AccessClaims`] of the token's use; else parsed.
-    pub(crate) fn claims_as<C: DeserializeOwned + 'static>(&self) -> Result<C, serde_json::Error> {
+    /// The claims read as `C`, shared: the claims read at verification when `C` is
+    /// [`IdClaims`] / [`AccessClaims`] of the token's use (no copy), else the first type a
+    /// caller asked for, read once; any other type is read anew.
+    pub(crate) fn claims_as<C>(&self) -> Result<Arc<C>, serde_json::Error>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
         let wanted = TypeId::of::<C>();
-        let memoized = if wanted == TypeId::of::<TokenClaims>() {
-            downcast(self.token_claims()?.clone())
-        } else if wanted == TypeId::of::<IdClaims>() || wanted == TypeId::of::<AccessClaims>() {
-            match self.token_claims()? {
-                TokenClaims::Id(claims) if wanted == TypeId::of::<IdClaims>() => {
-                    downcast(claims.clone())
-                }
-                TokenClaims::Access(claims) if wanted == TypeId::of::<AccessClaims>() => {
-                    downcast(claims.clone())
-                }
-                _ => None,
+        let crate_type = match &self.inner.claims {
+            TokenClaims::Id(claims) if wanted == TypeId::of::<IdClaims>() => {
+                Some(Arc::clone(claims) as Arc<dyn Any + Send + Sync>)
             }
-        } else {
-            None
+            TokenClaims::Access(claims) if wanted == TypeId::of::<AccessClaims>() => {
+                Some(Arc::clone(claims) as Arc<dyn Any + Send + Sync>)
+            }
+            _ if wanted == TypeId::of::<TokenClaims>() => {
+                Some(Arc::new(self.inner.claims.clone()) as Arc<dyn Any + Send + Sync>)
+            }
+            _ => None,
         };
-        // Another type, or the other use's claims type: the parse says why it does not fit.
-        memoized.map_or_else(|| self.claims(), Ok)
+        if let Some(claims) = crate_type {
+            self.typed()?;
+            return Ok(Arc::downcast(claims).unwrap_or_else(|_| unreachable!("checked type")));
+        }
+        if let Some(kept) = self.inner.custom.get()
+            && let Ok(claims) = Arc::downcast::<C>(Arc::clone(kept))
+        {
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.claims::<C>()?);
+        // The first type asked for is kept; two threads may both have read it, either is the
+        // same.
+        let kept = self
+            .inner
+            .custom
+            .get_or_init(|| Arc::clone(&claims) as Arc<dyn Any + Send + Sync>);
+        Ok(Arc::downcast::<C>(Arc::clone(kept)).unwrap_or(claims))
     }
 
     /// The claims the standard checks read, as a full verification read them from the payload.
     pub(crate) fn standard_claims(&self) -> StandardClaims<'_> {
-        let inner = &*self.inner;
-        let client = Some(&*inner.client);
-        let (aud, client_id) = match inner.token_use {
-            TokenUse::Id => (client, None),
-            TokenUse::Access => (None, client),
+        let claims = &self.inner.claims;
+        let (aud, client_id) = match claims {
+            TokenClaims::Id(c) => (Some(&*c.aud), None),
+            TokenClaims::Access(c) => (None, Some(&*c.client_id)),
         };
         StandardClaims {
-            iss: Some(&inner.iss),
-            sub: Some(&inner.sub),
-            exp: Some(inner.exp),
-            nbf: inner.nbf,
-            token_use: Some(inner.token_use.as_str()),
+            iss: Some(claims.iss()),
+            sub: Some(claims.sub()),
+            exp: Some(claims.exp()),
+            nbf: self.inner.nbf,
+            token_use: Some(claims.token_use().as_str()),
             aud,
             client_id,
         }
@@ -291,7 +306,7 @@ impl VerifiedToken {
 
     /// `aud` of an ID token, `client_id` of an access token.
     pub(crate) fn client(&self) -> &str {
-        &self.inner.client
+        self.inner.claims.client_id()
     }
 
     pub(crate) fn verifier_id(&self) -> u64 {
@@ -315,45 +330,23 @@ impl VerifiedToken {
         Arc::ptr_eq(&self.inner.key, key)
     }
 
-    /// Roughly what this token's data occupies, for the cache's weight. The typed claims, read
-    /// later if at all, are counted now: about the size of their JSON plus
-    /// [`TYPED_CLAIMS_BYTES`] (measured: 1.6 KB for the 0.9 KB claims of a 1.2 KB access token).
+    /// Roughly what this token's data occupies, for the cache's weight: the claims' JSON, the
+    /// typed claims (about the size of their JSON plus [`TYPED_CLAIMS_BYTES`]: measured, 1.6 KB
+    /// for the 0.9 KB claims of a 1.2 KB access token), and as much again for a caller's own
+    /// claims type, kept after its first use.
     pub(crate) fn weight_bytes(&self) -> u64 {
-        let inner = &*self.inner;
-        let strings: usize = inner
-            .groups
-            .iter()
-            .chain(inner.scopes.iter())
-            .map(|s| s.len() + 16)
-            .sum();
-        (2 * inner.payload.len()
-            + TYPED_CLAIMS_BYTES
-            + inner.iss.len()
-            + inner.client.len()
-            + inner.sub.len()
-            + inner.username.as_ref().map_or(0, |u| u.len())
-            + inner.revocation.jti.as_ref().map_or(0, |j| j.len())
-            + inner.revocation.origin_jti.as_ref().map_or(0, |j| j.len())
-            + strings) as u64
+        (3 * self.inner.payload.len() + TYPED_CLAIMS_BYTES) as u64
     }
-}
-
-/// `value` as a `C`, when `C` is its type.
-fn downcast<T: 'static, C: 'static>(value: T) -> Option<C> {
-    let mut slot = Some(value);
-    (&mut slot as &mut dyn Any)
-        .downcast_mut::<Option<C>>()
-        .and_then(Option::take)
 }
 
 impl fmt::Debug for VerifiedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedToken")
-            .field("token_use", &self.inner.token_use)
-            .field("sub", &self.inner.sub)
-            .field("username", &self.inner.username)
+            .field("token_use", &self.token_use())
+            .field("sub", &self.sub())
+            .field("username", &self.username())
             .field("pool", &self.inner.pool_id)
-            .field("exp", &self.inner.exp)
+            .field("exp", &self.exp())
             .finish_non_exhaustive()
     }
 }

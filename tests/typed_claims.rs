@@ -30,14 +30,14 @@ async fn cached_typed_claims_equal_a_fresh_parse() {
         .await
         .unwrap();
     for _ in 0..2 {
-        assert_eq!(verifier.verify_access(&access).await.unwrap(), fresh);
+        assert_eq!(*verifier.verify_access(&access).await.unwrap(), fresh);
         assert_eq!(
             verifier.verify_sync(&access).unwrap(),
-            TokenClaims::Access(fresh.clone())
+            TokenClaims::from(fresh.clone())
         );
         assert_eq!(
             verifier.verify(&access).await.unwrap(),
-            TokenClaims::Access(fresh.clone())
+            TokenClaims::from(fresh.clone())
         );
     }
     assert_eq!(fresh.extra["tenant"], "acme");
@@ -47,10 +47,10 @@ async fn cached_typed_claims_equal_a_fresh_parse() {
         .await
         .unwrap();
     for _ in 0..2 {
-        assert_eq!(verifier.verify_id(&id).await.unwrap(), fresh);
+        assert_eq!(*verifier.verify_id(&id).await.unwrap(), fresh);
         assert_eq!(
             verifier.verify_sync(&id).unwrap(),
-            TokenClaims::Id(fresh.clone())
+            TokenClaims::from(fresh.clone())
         );
     }
     assert_eq!(fresh.custom["tenant"], "acme");

@@ -2,10 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::lenient::{scope_set, scope_string};
+use super::{
+    lenient::scope_string,
+    payload::{Captured, Fit, Fitting, Payload, deserialize_fitted, keep_checked},
+};
 use crate::token_use::TokenUse;
 
 /// The claims of a verified Cognito access token.
@@ -25,7 +28,7 @@ use crate::token_use::TokenUse;
 /// assert!(claims.has_scope("orders/read"));
 /// assert_eq!(claims.username, None);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AccessClaims {
     /// The user's unique identifier, or the app client id for machine-to-machine tokens.
@@ -37,49 +40,98 @@ pub struct AccessClaims {
     /// Always [`TokenUse::Access`] once verified.
     pub token_use: TokenUse,
     /// The granted scopes (`scope`, space-separated in the token); empty when absent.
-    #[serde(
-        default,
-        deserialize_with = "scope_set",
-        serialize_with = "scope_string"
-    )]
+    #[serde(serialize_with = "scope_string")]
     pub scope: BTreeSet<String>,
     /// The user name; `None` for machine-to-machine tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// The user's groups (`cognito:groups`); empty when absent.
-    #[serde(
-        rename = "cognito:groups",
-        default,
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
     /// When the user authenticated (`auth_time`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
     /// When the token was issued (`iat`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
     /// When the token expires (`exp`).
     pub exp: i64,
     /// The token's id (`jti`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
     /// The id of the sign-in session's first token (`origin_jti`); absent for
     /// machine-to-machine tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_jti: Option<String>,
     /// `event_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// The token format version (`version`, 2 for current pools).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// Every other claim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// Read in one pass (`claims/payload.rs`), as a verification reads them: `token_use` must be
+/// `id` or `access`, a named claim given twice is refused.
+impl<'de> Deserialize<'de> for AccessClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_fitted(d, Self::from_payload)
+    }
+}
+
 impl AccessClaims {
+    /// The claims of a payload read in one pass, with whether they fit this type. Every claim
+    /// is moved, not copied.
+    pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
+        let mut fitting = Fitting(Fit::Fits);
+        let mut extra = Map::new();
+        for (key, value) in p.rest {
+            if let Some(value) = fitting.value(value, "extra") {
+                extra.insert(key, value);
+            }
+        }
+        keep_checked(&mut extra, "nbf", p.nbf.map(Value::from));
+        keep_checked(&mut extra, "aud", p.aud.map(Value::String));
+        keep_checked(
+            &mut extra,
+            "cognito:username",
+            p.cognito_username.map(Value::String),
+        );
+        fitting.keep(&mut extra, "cognito:roles", p.roles);
+        fitting.keep(&mut extra, "cognito:preferred_role", p.preferred_role);
+        fitting.keep(&mut extra, "email", p.email);
+        fitting.keep(&mut extra, "email_verified", p.email_verified);
+        fitting.keep(&mut extra, "phone_number", p.phone_number);
+        fitting.keep(&mut extra, "phone_number_verified", p.phone_number_verified);
+        fitting.keep(&mut extra, "name", p.name);
+        fitting.keep(&mut extra, "given_name", p.given_name);
+        fitting.keep(&mut extra, "family_name", p.family_name);
+        fitting.keep(&mut extra, "identities", p.identities);
+        fitting.keep(&mut extra, "at_hash", p.at_hash);
+        fitting.keep(&mut extra, "nonce", p.nonce);
+        let claims = Self {
+            sub: fitting.required(p.sub, "sub"),
+            iss: fitting.required(p.iss, "iss"),
+            client_id: fitting.required(p.client_id, "client_id"),
+            token_use,
+            scope: scope_set(p.scope.as_deref()),
+            username: p.username,
+            groups: p.groups.unwrap_or_default(),
+            auth_time: p.auth_time,
+            iat: p.iat,
+            exp: fitting.required(p.exp, "exp"),
+            jti: p.jti,
+            origin_jti: p.origin_jti,
+            event_id: fitting.field(p.event_id, "event_id"),
+            version: fitting.field(p.version, "version"),
+            extra,
+        };
+        (claims, fitting.0)
+    }
+
     /// True when `scope` holds `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scope.contains(scope)
@@ -93,6 +145,70 @@ impl AccessClaims {
     /// True for a machine-to-machine token: no user, `sub` is the app client id.
     pub fn is_machine_to_machine(&self) -> bool {
         self.username.is_none() && self.sub == self.client_id
+    }
+}
+
+/// The reading of serde's derive with `flatten` (the type's `Deserialize` before it was read in
+/// one pass), which the one-pass reading must equal.
+/// The scopes of `scope`, a space-separated string.
+fn scope_set(scope: Option<&str>) -> BTreeSet<String> {
+    scope
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+pub(super) fn wire_reading(json: &str) -> AccessClaims {
+    use super::lenient::scope_set;
+
+    #[derive(Deserialize)]
+    struct Wire {
+        sub: String,
+        iss: String,
+        client_id: String,
+        token_use: TokenUse,
+        #[serde(default, deserialize_with = "scope_set")]
+        scope: BTreeSet<String>,
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(rename = "cognito:groups", default)]
+        groups: Vec<String>,
+        #[serde(default)]
+        auth_time: Option<i64>,
+        #[serde(default)]
+        iat: Option<i64>,
+        exp: i64,
+        #[serde(default)]
+        jti: Option<String>,
+        #[serde(default)]
+        origin_jti: Option<String>,
+        #[serde(default)]
+        event_id: Option<String>,
+        #[serde(default)]
+        version: Option<i64>,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    }
+    let w: Wire = serde_json::from_str(json).unwrap();
+    AccessClaims {
+        sub: w.sub,
+        iss: w.iss,
+        client_id: w.client_id,
+        token_use: w.token_use,
+        scope: w.scope,
+        username: w.username,
+        groups: w.groups,
+        auth_time: w.auth_time,
+        iat: w.iat,
+        exp: w.exp,
+        jti: w.jti,
+        origin_jti: w.origin_jti,
+        event_id: w.event_id,
+        version: w.version,
+        extra: w.extra,
     }
 }
 

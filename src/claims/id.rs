@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+#[cfg(test)]
 use super::lenient::bool_or_string;
+use super::payload::{Captured, Fit, Fitting, Payload, deserialize_fitted, keep_checked};
 use crate::token_use::TokenUse;
 
 const CUSTOM_PREFIX: &str = "custom:";
@@ -29,8 +31,8 @@ const CUSTOM_PREFIX: &str = "custom:";
 /// assert_eq!(claims.email_verified, Some(true));
 /// assert_eq!(claims.custom["tenant"], "acme");
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(from = "IdWire", into = "IdWire")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "IdWire")]
 #[non_exhaustive]
 pub struct IdClaims {
     /// The user's unique, stable identifier (`sub`).
@@ -88,14 +90,81 @@ pub struct IdClaims {
     pub extra: Map<String, Value>,
 }
 
+/// Read in one pass (`claims/payload.rs`), as a verification reads them: `token_use` must be
+/// `id` or `access`, a named claim given twice is refused.
+impl<'de> Deserialize<'de> for IdClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_fitted(d, Self::from_payload)
+    }
+}
+
 impl IdClaims {
+    /// The claims of a payload read in one pass, with whether they fit this type. Every claim
+    /// is moved, not copied.
+    pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
+        let mut fitting = Fitting(Fit::Fits);
+        let mut extra = Map::new();
+        let mut custom = BTreeMap::new();
+        for (key, value) in p.rest {
+            match (
+                key.strip_prefix(CUSTOM_PREFIX),
+                fitting.value(value, "extra"),
+            ) {
+                (Some(name), Some(Value::String(text))) => {
+                    custom.insert(name.to_owned(), text);
+                }
+                (_, Some(value)) => {
+                    extra.insert(key, value);
+                }
+                (_, None) => {}
+            }
+        }
+        keep_checked(&mut extra, "nbf", p.nbf.map(Value::from));
+        keep_checked(&mut extra, "client_id", p.client_id.map(Value::String));
+        keep_checked(&mut extra, "scope", p.scope.map(Value::String));
+        keep_checked(&mut extra, "username", p.username.map(Value::String));
+        fitting.keep(&mut extra, "version", p.version);
+        let claims = Self {
+            sub: fitting.required(p.sub, "sub"),
+            iss: fitting.required(p.iss, "iss"),
+            aud: fitting.required(p.aud, "aud"),
+            token_use,
+            username: fitting.required(p.cognito_username, "cognito:username"),
+            groups: p.groups.unwrap_or_default(),
+            roles: fitting.field(p.roles, "cognito:roles").unwrap_or_default(),
+            preferred_role: fitting.field(p.preferred_role, "cognito:preferred_role"),
+            email: fitting.field(p.email, "email"),
+            email_verified: fitting.flag(p.email_verified, "email_verified"),
+            phone_number: fitting.field(p.phone_number, "phone_number"),
+            phone_number_verified: fitting.flag(p.phone_number_verified, "phone_number_verified"),
+            name: fitting.field(p.name, "name"),
+            given_name: fitting.field(p.given_name, "given_name"),
+            family_name: fitting.field(p.family_name, "family_name"),
+            identities: fitting.field(p.identities, "identities"),
+            auth_time: p.auth_time,
+            iat: p.iat,
+            exp: fitting.required(p.exp, "exp"),
+            jti: p.jti,
+            origin_jti: p.origin_jti,
+            event_id: fitting.field(p.event_id, "event_id"),
+            at_hash: fitting.field(p.at_hash, "at_hash"),
+            nonce: fitting.field(p.nonce, "nonce"),
+            custom,
+            extra,
+        };
+        (claims, fitting.0)
+    }
+
     /// True when `cognito:groups` holds `group`.
     pub fn in_group(&self, group: &str) -> bool {
         self.groups.iter().any(|g| g == group)
     }
 }
 
-#[derive(Serialize, Deserialize)]
+/// The claims under Cognito's names, for serializing (and, in tests, the reference reading
+/// the one-pass reading is compared with).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(Deserialize))]
 struct IdWire {
     sub: String,
     iss: String,
@@ -164,6 +233,7 @@ struct IdWire {
     rest: Map<String, Value>,
 }
 
+#[cfg(test)]
 impl From<IdWire> for IdClaims {
     fn from(w: IdWire) -> Self {
         let mut custom = BTreeMap::new();
@@ -243,6 +313,12 @@ impl From<IdClaims> for IdWire {
             rest,
         }
     }
+}
+
+/// The reading of serde's derive with `flatten`, which the one-pass reading must equal.
+#[cfg(test)]
+pub(super) fn wire_reading(json: &str) -> IdClaims {
+    serde_json::from_str::<IdWire>(json).unwrap().into()
 }
 
 #[cfg(test)]

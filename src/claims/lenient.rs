@@ -1,11 +1,16 @@
-//! Serde helpers for claims that Cognito and its emulators write in more than one way.
+//! Serde helpers for claims that Cognito and its emulators write in more than one way. The
+//! readers are the reference readings of the tests (serde's derive, which the one-pass reading
+//! of `payload.rs` must equal); the writer serializes `scope`.
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Deserializer, Serializer};
+use serde::Serializer;
+#[cfg(test)]
+use serde::{Deserialize, Deserializer};
 
 /// `email_verified` and `phone_number_verified` are booleans in Cognito and the strings
 /// `"true"` / `"false"` in some emulators (moto). Both are read as a boolean.
+#[cfg(test)]
 pub(crate) fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -25,6 +30,7 @@ pub(crate) fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<b
 }
 
 /// `scope` is one space-separated string; it is read as a set.
+#[cfg(test)]
 pub(crate) fn scope_set<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<String>, D::Error> {
     let text = Option::<String>::deserialize(d)?;
     Ok(text

@@ -29,10 +29,12 @@
 mod access;
 mod id;
 mod lenient;
-mod registered;
+mod payload;
+mod standard;
 mod token;
 
 pub use access::AccessClaims;
 pub use id::IdClaims;
-pub(crate) use registered::{RegisteredClaims, StandardClaims};
+pub(crate) use payload::{Fit, TokenPayload};
+pub(crate) use standard::StandardClaims;
 pub use token::TokenClaims;

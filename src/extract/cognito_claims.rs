@@ -1,6 +1,6 @@
 //! `CognitoClaims<Id>` / `CognitoClaims<Access>`: the verified claims as a handler argument.
 
-use std::{fmt, marker::PhantomData, ops::Deref};
+use std::{fmt, marker::PhantomData, ops::Deref, sync::Arc};
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
@@ -62,14 +62,15 @@ use crate::{
 /// }
 /// ```
 pub struct CognitoClaims<U: TokenKind, C = <U as TokenKind>::Claims> {
-    claims: C,
+    /// Shared with the verified token (and its cache entry): no copy per request.
+    claims: Arc<C>,
     token: VerifiedToken,
     /// How a guard's refusal answers: as the layer the request passed through would.
     context: RefusalContext,
     token_use: PhantomData<fn() -> U>,
 }
 
-impl<U: TokenKind, C: DeserializeOwned + 'static> CognitoClaims<U, C> {
+impl<U: TokenKind, C: DeserializeOwned + Send + Sync + 'static> CognitoClaims<U, C> {
     /// The claims of a token verified elsewhere, read as `C`: for a handler's unit test (see
     /// [`TestIssuer::verified_token`](crate::test_util::TestIssuer::verified_token), feature
     /// `test-util`), or a token passed on from another extractor.
@@ -99,9 +100,18 @@ impl<U: TokenKind, C: DeserializeOwned + 'static> CognitoClaims<U, C> {
 }
 
 impl<U: TokenKind, C> CognitoClaims<U, C> {
-    /// The claims.
-    pub fn into_inner(self) -> C {
+    /// The claims, shared with the verified token: a cache hit hands out the claims read when
+    /// the token was first verified, without copying them.
+    pub fn into_inner(self) -> Arc<C> {
         self.claims
+    }
+
+    /// The claims, owned: moved out when nothing else shares them, else cloned.
+    pub fn into_owned(self) -> C
+    where
+        C: Clone,
+    {
+        Arc::unwrap_or_clone(self.claims)
     }
 
     /// The verified token: use, subject, user name, raw claims.
@@ -148,10 +158,10 @@ impl<U: TokenKind, C> Deref for CognitoClaims<U, C> {
     }
 }
 
-impl<U: TokenKind, C: Clone> Clone for CognitoClaims<U, C> {
+impl<U: TokenKind, C> Clone for CognitoClaims<U, C> {
     fn clone(&self) -> Self {
         Self {
-            claims: self.claims.clone(),
+            claims: Arc::clone(&self.claims),
             token: self.token.clone(),
             context: self.context.clone(),
             token_use: PhantomData,
@@ -168,7 +178,7 @@ impl<U: TokenKind, C: fmt::Debug> fmt::Debug for CognitoClaims<U, C> {
     }
 }
 
-pub(crate) fn typed<U: TokenKind, C: DeserializeOwned + 'static>(
+pub(crate) fn typed<U: TokenKind, C: DeserializeOwned + Send + Sync + 'static>(
     token: VerifiedToken,
     context: RefusalContext,
 ) -> Result<CognitoClaims<U, C>, AuthRejection> {
@@ -176,7 +186,8 @@ pub(crate) fn typed<U: TokenKind, C: DeserializeOwned + 'static>(
         let error = Error::new(ErrorKind::InvalidTokenUse).with_verified_claims(token.payload());
         return Err(reject(error, &context));
     }
-    // The crate's own claims types are read once per token (a cached token's are reused).
+    // The crate's own claims types were read with the token; a type of the caller's is read
+    // once per token (a cached token's are reused).
     let claims = token.claims_as::<C>().map_err(|_| {
         let error = Error::new(ErrorKind::InvalidClaims).with_verified_claims(token.payload());
         reject(error, &context)

@@ -68,7 +68,7 @@ use pipeline::ClaimPolicy;
 use pool_resolver::IssuerResolution;
 use pool_table::PoolTable;
 use trusted_pool::PoolSettings;
-use verification::{deserialize_claims, typed_claims};
+use verification::{access_claims, deserialize_claims, id_claims, token_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.
 ///
@@ -150,7 +150,7 @@ impl CognitoVerifier {
     ///
     /// An [`Error`] whose [`kind`](Error::kind) names the failed check.
     pub async fn verify(&self, token: &str) -> Result<TokenClaims, Error> {
-        self.verify_with(token, &TokenRequirements::new(), &typed_claims)
+        self.verify_with(token, &TokenRequirements::new(), &token_claims)
             .await
     }
 
@@ -160,8 +160,8 @@ impl CognitoVerifier {
     ///
     /// As [`verify`](Self::verify); an access token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
-    pub async fn verify_id(&self, token: &str) -> Result<IdClaims, Error> {
-        self.verify_with(token, &only(TokenUse::Id), &typed_claims)
+    pub async fn verify_id(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
+        self.verify_with(token, &only(TokenUse::Id), &id_claims)
             .await
     }
 
@@ -171,8 +171,8 @@ impl CognitoVerifier {
     ///
     /// As [`verify`](Self::verify); an ID token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
-    pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, Error> {
-        self.verify_with(token, &only(TokenUse::Access), &typed_claims)
+    pub async fn verify_access(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
+        self.verify_with(token, &only(TokenUse::Access), &access_claims)
             .await
     }
 
@@ -200,7 +200,7 @@ impl CognitoVerifier {
     /// [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), keys never loaded or too stale with
     /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable).
     pub fn verify_sync(&self, token: &str) -> Result<TokenClaims, Error> {
-        self.verify_now(token, &TokenRequirements::new(), &typed_claims)
+        self.verify_now(token, &TokenRequirements::new(), &token_claims)
     }
 
     /// [`verify_id`](Self::verify_id) with the keys already loaded, never touching the network.
@@ -208,8 +208,8 @@ impl CognitoVerifier {
     /// # Errors
     ///
     /// As [`verify_sync`](Self::verify_sync).
-    pub fn verify_id_sync(&self, token: &str) -> Result<IdClaims, Error> {
-        self.verify_now(token, &only(TokenUse::Id), &typed_claims)
+    pub fn verify_id_sync(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
+        self.verify_now(token, &only(TokenUse::Id), &id_claims)
     }
 
     /// [`verify_access`](Self::verify_access) with the keys already loaded, never touching the
@@ -218,8 +218,8 @@ impl CognitoVerifier {
     /// # Errors
     ///
     /// As [`verify_sync`](Self::verify_sync).
-    pub fn verify_access_sync(&self, token: &str) -> Result<AccessClaims, Error> {
-        self.verify_now(token, &only(TokenUse::Access), &typed_claims)
+    pub fn verify_access_sync(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
+        self.verify_now(token, &only(TokenUse::Access), &access_claims)
     }
 
     /// [`verify_as`](Self::verify_as) with the keys already loaded, never touching the

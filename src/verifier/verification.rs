@@ -13,13 +13,13 @@ use super::{
     trusted_pool::TrustedPool,
 };
 use crate::{
-    claims::RegisteredClaims,
+    claims::{AccessClaims, IdClaims, TokenClaims, TokenPayload},
     compact_token::{CompactToken, Header},
     error::{Error, ErrorKind},
     jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
     revocation::Verdict,
     token_family::USER_POOL,
-    verified_token::{Provenance, VerifiedToken},
+    verified_token::{FittedClaims, Provenance, VerifiedToken},
 };
 
 /// The first pass over a token either ends, or stops where the network may help: at an
@@ -330,9 +330,9 @@ impl CognitoVerifier {
         let header_json = parts.header_json()?;
         let header = Header::parse(&header_json, &USER_POOL)?;
         let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
-        let payload = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
-        let registered = RegisteredClaims::parse(&payload).map_err(|_| invalid_claims())?;
-        let claims = registered.standard();
+        let json = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
+        let payload = TokenPayload::parse(&json).map_err(|_| invalid_claims())?;
+        let claims = payload.standard();
         let table = inner.pools.load();
         let pool = match pool_of_issuer(&claims, |iss| table.position(iss))? {
             PoolOf::Found(index) => table.get(index),
@@ -356,20 +356,15 @@ impl CognitoVerifier {
             }
         };
         let checked = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
-            .map_err(|error| error.with_verified_claims(payload.as_bytes()))?;
+            .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
             pool_serial: pool.serial,
             pool_id: Arc::clone(&pool.id),
             key,
         };
-        Ok(VerifiedToken::new(
-            provenance,
-            checked.token_use,
-            checked.exp,
-            &registered,
-            &payload,
-        ))
+        let claims = FittedClaims::new(payload, checked.token_use);
+        Ok(VerifiedToken::new(provenance, claims, json))
     }
 }
 
@@ -398,15 +393,31 @@ pub(super) fn deserialize_claims<C: DeserializeOwned>(
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
-/// Step 13 for the crate's own claims types, read once per verified token: a cache hit clones
-/// them. Inlined: the claims are large, and a call would move them once more.
+/// Step 13 for [`TokenClaims`]: the claims read at verification, shared.
 #[inline]
-pub(super) fn typed_claims<C: DeserializeOwned + 'static>(
-    verified: &VerifiedToken,
-) -> Result<C, Error> {
+pub(super) fn token_claims(verified: &VerifiedToken) -> Result<TokenClaims, Error> {
     verified
-        .claims_as()
+        .typed()
+        .cloned()
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
+}
+
+/// Step 13 for [`IdClaims`]: the claims read at verification, shared.
+#[inline]
+pub(super) fn id_claims(verified: &VerifiedToken) -> Result<Arc<IdClaims>, Error> {
+    match verified.typed() {
+        Ok(TokenClaims::Id(claims)) => Ok(Arc::clone(claims)),
+        _ => Err(Error::new(ErrorKind::InvalidClaims)),
+    }
+}
+
+/// Step 13 for [`AccessClaims`]: the claims read at verification, shared.
+#[inline]
+pub(super) fn access_claims(verified: &VerifiedToken) -> Result<Arc<AccessClaims>, Error> {
+    match verified.typed() {
+        Ok(TokenClaims::Access(claims)) => Ok(Arc::clone(claims)),
+        _ => Err(Error::new(ErrorKind::InvalidClaims)),
+    }
 }
 
 #[cfg(all(test, feature = "test-util"))]

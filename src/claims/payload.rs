@@ -1,0 +1,461 @@
+//! One pass over a token's payload: the claims every check reads and the crate's typed claims
+//! ([`IdClaims`](super::IdClaims), [`AccessClaims`](super::AccessClaims)) come from the same
+//! read, member by member, with no buffer of the whole object and no second parse.
+//!
+//! Two kinds of members:
+//! - **Checked claims** (`iss`, `sub`, `exp`, `nbf`, `token_use`, `aud`, `client_id`, `scope`,
+//!   `cognito:groups`, `username`, `cognito:username`, `jti`, `origin_jti`, `iat`,
+//!   `auth_time`) have one type, and a payload that gives one the wrong type is refused as a
+//!   whole (step 4 of the [pipeline](crate::verifier::pipeline)): no claim can be smuggled past
+//!   a check by a type the check does not read.
+//! - **Every other member** (`email`, `email_verified`, `cognito:roles`, `version`, unknown
+//!   ones) is captured as it is and read only when the typed claims are fitted, after the
+//!   checks. A verification captures it as raw JSON text (`&RawValue`: skipped without
+//!   recursion, at any depth, and not copied); the claims types' own `Deserialize`, which must
+//!   work with any serde format, as a [`Value`]. A value of the wrong type for its typed field
+//!   (an `email_verified` of `"yes"`), or nested beyond serde_json's limit, makes the claims
+//!   not fit the crate's types, exactly as the types' derived `Deserialize` refused them, while
+//!   a caller's own claims type, which may read it otherwise, still gets the token.
+//!
+//! Any named claim given twice refuses the payload. A claim the types do not name goes to their
+//! `extra` map (and `custom:*` string attributes of an ID token to `custom`).
+
+use std::{borrow::Cow, fmt};
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, DeserializeOwned, MapAccess, Visitor},
+};
+use serde_json::{Map, Value, value::RawValue};
+
+use super::StandardClaims;
+use crate::token_use::TokenUse;
+
+/// A member captured in the pass, read later.
+pub(crate) trait Captured: Sized {
+    /// The member read as `T`; `None` when it does not fit `T`.
+    fn read<T: DeserializeOwned>(self) -> Option<T>;
+}
+
+impl Captured for &RawValue {
+    fn read<T: DeserializeOwned>(self) -> Option<T> {
+        serde_json::from_str(self.get()).ok()
+    }
+}
+
+impl Captured for Value {
+    fn read<T: DeserializeOwned>(self) -> Option<T> {
+        T::deserialize(self).ok()
+    }
+}
+
+/// `token_use` as read: one of the two uses, or another string (refused by step 9, not by the
+/// parse, so that the error says what is wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UseClaim {
+    Known(TokenUse),
+    Other,
+}
+
+impl UseClaim {
+    /// The claim as the checks read it; another value reads as `""`, which no use matches.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Known(token_use) => token_use.as_str(),
+            Self::Other => "",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UseClaim {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct UseVisitor;
+        impl Visitor<'_> for UseVisitor {
+            type Value = UseClaim;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UseClaim, E> {
+                Ok(TokenUse::from_claim(v).map_or(UseClaim::Other, UseClaim::Known))
+            }
+        }
+        d.deserialize_str(UseVisitor)
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Every claim of a user-pool token, read in one pass; see the module docs. `C` is how the
+/// members the checks do not read are captured.
+#[derive(Debug)]
+pub(crate) struct Payload<C> {
+    // Checked claims.
+    pub(super) iss: Option<String>,
+    pub(super) sub: Option<String>,
+    pub(super) exp: Option<i64>,
+    pub(super) nbf: Option<i64>,
+    pub(super) token_use: Option<UseClaim>,
+    pub(super) aud: Option<String>,
+    pub(super) client_id: Option<String>,
+    pub(super) scope: Option<String>,
+    pub(super) groups: Option<Vec<String>>,
+    pub(super) username: Option<String>,
+    pub(super) cognito_username: Option<String>,
+    pub(super) jti: Option<String>,
+    pub(super) origin_jti: Option<String>,
+    pub(super) iat: Option<i64>,
+    pub(super) auth_time: Option<i64>,
+    // Members of the typed claims only, as captured.
+    pub(super) roles: Option<C>,
+    pub(super) preferred_role: Option<C>,
+    pub(super) email: Option<C>,
+    pub(super) email_verified: Option<C>,
+    pub(super) phone_number: Option<C>,
+    pub(super) phone_number_verified: Option<C>,
+    pub(super) name: Option<C>,
+    pub(super) given_name: Option<C>,
+    pub(super) family_name: Option<C>,
+    pub(super) identities: Option<C>,
+    pub(super) event_id: Option<C>,
+    pub(super) at_hash: Option<C>,
+    pub(super) nonce: Option<C>,
+    pub(super) version: Option<C>,
+    /// Every other member, `custom:*` included, in the payload's order.
+    pub(super) rest: Vec<(String, C)>,
+}
+
+/// The payload of a token being verified: other members captured as raw text.
+pub(crate) type TokenPayload<'a> = Payload<&'a RawValue>;
+
+impl<C> Default for Payload<C> {
+    fn default() -> Self {
+        Self {
+            iss: None,
+            sub: None,
+            exp: None,
+            nbf: None,
+            token_use: None,
+            aud: None,
+            client_id: None,
+            scope: None,
+            groups: None,
+            username: None,
+            cognito_username: None,
+            jti: None,
+            origin_jti: None,
+            iat: None,
+            auth_time: None,
+            roles: None,
+            preferred_role: None,
+            email: None,
+            email_verified: None,
+            phone_number: None,
+            phone_number_verified: None,
+            name: None,
+            given_name: None,
+            family_name: None,
+            identities: None,
+            event_id: None,
+            at_hash: None,
+            nonce: None,
+            version: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+struct PayloadVisitor<C>(std::marker::PhantomData<C>);
+
+impl<'de, C: Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
+    type Value = Payload<C>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Payload<C>, A::Error> {
+        let mut p = Payload::default();
+        // One bit per named member seen: a second one is refused, `null` or not (`null` reads
+        // as absent, as `#[serde(default)] Option<T>` reads it).
+        let mut seen: u32 = 0;
+        macro_rules! member {
+            ($slot:ident, $name:literal, $bit:literal) => {{
+                if seen & (1 << $bit) != 0 {
+                    return Err(de::Error::duplicate_field($name));
+                }
+                seen |= 1 << $bit;
+                p.$slot = map.next_value()?;
+            }};
+        }
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match &*key {
+                "iss" => member!(iss, "iss", 0),
+                "sub" => member!(sub, "sub", 1),
+                "exp" => member!(exp, "exp", 2),
+                "nbf" => member!(nbf, "nbf", 3),
+                "token_use" => member!(token_use, "token_use", 4),
+                "aud" => member!(aud, "aud", 5),
+                "client_id" => member!(client_id, "client_id", 6),
+                "scope" => member!(scope, "scope", 7),
+                "cognito:groups" => member!(groups, "cognito:groups", 8),
+                "username" => member!(username, "username", 9),
+                "cognito:username" => member!(cognito_username, "cognito:username", 10),
+                "jti" => member!(jti, "jti", 11),
+                "origin_jti" => member!(origin_jti, "origin_jti", 12),
+                "iat" => member!(iat, "iat", 13),
+                "auth_time" => member!(auth_time, "auth_time", 14),
+                "cognito:roles" => member!(roles, "cognito:roles", 15),
+                "cognito:preferred_role" => member!(preferred_role, "cognito:preferred_role", 16),
+                "email" => member!(email, "email", 17),
+                "email_verified" => member!(email_verified, "email_verified", 18),
+                "phone_number" => member!(phone_number, "phone_number", 19),
+                "phone_number_verified" => {
+                    member!(phone_number_verified, "phone_number_verified", 20)
+                }
+                "name" => member!(name, "name", 21),
+                "given_name" => member!(given_name, "given_name", 22),
+                "family_name" => member!(family_name, "family_name", 23),
+                "identities" => member!(identities, "identities", 24),
+                "event_id" => member!(event_id, "event_id", 25),
+                "at_hash" => member!(at_hash, "at_hash", 26),
+                "nonce" => member!(nonce, "nonce", 27),
+                "version" => member!(version, "version", 28),
+                _ => {
+                    let value = map.next_value::<C>()?;
+                    p.rest.push((key.into_owned(), value));
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+impl<'de, C: Deserialize<'de>> Deserialize<'de> for Payload<C> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(PayloadVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Whether the claims fit the crate's types; what does not fit is left out of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fit {
+    Fits,
+    /// A required claim is missing or another claim does not fit its field; `what` says
+    /// which (the first found).
+    DoesNotFit(&'static str),
+}
+
+/// Fits captured members to their fields, noting the first misfit.
+pub(super) struct Fitting(pub(super) Fit);
+
+impl Fitting {
+    pub(super) fn misfit(&mut self, what: &'static str) {
+        if self.0 == Fit::Fits {
+            self.0 = Fit::DoesNotFit(what);
+        }
+    }
+
+    pub(super) fn required<T: Default>(&mut self, value: Option<T>, what: &'static str) -> T {
+        value.unwrap_or_else(|| {
+            self.misfit(what);
+            T::default()
+        })
+    }
+
+    /// A member read as `T` (`null` reads as absent, as `#[serde(default)]` fields read it).
+    pub(super) fn field<T: DeserializeOwned>(
+        &mut self,
+        value: Option<impl Captured>,
+        what: &'static str,
+    ) -> Option<T> {
+        match value?.read::<Option<T>>() {
+            Some(read) => read,
+            None => {
+                self.misfit(what);
+                None
+            }
+        }
+    }
+
+    /// `email_verified` / `phone_number_verified`: a boolean, or `"true"` / `"false"`.
+    pub(super) fn flag(
+        &mut self,
+        value: Option<impl Captured>,
+        what: &'static str,
+    ) -> Option<bool> {
+        match self.field::<Value>(value, what)? {
+            Value::Bool(flag) => Some(flag),
+            Value::String(text) if text == "true" => Some(true),
+            Value::String(text) if text == "false" => Some(false),
+            _ => {
+                self.misfit(what);
+                None
+            }
+        }
+    }
+
+    /// A member as a JSON value, for `extra` (`null` kept).
+    pub(super) fn value(&mut self, value: impl Captured, what: &'static str) -> Option<Value> {
+        let read = value.read::<Value>();
+        if read.is_none() {
+            self.misfit(what);
+        }
+        read
+    }
+
+    /// Puts a member the type does not name into `extra`, as the payload had it.
+    pub(super) fn keep(
+        &mut self,
+        extra: &mut Map<String, Value>,
+        name: &'static str,
+        value: Option<impl Captured>,
+    ) {
+        if let Some(value) = value.and_then(|value| self.value(value, name)) {
+            extra.insert(name.to_owned(), value);
+        }
+    }
+}
+
+/// Puts a checked claim the type does not name into `extra`.
+pub(super) fn keep_checked(extra: &mut Map<String, Value>, name: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        extra.insert(name.to_owned(), value);
+    }
+}
+
+impl<'a> TokenPayload<'a> {
+    /// Parses a token's payload, which must be a JSON object.
+    pub(crate) fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}
+
+impl<C> Payload<C> {
+    /// The view the standard checks read.
+    pub(crate) fn standard(&self) -> StandardClaims<'_> {
+        StandardClaims {
+            iss: self.iss.as_deref(),
+            sub: self.sub.as_deref(),
+            exp: self.exp,
+            nbf: self.nbf,
+            token_use: self.token_use.map(UseClaim::as_str),
+            aud: self.aud.as_deref(),
+            client_id: self.client_id.as_deref(),
+        }
+    }
+
+    pub(crate) fn nbf(&self) -> Option<i64> {
+        self.nbf
+    }
+
+    /// True when the payload names `cognito:username`.
+    pub(crate) fn has_cognito_username(&self) -> bool {
+        self.cognito_username.is_some()
+    }
+}
+
+/// For the claims types' `Deserialize`: the payload's own `token_use` (required, one of the
+/// two), then the fitted claims, refused when they do not fit.
+pub(crate) fn deserialize_fitted<'de, D, T>(
+    d: D,
+    fit: impl FnOnce(Payload<Value>, TokenUse) -> (T, Fit),
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let payload = Payload::<Value>::deserialize(d)?;
+    let token_use = match payload.token_use {
+        Some(UseClaim::Known(token_use)) => token_use,
+        Some(UseClaim::Other) => {
+            return Err(de::Error::custom(
+                "`token_use` is neither `id` nor `access`",
+            ));
+        }
+        None => return Err(de::Error::missing_field("token_use")),
+    };
+    match fit(payload, token_use) {
+        (claims, Fit::Fits) => Ok(claims),
+        (_, Fit::DoesNotFit(what)) => Err(de::Error::custom(format_args!(
+            "the claim `{what}` is missing or of the wrong type"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_members_are_rejected() {
+        for payload in [
+            r#"{"iss":"a","iss":"b"}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"exp":null,"exp":2}"#,
+            r#"{"exp":2,"exp":null}"#,
+            r#"{"token_use":"id","token_use":"access"}"#,
+            r#"{"cognito:groups":[],"cognito:groups":["admins"]}"#,
+            r#"{"jti":"a","jti":"b"}"#,
+            r#"{"iat":1,"iat":2}"#,
+            r#"{"email":"a","email":"b"}"#,
+            r#"{"version":2,"version":2}"#,
+        ] {
+            assert!(TokenPayload::parse(payload).is_err(), "{payload}");
+        }
+    }
+
+    #[test]
+    fn checked_claims_of_the_wrong_type_are_rejected() {
+        for payload in [
+            r#"{"exp":"1700000000"}"#,
+            r#"{"exp":1.5}"#,
+            r#"{"exp":99999999999999999999999}"#,
+            r#"{"aud":["a","b"]}"#,
+            r#"{"iss":5}"#,
+            r#"{"token_use":5}"#,
+            r#"{"scope":["a"]}"#,
+            r#"{"cognito:groups":"admins"}"#,
+            r#"{"cognito:groups":[1]}"#,
+            r#"[]"#,
+            r#""text""#,
+            r#"{"#,
+        ] {
+            assert!(TokenPayload::parse(payload).is_err(), "{payload}");
+        }
+    }
+
+    #[test]
+    fn member_names_with_escapes_are_read() {
+        let payload = TokenPayload::parse(r#"{"i\u0073s":"a","sub":"s\u00e9"}"#).unwrap();
+        assert_eq!(payload.standard().iss, Some("a"));
+        assert_eq!(payload.standard().sub, Some("s\u{e9}"));
+    }
+
+    #[test]
+    fn another_token_use_reads_as_no_use() {
+        let payload = TokenPayload::parse(r#"{"token_use":"refresh"}"#).unwrap();
+        assert_eq!(payload.standard().token_use, Some(""));
+    }
+}
