@@ -109,6 +109,13 @@ fn main() {
     };
     let routes = [
         ("router/bare", Router::new().route("/", get(ok))),
+        // A layer that does nothing: what the router's own wrapping of a layered route costs.
+        (
+            "router/noop_layer",
+            Router::new()
+                .route("/", get(ok))
+                .layer(tower::layer::layer_fn(|inner| inner)),
+        ),
         (
             "router/layer",
             Router::new()
@@ -134,6 +141,31 @@ fn main() {
         ));
     }
 
+    // The layer around a plain tower service, without the router's own boxing of each layered
+    // route: what the layer itself allocates.
+    let plain = tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, std::convert::Infallible>(axum::response::Response::new(Body::empty()))
+    });
+    let layered = tower::Layer::layer(&CognitoAuthLayer::new(cached.clone()), plain);
+    rows.push((
+        "service/bare",
+        per_call(|| {
+            let response = runtime
+                .block_on(plain.oneshot(request()))
+                .expect("infallible");
+            assert_eq!(response.status(), 200);
+        }),
+    ));
+    rows.push((
+        "service/layer",
+        per_call(|| {
+            let response = runtime
+                .block_on(layered.clone().oneshot(request()))
+                .expect("infallible");
+            assert_eq!(response.status(), 200);
+        }),
+    ));
+
     println!("\nallocations per call ({CALLS} calls each)");
     for (name, count) in &rows {
         println!("  {name:<32} {count:>8.2}");
@@ -148,4 +180,10 @@ fn main() {
     {
         println!("  {name:<32} {:>+8.2} over router/bare", count - bare);
     }
+    let service = |name: &str| rows.iter().find(|(n, _)| *n == name).map_or(0.0, |r| r.1);
+    println!(
+        "  {:<32} {:>+8.2} over service/bare",
+        "service/layer",
+        service("service/layer") - service("service/bare")
+    );
 }

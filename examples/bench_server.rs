@@ -14,7 +14,9 @@
 //! - `GET /bare`: the handler alone;
 //! - `GET /protected`: the same handler behind [`CognitoAuthLayer`] (default verifier: cache
 //!   on, 16 MiB);
-//! - `GET /claims`: behind the layer, with a `CognitoClaims<Access>` handler argument.
+//! - `GET /claims`: behind the layer, with a `CognitoClaims<Access>` handler argument;
+//! - `GET /uncached`: the handler behind a layer whose verifier has the token cache off, so
+//!   that every request is verified in full (as jwt-authorizer verifies every request).
 //!
 //! The issuer's JWKS is served on another loopback port of the same process, for peers that
 //! verify the same tokens. Runs until killed.
@@ -132,10 +134,21 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     write("token", access_token(&issuer))?;
     write("tokens", minted.join("\n"))?;
 
+    // The same checks with the token cache off: every request verified in full.
+    let uncached = CognitoVerifier::builder()
+        .user_pool(issuer.user_pool())
+        .any_token_use()
+        .token_cache_bytes(0)
+        .build()
+        .await?;
+    let every_request_verified = Router::new()
+        .route("/uncached", get(ok))
+        .route_layer(CognitoAuthLayer::new(uncached));
     let app = Router::new()
         .route("/protected", get(ok))
         .route("/claims", get(with_claims))
         .route_layer(CognitoAuthLayer::new(verifier))
+        .merge(every_request_verified)
         .route("/bare", get(ok));
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!("listening on {}", listener.local_addr()?);

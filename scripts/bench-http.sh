@@ -5,6 +5,8 @@
 #   layer         GET /protected behind CognitoAuthLayer, one valid token repeated (cache hits)
 #   layer+claims  GET /claims: the layer and a CognitoClaims<Access> handler argument
 #   unique        GET /protected, every request a token the server has not seen (no cache hit)
+#   uncached      GET /uncached: one repeated token behind a layer with the token cache off, so
+#                 every request is verified in full
 #   jwt-authorizer, repeated / unique: the same route behind jwt-authorizer 0.15 (crates.io),
 #                 configured for the same JWKS URL and issuer
 #
@@ -13,6 +15,9 @@
 # each round, so that other work on the machine weighs on all of them alike; the table gives each
 # scenario's median requests/s and the median of its per-round ratio to the bare route. Writes
 # the table to stdout and to target/bench-http.md.
+#
+# On a machine with two cores or more, the servers run on core SERVER_CPU (0) and wrk on core
+# WRK_CPU (1), pinned with taskset, so that the load generator never takes the server's core.
 #
 # Settings (environment): ROUNDS (3), DURATION seconds per scenario and round (5),
 # UNIQUE_DURATION for the unique scenarios (3), CONNECTIONS (32), WORKERS server threads (1),
@@ -32,6 +37,19 @@ WORK=target/bench-http
 REPORT=target/bench-http.md
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 PEER_TARGET=target/peer-jwt-authorizer
+SERVER_CPU=${SERVER_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    on_wrk_cpu=(taskset -c "$WRK_CPU")
+else
+    on_wrk_cpu=()
+fi
+# Moves every thread of process $1 onto the server core (after minting, which uses all cores).
+pin_server() {
+    if [ ${#on_wrk_cpu[@]} -gt 0 ]; then
+        taskset -a -p -c "$SERVER_CPU" "$1" >/dev/null
+    fi
+}
 
 if ! command -v wrk >/dev/null; then
     echo "installing wrk (Debian package)" >&2
@@ -83,19 +101,21 @@ minting_started=$(date +%s)
 pids+=($!)
 addr=$(wait_listening "$WORK/server.log" 1800 "${pids[-1]}")
 echo "minted in $(($(date +%s) - minting_started)) s; bench_server on $addr" >&2
+pin_server "${pids[-1]}"
 
 "$PEER_TARGET/release/peer-jwt-authorizer" \
     "$(cat "$WORK/data/jwks_url")" "$(cat "$WORK/data/issuer")" 127.0.0.1:0 "$WORKERS" \
     >"$WORK/peer.log" 2>&1 &
 pids+=($!)
 peer_addr=$(wait_listening "$WORK/peer.log" 30 "${pids[-1]}")
+pin_server "${pids[-1]}"
 echo "jwt-authorizer on $peer_addr" >&2
 
 token=$(cat "$WORK/data/token")
 auth="Authorization: Bearer $token"
 
 # Every scenario must answer 200 before it is timed: a 401 is fast and would flatter a figure.
-for url in "http://$addr/bare" "http://$addr/protected" "http://$addr/claims" \
+for url in "http://$addr/bare" "http://$addr/protected" "http://$addr/claims" "http://$addr/uncached" \
     "http://$peer_addr/protected"; do
     status=$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url")
     if [ "$status" != 200 ]; then
@@ -120,7 +140,7 @@ run() {
     done
     local out="$WORK/$name.$round.txt"
     echo "  round $round: $name, ${seconds}s" >&2
-    wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency "${options[@]}" "$url" \
+    "${on_wrk_cpu[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency "${options[@]}" "$url" \
         "$@" >"$out"
     local r
     r=$(awk '/^Requests\/sec:/ {print $2}' "$out")
@@ -145,6 +165,7 @@ for round in $(seq 0 $((ROUNDS - 1))); do
     run layer "$round" "$DURATION" "http://$addr/protected" -H "$auth"
     run layer_claims "$round" "$DURATION" "http://$addr/claims" -H "$auth"
     run unique "$round" "$UNIQUE_DURATION" "http://$addr/protected" "${unique[@]}" "${unique_args[@]}"
+    run uncached "$round" "$DURATION" "http://$addr/uncached" -H "$auth"
     run peer "$round" "$DURATION" "http://$peer_addr/protected" -H "$auth"
     run peer_unique "$round" "$UNIQUE_DURATION" "http://$peer_addr/protected" "${unique[@]}" \
         "${unique_args[@]}"
@@ -158,6 +179,9 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $0 } END { pr
     echo
     echo "- machine: $(nproc) cores, $(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)," \
         "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+    if [ ${#on_wrk_cpu[@]} -gt 0 ]; then
+        echo "- pinned: servers on core $SERVER_CPU, wrk on core $WRK_CPU (taskset)"
+    fi
     echo "- wrk -t$WRK_THREADS -c$CONNECTIONS; $ROUNDS rounds of ${DURATION}s per scenario" \
         "(${UNIQUE_DURATION}s for unique tokens, $TOKENS minted); servers: $WORKERS worker thread(s)"
     echo "- token: $(printf %s "$token" | wc -c) bytes; every request carries it (or a token like it)"
@@ -174,12 +198,15 @@ median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $0 } END { pr
     row "layer, one repeated token" layer
     row "layer + CognitoClaims<Access>, one repeated token" layer_claims
     row "layer, unique tokens" unique
+    row "layer, cache off (every request verified in full), one repeated token" uncached
     row "jwt-authorizer, one repeated token" peer
     row "jwt-authorizer, unique tokens" peer_unique
     echo
     echo "- layer, repeated token / bare: $(median "${vs_bare[layer]}") (target >= 0.9)"
     echo "- layer, repeated token / jwt-authorizer, repeated token:" \
         "$(ratio "$(median "${rps[layer]}")" "$(median "${rps[peer]}")")"
+    echo "- layer, cache off / jwt-authorizer, repeated token (both verify every request):" \
+        "$(ratio "$(median "${rps[uncached]}")" "$(median "${rps[peer]}")") (target >= 1.35)"
     echo "- layer, unique tokens / jwt-authorizer, unique tokens:" \
         "$(ratio "$(median "${rps[unique]}")" "$(median "${rps[peer_unique]}")")"
 } | tee "$REPORT"

@@ -3,10 +3,14 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use axum_cognito::{
-    AccessClaims, ErrorKind, IdClaims, TokenClaims, TokenRequirements, test_util::TestIssuer,
+    AccessClaims, CognitoClaims, ErrorKind, Id, IdClaims, TokenClaims, TokenRequirements,
+    test_util::TestIssuer,
 };
 use common::verifier;
+use serde::Deserialize;
 
 #[tokio::test]
 async fn cached_typed_claims_equal_a_fresh_parse() {
@@ -63,4 +67,108 @@ async fn cached_typed_claims_equal_a_fresh_parse() {
         assert_eq!(err.kind(), ErrorKind::InvalidTokenUse);
     }
     assert_eq!(verifier.status().cached_tokens, 2);
+}
+
+/// A cache hit hands out the claims the first verification read: the same allocation, not a
+/// copy. With the cache off, each verification reads its own.
+#[tokio::test]
+async fn a_cache_hit_shares_the_claims_of_the_first_verification() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer).await;
+    let access = issuer.access_token().groups(["admins"]).sign();
+    let id = issuer.id_token().sign();
+    let first = verifier.verify_access(&access).await.unwrap();
+    assert!(Arc::ptr_eq(
+        &first,
+        &verifier.verify_access(&access).await.unwrap()
+    ));
+    assert!(Arc::ptr_eq(
+        &first,
+        &verifier.verify_access_sync(&access).unwrap()
+    ));
+    match verifier.verify_sync(&access).unwrap() {
+        TokenClaims::Access(claims) => assert!(Arc::ptr_eq(&first, &claims)),
+        TokenClaims::Id(_) => panic!("an access token"),
+    }
+    let first_id = verifier.verify_id(&id).await.unwrap();
+    assert!(Arc::ptr_eq(
+        &first_id,
+        &verifier.verify_id_sync(&id).unwrap()
+    ));
+
+    let uncached = issuer
+        .verifier_builder()
+        .token_cache_bytes(0)
+        .build()
+        .await
+        .unwrap();
+    let a = uncached.verify_access(&access).await.unwrap();
+    let b = uncached.verify_access(&access).await.unwrap();
+    assert_eq!(a, b);
+    assert!(
+        !Arc::ptr_eq(&a, &b),
+        "no cache: each verification reads its claims"
+    );
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Tenant {
+    sub: String,
+    #[serde(rename = "custom:tenant")]
+    tenant: String,
+}
+
+/// The extractor's claims are the verified token's: shared for the crate's types, and for a
+/// caller's own type read once and then shared.
+#[tokio::test]
+async fn extractor_claims_are_shared_with_the_verified_token() {
+    let issuer = TestIssuer::start().await;
+    let token = issuer
+        .verified_token(&issuer.id_token().custom("tenant", "acme").sign())
+        .await;
+    let a = CognitoClaims::<Id>::from_verified(token.clone()).unwrap();
+    let b = CognitoClaims::<Id>::from_verified(token.clone()).unwrap();
+    assert!(Arc::ptr_eq(&a.into_inner(), &b.clone().into_inner()));
+    assert_eq!(b.into_owned().custom["tenant"], "acme");
+
+    let a = CognitoClaims::<Id, Tenant>::from_verified(token.clone()).unwrap();
+    let b = CognitoClaims::<Id, Tenant>::from_verified(token.clone()).unwrap();
+    assert_eq!(a.tenant, "acme");
+    assert!(Arc::ptr_eq(&a.into_inner(), &b.into_inner()));
+    // Another type of the caller's is read too (anew each time), and still right.
+    let value = CognitoClaims::<Id, serde_json::Value>::from_verified(token).unwrap();
+    assert_eq!(value["custom:tenant"], "acme");
+}
+
+/// A token that passes every check but does not fit the crate's claims type (an ID token
+/// without `cognito:username`) is verified for a caller's own type and the `VerifiedToken`,
+/// and refused with `InvalidClaims` where `IdClaims` are asked for, on a cache hit as on the
+/// first verification.
+#[tokio::test]
+async fn claims_that_do_not_fit_the_crate_types_are_refused_only_where_those_are_asked_for() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer).await;
+    let token = issuer.id_token().without("cognito:username").sign();
+    let misfit = issuer.id_token().claim("email_verified", "yes").sign();
+    for _ in 0..2 {
+        for token in [&token, &misfit] {
+            assert_eq!(
+                verifier.verify_id(token).await.unwrap_err().kind(),
+                ErrorKind::InvalidClaims
+            );
+            assert_eq!(
+                verifier.verify_sync(token).unwrap_err().kind(),
+                ErrorKind::InvalidClaims
+            );
+            let own: serde_json::Value = verifier
+                .verify_as(token, &TokenRequirements::new())
+                .await
+                .unwrap();
+            assert_eq!(own["token_use"], "id");
+        }
+    }
+    let verified = issuer.verified_token(&token).await;
+    assert_eq!(verified.username(), None);
+    assert!(issuer.verified_token(&misfit).await.username().is_some());
+    assert!(CognitoClaims::<Id>::from_verified(verified).is_err());
 }
