@@ -156,10 +156,20 @@ fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_')
 }
 
+/// Decodes a segment into a buffer of exactly its decoded length, so that a payload kept as
+/// text is not reallocated to shrink it.
 fn decode(segment: &str) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| Error::new(ErrorKind::Malformed))
+    let malformed = || Error::new(ErrorKind::Malformed);
+    // Unpadded base64url: 4 characters per 3 bytes; a last group of 2 or 3 characters holds 1
+    // or 2 bytes; a last group of 1 is never valid (the decoder refuses it).
+    let len = segment.len();
+    let exact = len / 4 * 3 + [0, 0, 1, 2][len % 4];
+    let mut bytes = vec![0; exact];
+    let written = URL_SAFE_NO_PAD
+        .decode_slice(segment, &mut bytes)
+        .map_err(|_| malformed())?;
+    bytes.truncate(written);
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use axum::{
     routing::{get, post},
 };
 use axum_cognito::{
-    CognitoAuthLayer, CognitoVerifier, ErrorKind, VerifiedToken,
+    CognitoAuthLayer, CognitoVerifier, ErrorKind, TokenRequirements, VerifiedToken,
     revocation::{FailurePolicy, GetUserCheck, RevocationList, Revoked},
     test_util::TestIssuer,
 };
@@ -659,4 +659,43 @@ async fn a_revoked_token_through_the_layer_is_401_and_a_plain_http_endpoint_else
         .await
         .unwrap_err();
     assert!(error.to_string().contains("loopback"), "{error}");
+}
+
+/// The layer's first pass over a token whose revocation only Cognito can tell is not repeated
+/// after the call: the token is verified (and cached) once, the call made once, and no cache
+/// hit counted for a second pass; the route's rules run after the call, on the same pass.
+#[tokio::test]
+async fn the_layer_asks_cognito_after_one_pass_and_does_not_verify_again() {
+    let (hits, _guard) = hits();
+    let issuer = TestIssuer::start().await;
+    let endpoint = Endpoint::start().await;
+    let verifier = get_user_verifier(&issuer, &endpoint, GetUserCheck::new()).await;
+    let app = Router::new()
+        .route("/", get(verified_sub))
+        .layer(CognitoAuthLayer::new(verifier.clone()));
+    let token = issuer.access_token().sign();
+    let reply = call(&app, with_token("/", &token)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(endpoint.calls(), 1);
+    assert_eq!(
+        hits.since_last(),
+        0,
+        "one pass: no cache hit for a second one"
+    );
+    assert_eq!(verifier.status().cached_tokens, 1);
+    // The answer is kept: the next request is a cache hit and asks nothing.
+    let reply = call(&app, with_token("/", &token)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(endpoint.calls(), 1);
+    assert_eq!(hits.since_last(), 1);
+
+    // The rules of the route run once, after the call: a missing group is 403, asked once.
+    let guarded = Router::new().route("/", get(verified_sub)).layer(
+        CognitoAuthLayer::new(verifier).require(TokenRequirements::new().any_group(["admins"])),
+    );
+    let other = issuer.access_token().sign();
+    let reply = call(&guarded, with_token("/", &other)).await;
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert_eq!(endpoint.calls(), 2);
+    assert_eq!(hits.since_last(), 0);
 }

@@ -8,7 +8,7 @@ use crate::{
     error::{Error, ErrorKind},
     token_use::TokenUse,
     verified_token::VerifiedToken,
-    verifier::{CognitoVerifier, TokenRequirements},
+    verifier::{CognitoVerifier, FirstPass, TokenRequirements},
 };
 
 /// The header the load balancer forwards the identity provider's access token in.
@@ -65,7 +65,8 @@ pub(crate) fn check_now(
         Ok(token) => token,
         Err(error) => return Some(Err(error)),
     };
-    verifier
-        .verify_token_now(token, &access_only())
-        .map(|verified| verified.and_then(|access| same_user(alb, access)))
+    match verifier.verify_token_now(token, &access_only()) {
+        FirstPass::Done(verified) => Some(verified.and_then(|access| same_user(alb, access))),
+        FirstPass::Later(_) => None,
+    }
 }

@@ -19,7 +19,7 @@ use crate::{
     },
     token_source::FoundToken,
     verified_token::VerifiedToken,
-    verifier::CognitoVerifier,
+    verifier::{CognitoVerifier, FirstPass, Later},
 };
 
 /// The middleware service made by [`CognitoAuthLayer`]: verifies the request's token, then
@@ -101,9 +101,10 @@ pub(crate) struct PassedWithoutToken(pub(crate) CognitoVerifier);
 enum Decision {
     Pass(Option<VerifiedToken>),
     Refuse(AuthRejection),
-    /// The `kid` is unknown, or only Cognito's `GetUser` can tell whether the token was
-    /// revoked: verify again asynchronously (after a refetch, or asking Cognito).
-    Refetch(String),
+    /// The `kid` is unknown, the issuer is one the pool resolver may know, or only Cognito's
+    /// `GetUser` can tell whether the token was revoked: go on asynchronously from where the
+    /// first pass stopped (a refetch, the resolver, or the question to Cognito).
+    Later(String, Later),
 }
 
 impl<S, R, B, ResBody> Service<Request<B>> for CognitoAuth<S, R>
@@ -126,7 +127,7 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let config = &*self.config;
         let decision = decide(config, &request);
-        if let (Decision::Pass(_) | Decision::Refetch(_), Some(renderer)) =
+        if let (Decision::Pass(_) | Decision::Later(..), Some(renderer)) =
             (&decision, &self.renderer)
         {
             request
@@ -151,7 +152,7 @@ where
                 log_rejection(&rejection);
                 ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
             }
-            Decision::Refetch(token) => {
+            Decision::Later(token, later) => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
@@ -159,7 +160,7 @@ where
                 let verification = Box::pin(async move {
                     let verified = config
                         .verifier
-                        .verify_token(&token, &config.requirements)
+                        .verify_token_later(&token, &config.requirements, later)
                         .await?;
                     log_accepted(&verified);
                     let mut extensions = http::Extensions::new();
@@ -191,12 +192,12 @@ fn decide<B>(config: &AuthConfig, request: &Request<B>) -> Decision {
             .verifier
             .verify_token_now(token, &config.requirements)
         {
-            Some(Ok(verified)) => {
+            FirstPass::Done(Ok(verified)) => {
                 log_accepted(&verified);
                 Decision::Pass(Some(verified))
             }
-            Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
-            None => Decision::Refetch(token.to_owned()),
+            FirstPass::Done(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
+            FirstPass::Later(later) => Decision::Later(token.to_owned(), later),
         },
     }
 }

@@ -68,6 +68,7 @@ use pipeline::ClaimPolicy;
 use pool_resolver::IssuerResolution;
 use pool_table::PoolTable;
 use trusted_pool::PoolSettings;
+pub(crate) use verification::{FirstPass, Later};
 use verification::{access_claims, deserialize_claims, id_claims, token_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.

@@ -42,6 +42,15 @@ impl<T> From<Result<T, Error>> for Attempt<T> {
     }
 }
 
+/// What the layer's first pass found: an answer, or a network step to take.
+pub(crate) enum FirstPass {
+    Done(Result<VerifiedToken, Error>),
+    Later(Later),
+}
+
+/// Where a first pass stopped; [`CognitoVerifier::verify_token_later`] goes on from there.
+pub(crate) struct Later(Attempt<VerifiedToken>);
+
 /// Why the standard checks stopped.
 enum Stop {
     Failed(Error),
@@ -80,7 +89,22 @@ impl CognitoVerifier {
     where
         F: Fn(&VerifiedToken) -> Result<T, Error>,
     {
-        let attempt = match self.attempt(token, requirements, finish, Now::read()) {
+        let first = self.attempt(token, requirements, finish, Now::read());
+        self.go_on(token, requirements, finish, first).await
+    }
+
+    /// After a first pass: done, or the network step it stopped at, then the rest.
+    async fn go_on<T, F>(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+        finish: &F,
+        first: Attempt<T>,
+    ) -> Result<T, Error>
+    where
+        F: Fn(&VerifiedToken) -> Result<T, Error>,
+    {
+        let attempt = match first {
             Attempt::UnknownIssuer(issuer) => {
                 if let Err(error) = self.resolve_issuer(&issuer).await {
                     return self.refused(error);
@@ -145,23 +169,33 @@ impl CognitoVerifier {
         }
     }
 
-    /// For the HTTP layer: verifies without touching the network. `None` when the `kid` is
-    /// unknown and a refetch may find it, when the issuer is unknown and the pool resolver may
-    /// know it, or when only Cognito can tell whether the token was revoked
-    /// ([`verify_token`](Self::verify_token) does all three).
+    /// For the HTTP layer: the first pass, without touching the network. It ends, or it
+    /// stops where the network may help (an unknown `kid`, an issuer the pool resolver may
+    /// know, a revocation only Cognito can tell), and [`verify_token_later`]
+    /// (Self::verify_token_later) goes on from there, without repeating what was done.
     pub(crate) fn verify_token_now(
         &self,
         token: &str,
         requirements: &TokenRequirements,
-    ) -> Option<Result<VerifiedToken, Error>> {
+    ) -> FirstPass {
         match self.attempt(token, requirements, &|v| Ok(v.clone()), Now::read()) {
-            Attempt::Done(result) => Some(result),
-            Attempt::UnknownKid { .. } | Attempt::UnknownIssuer(_) | Attempt::AskCognito(_) => None,
+            Attempt::Done(result) => FirstPass::Done(result),
+            attempt => FirstPass::Later(Later(attempt)),
         }
     }
 
-    /// For the HTTP layer and the extractors: verifies, refetching the keys on an unknown
-    /// `kid`.
+    /// For the HTTP layer: the network step a first pass stopped at, then the rest.
+    pub(crate) async fn verify_token_later(
+        &self,
+        token: &str,
+        requirements: &TokenRequirements,
+        later: Later,
+    ) -> Result<VerifiedToken, Error> {
+        self.go_on(token, requirements, &|v| Ok(v.clone()), later.0)
+            .await
+    }
+
+    /// For the extractors: verifies, refetching the keys on an unknown `kid`.
     pub(crate) async fn verify_token(
         &self,
         token: &str,
