@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Deserializer, de::IgnoredAny};
 
 use crate::{
@@ -111,11 +110,21 @@ impl<'t> CompactToken<'t> {
         if self.signature.len() > base64::encoded_len(max, false).unwrap_or(0) {
             return Err(invalid());
         }
-        let mut signature = [0u8; MAX_SIGNATURE_BYTES];
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(self.signature, &mut signature[..max])
+        let codec = base64_simd::URL_SAFE_NO_PAD;
+        let len = codec
+            .decoded_length(self.signature.as_bytes())
             .map_err(|_| invalid())?;
-        key.verify(algorithm, self.signing_input.as_bytes(), &signature[..len])
+        if len > max {
+            return Err(invalid());
+        }
+        let mut buffer = [0u8; MAX_SIGNATURE_BYTES];
+        let signature = codec
+            .decode(
+                self.signature.as_bytes(),
+                base64_simd::Out::from_slice(&mut buffer[..len]),
+            )
+            .map_err(|_| invalid())?;
+        key.verify(algorithm, self.signing_input.as_bytes(), signature)
             .map_err(|()| invalid())
     }
 }
@@ -156,24 +165,18 @@ fn is_base64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_')
 }
 
-/// Decodes a segment into a buffer of exactly its decoded length, so that a payload kept as
-/// text is not reallocated to shrink it.
+/// Decodes a segment (strictly: canonical unpadded base64url) into a buffer of exactly its
+/// decoded length, so that a payload kept as text is not reallocated to shrink it.
 fn decode(segment: &str) -> Result<Vec<u8>, Error> {
-    let malformed = || Error::new(ErrorKind::Malformed);
-    // Unpadded base64url: 4 characters per 3 bytes; a last group of 2 or 3 characters holds 1
-    // or 2 bytes; a last group of 1 is never valid (the decoder refuses it).
-    let len = segment.len();
-    let exact = len / 4 * 3 + [0, 0, 1, 2][len % 4];
-    let mut bytes = vec![0; exact];
-    let written = URL_SAFE_NO_PAD
-        .decode_slice(segment, &mut bytes)
-        .map_err(|_| malformed())?;
-    bytes.truncate(written);
-    Ok(bytes)
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(segment)
+        .map_err(|_| Error::new(ErrorKind::Malformed))
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+
     use super::*;
 
     fn b64(s: &str) -> String {
