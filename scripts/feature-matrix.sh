@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The library and its unit tests with no feature, each feature alone, and all of them: clippy
-# (warnings are errors) and `cargo test --lib`.
+# (warnings are errors) of the library alone and with its unit tests, and `cargo test --lib`.
 #
 # Why a copy of the crate: the crate's dev-dependency on itself (its tests, doctests and
 # examples use the test issuer) turns `test-util` and `metrics` on for every `cargo test`, so
@@ -43,7 +43,10 @@ for features in "" test-util metrics test-util,metrics; do
     printf '\n-- features: %s\n' "${features:-(none)}"
     flags=(--no-default-features)
     [[ -n $features ]] && flags+=(--features "$features")
-    # --all-targets is the library and its unit tests: the copy has no other target.
+    # The library as a user builds it: no dev-dependency in the graph, so only these flags
+    # turn features of its dependencies on (a feature it forgot to ask for fails here).
+    cargo clippy "${manifest[@]}" --lib "${flags[@]}" -- -D warnings
+    # Its unit tests too (--all-targets: the copy has no other target).
     cargo clippy "${manifest[@]}" --all-targets "${flags[@]}" -- -D warnings
     cargo test "${manifest[@]}" --lib "${flags[@]}"
 done
