@@ -239,16 +239,24 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Runs `iters` cache hits on each token at once, one thread per token, and returns the
-/// slowest thread's time: the per-thread cost.
+/// Runs `iters` cache hits on each token at once, one thread per token, each pinned to its own
+/// core, and returns the slowest thread's time: the per-thread cost. Unpinned, the scheduler
+/// sometimes started both threads on one core for part of a round (both threads then took
+/// about twice as long), which made the ratio swing between 1.0 and 1.9 from run to run.
 fn hits_on_threads(verifier: &CognitoVerifier, tokens: &[&str], iters: u64) -> Duration {
     let start_line = Barrier::new(tokens.len());
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
     thread::scope(|scope| {
         let threads: Vec<_> = tokens
             .iter()
-            .map(|token| {
+            .enumerate()
+            .map(|(i, token)| {
                 let start_line = &start_line;
+                let core = cores.get(i % cores.len().max(1)).copied();
                 scope.spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
                     start_line.wait();
                     let start = Instant::now();
                     for _ in 0..iters {
@@ -258,11 +266,14 @@ fn hits_on_threads(verifier: &CognitoVerifier, tokens: &[&str], iters: u64) -> D
                 })
             })
             .collect();
-        threads
+        let times: Vec<Duration> = threads
             .into_iter()
             .map(|t| t.join().expect("a benchmark thread"))
-            .max()
-            .unwrap_or_default()
+            .collect();
+        if std::env::var_os("PAIRED_DEBUG").is_some() && times.len() > 1 {
+            eprintln!("    threads: {times:?}");
+        }
+        times.into_iter().max().unwrap_or_default()
     })
 }
 
@@ -606,6 +617,9 @@ fn paired_ratio(a: &mut Timed<'_>, b: &mut Timed<'_>) -> f64 {
                 let tb = b(iters);
                 (a(iters), tb)
             };
+            if std::env::var_os("PAIRED_DEBUG").is_some() {
+                eprintln!("  round {round}: {:?} / {:?} ({iters} iters)", ta, tb);
+            }
             ta.as_secs_f64() / tb.as_secs_f64()
         })
         .collect();
@@ -703,7 +717,8 @@ fn print_paired(fixture: &Fixture) {
         ),
     ];
     println!("\ninterleaved ratios (median of {ROUNDS} rounds, sides alternating):");
-    for (name, mut a, mut b) in pairs {
+    let only = std::env::var("PAIRED_FILTER").unwrap_or_default();
+    for (name, mut a, mut b) in pairs.into_iter().filter(|(name, ..)| name.contains(&only)) {
         println!("  {name:<66} {:.3}", paired_ratio(&mut a, &mut b));
     }
 }

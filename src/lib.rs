@@ -25,6 +25,7 @@ pub mod defaults;
 pub mod jwks;
 
 // What a verification found, the cache of it, and revocation.
+mod hot_tokens;
 pub mod revocation;
 mod token_cache;
 mod verified_token;

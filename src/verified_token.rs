@@ -121,6 +121,32 @@ impl VerifiedToken {
         }
     }
 
+    /// A copy that shares no reference count with this one: its own claims, for a thread that
+    /// serves this token often (`hot_tokens.rs`). Whatever was verified is the same.
+    pub(crate) fn private_copy(&self) -> Self {
+        let inner = &*self.inner;
+        let claims = match &inner.claims {
+            TokenClaims::Id(claims) => TokenClaims::Id(Arc::new(IdClaims::clone(claims))),
+            TokenClaims::Access(claims) => {
+                TokenClaims::Access(Arc::new(AccessClaims::clone(claims)))
+            }
+        };
+        Self {
+            inner: Arc::new(Inner {
+                verifier_id: inner.verifier_id,
+                pool_serial: inner.pool_serial,
+                pool_id: Arc::clone(&inner.pool_id),
+                key: Arc::clone(&inner.key),
+                nbf: inner.nbf,
+                claims,
+                fit: inner.fit,
+                has_username: inner.has_username,
+                payload: inner.payload.clone(),
+                custom: OnceLock::new(),
+            }),
+        }
+    }
+
     /// ID or access token.
     pub fn token_use(&self) -> TokenUse {
         self.inner.claims.token_use()

@@ -172,3 +172,65 @@ async fn claims_that_do_not_fit_the_crate_types_are_refused_only_where_those_are
     assert!(issuer.verified_token(&misfit).await.username().is_some());
     assert!(CognitoClaims::<Id>::from_verified(verified).is_err());
 }
+
+/// A thread that serves one token often keeps its own copy of it (so that threads do not share
+/// the claims' reference count): from then on its hits hand out that copy's claims, equal to
+/// the shared ones; another thread has its own; a check that fails refuses the copy as it
+/// refuses the shared entry.
+#[tokio::test]
+async fn a_thread_serving_a_token_often_shares_its_own_copy_of_the_claims() {
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer).await;
+    let token = issuer.access_token().groups(["admins"]).sign();
+    let first = verifier.verify_access_sync(&token).unwrap();
+    let calls: Vec<Arc<AccessClaims>> = (0..12)
+        .map(|_| verifier.verify_access_sync(&token).unwrap())
+        .collect();
+    assert!(calls.iter().all(|claims| **claims == *first));
+    let last = calls.last().unwrap();
+    let distinct = |claims: &[Arc<AccessClaims>]| {
+        let mut seen: Vec<&Arc<AccessClaims>> = Vec::new();
+        for c in claims {
+            if !seen.iter().any(|s| Arc::ptr_eq(s, c)) {
+                seen.push(c);
+            }
+        }
+        seen.len()
+    };
+    assert_eq!(
+        distinct(&calls),
+        2,
+        "the shared claims, then this thread's copy"
+    );
+    assert!(!Arc::ptr_eq(last, &first));
+    assert!(Arc::ptr_eq(
+        last,
+        &verifier.verify_access_sync(&token).unwrap()
+    ));
+
+    // Another thread: its own copy after its own hits, equal claims.
+    let other = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut claims = verifier.verify_access_sync(&token).unwrap();
+                for _ in 0..12 {
+                    claims = verifier.verify_access_sync(&token).unwrap();
+                }
+                claims
+            })
+            .join()
+            .unwrap()
+    });
+    assert_eq!(*other, *first);
+    assert!(!Arc::ptr_eq(&other, last));
+
+    // The copy is checked like the shared entry: once its key leaves the set, it is refused.
+    let old = issuer.signing_key().kid().to_owned();
+    issuer.rotate();
+    assert!(issuer.remove_key(&old));
+    verifier.refresh().await.unwrap();
+    assert_eq!(
+        verifier.verify_access_sync(&token).unwrap_err().kind(),
+        ErrorKind::UnknownKeyId
+    );
+}

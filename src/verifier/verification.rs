@@ -16,6 +16,7 @@ use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims, TokenPayload},
     compact_token::{CompactToken, Header},
     error::{Error, ErrorKind},
+    hot_tokens,
     jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
     revocation::Verdict,
     token_family::USER_POOL,
@@ -308,18 +309,29 @@ impl CognitoVerifier {
         let Some(cache) = &self.inner.cache else {
             return self.verify_in_full(token, now);
         };
-        if let Some(hit) = cache.get(token) {
+        // This thread's own copy of a token it serves often, else the shared entry.
+        let id = self.id();
+        let hit = hot_tokens::get(id, token).or_else(|| {
+            let shared = cache.get(token)?;
+            hot_tokens::saw(id, token, &shared);
+            Some(shared)
+        });
+        if let Some(hit) = hit {
             match self.recheck_cached(&hit, now) {
                 Ok(Cached::Good) => {
                     self.inner.metrics.cache_hit();
                     return Ok(hit);
                 }
-                Ok(Cached::Superseded) => cache.remove(token),
+                Ok(Cached::Superseded) => {
+                    hot_tokens::forget(id, token);
+                    cache.remove(token);
+                }
                 Err(error) => {
                     self.inner.metrics.cache_hit();
                     // A token that failed a standard check never passes one again, except
                     // while its keys are unavailable.
                     if !error.is_unavailable() {
+                        hot_tokens::forget(id, token);
                         cache.remove(token);
                     }
                     return Err(Stop::Failed(error));
