@@ -89,6 +89,11 @@ impl<'t> CompactToken<'t> {
     }
 
     /// The decoded header JSON.
+    /// The header segment, as the token has it (base64url).
+    pub(crate) fn header_segment(&self) -> &'t str {
+        self.header
+    }
+
     pub(crate) fn header_json(&self) -> Result<Vec<u8>, Error> {
         decode(self.header)
     }
@@ -141,6 +146,14 @@ impl<'a> Header<'a> {
         let (algorithm, kid) =
             algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, family)?;
         Ok(Self { algorithm, kid })
+    }
+
+    /// A header read before from the same segment (`verifier/known_headers.rs`).
+    pub(crate) fn known(algorithm: Algorithm, kid: &'a str) -> Self {
+        Self {
+            algorithm,
+            kid: Cow::Borrowed(kid),
+        }
     }
 
     /// The algorithm the header names.

@@ -483,6 +483,7 @@ impl CognitoVerifierBuilder {
                 },
                 requirements: self.requirements,
                 max_token_bytes: self.max_token_bytes,
+                known_headers: Default::default(),
                 cache,
                 revocation,
                 metrics: VerifierMetrics::default(),

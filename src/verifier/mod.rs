@@ -33,6 +33,7 @@
 
 mod builder;
 mod config_error;
+mod known_headers;
 pub mod pipeline;
 mod pool_resolver;
 mod pool_table;
@@ -121,6 +122,8 @@ struct Inner {
     policy: ClaimPolicy,
     requirements: TokenRequirements,
     max_token_bytes: usize,
+    /// Header segments of verified tokens and their reading.
+    known_headers: known_headers::KnownHeaders,
     cache: Option<Arc<TokenCache>>,
     /// `None` when no revocation is configured: the step then costs one branch.
     revocation: Option<RevocationStep>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::{
-    CognitoVerifier,
+    CognitoVerifier, known_headers,
     pipeline::{Now, PoolOf, check_claims, pool_of_issuer},
     requirements::TokenRequirements,
     trusted_pool::TrustedPool,
@@ -373,8 +373,15 @@ impl CognitoVerifier {
     fn verify_in_full(&self, token: &str, now: Now) -> Result<VerifiedToken, Stop> {
         let inner = &*self.inner;
         let parts = CompactToken::split(token, inner.max_token_bytes)?;
-        let header_json = parts.header_json()?;
-        let header = Header::parse(&header_json, &USER_POOL)?;
+        let known = inner.known_headers.load();
+        let header_json;
+        let (header, header_was_known) = match known_headers::find(&known, parts.header_segment()) {
+            Some(known) => (Header::known(known.algorithm, &known.kid), true),
+            None => {
+                header_json = parts.header_json()?;
+                (Header::parse(&header_json, &USER_POOL)?, false)
+            }
+        };
         let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
         let json = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
         let payload = TokenPayload::parse(&json).map_err(|_| invalid_claims())?;
@@ -409,6 +416,11 @@ impl CognitoVerifier {
             pool_id: Arc::clone(&pool.id),
             key,
         };
+        if !header_was_known {
+            inner
+                .known_headers
+                .remember(parts.header_segment(), header.algorithm(), header.kid());
+        }
         let claims = FittedClaims::new(payload, checked.token_use);
         Ok(VerifiedToken::new(provenance, claims, json))
     }
