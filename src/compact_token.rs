@@ -75,8 +75,7 @@ impl<'t> CompactToken<'t> {
         let malformed = || Error::new(ErrorKind::Malformed);
         let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
         let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
-        let is_segment =
-            |s: &str| !s.is_empty() && s.bytes().fold(true, |ok, b| ok & is_base64url(b));
+        let is_segment = |s: &str| !s.is_empty() && all_base64url(s.as_bytes());
         if !(is_segment(header) && is_segment(payload) && is_segment(signature)) {
             return Err(malformed());
         }
@@ -122,11 +121,12 @@ impl<'t> CompactToken<'t> {
         if len > max {
             return Err(invalid());
         }
-        let mut buffer = [0u8; MAX_SIGNATURE_BYTES];
+        // Not zeroed first: the decoder writes every byte it hands back.
+        let mut buffer = [const { std::mem::MaybeUninit::<u8>::uninit() }; MAX_SIGNATURE_BYTES];
         let signature = codec
             .decode(
                 self.signature.as_bytes(),
-                base64_simd::Out::from_slice(&mut buffer[..len]),
+                base64_simd::Out::from_uninit_slice(&mut buffer[..len]),
             )
             .map_err(|_| invalid())?;
         key.verify(algorithm, self.signing_input.as_bytes(), signature)
@@ -172,10 +172,28 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(value: D) -> Result<bool, D::Er
     IgnoredAny::deserialize(value).map(|_| true)
 }
 
-/// One character of the base64url alphabet. Without branches, so that the check of a whole
-/// segment (about 1 KB, read for every token) is vectorized: several times faster than `all`.
+/// True when every byte is of the base64url alphabet. Folded 32 bytes at a time without a
+/// branch, so that the compiler checks a block with a few vector instructions (the check reads
+/// every byte of every token verified in full).
+fn all_base64url(bytes: &[u8]) -> bool {
+    let mut blocks = bytes.chunks_exact(32);
+    let blocks_ok = blocks.by_ref().fold(true, |ok, block| {
+        ok & block.iter().fold(true, |ok, b| ok & is_base64url(*b))
+    });
+    blocks_ok
+        && blocks
+            .remainder()
+            .iter()
+            .fold(true, |ok, b| ok & is_base64url(*b))
+}
+
+/// One character of the base64url alphabet: `A-Z a-z 0-9 - _`.
+#[inline(always)]
 fn is_base64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_')
+    // Setting bit 5 maps `A-Z` onto `a-z` and nothing else into that range.
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'-') | (b == b'_')
 }
 
 /// Decodes a segment (strictly: canonical unpadded base64url) into a buffer of exactly its
@@ -191,6 +209,22 @@ mod tests {
     use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
     use super::*;
+
+    /// The fast check agrees with the alphabet for every byte, at every place of a block.
+    #[test]
+    fn every_byte_is_classified_as_base64url_says() {
+        for byte in 0..=255u8 {
+            let expected = byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_';
+            assert_eq!(is_base64url(byte), expected, "{byte:#04x}");
+            for len in [1, 31, 32, 33, 65] {
+                for at in [0, len / 2, len - 1] {
+                    let mut bytes = vec![b'A'; len];
+                    bytes[at] = byte;
+                    assert_eq!(all_base64url(&bytes), expected, "{byte:#04x} at {at}/{len}");
+                }
+            }
+        }
+    }
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)

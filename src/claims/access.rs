@@ -117,7 +117,7 @@ impl AccessClaims {
             iss: fitting.required(p.iss, "iss"),
             client_id: fitting.required(p.client_id, "client_id"),
             token_use,
-            scope: scope_set(p.scope.as_deref()),
+            scope: p.scope.map(|scope| scope.0).unwrap_or_default(),
             username: p.username,
             groups: p.groups.unwrap_or_default(),
             auth_time: p.auth_time,
@@ -150,15 +150,6 @@ impl AccessClaims {
 
 /// The reading of serde's derive with `flatten` (the type's `Deserialize` before it was read in
 /// one pass), which the one-pass reading must equal.
-/// The scopes of `scope`, a space-separated string.
-fn scope_set(scope: Option<&str>) -> BTreeSet<String> {
-    scope
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 #[cfg(test)]
 pub(super) fn wire_reading(json: &str) -> AccessClaims {

@@ -121,7 +121,11 @@ impl IdClaims {
         }
         keep_checked(&mut extra, "nbf", p.nbf.map(Value::from));
         keep_checked(&mut extra, "client_id", p.client_id.map(Value::String));
-        keep_checked(&mut extra, "scope", p.scope.map(Value::String));
+        keep_checked(
+            &mut extra,
+            "scope",
+            p.scope.map(|scope| Value::String(scope.joined())),
+        );
         keep_checked(&mut extra, "username", p.username.map(Value::String));
         fitting.keep(&mut extra, "version", p.version);
         let claims = Self {

@@ -20,7 +20,7 @@
 //! Any named claim given twice refuses the payload. A claim the types do not name goes to their
 //! `extra` map (and `custom:*` string attributes of an ID token to `custom`).
 
-use std::{borrow::Cow, fmt};
+use std::{borrow::Cow, collections::BTreeSet, fmt};
 
 use serde::{
     Deserialize, Deserializer,
@@ -83,6 +83,48 @@ impl<'de> Deserialize<'de> for UseClaim {
     }
 }
 
+/// `scope`, a string of space-separated scopes, read straight into the set
+/// [`AccessClaims::scope`](super::AccessClaims::scope) holds: each scope copied once, the whole
+/// string never.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeClaim(pub(super) BTreeSet<String>);
+
+impl ScopeClaim {
+    /// The scopes as one string again (for the `extra` of an ID token, which has no scope
+    /// field): sorted, without repeats.
+    pub(super) fn joined(&self) -> String {
+        let mut text = String::new();
+        for scope in &self.0 {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(scope);
+        }
+        text
+    }
+}
+
+impl<'de> Deserialize<'de> for ScopeClaim {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScopeVisitor;
+        impl Visitor<'_> for ScopeVisitor {
+            type Value = ScopeClaim;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string of space-separated scopes")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ScopeClaim, E> {
+                Ok(ScopeClaim(
+                    v.split(' ')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                ))
+            }
+        }
+        d.deserialize_str(ScopeVisitor)
+    }
+}
+
 /// A member name, borrowed from the input when it has no escapes.
 struct Key<'de>(Cow<'de, str>);
 
@@ -120,7 +162,7 @@ pub(crate) struct Payload<C> {
     pub(super) token_use: Option<UseClaim>,
     pub(super) aud: Option<String>,
     pub(super) client_id: Option<String>,
-    pub(super) scope: Option<String>,
+    pub(super) scope: Option<ScopeClaim>,
     pub(super) groups: Option<Vec<String>>,
     pub(super) username: Option<String>,
     pub(super) cognito_username: Option<String>,
