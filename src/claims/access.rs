@@ -150,7 +150,6 @@ impl AccessClaims {
 
 /// The reading of serde's derive with `flatten` (the type's `Deserialize` before it was read in
 /// one pass), which the one-pass reading must equal.
-
 #[cfg(test)]
 pub(super) fn wire_reading(json: &str) -> AccessClaims {
     use super::lenient::scope_set;
