@@ -7,6 +7,7 @@
 
 // Errors, token use, algorithms, token families, loopback URLs, and the metrics of them all.
 mod algorithm;
+mod byte_scan;
 mod error;
 mod json;
 mod loopback;
