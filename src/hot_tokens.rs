@@ -9,28 +9,33 @@
 //! on one (`cache_hit_threads`, BENCHMARKS.md), the time spent in the `lock xadd` of the
 //! counts; with these copies, 1.01.
 //!
-//! So each thread keeps its own copy of the few tokens it serves most: after
-//! [`PROMOTE_AFTER`] hits of one token by one thread, the thread copies the verified token
-//! (its claims included) once, and its later hits count on the copy, which no other thread
-//! touches. A copy is what the shared entry was, and it is checked in full on every use like
-//! any cache hit (pool, key, `exp`/`nbf`, token use, client, revocation, rules): a removed key
-//! or pool, an expiry or a revocation refuses it as it refuses the shared entry. A failed
-//! check drops the copy with the entry.
+//! So a thread that keeps finding a token's shared entry in use elsewhere at the same time
+//! (its reference counts above what the cache and this hit hold) keeps its own copy: after
+//! [`PROMOTE_AFTER`] such hits, it copies the verified token (its claims included) once, and
+//! its later hits count on the copy, which no other thread touches. A token served by one
+//! thread at a time, the common case of one user's token, is never copied. A copy is what the
+//! shared entry was, and it is checked in full on every use like any cache hit (pool, key,
+//! `exp`/`nbf`, token use, client, revocation, rules): a removed key or pool, an expiry or a
+//! revocation refuses it as it refuses the shared entry. A copy that fails a check is dropped
+//! and the shared entry decides (another thread may have verified the token again).
 //!
 //! Bounded: [`COPIES`] copies per thread, whatever the number of verifiers (they are told
-//! apart by the verifier's id); the counting table is fixed-size and allocates nothing. A
-//! promotion allocates once per thread and token (the copy); every later hit allocates
-//! nothing. The copies sit outside the token cache's byte budget: at most [`COPIES`] tokens
-//! and their claims per thread that served them.
+//! apart by the verifier's id); a copy used since the last promotion gets a second chance
+//! before it is replaced. The counting table is fixed-size and allocates nothing. A promotion
+//! allocates once (the copy); hits on the copy allocate nothing. The copies sit outside the
+//! token cache's byte budget (at most [`COPIES`] tokens and their claims per thread that served
+//! them), and a thread keeps its copies until it replaces them or ends, also after their
+//! verifier is dropped (they are refused by no one, since no one asks for them).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-use crate::verified_token::VerifiedToken;
+use crate::{token_cache::hashed_part, verified_token::VerifiedToken};
 
 /// Copies kept per thread.
 pub(crate) const COPIES: usize = 4;
 
-/// Hits of one token by one thread before the thread copies it.
+/// Hits of one token by one thread, each while the shared entry was in use elsewhere, before
+/// the thread copies it.
 pub(crate) const PROMOTE_AFTER: u8 = 4;
 
 /// Slots of the hit-counting table (by token hash).
@@ -41,6 +46,8 @@ struct Copy {
     verifier: u64,
     token: Box<str>,
     verified: VerifiedToken,
+    /// Used since the last promotion looked at it: spared once.
+    used: Cell<bool>,
 }
 
 struct Local {
@@ -61,19 +68,17 @@ thread_local! {
     };
 }
 
-/// A cheap hash of a token: its last 16 bytes, which lie in the signature (random for every
-/// valid token), mixed.
+/// A cheap hash of a token's end (as the token cache hashes it: random for every valid
+/// token) and its verifier.
 fn hash(verifier: u64, token: &str) -> u64 {
-    let bytes = token.as_bytes();
-    let tail = &bytes[bytes.len().saturating_sub(16)..];
-    let mut word = [0u8; 16];
-    word[..tail.len()].copy_from_slice(tail);
-    let (a, b) = word.split_at(8);
-    let a = u64::from_le_bytes(a.try_into().unwrap_or_default());
-    let b = u64::from_le_bytes(b.try_into().unwrap_or_default());
-    let mixed = (a ^ b.rotate_left(29) ^ verifier.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-        .wrapping_mul(0xff51_afd7_ed55_8ccd);
-    mixed ^ (mixed >> 32) ^ (bytes.len() as u64)
+    hashed_part(token).chunks(8).fold(
+        verifier.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        |hash, word| {
+            let mut bytes = [0u8; 8];
+            bytes[..word.len()].copy_from_slice(word);
+            (hash ^ u64::from_le_bytes(bytes)).wrapping_mul(0xff51_afd7_ed55_8ccd)
+        },
+    )
 }
 
 /// This thread's copy of `token` verified by `verifier`, if it has one.
@@ -86,15 +91,21 @@ pub(crate) fn get(verifier: u64, token: &str) -> Option<VerifiedToken> {
                 .iter()
                 .flatten()
                 .find(|copy| copy.verifier == verifier && *copy.token == *token)
-                .map(|copy| copy.verified.clone())
+                .map(|copy| {
+                    copy.used.set(true);
+                    copy.verified.clone()
+                })
         })
         .ok()
         .flatten()
 }
 
-/// Counts a hit of the shared entry `shared` by this thread; at the
-/// [`PROMOTE_AFTER`]th, keeps a copy of it.
+/// Counts a hit of the shared entry `shared` by this thread when the entry is in use elsewhere
+/// at the same time; at the [`PROMOTE_AFTER`]th, keeps a copy of it.
 pub(crate) fn saw(verifier: u64, token: &str, shared: &VerifiedToken) {
+    if !shared.in_use_elsewhere() {
+        return;
+    }
     let _ = LOCAL.try_with(|local| {
         let Ok(mut local) = local.try_borrow_mut() else {
             return;
@@ -109,14 +120,31 @@ pub(crate) fn saw(verifier: u64, token: &str, shared: &VerifiedToken) {
             return;
         }
         slot.1 = 0;
-        let at = local.next;
-        local.next = (at + 1) % COPIES;
+        let at = local.victim();
         local.copies[at] = Some(Copy {
             verifier,
             token: token.into(),
             verified: shared.private_copy(),
+            used: Cell::new(false),
         });
     });
+}
+
+impl Local {
+    /// The slot a promotion takes: a free one, else the first from `next` on not used since
+    /// the last look (the used ones are spared once, their mark cleared).
+    fn victim(&mut self) -> usize {
+        for _ in 0..2 * COPIES {
+            let at = self.next;
+            self.next = (at + 1) % COPIES;
+            match &self.copies[at] {
+                None => return at,
+                Some(copy) if copy.used.replace(false) => {}
+                Some(_) => return at,
+            }
+        }
+        self.next
+    }
 }
 
 /// Drops this thread's copy of `token`, after a check refused it.

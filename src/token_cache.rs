@@ -53,7 +53,7 @@ struct CachedToken(Arc<str>);
 struct Lookup<'t>(&'t str);
 
 /// The part of a token its hash reads: the end of its signature.
-fn hashed_part(token: &str) -> &[u8] {
+pub(crate) fn hashed_part(token: &str) -> &[u8] {
     let bytes = token.as_bytes();
     &bytes[bytes.len().saturating_sub(HASHED_BYTES)..]
 }

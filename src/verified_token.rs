@@ -147,6 +147,16 @@ impl VerifiedToken {
         }
     }
 
+    /// True when more than the cache and one hit hold this token, or someone holds its claims:
+    /// another thread (or request) is using it right now.
+    pub(crate) fn in_use_elsewhere(&self) -> bool {
+        let claims = match &self.inner.claims {
+            TokenClaims::Id(claims) => Arc::strong_count(claims),
+            TokenClaims::Access(claims) => Arc::strong_count(claims),
+        };
+        Arc::strong_count(&self.inner) > 2 || claims > 1
+    }
+
     /// ID or access token.
     pub fn token_use(&self) -> TokenUse {
         self.inner.claims.token_use()

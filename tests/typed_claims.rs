@@ -223,6 +223,7 @@ async fn a_thread_serving_a_token_often_shares_its_own_copy_of_the_claims() {
     });
     assert_eq!(*other, *first);
     assert!(!Arc::ptr_eq(&other, last));
+    assert!(!Arc::ptr_eq(&other, &first), "the other thread's own copy");
 
     // The copy is checked like the shared entry: once its key leaves the set, it is refused.
     let old = issuer.signing_key().kid().to_owned();
@@ -233,4 +234,82 @@ async fn a_thread_serving_a_token_often_shares_its_own_copy_of_the_claims() {
         verifier.verify_access_sync(&token).unwrap_err().kind(),
         ErrorKind::UnknownKeyId
     );
+}
+
+/// A copy a thread keeps of a busy token is checked like the shared entry: a revocation, and the
+/// removal of its pool, refuse it.
+#[tokio::test]
+async fn a_threads_copy_of_a_token_is_refused_after_a_revocation_or_its_pools_removal() {
+    use axum_cognito::revocation::RevocationList;
+
+    let issuer = TestIssuer::start().await;
+    let list = RevocationList::new(100);
+    let verifier = issuer
+        .verifier_builder()
+        .revocation_list(list.clone())
+        .build()
+        .await
+        .unwrap();
+    let token = issuer.access_token().sign();
+    let jti = verifier
+        .verify_access_sync(&token)
+        .unwrap()
+        .jti
+        .clone()
+        .unwrap();
+    // Held claims make the entry in use elsewhere: this thread copies it after a few hits.
+    let held: Vec<_> = (0..8)
+        .map(|_| verifier.verify_access_sync(&token).unwrap())
+        .collect();
+    let copy = held.last().unwrap();
+    assert!(!Arc::ptr_eq(copy, &held[0]), "a copy was made");
+    list.revoke_jti(
+        &jti,
+        std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+    );
+    assert_eq!(
+        verifier.verify_access_sync(&token).unwrap_err().kind(),
+        ErrorKind::Revoked
+    );
+
+    let other = issuer.access_token().sign();
+    let held: Vec<_> = (0..8)
+        .map(|_| verifier.verify_access_sync(&other).unwrap())
+        .collect();
+    assert!(
+        !Arc::ptr_eq(held.last().unwrap(), &held[0]),
+        "a copy was made"
+    );
+    assert!(verifier.remove_pool(issuer.pool_id()));
+    assert_eq!(
+        verifier.verify_access_sync(&other).unwrap_err().kind(),
+        ErrorKind::InvalidIssuer
+    );
+}
+
+/// `VerifiedToken::scopes` are an access token's, sorted without repeats; an ID token has none,
+/// even with a `scope` member, and a scope rule never matches it.
+#[tokio::test]
+async fn scopes_are_sorted_and_an_id_tokens_scope_member_grants_nothing() {
+    let issuer = TestIssuer::start().await;
+    let access = issuer
+        .verified_token(&issuer.access_token().claim("scope", "b a b").sign())
+        .await;
+    assert_eq!(access.scopes().collect::<Vec<_>>(), ["a", "b"]);
+    let id_token = issuer.id_token().claim("scope", "orders/read").sign();
+    let id = issuer.verified_token(&id_token).await;
+    assert_eq!(id.scopes().len(), 0);
+    assert!(!id.has_scope("orders/read"));
+    let verifier = verifier(&issuer).await;
+    let err = verifier
+        .verify_as::<serde_json::Value>(
+            &id_token,
+            &TokenRequirements::new().any_scope(["orders/read"]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MissingScope);
+    // The member itself stays in the ID claims' `extra`.
+    let claims = verifier.verify_id(&id_token).await.unwrap();
+    assert_eq!(claims.extra["scope"], "orders/read");
 }

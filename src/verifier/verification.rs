@@ -179,7 +179,7 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> FirstPass {
-        match self.attempt(token, requirements, &|v| Ok(v.clone()), Now::read()) {
+        match self.attempt(token, requirements, &the_token, Now::read()) {
             Attempt::Done(result) => FirstPass::Done(result),
             attempt => FirstPass::Later(Later(attempt)),
         }
@@ -192,8 +192,7 @@ impl CognitoVerifier {
         requirements: &TokenRequirements,
         later: Later,
     ) -> Result<VerifiedToken, Error> {
-        self.go_on(token, requirements, &|v| Ok(v.clone()), later.0)
-            .await
+        self.go_on(token, requirements, &the_token, later.0).await
     }
 
     /// For the extractors: verifies, refetching the keys on an unknown `kid`.
@@ -202,8 +201,7 @@ impl CognitoVerifier {
         token: &str,
         requirements: &TokenRequirements,
     ) -> Result<VerifiedToken, Error> {
-        self.verify_with(token, requirements, &|v| Ok(v.clone()))
-            .await
+        self.verify_with(token, requirements, &the_token).await
     }
 
     /// For stacked layers and handler guards: checks `requirements` (token use, groups,
@@ -309,29 +307,29 @@ impl CognitoVerifier {
         let Some(cache) = &self.inner.cache else {
             return self.verify_in_full(token, now);
         };
-        // This thread's own copy of a token it serves often, else the shared entry.
+        // This thread's own copy of a token it serves often: used while every check holds;
+        // else dropped, and the shared entry (which another thread may have renewed) decides.
         let id = self.id();
-        let hit = hot_tokens::get(id, token).or_else(|| {
-            let shared = cache.get(token)?;
-            hot_tokens::saw(id, token, &shared);
-            Some(shared)
-        });
-        if let Some(hit) = hit {
+        if let Some(copy) = hot_tokens::get(id, token) {
+            if let Ok(Cached::Good) = self.recheck_cached(&copy, now) {
+                self.inner.metrics.cache_hit();
+                return Ok(copy);
+            }
+            hot_tokens::forget(id, token);
+        }
+        if let Some(hit) = cache.get(token) {
             match self.recheck_cached(&hit, now) {
                 Ok(Cached::Good) => {
                     self.inner.metrics.cache_hit();
+                    hot_tokens::saw(id, token, &hit);
                     return Ok(hit);
                 }
-                Ok(Cached::Superseded) => {
-                    hot_tokens::forget(id, token);
-                    cache.remove(token);
-                }
+                Ok(Cached::Superseded) => cache.remove(token),
                 Err(error) => {
                     self.inner.metrics.cache_hit();
                     // A token that failed a standard check never passes one again, except
                     // while its keys are unavailable.
                     if !error.is_unavailable() {
-                        hot_tokens::forget(id, token);
                         cache.remove(token);
                     }
                     return Err(Stop::Failed(error));
@@ -449,6 +447,12 @@ pub(super) fn deserialize_claims<C: DeserializeOwned>(
     verified
         .claims()
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
+}
+
+/// Step 13 for the HTTP layer and the extractors: the verified token itself.
+#[inline]
+fn the_token(verified: &VerifiedToken) -> Result<VerifiedToken, Error> {
+    Ok(verified.clone())
 }
 
 /// Step 13 for [`TokenClaims`]: the claims read at verification, shared.
