@@ -17,6 +17,7 @@
 //! | `COGNITO_IDP_ENDPOINT` | optional, with `getuser`: the endpoint to call instead of `https://cognito-idp.{region}.amazonaws.com/` (e.g. `http://127.0.0.1:5000` for moto) |
 //! | `COGNITO_REVOCATION_TTL_SECS` | optional, with `getuser`: how long a `GetUser` answer is reused, in seconds (default 60) |
 //! | `COGNITO_REVOCATION_FAILURE` | optional, with `getuser`: `closed` (default: 503 when Cognito cannot be asked) or `open` (accept) |
+//! | `RUST_LOG` | optional, the log filter (`tracing_subscriber`'s syntax; default `info`) |
 //!
 //! A missing or malformed variable: a message naming it and exit code 2 (also for several
 //! pools with a `COGNITO_JWKS_URL` that lacks `{pool}`: every pool would trust the others'

@@ -32,9 +32,10 @@ manifest=(--manifest-path "$copy/Cargo.toml" --locked)
 # The lock file loses the root's dependency on itself; every version stays as it is.
 cargo metadata --manifest-path "$copy/Cargo.toml" --format-version 1 >/dev/null
 
-# The copy must really build without features: nothing may turn them back on.
-if cargo tree "${manifest[@]}" -e features --no-default-features -i axum-cognito |
-    grep -E 'axum-cognito feature "(test-util|metrics)"'; then
+# The copy must really build without features: nothing may turn them back on. (The tree is
+# read first, so that a failing `cargo tree` fails the script instead of passing the check.)
+tree=$(cargo tree "${manifest[@]}" -e features --no-default-features -i axum-cognito)
+if grep -E 'axum-cognito feature "(test-util|metrics)"' <<<"$tree"; then
     echo "feature-matrix: a feature of axum-cognito is still on with --no-default-features" >&2
     exit 1
 fi

@@ -93,8 +93,8 @@ pub(crate) struct TokenCache {
 impl TokenCache {
     /// A cache that holds at most `capacity_bytes` of tokens and claims.
     pub(crate) fn new(capacity_bytes: u64) -> Self {
-        // A typical entry weighs about 2 KiB; the estimate only sizes the shards.
-        let estimated_items = usize::try_from(capacity_bytes / 2048)
+        // A typical entry weighs about 4 KiB; the estimate only sizes the shards.
+        let estimated_items = usize::try_from(capacity_bytes / 4096)
             .unwrap_or(usize::MAX)
             .max(16);
         Self {

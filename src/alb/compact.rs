@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::key_id::AlbKeyId;
 use crate::{
     algorithm::Algorithm,
-    compact_token::{algorithm_and_kid, present},
+    compact_token::{algorithm_and_kid, all_base64url, present},
     error::{Error, ErrorKind},
     json::is_json_object,
     token_family::ALB,
@@ -95,9 +95,7 @@ fn is_padded_segment(segment: &str) -> bool {
     !text.is_empty()
         && bytes.len().is_multiple_of(4)
         && padding == (4 - text.len() % 4) % 4
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && all_base64url(text.as_bytes())
 }
 
 fn decode(segment: &str) -> Result<Vec<u8>, Error> {

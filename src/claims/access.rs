@@ -83,8 +83,8 @@ impl<'de> Deserialize<'de> for AccessClaims {
 }
 
 impl AccessClaims {
-    /// The claims of a payload read in one pass, with whether they fit this type. Every claim
-    /// is moved, not copied.
+    /// The claims of a payload read in one pass, with whether they fit this type. The checked
+    /// claims are moved; the others are read from what the pass captured.
     pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
         let mut fitting = Fitting(Fit::Fits);
         let mut extra = Map::new();

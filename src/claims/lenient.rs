@@ -42,11 +42,8 @@ pub(crate) fn scope_set<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<Stri
         .collect())
 }
 
-/// Writes a scope set back as Cognito does: one space-separated string.
-pub(crate) fn scope_string<S: Serializer>(
-    scopes: &BTreeSet<String>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+/// A scope set as Cognito writes it: one space-separated string.
+pub(crate) fn join_scopes(scopes: &BTreeSet<String>) -> String {
     let mut text = String::new();
     for scope in scopes {
         if !text.is_empty() {
@@ -54,7 +51,15 @@ pub(crate) fn scope_string<S: Serializer>(
         }
         text.push_str(scope);
     }
-    s.serialize_str(&text)
+    text
+}
+
+/// Writes a scope set back as Cognito does: one space-separated string.
+pub(crate) fn scope_string<S: Serializer>(
+    scopes: &BTreeSet<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&join_scopes(scopes))
 }
 
 #[cfg(test)]

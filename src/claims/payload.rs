@@ -28,7 +28,7 @@ use serde::{
 };
 use serde_json::{Map, Value, value::RawValue};
 
-use super::StandardClaims;
+use super::{StandardClaims, lenient::join_scopes};
 use crate::token_use::TokenUse;
 
 /// A member captured in the pass, read later.
@@ -93,14 +93,7 @@ impl ScopeClaim {
     /// The scopes as one string again (for the `extra` of an ID token, which has no scope
     /// field): sorted, without repeats.
     pub(super) fn joined(&self) -> String {
-        let mut text = String::new();
-        for scope in &self.0 {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(scope);
-        }
-        text
+        join_scopes(&self.0)
     }
 }
 
@@ -465,6 +458,28 @@ mod tests {
             r#"{"version":2,"version":2}"#,
         ] {
             assert!(TokenPayload::parse(payload).is_err(), "{payload}");
+        }
+    }
+
+    /// The counterpart of the two tests below: the same members once, with their types, parse.
+    #[test]
+    fn each_member_once_with_its_type_parses() {
+        for payload in [
+            r#"{"iss":"a"}"#,
+            r#"{"exp":1}"#,
+            r#"{"exp":null}"#,
+            r#"{"token_use":"id"}"#,
+            r#"{"cognito:groups":["admins"]}"#,
+            r#"{"jti":"a"}"#,
+            r#"{"iat":1}"#,
+            r#"{"email":"a"}"#,
+            r#"{"version":2}"#,
+            r#"{"aud":"a"}"#,
+            r#"{"scope":"a b"}"#,
+            r#"{"email":5,"deep":[[[]]],"other":{"x":1}}"#,
+            r#"{}"#,
+        ] {
+            assert!(TokenPayload::parse(payload).is_ok(), "{payload}");
         }
     }
 

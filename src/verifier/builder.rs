@@ -262,10 +262,10 @@ impl CognitoVerifierBuilder {
     }
 
     /// Capacity of the verified-token cache, in bytes; `0` turns the cache off. Default 16 MiB
-    /// ([`DEFAULT_TOKEN_CACHE_BYTES`]): an entry weighs its token, its claims JSON twice (as
-    /// text and as the parsed claims) and some 1,000 bytes more, about 3.6 KiB for a typical
-    /// 1.2 KB access token, so about 4,600 tokens (4,624 measured); the least recently useful
-    /// are evicted first.
+    /// ([`DEFAULT_TOKEN_CACHE_BYTES`]): an entry weighs its token, its claims JSON three times
+    /// (as text, as the crate's typed claims, and room for a claims type of your own) and 896
+    /// bytes more, about 3.7 KiB for a typical 1.2 KB access token, so about 4,400 tokens; the
+    /// least recently useful are evicted first.
     /// A hit skips the signature check but not the expiry, key and rule checks; see the
     /// `token_cache` module docs.
     pub fn token_cache_bytes(mut self, bytes: u64) -> Self {

@@ -12,7 +12,7 @@
 //! | 1 | size, before any decoding | [`TokenTooLarge`](crate::ErrorKind::TokenTooLarge) |
 //! | 2 | exactly three unpadded base64url segments | [`Malformed`](crate::ErrorKind::Malformed) |
 //! | 3 | the header is a JSON object naming none of `alg`, `kid`, `crit` twice, with a string `kid`; `alg` is exactly `RS256` (so `none` in any case, `HS*`, `RS384/512`, `PS*`, `ES*`, `EdDSA` are refused before any key is touched: no algorithm confusion); no `crit` member, whatever its value, `null` included; a `kid`. `jku`, `x5u`, `x5c`, `x5t` and `jwk` are never read, so never fetched or trusted | [`InvalidHeader`](crate::ErrorKind::InvalidHeader), [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm), [`CriticalHeader`](crate::ErrorKind::CriticalHeader), [`MissingKeyId`](crate::ErrorKind::MissingKeyId) |
-//! | 4 | the payload is a JSON object in which no checked claim appears twice or with the wrong type (`exp` and `nbf` integers in `i64`; `iss`, `sub`, `token_use`, `aud`, `client_id`, `scope` strings; `cognito:groups` an array of strings), so a second `iss`, `exp` or `token_use` cannot be smuggled past a check; its `iss` is exactly one of a configured pool's issuers, in either Cognito form. The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another. With a [pool resolver](crate::verifier::PoolResolver), an issuer no pool accepts is put to the application's resolver (rate-limited, single-flighted, refusals remembered); keys are fetched only for the pool it answers with, never from a URL the token names | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
+//! | 4 | the payload is a JSON object in which no checked claim has the wrong type (`exp`, `nbf`, `iat`, `auth_time` integers in `i64`; `iss`, `sub`, `token_use`, `aud`, `client_id`, `scope`, `username`, `cognito:username`, `jti`, `origin_jti` strings; `cognito:groups` an array of strings) and no claim the crate's types name appears twice (`claims/payload.rs`), so a second `iss`, `exp` or `token_use` cannot be smuggled past a check; its `iss` is exactly one of a configured pool's issuers, in either Cognito form. The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another. With a [pool resolver](crate::verifier::PoolResolver), an issuer no pool accepts is put to the application's resolver (rate-limited, single-flighted, refusals remembered); keys are fetched only for the pool it answers with, never from a URL the token names | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
 //! | 5 | the `kid` is in that pool's key set, refetched once if not; the set is usable | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
 //! | 6 | the signature over `header.payload` (RSASSA-PKCS1-v1_5 with SHA-256), with a key of the header's algorithm that passed the key checks when its set was loaded | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
 //! | 7 | `token_use`, `exp` and `sub` are present | [`MissingClaim`](crate::ErrorKind::MissingClaim) |
@@ -66,11 +66,10 @@ pub(crate) struct ClaimPolicy {
     pub(crate) leeway_secs: i64,
 }
 
-/// What the claim checks found: the token's use and expiry, known to be present and valid.
+/// What the claim checks found: the token's use, known to be present and valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CheckedClaims {
     pub(crate) token_use: TokenUse,
-    pub(crate) exp: i64,
 }
 
 /// What step 4 found for a token's `iss`.
@@ -129,7 +128,7 @@ pub(crate) fn check_claims(
     {
         return Err(Error::new(kind));
     }
-    Ok(CheckedClaims { token_use, exp })
+    Ok(CheckedClaims { token_use })
 }
 
 /// The clock a verification reads, once: the key store's staleness check takes the time, the
@@ -264,13 +263,12 @@ mod tests {
     }
 
     #[test]
-    fn passed_claims_carry_use_and_expiry() {
+    fn passed_claims_carry_their_use() {
         let checked = check_claims(&access_token(), &web(), &policy(AcceptedUse::Both), NOW);
         assert_eq!(
             checked.unwrap(),
             CheckedClaims {
                 token_use: TokenUse::Access,
-                exp: NOW + 3600
             }
         );
     }
