@@ -342,7 +342,7 @@ fn routes(fixture: &Fixture) -> [(&'static str, Router); 6] {
             "extractor_only",
             Router::new()
                 .route("/", get(with_claims))
-                .with_state(fixture.cached.clone()),
+                .layer(axum::Extension(fixture.cached.clone())),
         ),
         (
             "layer_uncached",
@@ -746,6 +746,7 @@ fn main() {
     verify(&mut criterion, &fixture);
     cache_hit_threads(&mut criterion, &fixture);
     router(&mut criterion, &fixture);
+    #[cfg(feature = "alb")]
     alb(&mut criterion, &fixture);
     revocation(&mut criterion, &fixture);
     criterion.final_summary();
@@ -761,6 +762,7 @@ fn main() {
 
 /// The ALB group: the bare P-256 check, a full verification, a cache hit, and the interleaved
 /// ratio of the first two.
+#[cfg(feature = "alb")]
 fn alb(c: &mut Criterion, fixture: &Fixture) {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
     use axum_cognito::test_util::TestAlb;

@@ -51,7 +51,7 @@ fn app(verifier: CognitoVerifier) -> Router {
         .route("/me", get(me))
         .route("/orders", get(orders))
         .route("/hello", get(hello))
-        .with_state(verifier)
+        .layer(axum::Extension(verifier))
 }
 
 struct Check {

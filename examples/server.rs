@@ -10,7 +10,7 @@
 //! | `COGNITO_REPLICA_REGIONS` | optional, comma-separated regions every pool is replicated to: their tokens are accepted, their endpoints serve the keys when the primary's is down |
 //! | `COGNITO_REFRESH_SECS` | optional, background refresh interval in seconds (default 600) |
 //! | `BIND_ADDR` | optional, default `127.0.0.1:3000` |
-//! | `ALB_ARNS` | optional, comma-separated load balancer ARNs; when set, `GET /alb` verifies `x-amzn-oidc-data` |
+//! | `ALB_ARNS` | optional, comma-separated load balancer ARNs; when set, `GET /alb` verifies `x-amzn-oidc-data` (needs the crate's `alb` feature: without it, setting it is a configuration error) |
 //! | `ALB_CLIENT_IDS` | required with `ALB_ARNS`, comma-separated app client ids (the tokens' `client`) |
 //! | `ALB_KEYS_URL` | optional, where to fetch the load balancer keys; `{kid}` stands for the key id, e.g. `http://127.0.0.1:9000/{kid}` |
 //! | `COGNITO_REVOCATION` | optional: `getuser` asks Cognito's `GetUser` whether an access token was revoked; `none` (the default) does not |
@@ -33,11 +33,10 @@
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Extension, Json, Router, http::StatusCode, routing::get};
 use axum_cognito::{
     Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
     VerifiedToken,
-    alb::{AlbAuthLayer, AlbClaims, AlbConfigError, AlbVerifier},
     revocation::{FailurePolicy, GetUserCheck},
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -76,7 +75,8 @@ async fn whoami(token: Option<VerifiedToken>) -> Json<Value> {
     })
 }
 
-async fn alb(user: AlbClaims) -> Json<Value> {
+#[cfg(feature = "alb")]
+async fn alb(user: axum_cognito::AlbClaims) -> Json<Value> {
     Json(json!({
         "sub": user.sub,
         "email": user.email,
@@ -86,7 +86,7 @@ async fn alb(user: AlbClaims) -> Json<Value> {
     }))
 }
 
-async fn healthz(State(verifier): State<CognitoVerifier>) -> (StatusCode, Json<Value>) {
+async fn healthz(Extension(verifier): Extension<CognitoVerifier>) -> (StatusCode, Json<Value>) {
     let status = verifier.status();
     let code = if status.usable {
         StatusCode::OK
@@ -108,7 +108,7 @@ fn app(verifier: CognitoVerifier) -> Router {
         .route("/access", get(access))
         .route("/whoami", get(whoami))
         .route("/healthz", get(healthz))
-        .with_state(verifier)
+        .layer(Extension(verifier))
 }
 
 /// `GET /metrics`: what the recorder installed at start-up holds, as Prometheus text.
@@ -158,7 +158,8 @@ struct Settings {
     pools: Vec<UserPool>,
     bind: SocketAddr,
     refresh: Option<Duration>,
-    alb: Option<AlbVerifier>,
+    /// `GET /alb`, with its layer, when `ALB_ARNS` is set.
+    alb: Option<Router>,
 }
 
 /// A comma-separated list of non-empty values.
@@ -170,9 +171,11 @@ fn list(name: &str, value: &str) -> Result<Vec<String>, String> {
     Ok(items)
 }
 
-/// The load balancer verifier of `ALB_ARNS`, `ALB_CLIENT_IDS` and `ALB_KEYS_URL`; `None`
-/// without `ALB_ARNS`.
-fn alb_settings(var: impl Fn(&str) -> Option<String>) -> Result<Option<AlbVerifier>, String> {
+/// `GET /alb` behind the load balancer verifier of `ALB_ARNS`, `ALB_CLIENT_IDS` and
+/// `ALB_KEYS_URL`; `None` without `ALB_ARNS`.
+#[cfg(feature = "alb")]
+fn alb_settings(var: impl Fn(&str) -> Option<String>) -> Result<Option<Router>, String> {
+    use axum_cognito::{AlbAuthLayer, AlbVerifier};
     let Some(arns) = var("ALB_ARNS") else {
         return Ok(None);
     };
@@ -185,17 +188,33 @@ fn alb_settings(var: impl Fn(&str) -> Option<String>) -> Result<Option<AlbVerifi
     if let Some(url) = var("ALB_KEYS_URL") {
         builder = builder.key_url(url.trim());
     }
-    builder.build().map(Some).map_err(|e| {
+    let verifier = builder.build().map_err(|e| {
         let variable = match e {
-            AlbConfigError::ClientIdsNotSet => "ALB_CLIENT_IDS",
-            AlbConfigError::InvalidKeyUrl(_)
-            | AlbConfigError::PlainHttpKeyUrl(_)
-            | AlbConfigError::NoKeyUrl(_)
-            | AlbConfigError::HttpClient(_) => "ALB_KEYS_URL",
+            ConfigError::AlbClientIdsNotSet => "ALB_CLIENT_IDS",
+            ConfigError::InvalidKeyUrl(_)
+            | ConfigError::PlainHttpKeyUrl(_)
+            | ConfigError::NoKeyUrl(_)
+            | ConfigError::HttpClient(_) => "ALB_KEYS_URL",
             _ => "ALB_ARNS",
         };
         format!("{variable}: {e}")
-    })
+    })?;
+    Ok(Some(
+        Router::new()
+            .route("/alb", get(alb))
+            .layer(AlbAuthLayer::new(verifier)),
+    ))
+}
+
+/// Without the `alb` feature there is no `GET /alb`: `ALB_ARNS` is a mistake.
+#[cfg(not(feature = "alb"))]
+fn alb_settings(var: impl Fn(&str) -> Option<String>) -> Result<Option<Router>, String> {
+    match var("ALB_ARNS") {
+        Some(_) => Err(
+            "ALB_ARNS: this build has no load balancer support (the crate's `alb` feature)".into(),
+        ),
+        None => Ok(None),
+    }
 }
 
 fn settings() -> Result<Settings, String> {
@@ -376,12 +395,8 @@ async fn main() -> ExitCode {
         }
     }
     let mut app = app(verifier).merge(metrics_route(metrics));
-    if let Some(verifier) = settings.alb {
-        app = app.merge(
-            Router::new()
-                .route("/alb", get(alb))
-                .layer(AlbAuthLayer::new(verifier)),
-        );
+    if let Some(alb) = settings.alb {
+        app = app.merge(alb);
     }
     if let Err(e) = axum::serve(listener, app).await {
         eprintln!("error: {e}");

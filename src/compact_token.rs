@@ -1,5 +1,12 @@
 //! A token in JWS compact form (`header.payload.signature`), taken apart with every structural
-//! check done before any key is touched.
+//! check done before any key is touched. One splitter for every token family: they differ in
+//! their [`Padding`] only.
+//!
+//! A standard JWT (user-pool tokens) has unpadded base64url segments. A load balancer writes
+//! each segment **with** the `=` padding that makes its length a multiple of 4. Each family's
+//! form is accepted exactly: an unpadded segment where padding is required, a padded one where
+//! it is not, more `=` than the length needs, or unused bits set, is
+//! [`Malformed`](ErrorKind::Malformed): there is one way to encode each signed token.
 
 use std::borrow::Cow;
 
@@ -10,13 +17,46 @@ use crate::{
     byte_scan::{all_bytes, is_ascii_letter},
     error::{Error, ErrorKind},
     json::is_json_object,
-    jwks::VerifyingKey,
     token_family::TokenFamily,
 };
 
 /// The largest signature of any algorithm accepted, in bytes: the stack buffer it is decoded
 /// into.
 const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// How a token family writes its segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Padding {
+    /// Base64url without `=` (RFC 7515): user-pool tokens.
+    Unpadded,
+    /// Base64url with exactly the `=` that makes each segment a multiple of 4 characters: an
+    /// Application Load Balancer's tokens.
+    #[cfg(feature = "alb")]
+    Padded,
+}
+
+impl Padding {
+    fn codec(self) -> &'static base64_simd::Base64 {
+        match self {
+            Self::Unpadded => &base64_simd::URL_SAFE_NO_PAD,
+            #[cfg(feature = "alb")]
+            Self::Padded => &base64_simd::URL_SAFE,
+        }
+    }
+
+    /// A non-empty segment of base64url characters, padded as this form requires. (The
+    /// decoder then refuses unused bits.)
+    fn is_segment(self, segment: &str) -> bool {
+        let text = segment.trim_end_matches('=');
+        let padding = segment.len() - text.len();
+        let padding_ok = match self {
+            Self::Unpadded => padding == 0,
+            #[cfg(feature = "alb")]
+            Self::Padded => segment.len().is_multiple_of(4) && padding == (4 - text.len() % 4) % 4,
+        };
+        !text.is_empty() && padding_ok && all_base64url(text.as_bytes())
+    }
+}
 
 /// The three segments of a token, still base64url-encoded.
 #[derive(Debug)]
@@ -25,6 +65,7 @@ pub(crate) struct CompactToken<'t> {
     header: &'t str,
     payload: &'t str,
     signature: &'t str,
+    padding: Padding,
 }
 
 /// The protected header: only the members the verifier reads. `jku`, `x5u`, `x5c` and `jwk`
@@ -68,16 +109,18 @@ pub(crate) fn algorithm_and_kid<'a>(
 
 impl<'t> CompactToken<'t> {
     /// Checks the size first, then the shape: exactly three non-empty segments of base64url
-    /// characters.
-    pub(crate) fn split(token: &'t str, max_bytes: usize) -> Result<Self, Error> {
+    /// characters, padded as `padding` says.
+    pub(crate) fn split(token: &'t str, max_bytes: usize, padding: Padding) -> Result<Self, Error> {
         if token.len() > max_bytes {
             return Err(Error::new(ErrorKind::TokenTooLarge));
         }
         let malformed = || Error::new(ErrorKind::Malformed);
         let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
         let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
-        let is_segment = |s: &str| !s.is_empty() && all_base64url(s.as_bytes());
-        if !(is_segment(header) && is_segment(payload) && is_segment(signature)) {
+        if !(padding.is_segment(header)
+            && padding.is_segment(payload)
+            && padding.is_segment(signature))
+        {
             return Err(malformed());
         }
         Ok(Self {
@@ -85,50 +128,70 @@ impl<'t> CompactToken<'t> {
             header,
             payload,
             signature,
+            padding,
         })
-    }
-
-    /// The header segment, as the token has it (base64url).
-    pub(crate) fn header_segment(&self) -> &'t str {
-        self.header
     }
 
     /// The decoded header JSON.
     pub(crate) fn header_json(&self) -> Result<Vec<u8>, Error> {
-        decode(self.header)
+        self.decode(self.header)
     }
 
     /// The decoded payload JSON.
     pub(crate) fn payload_json(&self) -> Result<Vec<u8>, Error> {
-        decode(self.payload)
+        self.decode(self.payload)
     }
 
-    /// Checks the signature over `header.payload` with `key`, for the algorithm the header
-    /// named: a key of another algorithm fails.
+    /// The signature's decoded length, when `algorithm` can have a signature that long (for
+    /// ES256 exactly 64 bytes, the raw `r || s`: a DER signature is not): a check that needs
+    /// no key.
+    pub(crate) fn signature_len(&self, algorithm: Algorithm) -> Result<usize, Error> {
+        let invalid = || Error::new(ErrorKind::InvalidSignature);
+        let len = self
+            .padding
+            .codec()
+            .decoded_length(self.signature.as_bytes())
+            .map_err(|_| invalid())?;
+        let fits = match algorithm {
+            Algorithm::Es256 => len == algorithm.max_signature_bytes(),
+            Algorithm::Rs256 => len <= algorithm.max_signature_bytes().min(MAX_SIGNATURE_BYTES),
+        };
+        if fits { Ok(len) } else { Err(invalid()) }
+    }
+
+    /// Checks the signature over `header.payload` as sent (padding included) with `verify`
+    /// (a key's check of `(message, signature)`), for the algorithm the header named.
     pub(crate) fn verify_signature(
         &self,
         algorithm: Algorithm,
-        key: &VerifyingKey,
+        verify: impl FnOnce(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
         let invalid = || Error::new(ErrorKind::InvalidSignature);
-        let max = algorithm.max_signature_bytes().min(MAX_SIGNATURE_BYTES);
-        let codec = base64_simd::URL_SAFE_NO_PAD;
-        let len = codec
-            .decoded_length(self.signature.as_bytes())
-            .map_err(|_| invalid())?;
-        if len > max {
-            return Err(invalid());
-        }
+        let len = self.signature_len(algorithm)?;
         // Not zeroed first: the decoder writes every byte it hands back.
         let mut buffer = [const { std::mem::MaybeUninit::<u8>::uninit() }; MAX_SIGNATURE_BYTES];
-        let signature = codec
+        let signature = self
+            .padding
+            .codec()
             .decode(
                 self.signature.as_bytes(),
                 base64_simd::Out::from_uninit_slice(&mut buffer[..len]),
             )
             .map_err(|_| invalid())?;
-        key.verify(algorithm, self.signing_input.as_bytes(), signature)
-            .map_err(|()| invalid())
+        if verify(self.signing_input.as_bytes(), signature) {
+            Ok(())
+        } else {
+            Err(invalid())
+        }
+    }
+
+    /// Decodes a segment (strictly: the canonical form of this token's padding) into a buffer
+    /// of exactly its decoded length, so that a payload kept as text is not reallocated.
+    fn decode(&self, segment: &str) -> Result<Vec<u8>, Error> {
+        self.padding
+            .codec()
+            .decode_to_vec(segment)
+            .map_err(|_| Error::new(ErrorKind::Malformed))
     }
 }
 
@@ -144,14 +207,6 @@ impl<'a> Header<'a> {
         let (algorithm, kid) =
             algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, family)?;
         Ok(Self { algorithm, kid })
-    }
-
-    /// A header read before from the same segment (`verifier/known_headers.rs`).
-    pub(crate) fn known(algorithm: Algorithm, kid: &'a str) -> Self {
-        Self {
-            algorithm,
-            kid: Cow::Borrowed(kid),
-        }
     }
 
     /// The algorithm the header names.
@@ -182,14 +237,6 @@ fn is_base64url(b: u8) -> bool {
     is_ascii_letter(b) | digit | (b == b'-') | (b == b'_')
 }
 
-/// Decodes a segment (strictly: canonical unpadded base64url) into a buffer of exactly its
-/// decoded length, so that a payload kept as text is not reallocated to shrink it.
-fn decode(segment: &str) -> Result<Vec<u8>, Error> {
-    base64_simd::URL_SAFE_NO_PAD
-        .decode_to_vec(segment)
-        .map_err(|_| Error::new(ErrorKind::Malformed))
-}
-
 #[cfg(test)]
 mod tests {
     use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -218,9 +265,9 @@ mod tests {
 
     #[test]
     fn size_is_checked_before_shape() {
-        let err = CompactToken::split(&"!".repeat(100), 50).unwrap_err();
+        let err = CompactToken::split(&"!".repeat(100), 50, Padding::Unpadded).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::TokenTooLarge);
-        let err = CompactToken::split(&"!".repeat(100), 500).unwrap_err();
+        let err = CompactToken::split(&"!".repeat(100), 500, Padding::Unpadded).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Malformed);
     }
 
@@ -240,10 +287,10 @@ mod tests {
             "a.b c.d",
             "a.b.\u{e9}",
         ] {
-            let err = CompactToken::split(token, 1000).unwrap_err();
+            let err = CompactToken::split(token, 1000, Padding::Unpadded).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Malformed, "{token:?}");
         }
-        assert!(CompactToken::split("a-_.b.c", 1000).is_ok());
+        assert!(CompactToken::split("a-_.b.c", 1000, Padding::Unpadded).is_ok());
     }
 
     #[test]
@@ -290,13 +337,53 @@ mod tests {
     #[test]
     fn decoding_rejects_padding_and_standard_alphabet() {
         let token = format!("{}.{}.c2ln", b64("{}"), b64("{}"));
-        let parts = CompactToken::split(&token, 1000).unwrap();
+        let parts = CompactToken::split(&token, 1000, Padding::Unpadded).unwrap();
         assert_eq!(parts.header_json().unwrap(), b"{}");
         // A segment whose length cannot be unpadded base64 is rejected on decoding.
-        let parts = CompactToken::split("abcde.e30.c2ln", 1000).unwrap();
+        let parts = CompactToken::split("abcde.e30.c2ln", 1000, Padding::Unpadded).unwrap();
         assert_eq!(
             parts.header_json().unwrap_err().kind(),
             ErrorKind::Malformed
         );
+    }
+
+    #[cfg(feature = "alb")]
+    #[test]
+    fn padded_segments_must_be_padded_exactly() {
+        for (segment, ok) in [
+            ("e30=", true), // "{}"
+            ("eyJhIjoxfQ==", true),
+            ("YWJj", true),   // no padding needed
+            ("e30", false),   // unpadded
+            ("e30==", false), // over-padded
+            ("e30===", false),
+            ("YWJj====", false),
+            ("=", false),
+            ("====", false),
+            ("e3=0", false),
+            ("e+0=", false),
+            ("e/0=", false),
+            ("", false),
+        ] {
+            assert_eq!(Padding::Padded.is_segment(segment), ok, "{segment:?}");
+        }
+        assert!(!Padding::Unpadded.is_segment("e30="));
+        // "e31=" has the same length and padding as "e30=" but sets bits "{}" does not use.
+        let parts = CompactToken::split("e31=.e30=.e30=", 100, Padding::Padded).unwrap();
+        assert_eq!(
+            parts.header_json().unwrap_err().kind(),
+            ErrorKind::Malformed
+        );
+    }
+
+    #[cfg(feature = "alb")]
+    #[test]
+    fn padded_tokens_size_then_shape() {
+        let err = CompactToken::split(&"a".repeat(100), 50, Padding::Padded).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TokenTooLarge);
+        for token in ["a.b.c", "e30=.e30=", "e30=.e30=.e30=.e30=", "e30=..e30="] {
+            let err = CompactToken::split(token, 1000, Padding::Padded).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Malformed, "{token}");
+        }
     }
 }

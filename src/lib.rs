@@ -20,13 +20,15 @@ mod token_use;
 pub mod claims;
 mod token_kind;
 
-// Keys: defaults, the JWKS store, the compact token and its signature.
+// Keys: defaults, the JWKS store, the compact token and its signature; the configuration
+// error and the limits every builder shares.
 mod compact_token;
+mod config_error;
 pub mod defaults;
 pub mod jwks;
+mod limits;
 
 // What a verification found, the cache of it, and revocation.
-mod hot_tokens;
 pub mod revocation;
 mod token_cache;
 mod verified_token;
@@ -41,17 +43,21 @@ pub mod rejection;
 pub mod token_source;
 
 // Load balancer tokens: their keys, verifier, layer and extractor (over all of the above).
+#[cfg(feature = "alb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 pub mod alb;
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
+#[cfg(feature = "alb")]
 pub use alb::{AlbAuthLayer, AlbClaims, AlbVerifier};
 pub use algorithm::Algorithm;
 pub use claims::{AccessClaims, IdClaims, TokenClaims};
+pub use config_error::ConfigError;
 pub use error::{Error, ErrorKind};
-pub use extract::{AuthState, CognitoClaims};
+pub use extract::CognitoClaims;
 pub use jwks::{JwksError, KeyLocationStatus, KeyStoreStatus};
 pub use middleware::CognitoAuthLayer;
 pub use rejection::{AuthRejection, DefaultRejection, OnRejection, RejectionKind};
@@ -59,6 +65,6 @@ pub use token_kind::{Access, Id, TokenKind};
 pub use token_use::TokenUse;
 pub use verified_token::VerifiedToken;
 pub use verifier::{
-    CognitoVerifier, CognitoVerifierBuilder, ConfigError, PoolResolver, ResolveError,
-    ResolveFuture, TokenRequirements, UserPool, VerifierStatus,
+    CognitoVerifier, CognitoVerifierBuilder, PoolResolver, ResolveError, ResolveFuture,
+    TokenRequirements, UserPool, VerifierStatus,
 };

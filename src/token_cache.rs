@@ -1,11 +1,14 @@
-//! The verified-token cache: a token seen again skips the signature check.
+//! The verified-token cache: a token seen again skips the signature check. One cache for every
+//! token family: user-pool tokens keep their [`VerifiedToken`](crate::VerifiedToken), load
+//! balancer tokens their `AlbToken`.
 //!
-//! A Cognito client reuses its token for up to an hour, and the RSA signature check is the only
+//! A Cognito client reuses its token for up to an hour, and the signature check is the only
 //! expensive step of verification. The cache maps the token's full text to what its
-//! verification found ([`VerifiedToken`]), so that a hit costs a hash, a comparison of the
-//! whole token, and the rule checks.
+//! verification found, so that a hit costs a hash, a comparison of the whole token, and the
+//! checks a hit runs again.
 //!
-//! It is exact:
+//! It is exact (the user-pool verifier's hits; a load balancer token's hit checks `exp` again,
+//! its key never changes for its `kid`):
 //! - A hit needs the whole token to match, byte for byte (the map compares keys; a hash alone
 //!   never decides).
 //! - A hit runs every check of the [pipeline](crate::verifier::pipeline) but the decoding and
@@ -36,11 +39,15 @@ use std::{
 
 use quick_cache::{Equivalent, Weighter, sync::Cache};
 
-use crate::verified_token::VerifiedToken;
-
-/// What one entry weighs: the token text, its claims JSON, and a fixed share for the entry's
-/// bookkeeping and owned claims.
+/// What one entry weighs besides its token text and what [`Weigh`] says: the entry's
+/// bookkeeping.
 const ENTRY_OVERHEAD_BYTES: u64 = 256;
+
+/// What a verified token occupies, for the cache's weight.
+pub(crate) trait Weigh {
+    /// Roughly the bytes this value holds on the heap.
+    fn weight_bytes(&self) -> u64;
+}
 
 /// How many of a token's last bytes its hash reads.
 const HASHED_BYTES: usize = 32;
@@ -79,34 +86,35 @@ impl Equivalent<CachedToken> for Lookup<'_> {
 #[derive(Debug, Clone)]
 struct ByBytes;
 
-impl Weighter<CachedToken, VerifiedToken> for ByBytes {
-    fn weight(&self, token: &CachedToken, verified: &VerifiedToken) -> u64 {
+impl<V: Weigh> Weighter<CachedToken, V> for ByBytes {
+    fn weight(&self, token: &CachedToken, verified: &V) -> u64 {
         token.0.len() as u64 + verified.weight_bytes() + ENTRY_OVERHEAD_BYTES
     }
 }
 
 /// A bounded cache of verified tokens; see the module docs.
-pub(crate) struct TokenCache {
-    entries: Cache<CachedToken, VerifiedToken, ByBytes>,
+pub(crate) struct TokenCache<V> {
+    entries: Cache<CachedToken, V, ByBytes>,
 }
 
-impl TokenCache {
-    /// A cache that holds at most `capacity_bytes` of tokens and claims.
-    pub(crate) fn new(capacity_bytes: u64) -> Self {
+impl<V: Weigh + Clone> TokenCache<V> {
+    /// A cache that holds at most `capacity_bytes` of tokens and what their verification
+    /// found; `None` for a capacity of 0 (no cache).
+    pub(crate) fn with_capacity(capacity_bytes: u64) -> Option<Self> {
         // A typical entry weighs about 4 KiB; the estimate only sizes the shards.
         let estimated_items = usize::try_from(capacity_bytes / 4096)
             .unwrap_or(usize::MAX)
             .max(16);
-        Self {
+        (capacity_bytes > 0).then(|| Self {
             entries: Cache::with_weighter(estimated_items, capacity_bytes, ByBytes),
-        }
+        })
     }
 
-    pub(crate) fn get(&self, token: &str) -> Option<VerifiedToken> {
+    pub(crate) fn get(&self, token: &str) -> Option<V> {
         self.entries.get(&Lookup(token))
     }
 
-    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken) {
+    pub(crate) fn insert(&self, token: &str, verified: V) {
         self.entries.insert(CachedToken(token.into()), verified);
     }
 
@@ -114,16 +122,9 @@ impl TokenCache {
         self.entries.remove(&Lookup(token));
     }
 
-    /// Drops the entries verified by the keys `kids` of the pool `pool`.
-    pub(crate) fn remove_signed_by(&self, pool: &str, kids: &[&str]) {
-        self.entries
-            .retain(|_, verified| !(verified.pool_id() == pool && kids.contains(&verified.kid())));
-    }
-
-    /// Drops the entries of the pool `pool` (removed from the verifier).
-    pub(crate) fn remove_pool(&self, pool: &str) {
-        self.entries
-            .retain(|_, verified| verified.pool_id() != pool);
+    /// Keeps only the entries for which `keep` is true.
+    pub(crate) fn retain(&self, keep: impl Fn(&V) -> bool) {
+        self.entries.retain(|_, verified| keep(verified));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -131,7 +132,7 @@ impl TokenCache {
     }
 }
 
-impl std::fmt::Debug for TokenCache {
+impl<V: Weigh + Clone> std::fmt::Debug for TokenCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
             .field("entries", &self.entries.len())

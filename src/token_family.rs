@@ -27,6 +27,7 @@ pub(crate) const USER_POOL: TokenFamily = TokenFamily {
     algorithms: &[Algorithm::Rs256],
 };
 
+#[cfg(feature = "alb")]
 /// An Application Load Balancer's `x-amzn-oidc-data`: ES256 only, with P-256 keys fetched per
 /// `kid`.
 pub(crate) const ALB: TokenFamily = TokenFamily {
@@ -45,6 +46,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "alb")]
     #[test]
     fn alb_tokens_are_es256_only() {
         assert_eq!(ALB.algorithm("ES256"), Some(Algorithm::Es256));

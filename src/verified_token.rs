@@ -13,6 +13,7 @@ use serde::de::{DeserializeOwned, Error as _};
 use crate::{
     claims::{AccessClaims, Fit, IdClaims, StandardClaims, TokenClaims, TokenPayload},
     jwks::VerifyingKey,
+    token_cache::Weigh,
     token_use::TokenUse,
 };
 
@@ -119,42 +120,6 @@ impl VerifiedToken {
                 custom: OnceLock::new(),
             }),
         }
-    }
-
-    /// A copy that shares no reference count with this one: its own claims, for a thread that
-    /// serves this token often (`hot_tokens.rs`). Whatever was verified is the same.
-    pub(crate) fn private_copy(&self) -> Self {
-        let inner = &*self.inner;
-        let claims = match &inner.claims {
-            TokenClaims::Id(claims) => TokenClaims::Id(Arc::new(IdClaims::clone(claims))),
-            TokenClaims::Access(claims) => {
-                TokenClaims::Access(Arc::new(AccessClaims::clone(claims)))
-            }
-        };
-        Self {
-            inner: Arc::new(Inner {
-                verifier_id: inner.verifier_id,
-                pool_serial: inner.pool_serial,
-                pool_id: Arc::clone(&inner.pool_id),
-                key: Arc::clone(&inner.key),
-                nbf: inner.nbf,
-                claims,
-                fit: inner.fit,
-                has_username: inner.has_username,
-                payload: inner.payload.clone(),
-                custom: OnceLock::new(),
-            }),
-        }
-    }
-
-    /// True when more than the cache and one hit hold this token, or someone holds its claims:
-    /// another thread (or request) is using it right now.
-    pub(crate) fn in_use_elsewhere(&self) -> bool {
-        let claims = match &self.inner.claims {
-            TokenClaims::Id(claims) => Arc::strong_count(claims),
-            TokenClaims::Access(claims) => Arc::strong_count(claims),
-        };
-        Arc::strong_count(&self.inner) > 2 || claims > 1
     }
 
     /// ID or access token.
@@ -341,6 +306,7 @@ impl VerifiedToken {
     }
 
     /// `aud` of an ID token, `client_id` of an access token.
+    #[cfg(feature = "alb")]
     pub(crate) fn client(&self) -> &str {
         self.inner.claims.client_id()
     }
@@ -365,12 +331,13 @@ impl VerifiedToken {
     pub(crate) fn verified_by(&self, key: &Arc<VerifyingKey>) -> bool {
         Arc::ptr_eq(&self.inner.key, key)
     }
+}
 
-    /// Roughly what this token's data occupies, for the cache's weight: the claims' JSON, the
-    /// typed claims (about the size of their JSON plus [`TYPED_CLAIMS_BYTES`]: measured on the crate's earlier claims types, 1.6 KB
-    /// for the 0.9 KB claims of a 1.2 KB access token), and as much again for a caller's own
-    /// claims type, kept after its first use.
-    pub(crate) fn weight_bytes(&self) -> u64 {
+impl Weigh for VerifiedToken {
+    /// The claims' JSON, the typed claims (about the size of their JSON plus
+    /// [`TYPED_CLAIMS_BYTES`]: 1.6 KB for the 0.9 KB claims of a 1.2 KB access token), and as
+    /// much again for a caller's own claims type, kept after its first use.
+    fn weight_bytes(&self) -> u64 {
         (3 * self.inner.payload.len() + TYPED_CLAIMS_BYTES) as u64
     }
 }

@@ -10,8 +10,7 @@ use axum_cognito::{CognitoVerifier, test_util::TestIssuer};
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
 
 /// Allocations (blocks) of 100 calls of `operation`, in the steady state: after ten warm-up
-/// calls, by which a token this thread keeps serving has its own copy (the one allocation a
-/// hot token costs a thread, `hot_tokens.rs`).
+/// calls.
 fn allocations(mut operation: impl FnMut()) -> u64 {
     for _ in 0..10 {
         operation();
@@ -76,8 +75,7 @@ fn cache_hits_allocate_nothing_and_full_verifications_do() {
             allocations(|| drop(black_box(cached.verify_id_sync(&id).unwrap()))),
         ),
     ];
-    // A thread serving many users' tokens in turn, each token used by one request at a time,
-    // copies none of them (a copy is for a token in use on several threads at once).
+    // A thread serving many users' tokens in turn.
     let many: Vec<String> = (0..16)
         .map(|i| issuer.access_token().sub(&format!("user-{i}")).sign())
         .collect();

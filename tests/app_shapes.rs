@@ -1,41 +1,34 @@
-//! The crate in the shapes axum apps have: an app state with `FromRef`, one error shape for
+//! The crate in the shapes axum apps have: an app state of their own, one error shape for
 //! what the layer and the extractors refuse, handler guards, either-use claims, and handlers
 //! tested without HTTP.
 
 mod common;
 
 use axum::{
-    Json, Router,
-    extract::FromRef,
+    Extension, Json, Router,
     response::{IntoResponse, Response},
     routing::get,
 };
 use axum_cognito::{
-    Access, AuthRejection, AuthState, CognitoAuthLayer, CognitoClaims, CognitoVerifier,
-    DefaultRejection, Id, IdClaims, TokenRequirements, extract::EitherClaims,
-    test_util::TestIssuer,
+    Access, AuthRejection, CognitoAuthLayer, CognitoClaims, CognitoVerifier, DefaultRejection, Id,
+    IdClaims, TokenRequirements, extract::EitherClaims, test_util::TestIssuer,
 };
 use common::{anonymous, call, with_token};
 use http::{StatusCode, header::CONTENT_TYPE};
 
 #[derive(Clone)]
 struct AppState {
-    verifier: CognitoVerifier,
     name: &'static str,
-}
-
-impl FromRef<AppState> for CognitoVerifier {
-    fn from_ref(state: &AppState) -> Self {
-        state.verifier.clone()
-    }
 }
 
 async fn access_sub(caller: CognitoClaims<Access>) -> String {
     caller.sub.clone()
 }
 
+/// The extractors find their verifier one way, in the request extensions: the app's state is
+/// its own, whatever its type.
 #[tokio::test]
-async fn an_app_state_with_from_ref_gives_the_extractors_their_verifier() {
+async fn an_app_state_of_its_own_and_the_verifier_in_an_extension() {
     let issuer = TestIssuer::start().await;
     let verifier = issuer.verifier_builder().build().await.unwrap();
     let app =
@@ -49,10 +42,8 @@ async fn an_app_state_with_from_ref_gives_the_extractors_their_verifier() {
                     },
                 ),
             )
-            .with_state(AppState {
-                verifier,
-                name: "shop",
-            });
+            .layer(Extension(verifier))
+            .with_state(AppState { name: "shop" });
     let token = issuer.access_token().sub("alice").sign();
     let reply = call(&app, with_token("/", &token)).await;
     assert_eq!(
@@ -65,9 +56,6 @@ async fn an_app_state_with_from_ref_gives_the_extractors_their_verifier() {
 
 #[derive(Clone)]
 struct StateWithoutVerifier;
-
-// A layer protects the routes: the state needs no verifier.
-impl AuthState for StateWithoutVerifier {}
 
 #[tokio::test]
 async fn a_state_without_a_verifier_works_behind_a_layer() {
@@ -88,9 +76,19 @@ async fn a_state_without_a_verifier_works_behind_a_layer() {
     let bare = Router::new()
         .route("/", get(access_sub))
         .with_state(StateWithoutVerifier);
+    // A verifier in the state is not one of the extractor's: still a configuration error.
+    let in_state = Router::new()
+        .route("/", get(access_sub))
+        .with_state(verifier_of(&issuer).await);
+    let reply = call(&in_state, with_token("/", &issuer.access_token().sign())).await;
+    assert_eq!(reply.status, 500);
     let reply = call(&bare, with_token("/", &issuer.access_token().sign())).await;
     assert_eq!(reply.status, 500);
     assert!(reply.body.contains("CognitoAuthLayer"), "{}", reply.body);
+}
+
+async fn verifier_of(issuer: &TestIssuer) -> CognitoVerifier {
+    issuer.verifier_builder().build().await.unwrap()
 }
 
 fn json_errors(rejection: AuthRejection) -> Response {
@@ -154,7 +152,7 @@ async fn without_a_layer_the_extractors_answer_the_default_way() {
     let verifier = issuer.verifier_builder().build().await.unwrap();
     let app = Router::new()
         .route("/profile", get(profile))
-        .with_state(verifier);
+        .layer(Extension(verifier));
     let reply = call(&app, with_token("/profile", &issuer.access_token().sign())).await;
     assert_eq!(reply.status, 401);
     assert_eq!(
@@ -232,7 +230,7 @@ async fn either_claims_branch_on_the_tokens_use() {
             "/maybe",
             get(|claims: Option<EitherClaims>| async move { claims.is_some().to_string() }),
         )
-        .with_state(verifier);
+        .layer(Extension(verifier));
     let id = issuer.id_token().username("alice").sign();
     let access = issuer.access_token().sub("s-1").sign();
     assert_eq!(call(&app, with_token("/", &id)).await.body, "id alice");

@@ -39,7 +39,7 @@ async fn a_nested_router_with_its_own_verifier_does_not_take_the_outer_layers_to
     let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
     let staff_routes = Router::new()
         .route("/orders", get(sub))
-        .with_state(staff_verifier);
+        .layer(axum::Extension(staff_verifier));
     let app = Router::new()
         .route("/shop", get(sub))
         .nest("/staff", staff_routes)

@@ -345,7 +345,7 @@ async fn extractors_alone_refuse_the_other_use() {
     let app = Router::new()
         .route("/access", get(access_sub))
         .route("/id", get(id_sub))
-        .with_state(verifier);
+        .layer(axum::Extension(verifier));
     let id = issuer.id_token().sub("id-user").sign();
     let access = issuer.access_token().sub("access-user").sign();
     expect_401(
@@ -457,7 +457,7 @@ async fn handler_guards_answer_403() {
     let app = Router::new()
         .route("/admin", get(admin_guard))
         .route("/write", get(writer_guard))
-        .with_state(verifier);
+        .layer(axum::Extension(verifier));
     let readers = issuer.access_token().sub("u").groups(["readers"]).sign();
     let admins = issuer.access_token().sub("u").groups(["admins"]).sign();
     let writer = issuer
@@ -665,7 +665,9 @@ async fn unknown_kid_after_a_refetch_is_401_without_a_fetch_during_the_cooldown(
 #[tokio::test]
 async fn extractor_with_the_verifier_as_state() {
     let (issuer, verifier) = setup().await;
-    let app = Router::new().route("/", get(id_sub)).with_state(verifier);
+    let app = Router::new()
+        .route("/", get(id_sub))
+        .layer(axum::Extension(verifier));
     let token = issuer.id_token().sub("state-user").sign();
     expect_ok(
         "valid ID token",
@@ -767,7 +769,7 @@ async fn optional_extractor_with_the_verifier_as_state() {
     let (issuer, verifier) = setup().await;
     let app = Router::new()
         .route("/", get(maybe_access))
-        .with_state(verifier);
+        .layer(axum::Extension(verifier));
     let token = issuer.access_token().sub("opt-user").sign();
     expect_ok("no header", &call(&app, anonymous("/")).await, "none");
     expect_401(
@@ -942,7 +944,7 @@ async fn hostile_authorization_values_are_401_never_500() {
             "extractor with state",
             Router::new()
                 .route("/", get(id_sub))
-                .with_state(verifier.clone()),
+                .layer(axum::Extension(verifier.clone())),
         ),
     ];
     let verbose = verbose_app(verifier);

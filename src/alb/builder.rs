@@ -10,22 +10,21 @@ use std::{
 };
 
 use super::{
-    config_error::AlbConfigError,
     key_cache::{AlbKeys, KeyCacheSettings},
     key_fetch::KeyFetcher,
     load_balancer::LoadBalancer,
-    token_cache::AlbTokenCache,
     verifier::{AlbVerifier, Inner, Signer},
 };
 use crate::{
+    config_error::ConfigError,
     defaults::{
         DEFAULT_ALB_KEY_CACHE_KEYS, DEFAULT_ALB_KEY_FETCH_WINDOW,
-        DEFAULT_ALB_KEY_FETCHES_PER_WINDOW, DEFAULT_FETCH_TIMEOUT, DEFAULT_LEEWAY,
-        DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_TOKEN_BYTES, DEFAULT_TOKEN_CACHE_BYTES,
-        DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_FETCH_TIMEOUT,
+        DEFAULT_ALB_KEY_FETCHES_PER_WINDOW, DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
     jwks::without_userinfo,
+    limits::{Limits, limit_setters},
     loopback::is_loopback,
+    token_cache::TokenCache,
 };
 
 /// The id of the next verifier built.
@@ -55,16 +54,11 @@ pub struct AlbVerifierBuilder {
     issuer: Option<String>,
     key_url: Option<String>,
     plain_http: bool,
-    proxy: Option<String>,
-    leeway: Duration,
-    max_token_bytes: usize,
-    fetch_timeout: Duration,
-    max_key_bytes: usize,
+    limits: Limits,
     key_cache_keys: usize,
     key_cooldown: Duration,
     fetches_per_window: u32,
     fetch_window: Duration,
-    token_cache_bytes: u64,
 }
 
 impl Default for AlbVerifierBuilder {
@@ -75,16 +69,11 @@ impl Default for AlbVerifierBuilder {
             issuer: None,
             key_url: None,
             plain_http: false,
-            proxy: None,
-            leeway: DEFAULT_LEEWAY,
-            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
-            max_key_bytes: DEFAULT_MAX_JWKS_BYTES,
+            limits: Limits::default(),
             key_cache_keys: DEFAULT_ALB_KEY_CACHE_KEYS,
             key_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
             fetches_per_window: DEFAULT_ALB_KEY_FETCHES_PER_WINDOW,
             fetch_window: DEFAULT_ALB_KEY_FETCH_WINDOW,
-            token_cache_bytes: DEFAULT_TOKEN_CACHE_BYTES,
         }
     }
 }
@@ -148,38 +137,13 @@ impl AlbVerifierBuilder {
         self
     }
 
-    /// Fetches the keys through this proxy. Without it no proxy is used, whatever
-    /// `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` say.
-    pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
-        self
-    }
+    limit_setters!();
 
-    /// Clock-skew leeway for `exp`. Default 60 s ([`DEFAULT_LEEWAY`]), as for user-pool
-    /// tokens.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// Largest accepted token, checked before any decoding. Default 16 KiB
-    /// ([`DEFAULT_MAX_TOKEN_BYTES`]).
-    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
-        self.max_token_bytes = bytes;
-        self
-    }
-
-    /// Time limit for one key fetch, body included; also the longest a request waits for a
-    /// new `kid`. Default 3 s ([`DEFAULT_FETCH_TIMEOUT`]).
-    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
-        self.fetch_timeout = timeout;
-        self
-    }
-
-    /// Largest accepted key document. Default 64 KiB ([`DEFAULT_MAX_JWKS_BYTES`]); a PEM
-    /// P-256 key is about 180 bytes.
+    /// Largest accepted key document. Default 64 KiB
+    /// ([`DEFAULT_MAX_JWKS_BYTES`](crate::defaults::DEFAULT_MAX_JWKS_BYTES)); a PEM P-256 key
+    /// is about 180 bytes.
     pub fn max_key_bytes(mut self, bytes: usize) -> Self {
-        self.max_key_bytes = bytes;
+        self.limits.max_key_bytes = bytes;
         self
     }
 
@@ -210,37 +174,26 @@ impl AlbVerifierBuilder {
         self
     }
 
-    /// Capacity of the verified-token cache, in bytes; `0` turns it off. Default 16 MiB
-    /// ([`DEFAULT_TOKEN_CACHE_BYTES`]). A hit skips the signature check and checks `exp`.
-    pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
-        self.token_cache_bytes = bytes;
-        self
-    }
-
     /// Checks the configuration. Keys are fetched on first use, so this needs no network.
     ///
     /// # Errors
     ///
-    /// An [`AlbConfigError`] naming the setting that is wrong.
-    pub fn build(self) -> Result<AlbVerifier, AlbConfigError> {
+    /// A [`ConfigError`] naming the setting that is wrong.
+    pub fn build(self) -> Result<AlbVerifier, ConfigError> {
         if self.arns.is_empty() {
-            return Err(AlbConfigError::NoLoadBalancer);
+            return Err(ConfigError::NoLoadBalancer);
         }
         if self.clients.is_empty() || self.clients.iter().any(String::is_empty) {
-            return Err(AlbConfigError::ClientIdsNotSet);
+            return Err(ConfigError::AlbClientIdsNotSet);
         }
-        if self.fetch_timeout.is_zero() || self.fetch_timeout > MAX_FETCH_TIMEOUT {
-            return Err(AlbConfigError::InvalidSetting(
-                "fetch_timeout must be above zero and at most 5 minutes",
-            ));
-        }
-        if self.max_token_bytes == 0 || self.max_key_bytes == 0 || self.key_cache_keys == 0 {
-            return Err(AlbConfigError::InvalidSetting(
+        self.limits.check()?;
+        if self.key_cache_keys == 0 {
+            return Err(ConfigError::InvalidSetting(
                 "size limits must be above zero",
             ));
         }
         if self.fetch_window.is_zero() {
-            return Err(AlbConfigError::InvalidSetting(
+            return Err(ConfigError::InvalidSetting(
                 "the key fetch window must be above zero",
             ));
         }
@@ -248,12 +201,12 @@ impl AlbVerifierBuilder {
         let mut signers = Vec::with_capacity(self.arns.len());
         for arn in &self.arns {
             let alb =
-                LoadBalancer::parse(arn).ok_or_else(|| AlbConfigError::InvalidArn(arn.clone()))?;
+                LoadBalancer::parse(arn).ok_or_else(|| ConfigError::InvalidArn(arn.clone()))?;
             let template = match &self.key_url {
                 Some(template) => template.clone(),
                 None => alb
                     .default_key_url()
-                    .ok_or_else(|| AlbConfigError::NoKeyUrl(arn.clone()))?,
+                    .ok_or_else(|| ConfigError::NoKeyUrl(arn.clone()))?,
             };
             let location = match templates.iter().position(|t| *t == template) {
                 Some(index) => index,
@@ -266,15 +219,15 @@ impl AlbVerifierBuilder {
             signers.push(Signer {
                 arn: alb.arn,
                 location: u16::try_from(location)
-                    .map_err(|_| AlbConfigError::InvalidSetting("too many load balancers"))?,
+                    .map_err(|_| ConfigError::InvalidSetting("too many load balancers"))?,
             });
         }
         let fetcher = KeyFetcher::new(
-            self.fetch_timeout,
-            self.max_key_bytes,
-            self.proxy.as_deref(),
+            self.limits.fetch_timeout,
+            self.limits.max_key_bytes,
+            self.limits.proxy.as_deref(),
         )
-        .map_err(AlbConfigError::HttpClient)?;
+        .map_err(ConfigError::HttpClient)?;
         let keys = AlbKeys::new(
             templates,
             fetcher,
@@ -291,27 +244,26 @@ impl AlbVerifierBuilder {
                 signers,
                 clients: self.clients,
                 issuer: self.issuer,
-                leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
-                max_token_bytes: self.max_token_bytes,
+                leeway_secs: self.limits.leeway_secs(),
+                max_token_bytes: self.limits.max_token_bytes,
                 keys: Arc::new(keys),
-                cache: (self.token_cache_bytes > 0)
-                    .then(|| AlbTokenCache::new(self.token_cache_bytes)),
+                cache: TokenCache::with_capacity(self.limits.token_cache_bytes),
             }),
         })
     }
 
     /// An absolute http(s) URL with `{kid}` in its path, and plain http only to this machine
     /// unless allowed.
-    fn check_key_url(&self, template: &str) -> Result<(), AlbConfigError> {
+    fn check_key_url(&self, template: &str) -> Result<(), ConfigError> {
         let shown = || without_userinfo(template);
         let url = template.replace("{kid}", SAMPLE_KID);
         let parsed = reqwest::Url::parse(&url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .filter(|u| u.path().contains(SAMPLE_KID) && template.contains("{kid}"))
-            .ok_or_else(|| AlbConfigError::InvalidKeyUrl(shown()))?;
+            .ok_or_else(|| ConfigError::InvalidKeyUrl(shown()))?;
         if parsed.scheme() == "http" && !self.plain_http && !is_loopback(&parsed) {
-            return Err(AlbConfigError::PlainHttpKeyUrl(shown()));
+            return Err(ConfigError::PlainHttpKeyUrl(shown()));
         }
         Ok(())
     }
@@ -333,21 +285,21 @@ mod tests {
     #[test]
     fn configuration_mistakes_are_named() {
         let error = |b: AlbVerifierBuilder| b.build().unwrap_err();
-        assert_eq!(
+        assert!(matches!(
             error(AlbVerifierBuilder::default().client_id("c")),
-            AlbConfigError::NoLoadBalancer
-        );
-        assert_eq!(
+            ConfigError::NoLoadBalancer
+        ));
+        assert!(matches!(
             error(AlbVerifierBuilder::default().load_balancer(ARN)),
-            AlbConfigError::ClientIdsNotSet
-        );
-        assert_eq!(
+            ConfigError::AlbClientIdsNotSet
+        ));
+        assert!(matches!(
             error(builder().client_id("")),
-            AlbConfigError::ClientIdsNotSet
-        );
+            ConfigError::AlbClientIdsNotSet
+        ));
         assert!(matches!(
             error(builder().load_balancer("arn:aws:s3:::bucket")),
-            AlbConfigError::InvalidArn(_)
+            ConfigError::InvalidArn(_)
         ));
         assert!(matches!(
             error(
@@ -355,7 +307,7 @@ mod tests {
                     .load_balancer(ARN.replace(":aws:", ":aws-cn:"))
                     .client_id("c")
             ),
-            AlbConfigError::NoKeyUrl(_)
+            ConfigError::NoKeyUrl(_)
         ));
         for url in [
             "http://127.0.0.1:9000/",
@@ -365,23 +317,20 @@ mod tests {
             "/{kid}",
         ] {
             assert!(
-                matches!(
-                    error(builder().key_url(url)),
-                    AlbConfigError::InvalidKeyUrl(_)
-                ),
+                matches!(error(builder().key_url(url)), ConfigError::InvalidKeyUrl(_)),
                 "{url}"
             );
         }
-        assert_eq!(
+        assert!(matches!(
             error(builder().key_url("http://alice:pw@keys.example/{kid}")),
-            AlbConfigError::PlainHttpKeyUrl("http://***@keys.example/%7Bkid%7D".into())
-        );
+            ConfigError::PlainHttpKeyUrl(url) if url == "http://***@keys.example/%7Bkid%7D"
+        ));
         for (b, _) in [
             (builder().fetch_timeout(Duration::ZERO), "timeout"),
             (builder().max_token_bytes(0), "size"),
             (builder().key_fetch_limit(1, Duration::ZERO), "window"),
         ] {
-            assert!(matches!(error(b), AlbConfigError::InvalidSetting(_)));
+            assert!(matches!(error(b), ConfigError::InvalidSetting(_)));
         }
     }
 

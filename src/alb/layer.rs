@@ -1,16 +1,47 @@
-//! The layer: the verifier, the route's custom checks, and how refusals answer.
+//! The load balancer's layer: the verifier, the route's custom checks, how refusals answer,
+//! and how it authenticates a request for the crate's one middleware
+//! ([`AuthService`](crate::middleware::AuthService)).
 
 use std::sync::Arc;
 
+use http::{Extensions, HeaderMap, HeaderName, Uri};
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
-use super::{checks::AlbCheck, service::AlbAuth, verifier::AlbVerifier};
-use crate::{
-    error::ErrorKind,
-    rejection::{DefaultRejection, OnRejection},
-    verifier::CognitoVerifier,
+use super::{
+    access_token::{access_only, access_token, check_now, same_user},
+    token::AlbToken,
+    verifier::AlbVerifier,
 };
+use crate::{
+    error::Error,
+    middleware::{AuthService, Authenticator, Decision},
+    rejection::{AuthRejection, DefaultRejection, OnRejection},
+    token_source::TokenProblem,
+    verified_token::VerifiedToken,
+    verifier::{CognitoVerifier, TokenRequirements, pipeline::Now},
+};
+
+/// The header the load balancer puts its signed token in.
+pub(crate) const ALB_DATA_HEADER: HeaderName = HeaderName::from_static("x-amzn-oidc-data");
+
+/// The service of [`AlbAuthLayer`]: verifies the request's `x-amzn-oidc-data` token.
+///
+/// ```
+/// use axum_cognito::{alb::AlbAuthLayer, test_util::TestAlb};
+/// use tower::{Layer, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let alb = TestAlb::start().await;
+/// let inner = service_fn(|_: http::Request<axum::body::Body>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty()))
+/// });
+/// let service = AlbAuthLayer::new(alb.verifier_builder().build().unwrap()).layer(inner);
+/// let _inner = service.get_ref();
+/// # }
+/// ```
+pub type AlbAuth<S, R = DefaultRejection> = AuthService<S, AlbAuthConfig, R>;
 
 /// Verifies the `x-amzn-oidc-data` header of every request (the raw token, no `Bearer`) and
 /// puts an [`AlbToken`](super::AlbToken) in its extensions for
@@ -46,15 +77,19 @@ use crate::{
 #[derive(Clone)]
 #[must_use]
 pub struct AlbAuthLayer<R = DefaultRejection> {
-    pub(super) config: Arc<AlbAuthConfig>,
-    pub(super) on_rejection: R,
+    config: Arc<AlbAuthConfig>,
+    on_rejection: R,
 }
 
-pub(super) struct AlbAuthConfig {
-    pub(super) verifier: AlbVerifier,
-    pub(super) checks: Vec<AlbCheck>,
+/// The configuration of an [`AlbAuthLayer`] and the services it makes: the load balancer
+/// token family's [`Authenticator`].
+pub struct AlbAuthConfig {
+    verifier: AlbVerifier,
+    /// The route's custom checks (only those: the rest of [`TokenRequirements`] is about
+    /// user-pool tokens).
+    checks: TokenRequirements,
     /// Verifies `x-amzn-oidc-accesstoken` too, when set.
-    pub(super) access: Option<CognitoVerifier>,
+    access: Option<CognitoVerifier>,
 }
 
 impl AlbAuthLayer {
@@ -63,7 +98,7 @@ impl AlbAuthLayer {
         Self {
             config: Arc::new(AlbAuthConfig {
                 verifier,
-                checks: Vec::new(),
+                checks: TokenRequirements::new(),
                 access: None,
             }),
             on_rejection: DefaultRejection::terse(),
@@ -88,10 +123,6 @@ impl<R> AlbAuthLayer<R> {
             config: Arc::new(config),
             on_rejection: self.on_rejection,
         }
-    }
-
-    fn with_check(self, check: AlbCheck) -> Self {
-        self.with_config(|c| c.checks.push(check))
     }
 
     /// Also requires `x-amzn-oidc-accesstoken`, the Cognito access token the load balancer
@@ -119,7 +150,7 @@ impl<R> AlbAuthLayer<R> {
         C: DeserializeOwned,
         F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
     {
-        self.with_check(AlbCheck::new(ErrorKind::CustomCheck, check))
+        self.with_config(|c| c.checks = c.checks.clone().custom_check(check))
     }
 
     /// As [`custom_check`](Self::custom_check), but a failure is 403
@@ -142,7 +173,7 @@ impl<R> AlbAuthLayer<R> {
         C: DeserializeOwned,
         F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
     {
-        self.with_check(AlbCheck::new(ErrorKind::Forbidden, check))
+        self.with_config(|c| c.checks = c.checks.clone().custom_check_forbidden(check))
     }
 
     /// Builds refusals with `on_rejection` instead of the default responses.
@@ -158,7 +189,154 @@ impl<S, R: OnRejection + Clone> Layer<S> for AlbAuthLayer<R> {
     type Service = AlbAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AlbAuth::from_parts(inner, self.config.clone(), self.on_rejection.clone())
+        AuthService::from_parts(inner, self.config.clone(), self.on_rejection.clone())
+    }
+}
+
+/// What a first pass let through: the tokens to add, unless a layer further out already did.
+pub(super) type AlbPass = Option<(AlbToken, Option<VerifiedToken>)>;
+
+/// Where a first pass stopped: a key is not known yet. Fetch it, then verify the ALB token
+/// (and the access token, when the layer asks for it).
+#[derive(Debug)]
+pub struct AlbPending {
+    token: String,
+    access: Option<Result<String, Error>>,
+}
+
+impl AlbAuthConfig {
+    /// The route's custom checks, failing with the verified claims.
+    fn check(&self, verified: &AlbToken) -> Result<(), Error> {
+        let claims = verified.claims_json().as_bytes();
+        self.checks
+            .check_custom(claims)
+            .map_err(|error| error.with_verified_claims(claims))
+    }
+
+    fn pending(&self, token: &str, headers: &HeaderMap) -> AlbPending {
+        AlbPending {
+            token: token.to_owned(),
+            access: self
+                .access
+                .as_ref()
+                .map(|_| access_token(headers).map(str::to_owned)),
+        }
+    }
+}
+
+impl Authenticator for AlbAuthConfig {
+    type Verified = AlbPass;
+    type Pending = AlbPending;
+
+    fn first_pass(
+        &self,
+        headers: &HeaderMap,
+        _uri: &Uri,
+        extensions: &Extensions,
+    ) -> Decision<AlbPass, AlbPending> {
+        // A layer further out with the same verifier verified this request's token: only this
+        // layer's own checks remain. An access token this layer requires is checked here even
+        // then, unless a layer further out already bound one of the same verifier to this user.
+        if let Some(verified) = extensions.get::<AlbToken>()
+            && verified.verifier_id() == self.verifier.id()
+        {
+            if let Err(error) = self.check(verified) {
+                return Decision::Refuse(AuthRejection::from_error(error));
+            }
+            let Some(access_verifier) = &self.access else {
+                return Decision::Pass(None);
+            };
+            let bound = extensions.get::<VerifiedToken>().is_some_and(|access| {
+                access.verifier_id() == access_verifier.id() && access.sub() == verified.sub()
+            });
+            if bound {
+                return Decision::Pass(None);
+            }
+            return match check_now(access_verifier, headers, verified) {
+                Some(Ok(access)) => Decision::Pass(Some((verified.clone(), Some(access)))),
+                Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
+                // The access token's key needs a refetch: verify both again on the async path
+                // (the ALB token from its cache).
+                None => match find_token(headers) {
+                    Ok(Some(token)) => Decision::Later(self.pending(token, headers)),
+                    _ => Decision::Refuse(AuthRejection::missing_token()),
+                },
+            };
+        }
+        let token = match find_token(headers) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Decision::Refuse(AuthRejection::missing_token()),
+            Err(problem) => return Decision::Refuse(AuthRejection::invalid_request(problem)),
+        };
+        let verified = match self.verifier.attempt(token, Now::read()) {
+            Ok(result) => result.and_then(|verified| self.check(&verified).map(|()| verified)),
+            Err(_) => return Decision::Later(self.pending(token, headers)),
+        };
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(error) => return Decision::Refuse(AuthRejection::from_error(error)),
+        };
+        let Some(access_verifier) = &self.access else {
+            return Decision::Pass(Some((verified, None)));
+        };
+        match check_now(access_verifier, headers, &verified) {
+            Some(Ok(access)) => Decision::Pass(Some((verified, Some(access)))),
+            Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
+            None => Decision::Later(self.pending(token, headers)),
+        }
+    }
+
+    async fn go_on(&self, pending: AlbPending) -> Result<AlbPass, Error> {
+        let verified = self.verifier.verify(&pending.token).await?;
+        self.check(&verified)?;
+        let access = match (&self.access, pending.access) {
+            (Some(verifier), Some(access)) => {
+                let access = verifier.verify_token(&access?, &access_only()).await?;
+                Some(same_user(&verified, access)?)
+            }
+            _ => None,
+        };
+        Ok(Some((verified, access)))
+    }
+
+    fn admit(&self, pass: AlbPass, extensions: &mut Extensions) {
+        if let Some((verified, access)) = pass {
+            tracing::debug!(
+                sub = verified.sub(),
+                signer = verified.signer(),
+                "alb: token accepted"
+            );
+            extensions.insert(verified);
+            if let Some(access) = access {
+                extensions.insert(access);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for AlbAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlbAuthConfig")
+            .field("verifier", &self.verifier)
+            .field("checks", &self.checks)
+            .field("access", &self.access)
+            .finish()
+    }
+}
+
+/// The one `x-amzn-oidc-data` value: none, or visible ASCII. Its shape is the verifier's to
+/// check (the padded segments are no token68).
+fn find_token(headers: &HeaderMap) -> Result<Option<&str>, TokenProblem> {
+    let mut values = headers.get_all(&ALB_DATA_HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(TokenProblem::Repeated);
+    }
+    match value.to_str() {
+        Ok(token) if !token.is_empty() && !token.contains(' ') => Ok(Some(token)),
+        _ => Err(TokenProblem::Malformed),
     }
 }
 
@@ -169,5 +347,30 @@ impl<R> std::fmt::Debug for AlbAuthLayer<R> {
             .field("checks", &self.config.checks)
             .field("access", &self.config.access)
             .finish_non_exhaustive()
+    }
+}
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn reads_one_header_value() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(find_token(&headers), Ok(None));
+        headers.insert(&ALB_DATA_HEADER, HeaderValue::from_static("e30=.e30=.e30="));
+        assert_eq!(find_token(&headers), Ok(Some("e30=.e30=.e30=")));
+        headers.append(&ALB_DATA_HEADER, HeaderValue::from_static("x"));
+        assert_eq!(find_token(&headers), Err(TokenProblem::Repeated));
+        for value in [&b""[..], b"Bearer e30=.e30=.e30=", b"\xe9"] {
+            let mut headers = HeaderMap::new();
+            headers.insert(&ALB_DATA_HEADER, HeaderValue::from_bytes(value).unwrap());
+            assert_eq!(
+                find_token(&headers),
+                Err(TokenProblem::Malformed),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -97,28 +97,22 @@
 
 mod access_token;
 mod builder;
-mod checks;
 mod claims;
-mod compact;
-mod config_error;
 mod fetch_budget;
+mod header;
 mod key_cache;
 mod key_fetch;
 mod key_id;
 mod layer;
 mod load_balancer;
 mod public_key;
-mod service;
 mod token;
-mod token_cache;
 mod user_claims;
 mod verifier;
 
 pub use builder::AlbVerifierBuilder;
 pub use claims::AlbClaims;
-pub use config_error::AlbConfigError;
-pub use layer::AlbAuthLayer;
-pub use service::AlbAuth;
+pub use layer::{AlbAuth, AlbAuthLayer};
 pub use token::AlbToken;
 pub use user_claims::AlbUserClaims;
 pub use verifier::AlbVerifier;

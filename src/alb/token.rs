@@ -4,6 +4,8 @@ use std::{fmt, sync::Arc};
 
 use serde::de::DeserializeOwned;
 
+use crate::token_cache::Weigh;
+
 /// A verified `x-amzn-oidc-data` token: the load balancer's header fields and the user's
 /// claims, as [`AlbVerifier::verify`](super::AlbVerifier::verify) returns it and
 /// [`AlbAuthLayer`](super::AlbAuthLayer) leaves it in the request extensions. Cheap to clone.
@@ -115,11 +117,12 @@ impl AlbToken {
     pub(crate) fn verifier_id(&self) -> u64 {
         self.inner.verifier_id
     }
+}
 
-    /// What the token cache weighs it at, with its token text.
-    pub(crate) fn weight(&self) -> usize {
+impl Weigh for AlbToken {
+    fn weight_bytes(&self) -> u64 {
         let inner = &*self.inner;
-        inner.payload.len() + inner.signer.len() + inner.client.len() + inner.sub.len()
+        (inner.payload.len() + inner.signer.len() + inner.client.len() + inner.sub.len()) as u64
     }
 }
 

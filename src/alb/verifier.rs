@@ -7,16 +7,17 @@ use serde::Deserialize;
 
 use super::{
     builder::AlbVerifierBuilder,
-    compact::{AlbCompact, AlbHeader},
+    header::AlbHeader,
     key_cache::{AlbKeys, KeySlot},
     public_key::AlbPublicKey,
     token::{AlbToken, AlbTokenParts},
-    token_cache::AlbTokenCache,
 };
 use crate::{
     algorithm::Algorithm,
+    compact_token::{CompactToken, Padding},
     error::{Error, ErrorKind},
     json::is_json_object,
+    token_cache::TokenCache,
     verifier::pipeline::Now,
 };
 
@@ -53,7 +54,7 @@ pub(super) struct Inner {
     pub(super) leeway_secs: i64,
     pub(super) max_token_bytes: usize,
     pub(super) keys: Arc<AlbKeys>,
-    pub(super) cache: Option<AlbTokenCache>,
+    pub(super) cache: Option<TokenCache<AlbToken>>,
 }
 
 /// A trusted load balancer, and where its keys are.
@@ -64,9 +65,8 @@ pub(super) struct Signer {
 
 /// A token that passed steps 1 to 9: what the rest needs.
 struct Prechecked<'t> {
-    parts: AlbCompact<'t>,
+    parts: CompactToken<'t>,
     algorithm: Algorithm,
-    signature: [u8; 64],
     slot: KeySlot,
     signer: usize,
     client: String,
@@ -135,7 +135,7 @@ impl AlbVerifier {
 
     /// How many verified tokens are cached.
     pub fn cached_tokens(&self) -> usize {
-        self.inner.cache.as_ref().map_or(0, AlbTokenCache::len)
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -172,7 +172,7 @@ impl AlbVerifier {
     /// Steps 1 to 9.
     fn precheck<'t>(&self, token: &'t str, now: i64) -> Result<Prechecked<'t>, Error> {
         let inner = &*self.inner;
-        let parts = AlbCompact::split(token, inner.max_token_bytes)?;
+        let parts = CompactToken::split(token, inner.max_token_bytes, Padding::Padded)?;
         let header_json = parts.header_json()?;
         let header = AlbHeader::parse(&header_json)?;
         let signer = inner
@@ -193,7 +193,7 @@ impl AlbVerifier {
             }
         }
         self.check_exp(header.exp, now)?;
-        let signature = parts.signature()?;
+        parts.signature_len(header.algorithm)?;
         Ok(Prechecked {
             slot: (inner.signers[signer].location, header.kid),
             algorithm: header.algorithm,
@@ -201,7 +201,6 @@ impl AlbVerifier {
             client: header.client.into_owned(),
             issuer: header.iss.map(Cow::into_owned),
             exp: header.exp,
-            signature,
             parts,
         })
     }
@@ -221,13 +220,10 @@ impl AlbVerifier {
         pre: Prechecked<'_>,
         key: &AlbPublicKey,
     ) -> Result<AlbToken, Error> {
-        if !key.verify(
-            pre.algorithm,
-            pre.parts.signing_input().as_bytes(),
-            &pre.signature,
-        ) {
-            return Err(Error::new(ErrorKind::InvalidSignature));
-        }
+        pre.parts
+            .verify_signature(pre.algorithm, |message, signature| {
+                key.verify(pre.algorithm, message, signature)
+            })?;
         let invalid = || Error::new(ErrorKind::InvalidClaims);
         let payload = String::from_utf8(pre.parts.payload_json()?).map_err(|_| invalid())?;
         let verified_claims = |error: Error| error.with_verified_claims(payload.as_bytes());

@@ -6,10 +6,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::{
-    auth_state::AuthState,
-    request_token::{optional_token, reject, required_token},
-};
+use super::request_token::{optional_token, reject, required_token};
 use crate::{
     error::{Error, ErrorKind},
     rejection::{AuthRejection, RefusalContext},
@@ -23,11 +20,10 @@ use crate::{
 /// [`AccessClaims`](crate::AccessClaims) or as your own type (`CognitoClaims<Id, MyClaims>`).
 ///
 /// Where a [`CognitoAuthLayer`](crate::CognitoAuthLayer) ran, the claims come from the token it
-/// verified. Where none ran, the extractor verifies the Bearer token itself with a
-/// [`CognitoVerifier`] found in the request extensions (`.layer(Extension(verifier))`) or
-/// in the router state (`.with_state(verifier)`, or your state with `FromRef`: see
-/// [`AuthState`](crate::AuthState)), so a handler argument alone protects
-/// a route. A token of the other use is refused with 401. Neither a layer nor a verifier: 500
+/// verified. Where none ran, the extractor verifies the Bearer token itself with the
+/// [`CognitoVerifier`] found in the request extensions (`.layer(Extension(verifier))`), so a
+/// handler argument alone protects a route. The router's state is yours: the extractors work
+/// with any. A token of the other use is refused with 401. Neither a layer nor a verifier: 500
 /// with a message that names the fix.
 ///
 /// `Option<CognitoClaims<..>>` gives `None` when the request has no `Authorization` header; a
@@ -58,7 +54,7 @@ use crate::{
 ///         .route("/profile", get(profile))
 ///         .route("/admin", get(admin))
 ///         .route("/", get(greeting))
-///         .with_state(verifier)
+///         .layer(axum::Extension(verifier))
 /// }
 /// ```
 pub struct CognitoClaims<U: TokenKind, C = <U as TokenKind>::Claims> {
@@ -204,12 +200,12 @@ impl<U, C, S> FromRequestParts<S> for CognitoClaims<U, C>
 where
     U: TokenKind,
     C: DeserializeOwned + Send + Sync + 'static,
-    S: AuthState,
+    S: Send + Sync,
 {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (token, context) = required_token(parts, state, Some(U::TOKEN_USE)).await?;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (token, context) = required_token(parts, Some(U::TOKEN_USE)).await?;
         typed(token, context)
     }
 }
@@ -218,15 +214,15 @@ impl<U, C, S> OptionalFromRequestParts<S> for CognitoClaims<U, C>
 where
     U: TokenKind,
     C: DeserializeOwned + Send + Sync + 'static,
-    S: AuthState,
+    S: Send + Sync,
 {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let token = optional_token(parts, state, Some(U::TOKEN_USE)).await?;
+        let token = optional_token(parts, Some(U::TOKEN_USE)).await?;
         token
             .map(|(token, context)| typed(token, context))
             .transpose()

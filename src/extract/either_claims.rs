@@ -4,7 +4,6 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
 use super::{
-    auth_state::AuthState,
     cognito_claims::{CognitoClaims, typed},
     request_token::{optional_token, required_token},
 };
@@ -57,23 +56,23 @@ impl EitherClaims {
     }
 }
 
-impl<S: AuthState> FromRequestParts<S> for EitherClaims {
+impl<S: Send + Sync> FromRequestParts<S> for EitherClaims {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (token, context) = required_token(parts, state, None).await?;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let (token, context) = required_token(parts, None).await?;
         Self::of(token, context)
     }
 }
 
-impl<S: AuthState> OptionalFromRequestParts<S> for EitherClaims {
+impl<S: Send + Sync> OptionalFromRequestParts<S> for EitherClaims {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let token = optional_token(parts, state, None).await?;
+        let token = optional_token(parts, None).await?;
         token
             .map(|(token, context)| Self::of(token, context))
             .transpose()

@@ -5,13 +5,13 @@
 //! - [`EitherClaims`]: typed claims of a token of either use, to branch on.
 //! - [`VerifiedToken`](crate::VerifiedToken): a token of either use, with its subject, user
 //!   name, groups, scopes and raw claims.
-//! - [`AuthState`]: how they find a verifier in the router state (`FromRef`).
 //!
 //! Both also extract as `Option<..>`: `None` for a request without an `Authorization` header.
 //!
 //! Where a [`CognitoAuthLayer`](crate::CognitoAuthLayer) ran, they read what it verified;
-//! elsewhere they verify the token themselves with a verifier from the request extensions or
-//! the router state. What they refuse is an [`AuthRejection`](crate::AuthRejection).
+//! elsewhere they verify the token themselves with the verifier `.layer(Extension(verifier))`
+//! put in the request extensions: the one way they find a verifier. The router state is
+//! yours; the extractors work with any. What they refuse is an [`AuthRejection`](crate::AuthRejection).
 //!
 //! ```
 //! use axum::{Router, body::Body, http::Request, routing::get};
@@ -25,7 +25,9 @@
 //! async fn me(user: CognitoClaims<Id>) -> String {
 //!     user.username.clone()
 //! }
-//! let app = Router::new().route("/me", get(me)).with_state(verifier);
+//! let app = Router::new()
+//!     .route("/me", get(me))
+//!     .layer(axum::Extension(verifier));
 //!
 //! let token = issuer.id_token().username("alice").sign();
 //! let request = Request::get("/me")
@@ -36,12 +38,10 @@
 //! # }
 //! ```
 
-mod auth_state;
 mod cognito_claims;
 mod either_claims;
 mod request_token;
 mod verified_token;
 
-pub use auth_state::AuthState;
 pub use cognito_claims::CognitoClaims;
 pub use either_claims::EitherClaims;

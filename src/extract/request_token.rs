@@ -3,7 +3,6 @@
 
 use http::request::Parts;
 
-use super::auth_state::AuthState;
 use crate::{
     error::Error,
     middleware::PassedWithoutToken,
@@ -15,26 +14,24 @@ use crate::{
 };
 
 /// A required token of `token_use` (any when `None`), with how a later refusal answers.
-pub(super) async fn required_token<S: AuthState>(
+pub(super) async fn required_token(
     parts: &mut Parts,
-    state: &S,
     token_use: Option<TokenUse>,
 ) -> Result<(VerifiedToken, RefusalContext), AuthRejection> {
     let context = RefusalContext::of(&parts.headers, &parts.extensions);
-    let token = verified_token(parts, state, token_use, &context).await?;
-    let token = required(token, parts, state, &context)?;
+    let token = verified_token(parts, token_use, &context).await?;
+    let token = required(token, parts, &context)?;
     Ok((token, context))
 }
 
 /// As [`required_token`], `None` for a request without a token.
-pub(super) async fn optional_token<S: AuthState>(
+pub(super) async fn optional_token(
     parts: &mut Parts,
-    state: &S,
     token_use: Option<TokenUse>,
 ) -> Result<Option<(VerifiedToken, RefusalContext)>, AuthRejection> {
     let context = RefusalContext::of(&parts.headers, &parts.extensions);
-    let token = verified_token(parts, state, token_use, &context).await?;
-    Ok(optional(token, parts, state, &context)?.map(|token| (token, context)))
+    let token = verified_token(parts, token_use, &context).await?;
+    Ok(optional(token, parts, &context)?.map(|token| (token, context)))
 }
 
 pub(super) fn reject(error: Error, context: &RefusalContext) -> AuthRejection {
@@ -50,19 +47,17 @@ fn refuse(rejection: AuthRejection, context: &RefusalContext) -> AuthRejection {
 /// The token this request carries, verified by this extractor's verifier. `None` when the
 /// request has no token.
 ///
-/// The extractor's own verifier is the router state's (the most specific: a nested router's
-/// `.with_state(verifier)`), else one in the extensions (`Extension(verifier)`, or the one an
-/// optional layer passed an anonymous request with). A token already verified in this request
-/// is taken only when no verifier of its own is found (a layer alone protects the route) or
-/// when that verifier verified it; a token of another verifier is verified again, never
-/// accepted as it is.
-async fn verified_token<S: AuthState>(
+/// The extractor's own verifier is found one way: in the request extensions, where
+/// `Extension(verifier)` (the innermost wins) or an optional layer that let the request through
+/// without a token put it. A token already verified in this request is taken only when no
+/// verifier of its own is found (a layer alone protects the route) or when that verifier
+/// verified it; a token of another verifier is verified again, never accepted as it is.
+async fn verified_token(
     parts: &mut Parts,
-    state: &S,
     token_use: Option<TokenUse>,
     context: &RefusalContext,
 ) -> Result<Option<VerifiedToken>, AuthRejection> {
-    let own = own_verifier(parts, state);
+    let own = own_verifier(parts);
     if let Some(token) = parts.extensions.get::<VerifiedToken>()
         && own
             .as_ref()
@@ -100,49 +95,45 @@ async fn verified_token<S: AuthState>(
     Ok(Some(verified))
 }
 
-/// The verifier of this extractor: the router state's, else the extensions' (an
-/// `Extension(verifier)`, or the one of an optional layer that let the request through).
-fn own_verifier<S: AuthState>(parts: &Parts, state: &S) -> Option<CognitoVerifier> {
-    state
-        .verifier()
-        .or_else(|| parts.extensions.get::<CognitoVerifier>().cloned())
+/// The verifier of this extractor, from the request extensions: an `Extension(verifier)`, or
+/// the one of an optional layer that let the request through.
+fn own_verifier(parts: &Parts) -> Option<CognitoVerifier> {
+    let extensions = &parts.extensions;
+    extensions
+        .get::<CognitoVerifier>()
         .or_else(|| {
-            parts
-                .extensions
+            extensions
                 .get::<PassedWithoutToken>()
-                .map(|passed| passed.0.clone())
+                .map(|passed| &passed.0)
         })
-}
-
-fn has_verifier<S: AuthState>(parts: &Parts, state: &S) -> bool {
-    own_verifier(parts, state).is_some()
+        .cloned()
 }
 
 /// The token, or the refusal for a request without one: 401, or 500 when the route has no
 /// verifier at all, so that a misconfigured route says so.
-fn required<S: AuthState>(
+fn required(
     token: Option<VerifiedToken>,
     parts: &Parts,
-    state: &S,
     context: &RefusalContext,
 ) -> Result<VerifiedToken, AuthRejection> {
     match token {
         Some(token) => Ok(token),
-        None if has_verifier(parts, state) => Err(refuse(AuthRejection::missing_token(), context)),
+        None if own_verifier(parts).is_some() => {
+            Err(refuse(AuthRejection::missing_token(), context))
+        }
         None => Err(refuse(AuthRejection::missing_verifier(), context)),
     }
 }
 
 /// The token if any; a request without one passes, unless the route has no verifier at all
 /// (500, so that a misconfigured route says so even to anonymous requests).
-fn optional<S: AuthState>(
+fn optional(
     token: Option<VerifiedToken>,
     parts: &Parts,
-    state: &S,
     context: &RefusalContext,
 ) -> Result<Option<VerifiedToken>, AuthRejection> {
     match token {
-        None if !has_verifier(parts, state) => {
+        None if !own_verifier(parts).is_some() => {
             Err(refuse(AuthRejection::missing_verifier(), context))
         }
         token => Ok(token),

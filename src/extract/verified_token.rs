@@ -3,34 +3,28 @@
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 
-use super::{
-    auth_state::AuthState,
-    request_token::{optional_token, required_token},
-};
+use super::request_token::{optional_token, required_token};
 use crate::{rejection::AuthRejection, verified_token::VerifiedToken};
 
 /// Extracts the verified token of either use, as [`CognitoClaims`](crate::CognitoClaims) does
-/// for one use: from the layer, or verified here with a verifier from the extensions or the
-/// router state.
-impl<S: AuthState> FromRequestParts<S> for VerifiedToken {
+/// for one use: from the layer, or verified here with the verifier in the extensions.
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(required_token(parts, state, None).await?.0)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(required_token(parts, None).await?.0)
     }
 }
 
 /// `None` for a request without an `Authorization` header; a bad token is still refused, and a
 /// route with no verifier at all answers 500.
-impl<S: AuthState> OptionalFromRequestParts<S> for VerifiedToken {
+impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedToken {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(optional_token(parts, state, None)
-            .await?
-            .map(|(token, _)| token))
+        Ok(optional_token(parts, None).await?.map(|(token, _)| token))
     }
 }

@@ -1,15 +1,22 @@
-//! The layer: configuration shared by every service it makes.
+//! The user-pool layer: its configuration, shared by every service it makes, and how it
+//! authenticates a request.
 
 use std::sync::Arc;
 
+use http::{Extensions, HeaderMap, Uri};
 use tower_layer::Layer;
 
-use super::service::CognitoAuth;
+use super::{
+    authenticator::{Authenticator, Decision},
+    service::{AuthService, CognitoAuth},
+};
 use crate::{
-    rejection::{DefaultRejection, OnRejection},
-    token_source::{AuthorizationBearer, TokenSource},
+    error::Error,
+    rejection::{AuthRejection, DefaultRejection, OnRejection, log_accepted},
+    token_source::{AuthorizationBearer, FoundToken, TokenSource},
     token_use::TokenUse,
-    verifier::{CognitoVerifier, TokenRequirements},
+    verified_token::VerifiedToken,
+    verifier::{CognitoVerifier, FirstPass, Later, TokenRequirements},
 };
 
 /// Verifies the Bearer token of every request and puts a [`VerifiedToken`](crate::VerifiedToken)
@@ -90,20 +97,22 @@ use crate::{
 #[derive(Clone)]
 #[must_use]
 pub struct CognitoAuthLayer<R = DefaultRejection> {
-    pub(crate) config: Arc<AuthConfig>,
-    pub(crate) on_rejection: R,
+    config: Arc<UserPoolAuth>,
+    on_rejection: R,
 }
 
-pub(crate) struct AuthConfig {
-    pub(crate) verifier: CognitoVerifier,
-    pub(crate) requirements: TokenRequirements,
-    pub(crate) presence: Presence,
-    pub(crate) source: Arc<dyn TokenSource>,
+/// The configuration of a [`CognitoAuthLayer`] and the services it makes: the user-pool
+/// token family's [`Authenticator`].
+pub struct UserPoolAuth {
+    verifier: CognitoVerifier,
+    requirements: TokenRequirements,
+    presence: Presence,
+    source: Arc<dyn TokenSource>,
 }
 
 /// Whether a request without a token passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Presence {
+enum Presence {
     Required,
     Optional,
 }
@@ -112,7 +121,7 @@ impl CognitoAuthLayer {
     /// A layer that requires a valid token of `verifier`.
     pub fn new(verifier: CognitoVerifier) -> Self {
         Self {
-            config: Arc::new(AuthConfig {
+            config: Arc::new(UserPoolAuth {
                 verifier,
                 requirements: TokenRequirements::new(),
                 presence: Presence::Required,
@@ -129,8 +138,8 @@ impl CognitoAuthLayer {
 }
 
 impl<R> CognitoAuthLayer<R> {
-    fn with_config(self, change: impl FnOnce(&mut AuthConfig)) -> Self {
-        let mut config = AuthConfig {
+    fn with_config(self, change: impl FnOnce(&mut UserPoolAuth)) -> Self {
+        let mut config = UserPoolAuth {
             verifier: self.config.verifier.clone(),
             requirements: self.config.requirements.clone(),
             presence: self.config.presence,
@@ -228,7 +237,100 @@ impl<S, R: OnRejection + Clone> Layer<S> for CognitoAuthLayer<R> {
     type Service = CognitoAuth<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CognitoAuth::from_parts(inner, self.config.clone(), self.on_rejection.clone())
+        AuthService::from_parts(inner, self.config.clone(), self.on_rejection.clone())
+    }
+}
+
+/// Left in the extensions of a request an optional layer let through without a token: the
+/// extractors behind it know that a layer ran, with which verifier, and that it found no
+/// token where it was told to look, so they do not look elsewhere.
+#[derive(Clone)]
+pub(crate) struct PassedWithoutToken(pub(crate) CognitoVerifier);
+
+/// What a user-pool layer let through.
+#[derive(Debug)]
+pub enum UserPoolPass {
+    /// A token it verified.
+    Verified(VerifiedToken),
+    /// A token a layer further out with the same verifier verified; this layer's rules hold.
+    AlreadyVerified,
+    /// No token, and the layer is optional.
+    Anonymous,
+}
+
+impl Authenticator for UserPoolAuth {
+    type Verified = UserPoolPass;
+    type Pending = (String, Later);
+
+    fn first_pass(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        extensions: &Extensions,
+    ) -> Decision<UserPoolPass, (String, Later)> {
+        // A layer further out with the same verifier already verified this request's token:
+        // only this layer's own rules remain.
+        if let Some(verified) = extensions.get::<VerifiedToken>()
+            && verified.verifier_id() == self.verifier.id()
+        {
+            return match CognitoVerifier::recheck(verified, &self.requirements) {
+                Ok(()) => Decision::Pass(UserPoolPass::AlreadyVerified),
+                Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
+            };
+        }
+        match self.source.find(headers, uri) {
+            FoundToken::Absent if self.presence == Presence::Optional => {
+                Decision::Pass(UserPoolPass::Anonymous)
+            }
+            FoundToken::Absent => Decision::Refuse(AuthRejection::missing_token()),
+            FoundToken::Invalid(problem) => {
+                Decision::Refuse(AuthRejection::invalid_request(problem))
+            }
+            FoundToken::Present(token) => {
+                match self.verifier.verify_token_now(token, &self.requirements) {
+                    FirstPass::Done(Ok(verified)) => {
+                        Decision::Pass(UserPoolPass::Verified(verified))
+                    }
+                    FirstPass::Done(Err(error)) => {
+                        Decision::Refuse(AuthRejection::from_error(error))
+                    }
+                    FirstPass::Later(later) => Decision::Later((token.to_owned(), later)),
+                }
+            }
+        }
+    }
+
+    async fn go_on(&self, (token, later): (String, Later)) -> Result<UserPoolPass, Error> {
+        self.verifier
+            .verify_token_later(&token, &self.requirements, later)
+            .await
+            .map(UserPoolPass::Verified)
+    }
+
+    fn admit(&self, pass: UserPoolPass, extensions: &mut Extensions) {
+        match pass {
+            UserPoolPass::Verified(verified) => {
+                log_accepted(&verified);
+                extensions.insert(verified);
+            }
+            UserPoolPass::AlreadyVerified => {}
+            // The extractors read a verified token; only a request let through without one
+            // needs the verifier, so that they know a layer ran (and answer 401, not 500).
+            UserPoolPass::Anonymous => {
+                extensions.insert(PassedWithoutToken(self.verifier.clone()));
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for UserPoolAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPoolAuth")
+            .field("verifier", &self.verifier)
+            .field("requirements", &self.requirements)
+            .field("presence", &self.presence)
+            .field("source", &self.source)
+            .finish()
     }
 }
 

@@ -34,11 +34,14 @@
 //! # }
 //! ```
 
+mod authenticator;
 mod future;
 mod layer;
 mod service;
 
+#[cfg(feature = "alb")]
+pub(crate) use authenticator::{Authenticator, Decision};
 pub use future::ResponseFuture;
 pub use layer::CognitoAuthLayer;
-pub use service::CognitoAuth;
-pub(crate) use service::PassedWithoutToken;
+pub(crate) use layer::PassedWithoutToken;
+pub use service::{AuthService, CognitoAuth};

@@ -1,4 +1,5 @@
-//! The service: reads the Bearer token, verifies it, and calls the inner service or refuses.
+//! The one middleware service: asks its [`Authenticator`] about each request, then calls the
+//! inner service or answers the refusal.
 
 use std::{
     sync::Arc,
@@ -10,20 +11,18 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::{
+    authenticator::{Authenticator, Decision},
     future::ResponseFuture,
-    layer::{AuthConfig, CognitoAuthLayer, Presence},
+    layer::{CognitoAuthLayer, UserPoolAuth},
 };
 use crate::{
-    rejection::{
-        AuthRejection, DefaultRejection, LayerRenderer, OnRejection, log_accepted, log_rejection,
-    },
-    token_source::FoundToken,
-    verified_token::VerifiedToken,
-    verifier::{CognitoVerifier, FirstPass, Later},
+    rejection::{DefaultRejection, LayerRenderer, OnRejection, log_rejection},
+    verifier::CognitoVerifier,
 };
 
-/// The middleware service made by [`CognitoAuthLayer`]: verifies the request's token, then
-/// calls the inner service or answers the refusal.
+/// The middleware service of every layer of the crate: [`CognitoAuth`] for
+/// [`CognitoAuthLayer`], `AlbAuth` for the load balancer's `AlbAuthLayer`. `A` is the token
+/// family's authentication; `R` renders refusals.
 ///
 /// ```
 /// use axum_cognito::{middleware::CognitoAuth, test_util::TestIssuer};
@@ -40,15 +39,17 @@ use crate::{
 /// let _inner = service.get_ref();
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct CognitoAuth<S, R = DefaultRejection> {
+pub struct AuthService<S, A, R = DefaultRejection> {
     inner: S,
-    config: Arc<AuthConfig>,
+    auth: Arc<A>,
     on_rejection: R,
     /// `on_rejection` for what is refused after the layer (extractors, handler guards); `None`
     /// for the terse default, which they use anyway, so the common case carries nothing.
     renderer: Option<Arc<dyn OnRejection>>,
 }
+
+/// The service of [`CognitoAuthLayer`]: verifies the request's Cognito token.
+pub type CognitoAuth<S, R = DefaultRejection> = AuthService<S, UserPoolAuth, R>;
 
 impl<S> CognitoAuth<S> {
     /// Wraps `inner`, requiring a valid token of `verifier`, with the default rejections.
@@ -62,19 +63,30 @@ impl<S> CognitoAuth<S> {
     }
 }
 
-impl<S, R: OnRejection + Clone> CognitoAuth<S, R> {
-    pub(crate) fn from_parts(inner: S, config: Arc<AuthConfig>, on_rejection: R) -> Self {
+impl<S: Clone, A, R: Clone> Clone for AuthService<S, A, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            auth: Arc::clone(&self.auth),
+            on_rejection: self.on_rejection.clone(),
+            renderer: self.renderer.clone(),
+        }
+    }
+}
+
+impl<S, A, R: OnRejection + Clone> AuthService<S, A, R> {
+    pub(crate) fn from_parts(inner: S, auth: Arc<A>, on_rejection: R) -> Self {
         let renderer = LayerRenderer::of(&on_rejection);
         Self {
             inner,
-            config,
+            auth,
             on_rejection,
             renderer,
         }
     }
 }
 
-impl<S, R> CognitoAuth<S, R> {
+impl<S, A, R> AuthService<S, A, R> {
     /// The wrapped service.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -91,26 +103,11 @@ impl<S, R> CognitoAuth<S, R> {
     }
 }
 
-/// Left in the extensions of a request an optional layer let through without a token: the
-/// extractors behind it know that a layer ran, with which verifier, and that it found no
-/// token where it was told to look, so they do not look elsewhere.
-#[derive(Clone)]
-pub(crate) struct PassedWithoutToken(pub(crate) CognitoVerifier);
-
-/// What the synchronous part of a call decided.
-enum Decision {
-    Pass(Option<VerifiedToken>),
-    Refuse(AuthRejection),
-    /// The `kid` is unknown, the issuer is one the pool resolver may know, or only Cognito's
-    /// `GetUser` can tell whether the token was revoked: go on asynchronously from where the
-    /// first pass stopped (a refetch, the resolver, or the question to Cognito).
-    Later(String, Later),
-}
-
-impl<S, R, B, ResBody> Service<Request<B>> for CognitoAuth<S, R>
+impl<S, A, R, B, ResBody> Service<Request<B>> for AuthService<S, A, R>
 where
     S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
+    A: Authenticator,
     B: Send + 'static,
     ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     ResBody::Error: Into<axum::BoxError>,
@@ -125,9 +122,10 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let config = &*self.config;
-        let decision = decide(config, &request);
-        if let (Decision::Pass(_) | Decision::Later(..), Some(renderer)) =
+        let decision = self
+            .auth
+            .first_pass(request.headers(), request.uri(), request.extensions());
+        if let (Decision::Pass(_) | Decision::Later(_), Some(renderer)) =
             (&decision, &self.renderer)
         {
             request
@@ -136,15 +134,7 @@ where
         }
         match decision {
             Decision::Pass(verified) => {
-                // The extractors read a verified token; only a request let through without one
-                // needs the verifier, so that they know a layer ran (and answer 401, not 500).
-                if let Some(verified) = verified {
-                    request.extensions_mut().insert(verified);
-                } else {
-                    request
-                        .extensions_mut()
-                        .insert(PassedWithoutToken(config.verifier.clone()));
-                }
+                self.auth.admit(verified, request.extensions_mut());
                 ResponseFuture::called(self.inner.call(request))
             }
             Decision::Refuse(rejection) => {
@@ -152,19 +142,15 @@ where
                 log_rejection(&rejection);
                 ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
             }
-            Decision::Later(token, later) => {
+            Decision::Later(pending) => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                let config = Arc::clone(&self.config);
+                let auth = Arc::clone(&self.auth);
                 let verification = Box::pin(async move {
-                    let verified = config
-                        .verifier
-                        .verify_token_later(&token, &config.requirements, later)
-                        .await?;
-                    log_accepted(&verified);
+                    let verified = auth.go_on(pending).await?;
                     let mut extensions = http::Extensions::new();
-                    extensions.insert(verified);
+                    auth.admit(verified, &mut extensions);
                     Ok(extensions)
                 });
                 ResponseFuture::verifying(verification, ready, request, self.on_rejection.clone())
@@ -173,41 +159,11 @@ where
     }
 }
 
-fn decide<B>(config: &AuthConfig, request: &Request<B>) -> Decision {
-    // A layer further out with the same verifier already verified this request's token: only
-    // this layer's own rules remain.
-    if let Some(verified) = request.extensions().get::<VerifiedToken>()
-        && verified.verifier_id() == config.verifier.id()
-    {
-        return match CognitoVerifier::recheck(verified, &config.requirements) {
-            Ok(()) => Decision::Pass(None),
-            Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
-        };
-    }
-    match config.source.find(request.headers(), request.uri()) {
-        FoundToken::Absent if config.presence == Presence::Optional => Decision::Pass(None),
-        FoundToken::Absent => Decision::Refuse(AuthRejection::missing_token()),
-        FoundToken::Invalid(problem) => Decision::Refuse(AuthRejection::invalid_request(problem)),
-        FoundToken::Present(token) => match config
-            .verifier
-            .verify_token_now(token, &config.requirements)
-        {
-            FirstPass::Done(Ok(verified)) => {
-                log_accepted(&verified);
-                Decision::Pass(Some(verified))
-            }
-            FirstPass::Done(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
-            FirstPass::Later(later) => Decision::Later(token.to_owned(), later),
-        },
-    }
-}
-
-impl<S: std::fmt::Debug, R> std::fmt::Debug for CognitoAuth<S, R> {
+impl<S: std::fmt::Debug, A: std::fmt::Debug, R> std::fmt::Debug for AuthService<S, A, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CognitoAuth")
+        f.debug_struct("AuthService")
             .field("inner", &self.inner)
-            .field("verifier", &self.config.verifier)
-            .field("presence", &self.config.presence)
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }

@@ -13,10 +13,10 @@ use super::{
 use crate::{error::Error, token_source::TokenProblem};
 
 pub(crate) const MISSING_VERIFIER: &str = "axum-cognito: no CognitoAuthLayer ran for this route and no \
-    CognitoVerifier was found. Add `.layer(CognitoAuthLayer::new(verifier))`, \
-    `.layer(Extension(verifier))`, or `.with_state(verifier)` (or a state with \
-    `impl FromRef<AppState> for CognitoVerifier`) to the router.";
+    CognitoVerifier was found in the request extensions. Add \
+    `.layer(CognitoAuthLayer::new(verifier))` or `.layer(Extension(verifier))` to the router.";
 
+#[cfg(feature = "alb")]
 pub(crate) const MISSING_ALB_LAYER: &str = "axum-cognito: no AlbAuthLayer ran for this route, so \
     there are no load balancer claims. Add `.layer(AlbAuthLayer::new(alb_verifier))` (or \
     `.route_layer(..)`) to the router.";
@@ -123,6 +123,7 @@ impl AuthRejection {
     }
 
     /// An ALB extractor behind no [`AlbAuthLayer`](crate::alb::AlbAuthLayer): 500.
+    #[cfg(feature = "alb")]
     pub(crate) fn missing_alb_layer() -> Self {
         Self {
             misconfiguration: MISSING_ALB_LAYER,

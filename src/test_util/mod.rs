@@ -33,11 +33,14 @@
 //! # }
 //! ```
 
+#[cfg(feature = "alb")]
 mod alb;
 mod issuer;
 mod signing_key;
 mod token_builder;
 
+#[cfg(feature = "alb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 pub use alb::{AlbKeyFault, AlbTokenBuilder, TestAlb};
 pub use issuer::{JwksFault, TestIssuer};
 pub use signing_key::SigningKey;

@@ -12,7 +12,6 @@ use arc_swap::ArcSwap;
 
 use super::{
     CognitoVerifier, Inner,
-    config_error::ConfigError,
     pipeline::{AcceptedUse, ClaimPolicy},
     pool_resolver::{IssuerResolution, PoolResolver, ResolverLimits},
     pool_table::PoolTable,
@@ -21,14 +20,15 @@ use super::{
     user_pool::{AppClients, UserPool},
 };
 use crate::{
+    config_error::ConfigError,
     defaults::{
-        DEFAULT_FETCH_TIMEOUT, DEFAULT_FIRST_RETRY, DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES,
-        DEFAULT_MAX_POOLS, DEFAULT_MAX_REFUSED_ISSUERS, DEFAULT_MAX_RETRY, DEFAULT_MAX_STALENESS,
-        DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL,
+        DEFAULT_FIRST_RETRY, DEFAULT_MAX_POOLS, DEFAULT_MAX_REFUSED_ISSUERS, DEFAULT_MAX_RETRY,
+        DEFAULT_MAX_STALENESS, DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL,
         DEFAULT_REFUSED_ISSUER_TTL, DEFAULT_RESOLVER_CALLS, DEFAULT_RESOLVER_WINDOW,
-        DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_UNKNOWN_KID_COOLDOWN, MAX_FETCH_TIMEOUT,
+        DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
     jwks::RefreshSettings,
+    limits::{Limits, limit_setters},
     metrics::VerifierMetrics,
     revocation::{GetUserCheck, RevocationCheck, RevocationList, RevocationSettings},
     token_cache::TokenCache,
@@ -60,13 +60,8 @@ pub struct CognitoVerifierBuilder {
     clients: Option<AppClients>,
     accepted_use: Option<AcceptedUse>,
     requirements: TokenRequirements,
-    leeway: Duration,
-    max_token_bytes: usize,
-    fetch_timeout: Duration,
-    max_jwks_bytes: usize,
-    token_cache_bytes: u64,
+    limits: Limits,
     refresh: RefreshSettings,
-    proxy: Option<String>,
     plain_http: PlainHttp,
     max_pools: usize,
     initial_pools: InitialPools,
@@ -102,11 +97,7 @@ impl Default for CognitoVerifierBuilder {
             clients: None,
             accepted_use: None,
             requirements: TokenRequirements::new(),
-            leeway: DEFAULT_LEEWAY,
-            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
-            max_jwks_bytes: DEFAULT_MAX_JWKS_BYTES,
-            token_cache_bytes: DEFAULT_TOKEN_CACHE_BYTES,
+            limits: Limits::default(),
             refresh: RefreshSettings {
                 refresh_interval: DEFAULT_REFRESH_INTERVAL,
                 min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
@@ -115,7 +106,6 @@ impl Default for CognitoVerifierBuilder {
                 max_staleness: Some(DEFAULT_MAX_STALENESS),
                 unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
             },
-            proxy: None,
             plain_http: PlainHttp::LoopbackOnly,
             max_pools: DEFAULT_MAX_POOLS,
             initial_pools: InitialPools::Required,
@@ -186,33 +176,13 @@ impl CognitoVerifierBuilder {
         self
     }
 
-    /// Clock-skew leeway for `exp` and `nbf`. Default 60 s ([`DEFAULT_LEEWAY`]): enough for a
-    /// server clock that drifts between NTP syncs, small against Cognito's shortest token
-    /// lifetime of 5 minutes.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
+    limit_setters!();
 
-    /// Largest accepted token, checked before any decoding. Default 16 KiB
-    /// ([`DEFAULT_MAX_TOKEN_BYTES`]): Cognito tokens are about 1 KB and reach several KB with
-    /// many groups and attributes; tens of KB is not a Cognito token.
-    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
-        self.max_token_bytes = bytes;
-        self
-    }
-
-    /// Time limit for one JWKS fetch, connection and body included; also the longest a request
-    /// waits for an unknown-`kid` refetch. Default 3 s ([`DEFAULT_FETCH_TIMEOUT`]).
-    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
-        self.fetch_timeout = timeout;
-        self
-    }
-
-    /// Largest accepted JWKS response. Default 64 KiB ([`DEFAULT_MAX_JWKS_BYTES`]); Cognito's
+    /// Largest accepted JWKS response. Default 64 KiB
+    /// ([`DEFAULT_MAX_JWKS_BYTES`](crate::defaults::DEFAULT_MAX_JWKS_BYTES)); Cognito's
     /// is about 1 KB.
     pub fn max_jwks_bytes(mut self, bytes: usize) -> Self {
-        self.max_jwks_bytes = bytes;
+        self.limits.max_key_bytes = bytes;
         self
     }
 
@@ -258,27 +228,6 @@ impl CognitoVerifierBuilder {
     /// most one fetch per 10 s, while a key Cognito just added is found within 10 s.
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.refresh.unknown_kid_cooldown = cooldown;
-        self
-    }
-
-    /// Capacity of the verified-token cache, in bytes; `0` turns the cache off. Default 16 MiB
-    /// ([`DEFAULT_TOKEN_CACHE_BYTES`]): an entry weighs its token, its claims JSON three times
-    /// (as text, as the crate's typed claims, and room for a claims type of your own) and 896
-    /// bytes more, about 3.7 KiB for a typical 1.2 KB access token, so about 4,400 tokens; the
-    /// least recently useful are evicted first.
-    /// A hit skips the signature check but not the expiry, key and rule checks; see the
-    /// `token_cache` module docs.
-    pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
-        self.token_cache_bytes = bytes;
-        self
-    }
-
-    /// Fetches the keys through this proxy (`http://host:port`, `socks5://...` where reqwest
-    /// supports it). Without it no proxy is used, whatever `HTTP_PROXY`, `HTTPS_PROXY` or
-    /// `ALL_PROXY` say: whoever runs a proxy could serve the keys of an `http://` JWKS URL, so
-    /// trusting one is a choice made here, not in the environment.
-    pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
         self
     }
 
@@ -363,7 +312,7 @@ impl CognitoVerifierBuilder {
     /// A [`ConfigError`] for a configuration mistake, or [`ConfigError::InitialFetch`] when a
     /// pool's keys cannot be loaded.
     pub async fn build(self) -> Result<CognitoVerifier, ConfigError> {
-        let fetch_timeout = self.fetch_timeout;
+        let fetch_timeout = self.limits.fetch_timeout;
         let verifier = self.assemble()?;
         let table = verifier.inner.pools.load_full();
         for pool in table.pools() {
@@ -402,11 +351,7 @@ impl CognitoVerifierBuilder {
         let Some(accepted_use) = self.accepted_use else {
             return Err(ConfigError::TokenUseNotSet);
         };
-        if self.fetch_timeout.is_zero() || self.fetch_timeout > MAX_FETCH_TIMEOUT {
-            return Err(ConfigError::InvalidSetting(
-                "fetch_timeout must be above zero and at most 5 minutes",
-            ));
-        }
+        self.limits.check()?;
         if let Some(staleness) = self.refresh.max_staleness
             && staleness <= self.refresh.refresh_interval
         {
@@ -424,11 +369,6 @@ impl CognitoVerifierBuilder {
                 "refresh_interval and retry delays must be above zero",
             ));
         }
-        if self.max_token_bytes == 0 || self.max_jwks_bytes == 0 {
-            return Err(ConfigError::InvalidSetting(
-                "size limits must be above zero",
-            ));
-        }
         if self.max_pools == 0 {
             return Err(ConfigError::InvalidSetting("max_pools must be above zero"));
         }
@@ -439,7 +379,7 @@ impl CognitoVerifierBuilder {
         }
         let revocation = self
             .revocation
-            .step(self.leeway)
+            .step(self.limits.leeway)
             .map_err(ConfigError::InvalidSetting)?;
         if self.revocation.get_user.is_some()
             && self.revocation.list.is_none()
@@ -450,14 +390,13 @@ impl CognitoVerifierBuilder {
                 "the GetUser check covers access tokens only, and this verifier accepts ID tokens too: a user signed out globally keeps passing with an ID token until it expires"
             );
         }
-        let cache =
-            (self.token_cache_bytes > 0).then(|| Arc::new(TokenCache::new(self.token_cache_bytes)));
+        let cache = TokenCache::with_capacity(self.limits.token_cache_bytes).map(Arc::new);
         let pool_settings = PoolSettings {
             clients: self.clients,
-            fetch_timeout: self.fetch_timeout,
-            max_jwks_bytes: self.max_jwks_bytes,
+            fetch_timeout: self.limits.fetch_timeout,
+            max_jwks_bytes: self.limits.max_key_bytes,
             refresh: self.refresh,
-            proxy: self.proxy,
+            proxy: self.limits.proxy.clone(),
             plain_http: self.plain_http,
             client: Arc::default(),
         };
@@ -479,11 +418,10 @@ impl CognitoVerifierBuilder {
                 resolution,
                 policy: ClaimPolicy {
                     accepted_use,
-                    leeway_secs: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+                    leeway_secs: self.limits.leeway_secs(),
                 },
                 requirements: self.requirements,
-                max_token_bytes: self.max_token_bytes,
-                known_headers: Default::default(),
+                max_token_bytes: self.limits.max_token_bytes,
                 cache,
                 revocation,
                 metrics: VerifierMetrics::default(),

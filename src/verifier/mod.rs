@@ -32,8 +32,6 @@
 //! ```
 
 mod builder;
-mod config_error;
-mod known_headers;
 pub mod pipeline;
 mod pool_resolver;
 mod pool_table;
@@ -49,8 +47,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 
+pub use crate::config_error::ConfigError;
 pub use builder::CognitoVerifierBuilder;
-pub use config_error::ConfigError;
+// The verifier's modules name it `super::config_error::ConfigError`.
+use crate::config_error;
 pub use pool_resolver::{PoolResolver, ResolveError, ResolveFuture};
 pub use requirements::TokenRequirements;
 pub use status::VerifierStatus;
@@ -64,6 +64,7 @@ use crate::{
     revocation::RevocationStep,
     token_cache::TokenCache,
     token_use::TokenUse,
+    verified_token::VerifiedToken,
 };
 use pipeline::ClaimPolicy;
 use pool_resolver::IssuerResolution;
@@ -122,9 +123,7 @@ struct Inner {
     policy: ClaimPolicy,
     requirements: TokenRequirements,
     max_token_bytes: usize,
-    /// Header segments of verified tokens and their reading.
-    known_headers: known_headers::KnownHeaders,
-    cache: Option<Arc<TokenCache>>,
+    cache: Option<Arc<TokenCache<VerifiedToken>>>,
     /// `None` when no revocation is configured: the step then costs one branch.
     revocation: Option<RevocationStep>,
     metrics: VerifierMetrics,

@@ -20,6 +20,7 @@ use crate::{
     },
     loopback::is_loopback,
     token_cache::TokenCache,
+    verified_token::VerifiedToken,
 };
 
 /// The serial of the next pool built; 2^64 pools are not built.
@@ -63,7 +64,7 @@ impl PoolSettings {
     pub(super) fn trusted_pool(
         &self,
         pool: &UserPool,
-        cache: Option<&Arc<TokenCache>>,
+        cache: Option<&Arc<TokenCache<VerifiedToken>>>,
     ) -> Result<TrustedPool, ConfigError> {
         if !pool.id_is_valid() {
             return Err(ConfigError::InvalidUserPoolId(pool.id.clone()));
@@ -186,7 +187,16 @@ impl TrustedPool {
 
 /// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
 /// (A hit checks the key anyway; this frees their memory at once.)
-fn drop_tokens_of(cache: &Arc<TokenCache>, pool: &Arc<str>) -> KeysRemoved {
+fn drop_tokens_of(cache: &Arc<TokenCache<VerifiedToken>>, pool: &Arc<str>) -> KeysRemoved {
     let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
-    Box::new(move |kids| cache.remove_signed_by(&pool, kids))
+    Box::new(move |kids| {
+        cache.retain(|verified| !(*verified.pool_id() == *pool && kids.contains(&verified.kid())));
+    })
+}
+
+impl TokenCache<VerifiedToken> {
+    /// Drops the entries of the pool `pool` (removed from the verifier).
+    pub(super) fn remove_pool(&self, pool: &str) {
+        self.retain(|verified| verified.pool_id() != pool);
+    }
 }

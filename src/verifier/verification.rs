@@ -7,16 +7,15 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use super::{
-    CognitoVerifier, known_headers,
+    CognitoVerifier,
     pipeline::{Now, PoolOf, check_claims, pool_of_issuer},
     requirements::TokenRequirements,
     trusted_pool::TrustedPool,
 };
 use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims, TokenPayload},
-    compact_token::{CompactToken, Header},
+    compact_token::{CompactToken, Header, Padding},
     error::{Error, ErrorKind},
-    hot_tokens,
     jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
     revocation::Verdict,
     token_family::USER_POOL,
@@ -50,7 +49,13 @@ pub(crate) enum FirstPass {
 }
 
 /// Where a first pass stopped; [`CognitoVerifier::verify_token_later`] goes on from there.
-pub(crate) struct Later(Attempt<VerifiedToken>);
+pub struct Later(Attempt<VerifiedToken>);
+
+impl std::fmt::Debug for Later {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Later").finish_non_exhaustive()
+    }
+}
 
 /// Why the standard checks stopped.
 enum Stop {
@@ -307,21 +312,10 @@ impl CognitoVerifier {
         let Some(cache) = &self.inner.cache else {
             return self.verify_in_full(token, now);
         };
-        // This thread's own copy of a token it serves often: used while every check holds;
-        // else dropped, and the shared entry (which another thread may have renewed) decides.
-        let id = self.id();
-        if let Some(copy) = hot_tokens::get(id, token) {
-            if let Ok(Cached::Good) = self.recheck_cached(&copy, now) {
-                self.inner.metrics.cache_hit();
-                return Ok(copy);
-            }
-            hot_tokens::forget(id, token);
-        }
         if let Some(hit) = cache.get(token) {
             match self.recheck_cached(&hit, now) {
                 Ok(Cached::Good) => {
                     self.inner.metrics.cache_hit();
-                    hot_tokens::saw(id, token, &hit);
                     return Ok(hit);
                 }
                 Ok(Cached::Superseded) => cache.remove(token),
@@ -370,16 +364,9 @@ impl CognitoVerifier {
     /// Steps 1 to 10 of the pipeline.
     fn verify_in_full(&self, token: &str, now: Now) -> Result<VerifiedToken, Stop> {
         let inner = &*self.inner;
-        let parts = CompactToken::split(token, inner.max_token_bytes)?;
-        let known = inner.known_headers.load();
-        let header_json;
-        let (header, header_was_known) = match known_headers::find(&known, parts.header_segment()) {
-            Some(known) => (Header::known(known.algorithm, &known.kid), true),
-            None => {
-                header_json = parts.header_json()?;
-                (Header::parse(&header_json, &USER_POOL)?, false)
-            }
-        };
+        let parts = CompactToken::split(token, inner.max_token_bytes, Padding::Unpadded)?;
+        let header_json = parts.header_json()?;
+        let header = Header::parse(&header_json, &USER_POOL)?;
         let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
         let json = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
         let payload = TokenPayload::parse(&json).map_err(|_| invalid_claims())?;
@@ -394,7 +381,9 @@ impl CognitoVerifier {
         };
         let signed = usable_key(pool, header.kid(), now, |key| {
             parts
-                .verify_signature(header.algorithm(), key)
+                .verify_signature(header.algorithm(), |message, signature| {
+                    key.verify(header.algorithm(), message, signature).is_ok()
+                })
                 .map(|()| Arc::clone(key))
         })?;
         let key = match signed {
@@ -414,11 +403,6 @@ impl CognitoVerifier {
             pool_id: Arc::clone(&pool.id),
             key,
         };
-        if !header_was_known {
-            inner
-                .known_headers
-                .remember(parts.header_segment(), header.algorithm(), header.kid());
-        }
         let claims = FittedClaims::new(payload, checked.token_use);
         Ok(VerifiedToken::new(provenance, claims, json))
     }

@@ -1,9 +1,9 @@
-//! Why a verifier could not be built.
+//! Why a verifier could not be built: one error for every builder of the crate.
 
 use crate::jwks::JwksError;
 
-/// Why a verifier could not be built: a mistake in the configuration, named with the setting
-/// or pool it concerns, or keys that could not be loaded at start.
+/// Why a verifier could not be built: a mistake in the configuration, named with the setting,
+/// pool or load balancer it concerns, or keys that could not be loaded at start.
 ///
 /// ```
 /// use axum_cognito::{CognitoVerifier, ConfigError};
@@ -98,6 +98,30 @@ pub enum ConfigError {
         /// Why the fetch failed.
         source: JwksError,
     },
+    /// No load balancer ARN was given to a load balancer verifier.
+    #[error("no load balancer configured")]
+    NoLoadBalancer,
+    /// An ARN is not an application load balancer's
+    /// (`arn:{partition}:elasticloadbalancing:{region}:{account}:loadbalancer/app/{name}/{id}`).
+    #[error(
+        "invalid load balancer ARN {0:?}: expected arn:aws:elasticloadbalancing:{{region}}:{{account}}:loadbalancer/app/{{name}}/{{id}}"
+    )]
+    InvalidArn(String),
+    /// A load balancer verifier has no app client id, or an empty one.
+    #[error("set the load balancer's app client ids (the `client` of its tokens), none empty")]
+    AlbClientIdsNotSet,
+    /// An ARN of a partition whose key location is not known (China), without a key URL.
+    #[error("load balancer {0}: no known key location for its partition; set key_url")]
+    NoKeyUrl(String),
+    /// A load balancer key URL is not an absolute http(s) URL with `{kid}` in its path.
+    #[error("invalid key URL {0:?}: expected an http(s) URL with {{kid}} in its path")]
+    InvalidKeyUrl(String),
+    /// An `http://` load balancer key URL to a host other than this machine, without
+    /// `allow_plain_http_keys()`.
+    #[error(
+        "key URL {0:?} is plain http to another host; use https, or call allow_plain_http_keys()"
+    )]
+    PlainHttpKeyUrl(String),
     /// A setting is out of range.
     #[error("invalid setting: {0}")]
     InvalidSetting(&'static str),
