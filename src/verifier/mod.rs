@@ -64,7 +64,7 @@
 //!
 //! A token seen again is served from the verified-token cache, skipping the decoding and the
 //! signature check: the whole token must match, and every other check and rule runs again on
-//! each hit (the [pipeline](pipeline) says which). An entry dies with the token's `exp`, with
+//! each hit (the [`pipeline`] says which). An entry dies with the token's `exp`, with
 //! its key leaving the key set, with stale keys and with its pool's removal. Only tokens that
 //! passed verification are stored. Its size is
 //! [`token_cache_bytes`](CognitoVerifierBuilder::token_cache_bytes) (`0` turns it off).

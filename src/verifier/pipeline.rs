@@ -1,7 +1,7 @@
 //! The checks of a token, in order: the one place the order is written.
 //!
 //! Every check stops at the first failure, with an error of its own
-//! [`ErrorKind`](crate::ErrorKind). Through the HTTP layer and the extractors, a failure answers
+//! [error kind](crate::ErrorKind). Through the HTTP layer and the extractors, a failure answers
 //! 401 `invalid_token`, except [`MissingGroup`](crate::ErrorKind::MissingGroup),
 //! [`MissingScope`](crate::ErrorKind::MissingScope) and [`Forbidden`](crate::ErrorKind::Forbidden)
 //! (403 `insufficient_scope`), and [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) and
