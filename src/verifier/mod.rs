@@ -73,11 +73,23 @@
 //!
 //! [`add_pool`](CognitoVerifier::add_pool) trusts one more pool without a restart (its keys
 //! are loaded first); [`remove_pool`](CognitoVerifier::remove_pool) stops trusting one, its
-//! cached tokens included. For a pool per tenant, a [`PoolResolver`] answers from the
-//! application's tenant registry for an issuer no pool accepts; its docs give the bounds
-//! under a flood of random issuers. The read path stays lock-free. `status().usable` is false
-//! while any pool's keys are unusable: a multi-tenant health check should read each pool's
-//! `status().pools[i].usable` instead.
+//! cached tokens included. The read path stays lock-free. For a pool per tenant, a
+//! [`PoolResolver`] answers from the application's tenant registry for an issuer no pool
+//! accepts: the token never decides where keys come from.
+//!
+//! | situation | what happens |
+//! |---|---|
+//! | an issuer the resolver knows | one call (concurrent tokens share it), the pool's keys loaded, the token verified; later tokens need no call |
+//! | an issuer the resolver refuses | 401 [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer), remembered for [`refused_issuer_ttl`](CognitoVerifierBuilder::refused_issuer_ttl) (60 s, at most 10,000 issuers); no key fetch ever |
+//! | a flood of tokens naming random issuers | at most `calls + calls × t / per` resolver calls over `t` (default 10 per second, [`pool_resolver_rate`](CognitoVerifierBuilder::pool_resolver_rate)); past the rate, 503 with `Retry-After: 1` at once (the issuer may be a real tenant's); known pools unaffected |
+//! | the resolver fails or takes longer than the fetch timeout | 503 for that token; asked again by a later one |
+//! | the resolver's pool does not accept the issuer asked about, or is invalid | refused (401), logged |
+//! | [`max_pools`](CognitoVerifierBuilder::max_pools) (1,000) reached | 503 for the new tenant's token; `add_pool` fails with [`ConfigError::TooManyPools`] |
+//! | a pool removed | its tokens 401 at once, cached ones included; a pool added again under the same id never trusts the old pool's cache entries. With a resolver, take the tenant out of the registry first, or its next token resolves it again |
+//! | a just-resolved pool's token with a `kid` its fresh key set lacks | 401 [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId) at once: a request waits at most two fetch timeouts on a resolution |
+//!
+//! `status().usable` is false while any pool's keys are unusable: a multi-tenant health check
+//! should read each pool's `status().pools[i].usable` instead.
 
 mod builder;
 mod config_error;
