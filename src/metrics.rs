@@ -25,6 +25,23 @@
 //! On the request path the verifier keeps its own counter handles, registered on first use
 //! with the recorder of that moment: an increment is one atomic add, no label strings, no
 //! lookup.
+//!
+//! Alert on `time() - cognito_jwks_last_success_timestamp_seconds`, which never lags. A pool
+//! removed at run time keeps its last gauge values in the exporter (the facade cannot
+//! unregister): drop them with the exporter's idle timeout, or alert only on pools still
+//! configured.
+//!
+//! The application installs the exporter; with `metrics-exporter-prometheus`, three lines:
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use metrics_exporter_prometheus::PrometheusBuilder;
+//!
+//! # fn app(app: Router) -> Result<Router, Box<dyn std::error::Error>> {
+//! let metrics = PrometheusBuilder::new().install_recorder()?;
+//! let app = app.route("/metrics", get(move || async move { metrics.render() }));
+//! # Ok(app) }
+//! ```
 
 #[cfg(feature = "metrics")]
 use std::sync::OnceLock;

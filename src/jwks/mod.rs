@@ -19,6 +19,43 @@
 //! of a [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) error), [`KeyStoreStatus`] and
 //! [`KeyLocationStatus`].
 //!
+//! # The store
+//!
+//! Each pool has a store. A token whose `kid` is known takes no lock and never waits on the
+//! network: the set sits behind arc-swap and each key was parsed when the set was loaded. An
+//! unknown `kid` starts one fetch that every concurrent request shares (10,000 concurrent
+//! requests with a new `kid` cause one GET), and after such a fetch unknown `kid`s fail at once
+//! for the cooldown, so a flood of random `kid`s causes at most one fetch per cooldown. A
+//! background task refreshes the set on the refresh interval (`Cache-Control: max-age` may
+//! shorten it), retries a failed fetch with backoff and keeps the last good set until the
+//! maximum staleness, after which verification answers 503. It ends when the last handle of
+//! the verifier is dropped. [`CognitoVerifier::status`](crate::CognitoVerifier::status) is a
+//! snapshot for a health endpoint: usable, keys loaded, last refresh, last error, consecutive
+//! failures, and each location. The settings and the reason for each default are on the
+//! [builder](crate::CognitoVerifierBuilder).
+//!
+//! # Which keys are used
+//!
+//! A JWK of a fetched set is used only when it is an RSA key (`kty`), for signatures (`use`
+//! absent or `sig`), for RS256 (`alg` absent or `RS256`), of 2048 to 8192 bits, with an odd
+//! exponent from 3 to 2^64 (an exponent of 1 would make every message its own signature). A
+//! `kid` listed twice with different keys is trusted for neither. The others are skipped, and
+//! [`KeyStoreStatus::skipped_keys`] says why; a document with no usable key is a failed fetch,
+//! and the last good keys stay.
+//!
+//! # Several locations
+//!
+//! A pool replicated to other regions has one location per region
+//! ([`UserPool::replica_regions`](crate::UserPool::replica_regions)), and
+//! [`UserPool::jwks_urls`](crate::UserPool::jwks_urls) gives any list. One fetch asks the
+//! location that answered last, then the others in order, all within one fetch timeout: the
+//! first asked gets half of it, each next one an equal share of what is left, so a hanging
+//! region costs its share, not the whole deadline. The set comes whole from one location, never
+//! a mix of two, and which set is taken never depends on a token's `kid`; a fetch that an
+//! unknown `kid` caused asks the first configured location (the primary region) first, so a
+//! rotation it has seen is found at once after a failover. When every location fails, the last
+//! good keys serve until the maximum staleness.
+//!
 //! ```
 //! use axum_cognito::{CognitoVerifier, ErrorKind, jwks::JwksError, test_util::TestIssuer};
 //!

@@ -15,10 +15,27 @@
 //! - [`GetUserCheck`]: asks Cognito itself, for access tokens, with answers cached for a
 //!   ttl, concurrent calls shared, a timeout and a [`FailurePolicy`].
 //!
+//! What each one sees, and what it does not:
+//!
+//! - The list knows only what this process was told. A client that can make the application
+//!   add entries (a logout route) can fill it: revoke a session by its family
+//!   ([`RevocationList::revoke_family`]) and a user by
+//!   [`RevocationList::revoke_user_before`] (pair it with Cognito's `AdminUserGlobalSignOut`,
+//!   which also revokes the refresh tokens), one entry each, rather than token by token.
+//! - A check of your own is synchronous: keep the set it reads current from a task of your
+//!   own, and never block on the network in it.
+//! - `GetUser` is asked only about access tokens with the `aws.cognito.signin.user.admin`
+//!   scope: Cognito refuses any other access token with the same error as a revoked one, so
+//!   machine-to-machine tokens and tokens with custom scopes only pass this step. ID tokens are
+//!   not asked about (a global sign-out does not invalidate them). At most 256 calls are in
+//!   flight at once, for distinct tokens; past that, and when a call fails, the
+//!   [`FailurePolicy`] answers; failures log at WARN at most once per 10 s.
+//!
 //! Several instances of a service each have their own list: spread revocations with a store
 //! you already run (Redis pub/sub, say: publish `{"jti": ..., "exp": ...}` where you revoke,
-//! and have every instance's subscriber call [`RevocationList::revoke_jti`]). The crate does
-//! not build a cluster.
+//! have every instance's subscriber call [`RevocationList::revoke_jti`], and on start-up read
+//! the revocations still in force from a sorted set scored by `exp`). The crate does not build
+//! a cluster.
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};

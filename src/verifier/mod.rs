@@ -2,7 +2,8 @@
 //!
 //! - [`CognitoVerifier`]: the handle, cheap to clone, async and synchronous `verify*` twins.
 //! - [`CognitoVerifierBuilder`]: pools, app clients, token use, limits, the refresh schedule;
-//!   [`ConfigError`] when a setting is wrong.
+//!   [`ConfigError`] when a setting is wrong. Each setter names its default and the reason
+//!   for it.
 //! - [`UserPool`]: one pool's id, region, replica regions, clients and key locations.
 //! - Pools at run time: [`CognitoVerifier::add_pool`], [`CognitoVerifier::remove_pool`], and a
 //!   [`PoolResolver`] asked about issuers no pool accepts (multi-tenant services).
@@ -30,6 +31,65 @@
 //! assert_eq!(error.kind(), ErrorKind::InvalidTokenUse);
 //! # }
 //! ```
+//!
+//! # Choices the builder asks for
+//!
+//! - App clients and token use are explicit: [`client_id`](CognitoVerifierBuilder::client_id)
+//!   or [`any_client`](CognitoVerifierBuilder::any_client), and
+//!   [`token_use`](CognitoVerifierBuilder::token_use) or
+//!   [`any_token_use`](CognitoVerifierBuilder::any_token_use); building without them fails.
+//! - Several pools: call [`user_pool`](CognitoVerifierBuilder::user_pool) once per pool; a
+//!   token's `iss` picks its pool, in either of Cognito's issuer forms.
+//! - Emulators (moto, LocalStack, cognito-local) serve keys elsewhere while their tokens keep
+//!   the AWS issuer: [`UserPool::jwks_url`]. Hosts without a way out: [`UserPool::jwks_json`].
+//! - [`build_lazy`](CognitoVerifierBuilder::build_lazy) starts without keys, for a service
+//!   that must boot while Cognito is unreachable (503 until the keys load).
+//!
+//! # Calling it without axum
+//!
+//! Every `verify*` method has a synchronous twin that never touches the network:
+//! [`verify`](CognitoVerifier::verify) / [`verify_sync`](CognitoVerifier::verify_sync),
+//! `verify_id` / `verify_id_sync`, `verify_access` / `verify_access_sync`, `verify_as` /
+//! `verify_as_sync`. An error's [`kind`](crate::Error::kind) says which check failed;
+//! [`is_unavailable`](crate::Error::is_unavailable) is true when the fault is the server's
+//! (keys unusable: try again), which HTTP answers with 503.
+//!
+//! Claims are shared, not copied: `verify_id` and `verify_access` return `Arc<IdClaims>` and
+//! `Arc<AccessClaims>`, and a cache hit hands out the claims its first verification read
+//! (`Arc::unwrap_or_clone` gives an owned value). A claims type of your own
+//! ([`verify_as`](CognitoVerifier::verify_as)) is read from the claims' JSON on each call;
+//! through the extractor `CognitoClaims<Id, MyClaims>` it is read once per cached token.
+//!
+//! # The verified-token cache
+//!
+//! A token seen again is served from the verified-token cache, skipping the decoding and the
+//! signature check: the whole token must match, and every other check and rule runs again on
+//! each hit (the [`pipeline`] says which). An entry dies with the token's `exp`, with
+//! its key leaving the key set, with stale keys and with its pool's removal. Only tokens that
+//! passed verification are stored. Its size is
+//! [`token_cache_bytes`](CognitoVerifierBuilder::token_cache_bytes) (`0` turns it off).
+//!
+//! # Pools at run time
+//!
+//! [`add_pool`](CognitoVerifier::add_pool) trusts one more pool without a restart (its keys
+//! are loaded first); [`remove_pool`](CognitoVerifier::remove_pool) stops trusting one, its
+//! cached tokens included. The read path stays lock-free. For a pool per tenant, a
+//! [`PoolResolver`] answers from the application's tenant registry for an issuer no pool
+//! accepts: the token never decides where keys come from.
+//!
+//! | situation | what happens |
+//! |---|---|
+//! | an issuer the resolver knows | one call (concurrent tokens share it), the pool's keys loaded, the token verified; later tokens need no call |
+//! | an issuer the resolver refuses | 401 [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer), remembered for [`refused_issuer_ttl`](CognitoVerifierBuilder::refused_issuer_ttl) (60 s, at most 10,000 issuers); no key fetch ever |
+//! | a flood of tokens naming random issuers | at most `calls + calls × t / per` resolver calls over `t` (default 10 per second, [`pool_resolver_rate`](CognitoVerifierBuilder::pool_resolver_rate)); past the rate, 503 with `Retry-After: 1` at once (the issuer may be a real tenant's); known pools unaffected |
+//! | the resolver fails or takes longer than the fetch timeout | 503 for that token; asked again by a later one |
+//! | the resolver's pool does not accept the issuer asked about, or is invalid | refused (401), logged |
+//! | [`max_pools`](CognitoVerifierBuilder::max_pools) (1,000) reached | 503 for the new tenant's token; `add_pool` fails with [`ConfigError::TooManyPools`] |
+//! | a pool removed | its tokens 401 at once, cached ones included; a pool added again under the same id never trusts the old pool's cache entries. With a resolver, take the tenant out of the registry first, or its next token resolves it again |
+//! | a just-resolved pool's token with a `kid` its fresh key set lacks | 401 [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId) at once: a request waits at most two fetch timeouts on a resolution |
+//!
+//! `status().usable` is false while any pool's keys are unusable: a multi-tenant health check
+//! should read each pool's `status().pools[i].usable` instead.
 
 mod builder;
 pub mod pipeline;

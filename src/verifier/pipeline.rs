@@ -1,35 +1,84 @@
-//! The checks of a user-pool token, in order: the one place the order is written.
+//! The checks of a token, in order: the one place the order is written.
 //!
-//! A full verification runs every step. A cache hit (a token verified before, found by its
-//! whole text in the verified-token cache) skips the decoding and the signature, steps 1 to 3
-//! and 6, and runs everything else through the same functions as a full verification: the
-//! issuer's pool (4), the key (5: the very key that verified it must still be in its pool's
-//! current, non-stale set), the claim checks (7 to 10, against the clock of this request),
-//! revocation (11), and the rules (12). A check added to those functions holds on both paths.
+//! Every check stops at the first failure, with an error of its own
+//! [error kind](crate::ErrorKind). Through the HTTP layer and the extractors, a failure answers
+//! 401 `invalid_token`, except [`MissingGroup`](crate::ErrorKind::MissingGroup),
+//! [`MissingScope`](crate::ErrorKind::MissingScope) and [`Forbidden`](crate::ErrorKind::Forbidden)
+//! (403 `insufficient_scope`), and [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) and
+//! [`RevocationUnavailable`](crate::ErrorKind::RevocationUnavailable) (503 with `Retry-After`):
+//! the server's fault, not the caller's (the [`rejection`](crate::rejection) docs have every
+//! answer).
+//!
+//! # User-pool tokens
+//!
+//! Before step 1, the HTTP layer and the extractors read the token through their
+//! [token source](crate::token_source): by default exactly one `Authorization` header, scheme
+//! `Bearer` in any case, one space, and a token68 credential (`A-Z a-z 0-9 - . _ ~ + /`,
+//! trailing `=` only). Anything else is 401 `invalid_request` and reaches no step below; no
+//! token at all is 401, or passes with no claims where authentication is optional. The
+//! verifier's own methods (`verify*`) start at step 1.
 //!
 //! | step | check | error |
 //! |---:|---|---|
 //! | 1 | size, before any decoding | [`TokenTooLarge`](crate::ErrorKind::TokenTooLarge) |
 //! | 2 | exactly three unpadded base64url segments | [`Malformed`](crate::ErrorKind::Malformed) |
 //! | 3 | the header is a JSON object naming none of `alg`, `kid`, `crit` twice, with a string `kid`; `alg` is exactly `RS256` (so `none` in any case, `HS*`, `RS384/512`, `PS*`, `ES*`, `EdDSA` are refused before any key is touched: no algorithm confusion); no `crit` member, whatever its value, `null` included; a `kid`. `jku`, `x5u`, `x5c`, `x5t` and `jwk` are never read, so never fetched or trusted | [`InvalidHeader`](crate::ErrorKind::InvalidHeader), [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm), [`CriticalHeader`](crate::ErrorKind::CriticalHeader), [`MissingKeyId`](crate::ErrorKind::MissingKeyId) |
-//! | 4 | the payload is a JSON object in which no checked claim has the wrong type (`exp`, `nbf`, `iat`, `auth_time` integers in `i64`; `iss`, `sub`, `token_use`, `aud`, `client_id`, `scope`, `username`, `cognito:username`, `jti`, `origin_jti` strings; `cognito:groups` an array of strings) and no claim the crate's types name appears twice (`claims/payload.rs`), so a second `iss`, `exp` or `token_use` cannot be smuggled past a check; its `iss` is exactly one of a configured pool's issuers, in either Cognito form. The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another. With a [pool resolver](crate::verifier::PoolResolver), an issuer no pool accepts is put to the application's resolver (rate-limited, single-flighted, refusals remembered); keys are fetched only for the pool it answers with, never from a URL the token names | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
-//! | 5 | the `kid` is in that pool's key set, refetched once if not; the set is usable | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
-//! | 6 | the signature over `header.payload` (RSASSA-PKCS1-v1_5 with SHA-256), with a key of the header's algorithm that passed the key checks when its set was loaded | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
+//! | 4 | the payload is a JSON object in which no checked claim has the wrong type (`exp`, `nbf`, `iat`, `auth_time` integers in `i64`; `iss`, `sub`, `token_use`, `aud`, `client_id`, `scope`, `username`, `cognito:username`, `jti`, `origin_jti` strings; `cognito:groups` an array of strings) and no claim the crate's types name appears twice, so a second `iss`, `exp` or `token_use` cannot be smuggled past a check; its `iss` is exactly one of a configured pool's issuers, in either Cognito form (`https://cognito-idp.{region}.amazonaws.com/{pool}` or `https://issuer-cognito-idp.{region}.amazonaws.com/{pool}`, and a replica region's). The pool is chosen before the key lookup, so a token of a foreign issuer never causes a fetch, and a key of one pool never verifies a token that names another. With a [pool resolver](crate::verifier::PoolResolver), an issuer no pool accepts is put to the application's resolver (rate-limited, one call per issuer, refusals remembered); keys are fetched only for the pool it answers with, never from a URL the token names | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer); [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) when the resolver fails or its rate is spent |
+//! | 5 | the `kid` is in that pool's key set; if not, the set is fetched again, once for all concurrent requests, and looked at again (no fetch during the unknown-`kid` cooldown after the last such fetch, nor for a pool the resolver just answered with); the set is usable: loaded, and not older than the maximum staleness | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
+//! | 6 | the signature over `header.payload` (RSASSA-PKCS1-v1_5 with SHA-256), with a key of the header's algorithm that passed the [key checks](crate::jwks#which-keys-are-used) when its set was loaded | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
 //! | 7 | `token_use`, `exp` and `sub` are present | [`MissingClaim`](crate::ErrorKind::MissingClaim) |
-//! | 8 | `exp` with the leeway, then `nbf` when present | [`Expired`](crate::ErrorKind::Expired), [`NotYetValid`](crate::ErrorKind::NotYetValid) |
+//! | 8 | `exp` with the leeway (expired when now > `exp` + leeway), then `nbf` when present | [`Expired`](crate::ErrorKind::Expired), [`NotYetValid`](crate::ErrorKind::NotYetValid) |
 //! | 9 | `token_use` is `id` or `access` and allowed by the verifier | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse) |
-//! | 10 | `aud` of an ID token or `client_id` of an access token is an allowed app client | [`InvalidAudience`](crate::ErrorKind::InvalidAudience), [`InvalidClientId`](crate::ErrorKind::InvalidClientId) |
+//! | 10 | `aud` of an ID token or `client_id` of an access token is an allowed app client | [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidAudience`](crate::ErrorKind::InvalidAudience), [`InvalidClientId`](crate::ErrorKind::InvalidClientId) |
 //! | 11 | not revoked, when revocation is configured: the [`RevocationList`](crate::revocation::RevocationList) (`jti`, `origin_jti`, `sub` with `iat`), the application's [`RevocationCheck`](crate::revocation::RevocationCheck)s, then for access tokens Cognito's `GetUser` ([`GetUserCheck`](crate::revocation::GetUserCheck): a kept answer, else one shared call on the async paths, the failure policy on the synchronous ones) | [`Revoked`](crate::ErrorKind::Revoked), [`RevocationUnavailable`](crate::ErrorKind::RevocationUnavailable) |
-//! | 12 | the rules of the verifier, then of the call or route: token use, groups, scopes, custom checks | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse), [`MissingGroup`](crate::ErrorKind::MissingGroup), [`MissingScope`](crate::ErrorKind::MissingScope), [`CustomCheck`](crate::ErrorKind::CustomCheck) |
+//! | 12 | the rules of the verifier, then of the call or route: token use, groups, scopes, custom checks | [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse), [`MissingGroup`](crate::ErrorKind::MissingGroup), [`MissingScope`](crate::ErrorKind::MissingScope), [`CustomCheck`](crate::ErrorKind::CustomCheck), [`Forbidden`](crate::ErrorKind::Forbidden) |
 //! | 13 | the claims fit the requested type | [`InvalidClaims`](crate::ErrorKind::InvalidClaims) |
 //!
+//! A full verification runs every step. A cache hit (a token verified before, found by its
+//! whole text in the verified-token cache) skips the decoding and the signature, steps 1 to 3
+//! and 6, and runs everything else through the same functions as a full verification: the
+//! issuer's pool (4), the key (5: the very key that verified it must still be in its pool's
+//! current, non-stale set, or the token is verified in full again), the claim checks (7 to 10,
+//! against the clock of this request), revocation (11), and the rules (12). A check added to
+//! those functions holds on both paths. A token that failed is never cached.
+//!
 //! From step 7 on, a failure carries the verified claims
-//! ([`Error::verified_claims_json`](crate::Error::verified_claims_json)); before it, never.
+//! ([`Error::verified_claims_json`](crate::Error::verified_claims_json)); before it, never. No
+//! step logs the token.
 //!
 //! Steps 4 and 7 to 10 are the pure functions of this file, of (claims, policy, now), with no
-//! keys and no I/O; their table of cases is below. Steps 1 to 3 are in `compact_token.rs`, 5
-//! and 6 in the verifier with the key store's [`KeyProvider`](crate::jwks) seam, 11 in
-//! [`revocation`](crate::revocation), 12 in [`TokenRequirements`](crate::TokenRequirements).
+//! keys and no I/O; their table of cases is in this file's tests. Steps 1 to 3 are in
+//! `compact_token.rs`, 5 and 6 in the verifier with the key store's
+//! [`KeyProvider`](crate::jwks) seam, 11 in [`revocation`](crate::revocation), 12 in
+//! [`TokenRequirements`](crate::TokenRequirements).
+//!
+//! # Load balancer tokens
+//!
+//! With the `alb` feature, the `x-amzn-oidc-data` header that an Application Load Balancer
+//! forwards (the `alb` module) is checked in this order. The HTTP layer reads exactly that
+//! header; it never reads `x-amzn-oidc-identity`, which the load balancer does not sign.
+//!
+//! | step | check | error |
+//! |---:|---|---|
+//! | 1 | size, before any decoding | [`TokenTooLarge`](crate::ErrorKind::TokenTooLarge) |
+//! | 2 | exactly three base64url segments, each **with** exactly its `=` padding to a multiple of 4 characters, as the load balancer writes them (an unpadded segment, one with more `=` than it needs, or one with unused bits set is refused) | [`Malformed`](crate::ErrorKind::Malformed) |
+//! | 3 | the header is a JSON object naming no member twice, with string `alg`, `kid`, `signer`, `client`, `iss` and an integer `exp`; `alg` is exactly `ES256` (so `none`, `HS256`, `RS256` are refused before any key is touched); no `crit`; a `kid` that is a canonical UUID (so nothing else ever reaches a key URL) | [`InvalidHeader`](crate::ErrorKind::InvalidHeader), [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm), [`CriticalHeader`](crate::ErrorKind::CriticalHeader), [`MissingKeyId`](crate::ErrorKind::MissingKeyId) |
+//! | 4 | `signer`, `client` and `exp` present | [`MissingClaim`](crate::ErrorKind::MissingClaim) |
+//! | 5 | `signer` is exactly one of the configured load balancer ARNs | [`InvalidSigner`](crate::ErrorKind::InvalidSigner) |
+//! | 6 | `client` is an allowed app client | [`InvalidClientId`](crate::ErrorKind::InvalidClientId) |
+//! | 7 | `iss` is the configured issuer, when one is | [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
+//! | 8 | `exp` with the leeway, as for user-pool tokens | [`Expired`](crate::ErrorKind::Expired) |
+//! | 9 | the signature is 64 bytes (the raw `r \|\| s`; a DER signature is not) | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
+//! | 10 | the P-256 key of the `kid` in the signer's region: kept, or fetched once for all concurrent requests, within a budget of fetches of new `kid`s; a `kid` with no key, or whose fetch failed, is answered so without a fetch for a cooldown | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
+//! | 11 | the ES256 signature over `header.payload` as sent, padding included | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
+//! | 12 | the payload is a JSON object with a string `sub`, no member twice among those read | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim) |
+//!
+//! Steps 1 to 9 need no key, so a token that fails them never causes a fetch. From step 12
+//! on, a failure carries the verified claims; before it, never. A cached token (found by its
+//! whole text) skips every step but 8, which runs against this request's clock. Custom checks
+//! of the layer run after step 12. When the layer is also told to read
+//! `x-amzn-oidc-accesstoken`, that token goes through every user-pool step above, and its `sub`
+//! must equal this token's.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
