@@ -307,9 +307,4 @@ mod tests {
         assert!(!Error::new(ErrorKind::Expired).is_forbidden());
     }
 
-    #[test]
-    fn traits() {
-        fn assert_send_sync<T: Send + Sync + 'static>() {}
-        assert_send_sync::<Error>();
-    }
 }

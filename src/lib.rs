@@ -68,3 +68,25 @@ pub use verifier::{
     CognitoVerifier, CognitoVerifierBuilder, PoolResolver, ResolveError, ResolveFuture,
     TokenRequirements, UserPool, VerifierStatus,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The handles users keep in state and share across tasks.
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<CognitoVerifier>();
+        shared::<CognitoClaims<Id>>();
+        shared::<CognitoClaims<Access>>();
+        shared::<VerifiedToken>();
+        shared::<Error>();
+        #[cfg(feature = "alb")]
+        {
+            shared::<AlbVerifier>();
+            shared::<AlbClaims>();
+            shared::<alb::AlbToken>();
+        }
+    }
+}

@@ -1,10 +1,11 @@
-//! A token family: what the header of one kind of token may say.
+//! A token family: the algorithms one kind of token may be signed with.
 //!
 //! User-pool tokens (ID and access) are one family: `alg` must be RS256, and their keys are
-//! RSA keys from the pool's JWKS. The header check reads the family instead of a constant, so
-//! a family signed otherwise (the load balancer's `x-amzn-oidc-data`: ES256, P-256 keys,
-//! segments with `=` padding) is a second constant here with the fields it needs, not a second
-//! parser.
+//! RSA keys from the pool's JWKS. The load balancer's `x-amzn-oidc-data` (feature `alb`) is
+//! another: ES256 with P-256 keys. Both headers go through the same first checks
+//! (`compact_token::algorithm_and_kid`, reading the family instead of a constant) and the
+//! same splitter (with the family's padding); the load balancer's header then reads the
+//! members only it has (`alb/header.rs`).
 
 use crate::algorithm::Algorithm;
 

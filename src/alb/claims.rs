@@ -145,14 +145,3 @@ impl<C: fmt::Debug> fmt::Debug for AlbClaims<C> {
             .finish()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traits() {
-        fn assert_send_sync<T: Send + Sync>() {}
-        assert_send_sync::<AlbClaims>();
-    }
-}

@@ -143,7 +143,7 @@ impl<R> AlbAuthLayer<R> {
     }
 
     /// A check of the user claims read as `C`: `Err` refuses the request with 401
-    /// ([`CustomCheck`](ErrorKind::CustomCheck)), its message kept in the error (shown only
+    /// ([`CustomCheck`](crate::ErrorKind::CustomCheck)), its message kept in the error (shown only
     /// by verbose renderers). Claims that do not fit `C` fail it.
     pub fn custom_check<C, F>(self, check: F) -> Self
     where
@@ -154,7 +154,7 @@ impl<R> AlbAuthLayer<R> {
     }
 
     /// As [`custom_check`](Self::custom_check), but a failure is 403
-    /// ([`Forbidden`](ErrorKind::Forbidden)): the user is known, but not allowed here.
+    /// ([`Forbidden`](crate::ErrorKind::Forbidden)): the user is known, but not allowed here.
     ///
     /// ```
     /// use axum_cognito::alb::{AlbAuthLayer, AlbUserClaims, AlbVerifier};

@@ -10,8 +10,16 @@
 //! (in GovCloud, an S3 bucket); it never changes for its `kid`. Unlike a standard JWT, the
 //! segments are base64url **with** `=` padding.
 //!
-//! - [`AlbVerifier`], built by [`AlbVerifierBuilder`] ([`AlbConfigError`] when a setting is
-//!   wrong): the checks below, the per-`kid` key cache, the verified-token cache.
+//! A second token family on the crate's one core, not a second stack: the same compact-token
+//! splitter (with the load balancer's padding rule), the same verified-token cache, the same
+//! limits and [`ConfigError`](crate::ConfigError), custom checks through
+//! [`TokenRequirements`](crate::TokenRequirements), and the same middleware service
+//! ([`AuthService`](crate::middleware::AuthService)). What differs is the header (the load
+//! balancer's fields, ES256) and where keys come from (one PEM document per `kid`).
+//!
+//! - [`AlbVerifier`], built by [`AlbVerifierBuilder`]: the checks of the
+//!   [pipeline docs](crate::verifier::pipeline#load-balancer-tokens), the per-`kid` key cache,
+//!   the verified-token cache.
 //! - [`AlbAuthLayer`] (its service [`AlbAuth`]): reads `x-amzn-oidc-data`, answers 401 / 403 /
 //!   503 through the same [`OnRejection`](crate::OnRejection) seam as
 //!   [`CognitoAuthLayer`](crate::CognitoAuthLayer), with per-route custom checks.
@@ -67,33 +75,6 @@
 //! where two windows meet; at most `10 × (1 + ⌈T / 10 s⌉)` over any time `T`), and a `kid`
 //! beyond the budget is answered 503 at once. Tokens of known keys are answered from memory meanwhile, never behind a fetch.
 //!
-//! # The checks
-//!
-//! | step | check | error |
-//! |---:|---|---|
-//! | 1 | size, before any decoding | [`TokenTooLarge`](crate::ErrorKind::TokenTooLarge) |
-//! | 2 | exactly three base64url segments with exactly their `=` padding (see below) | [`Malformed`](crate::ErrorKind::Malformed) |
-//! | 3 | the header is a JSON object naming no member twice, with string `alg`, `kid`, `signer`, `client`, `iss` and an integer `exp`; `alg` is exactly `ES256` (so `none`, `HS256`, `RS256` are refused before any key is touched); no `crit`; a `kid`, a canonical UUID (so nothing else ever reaches a key URL) | [`InvalidHeader`](crate::ErrorKind::InvalidHeader), [`UnsupportedAlgorithm`](crate::ErrorKind::UnsupportedAlgorithm), [`CriticalHeader`](crate::ErrorKind::CriticalHeader), [`MissingKeyId`](crate::ErrorKind::MissingKeyId) |
-//! | 4 | `signer`, `client` and `exp` present | [`MissingClaim`](crate::ErrorKind::MissingClaim) |
-//! | 5 | `signer` is exactly one of the configured ARNs | [`InvalidSigner`](crate::ErrorKind::InvalidSigner) |
-//! | 6 | `client` is an allowed app client | [`InvalidClientId`](crate::ErrorKind::InvalidClientId) |
-//! | 7 | `iss` is the configured issuer, when one is | [`MissingClaim`](crate::ErrorKind::MissingClaim), [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) |
-//! | 8 | `exp` with the leeway (the rule of user-pool tokens: expired when now > `exp` + leeway) | [`Expired`](crate::ErrorKind::Expired) |
-//! | 9 | the signature is 64 bytes (the raw `r \|\| s`; a DER signature is not) | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
-//! | 10 | the key of the `kid` at the signer's region: kept, or fetched (see [`AlbVerifier::verify`]) | [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId), [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) |
-//! | 11 | the ES256 signature over `header.payload` as sent, padding included | [`InvalidSignature`](crate::ErrorKind::InvalidSignature) |
-//! | 12 | the payload is a JSON object with a string `sub`, no member twice among those read | [`InvalidClaims`](crate::ErrorKind::InvalidClaims), [`MissingClaim`](crate::ErrorKind::MissingClaim) |
-//!
-//! Steps 1 to 9 need no key, so a token that fails them never causes a fetch. From step 12
-//! on, a failure carries the verified claims
-//! ([`Error::verified_claims_json`](crate::Error::verified_claims_json)); before it, never.
-//! A cached token (found by its whole text) skips steps 1 to 12 but for step 8, which runs
-//! against this request's clock.
-//!
-//! Padding: the load balancer writes each segment as base64url **with** `=` padding to a
-//! multiple of 4 characters, unlike a standard JWT. Exactly that is accepted: an unpadded
-//! segment, one with more `=` than it needs, or one with unused bits set is
-//! [`Malformed`](crate::ErrorKind::Malformed).
 
 mod access_token;
 mod builder;

@@ -137,14 +137,3 @@ impl fmt::Debug for AlbToken {
             .finish_non_exhaustive()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traits() {
-        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
-        assert_send_sync::<AlbToken>();
-    }
-}

@@ -7,9 +7,9 @@
 //! served, can answer with faults, and can be stopped and restarted on the same port to
 //! simulate an outage.
 //!
-//! [`TestAlb`] is a local Application Load Balancer: a P-256 key per `kid`, its PEM served at
-//! `/{kid}` on 127.0.0.1, `x-amzn-oidc-data` tokens minted through [`AlbTokenBuilder`], and
-//! faults of the key endpoint ([`AlbKeyFault`]).
+//! With the `alb` feature, `TestAlb` is a local Application Load Balancer: a P-256 key per
+//! `kid`, its PEM served at `/{kid}` on 127.0.0.1, `x-amzn-oidc-data` tokens minted through
+//! `AlbTokenBuilder`, and faults of the key endpoint (`AlbKeyFault`).
 //!
 //! ```
 //! use axum_cognito::{CognitoVerifier, TokenUse, test_util::TestIssuer};

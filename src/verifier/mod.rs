@@ -350,14 +350,3 @@ impl std::fmt::Debug for CognitoVerifier {
             .finish_non_exhaustive()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traits() {
-        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
-        assert_send_sync::<CognitoVerifier>();
-    }
-}
