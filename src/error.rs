@@ -306,5 +306,4 @@ mod tests {
         assert!(Error::new(ErrorKind::MissingScope).is_forbidden());
         assert!(!Error::new(ErrorKind::Expired).is_forbidden());
     }
-
 }

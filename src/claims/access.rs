@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{
     lenient::scope_string,
-    payload::{Captured, Fit, Fitting, Payload, deserialize_fitted, keep_checked},
+    payload::{Captured, Fit, Fitting, Payload, keep_checked},
 };
 use crate::token_use::TokenUse;
 
@@ -72,14 +72,6 @@ pub struct AccessClaims {
     /// Every other claim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-/// Read in one pass (`claims/payload.rs`), as a verification reads them: `token_use` must be
-/// `id` or `access`, a named claim given twice is refused.
-impl<'de> Deserialize<'de> for AccessClaims {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_fitted(d, Self::from_payload)
-    }
 }
 
 impl AccessClaims {
@@ -154,7 +146,7 @@ impl AccessClaims {
 pub(super) fn wire_reading(json: &str) -> AccessClaims {
     use super::lenient::scope_set;
 
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct Wire {
         sub: String,
         iss: String,

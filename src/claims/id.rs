@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 #[cfg(test)]
 use super::lenient::bool_or_string;
-use super::payload::{Captured, Fit, Fitting, Payload, deserialize_fitted, keep_checked};
+use super::payload::{Captured, Fit, Fitting, Payload, keep_checked};
 use crate::token_use::TokenUse;
 
 const CUSTOM_PREFIX: &str = "custom:";
@@ -90,14 +90,6 @@ pub struct IdClaims {
     pub extra: Map<String, Value>,
 }
 
-/// Read in one pass (`claims/payload.rs`), as a verification reads them: `token_use` must be
-/// `id` or `access`, a named claim given twice is refused.
-impl<'de> Deserialize<'de> for IdClaims {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_fitted(d, Self::from_payload)
-    }
-}
-
 impl IdClaims {
     /// The claims of a payload read in one pass, with whether they fit this type. The checked
     /// claims are moved; the others are read from what the pass captured.
@@ -168,7 +160,7 @@ impl IdClaims {
 /// The claims under Cognito's names, for serializing (and, in tests, the reference reading
 /// the one-pass reading is compared with).
 #[derive(Serialize)]
-#[cfg_attr(test, derive(Deserialize))]
+#[cfg_attr(test, derive(serde::Deserialize))]
 struct IdWire {
     sub: String,
     iss: String,

@@ -38,3 +38,8 @@ pub use id::IdClaims;
 pub(crate) use payload::{Fit, TokenPayload};
 pub(crate) use standard::StandardClaims;
 pub use token::TokenClaims;
+
+// The claims types deserialize as a verification reads them: in one pass over the payload.
+payload::deserialize_by_payload!(IdClaims);
+payload::deserialize_by_payload!(AccessClaims);
+payload::deserialize_by_payload!(TokenClaims);

@@ -412,6 +412,22 @@ impl<C> Payload<C> {
     }
 }
 
+/// `Deserialize` for a claims type with a `from_payload`: read in one pass, as a verification
+/// reads them (`token_use` must be `id` or `access`, a named claim given twice is refused).
+macro_rules! deserialize_by_payload {
+    ($claims:ty) => {
+        /// Read in one pass (`claims/payload.rs`), as a verification reads them: `token_use`
+        /// must be `id` or `access`, a named claim given twice is refused.
+        impl<'de> serde::Deserialize<'de> for $claims {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                payload::deserialize_fitted(d, <$claims>::from_payload)
+            }
+        }
+    };
+}
+
+pub(crate) use deserialize_by_payload;
+
 /// For the claims types' `Deserialize`: the payload's own `token_use` (required, one of the
 /// two), then the fitted claims, refused when they do not fit.
 pub(crate) fn deserialize_fitted<'de, D, T>(

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use super::{
     AccessClaims, IdClaims,
-    payload::{Captured, Fit, Payload, deserialize_fitted},
+    payload::{Captured, Fit, Payload},
 };
 use crate::token_use::TokenUse;
 
@@ -121,13 +121,6 @@ impl Serialize for TokenClaims {
             Self::Id(claims) => claims.serialize(s),
             Self::Access(claims) => claims.serialize(s),
         }
-    }
-}
-
-/// Read in one pass, as [`IdClaims`] or [`AccessClaims`] by the payload's `token_use`.
-impl<'de> Deserialize<'de> for TokenClaims {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize_fitted(d, Self::from_payload)
     }
 }
 

@@ -17,7 +17,7 @@ use super::{
     pool_table::PoolTable,
     requirements::TokenRequirements,
     trusted_pool::{PlainHttp, PoolSettings},
-    user_pool::{AppClients, UserPool},
+    user_pool::{AppClients, UserPool, client_setters},
 };
 use crate::{
     config_error::ConfigError,
@@ -129,32 +129,9 @@ impl CognitoVerifierBuilder {
         self
     }
 
-    /// Allows tokens issued to this app client, in every pool that names no clients of its
-    /// own. May be called several times. A pool with clients of its own would ignore these, so
-    /// building fails with [`ConfigError::ClientIdsIgnored`] when both are given.
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        AppClients::add(&mut self.clients, client_id.into());
-        self
-    }
-
-    /// Allows tokens issued to any of these app clients; see [`client_id`](Self::client_id).
-    pub fn client_ids<I, S>(mut self, client_ids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        for id in client_ids {
-            AppClients::add(&mut self.clients, id.into());
-        }
-        self
-    }
-
-    /// Accepts tokens of any app client in pools that name no clients of their own. Never the
-    /// default: without client ids or this call, building fails.
-    pub fn any_client(mut self) -> Self {
-        self.clients = Some(AppClients::Any);
-        self
-    }
+    client_setters!(
+        "every pool that names no clients of its own (a pool with clients of its own would ignore these, so building fails with [`ConfigError::ClientIdsIgnored`] when both are given)"
+    );
 
     /// Accepts only ID tokens or only access tokens. One of this and
     /// [`any_token_use`](Self::any_token_use) must be called.

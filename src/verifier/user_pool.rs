@@ -63,6 +63,33 @@ impl AppClients {
     }
 }
 
+/// `client_id`, `client_ids` and `any_client` for a builder with a `clients:
+/// Option<AppClients>` field: a [`UserPool`] (its own clients) and the verifier's builder (the
+/// clients of every pool that names none).
+macro_rules! client_setters {
+    ($of:literal) => {
+        #[doc = concat!("Allows tokens issued to this app client, in ", $of, "; may be called several times.")]
+        pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+            AppClients::add(&mut self.clients, client_id.into());
+            self
+        }
+
+        /// Allows tokens issued to any of these app clients; see
+        /// [`client_id`](Self::client_id).
+        pub fn client_ids<I: IntoIterator<Item = impl Into<String>>>(self, client_ids: I) -> Self {
+            client_ids.into_iter().fold(self, Self::client_id)
+        }
+
+        #[doc = concat!("Accepts tokens issued to any app client, in ", $of, ". An explicit choice: without it and without a client id, building fails.")]
+        pub fn any_client(mut self) -> Self {
+            self.clients = Some(AppClients::Any);
+            self
+        }
+    };
+}
+
+pub(super) use client_setters;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeySource {
     Default,
@@ -96,30 +123,7 @@ impl UserPool {
         self
     }
 
-    /// Allows tokens issued to this app client; may be called several times.
-    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
-        AppClients::add(&mut self.clients, client_id.into());
-        self
-    }
-
-    /// Allows tokens issued to any of these app clients.
-    pub fn client_ids<I, S>(mut self, client_ids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        for id in client_ids {
-            AppClients::add(&mut self.clients, id.into());
-        }
-        self
-    }
-
-    /// Accepts tokens issued to any app client of this pool. An explicit choice: without it and
-    /// without a client id, building fails.
-    pub fn any_client(mut self) -> Self {
-        self.clients = Some(AppClients::Any);
-        self
-    }
+    client_setters!("this pool");
 
     /// Fetches the keys from this URL instead of Cognito's, for local emulators that serve
     /// them at `http://host:port/{pool}/.well-known/jwks.json` while their tokens keep the AWS

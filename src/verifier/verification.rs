@@ -42,6 +42,12 @@ impl<T> From<Result<T, Error>> for Attempt<T> {
     }
 }
 
+/// Step 13: what a verification hands back, made from the verified token (the token itself,
+/// its claims as the crate's types, or as the caller's).
+pub(super) trait Finish<T>: Fn(&VerifiedToken) -> Result<T, Error> {}
+
+impl<T, F: Fn(&VerifiedToken) -> Result<T, Error>> Finish<T> for F {}
+
 /// What the layer's first pass found: an answer, or a network step to take.
 pub(crate) enum FirstPass {
     Done(Result<VerifiedToken, Error>),
@@ -86,30 +92,24 @@ impl CognitoVerifier {
     /// pass; on an unknown issuer, the pool resolver and a second pass; when only Cognito can
     /// tell whether the token was revoked, one shared call.
     #[inline]
-    pub(super) async fn verify_with<T, F>(
+    pub(super) async fn verify_with<T, F: Finish<T>>(
         &self,
         token: &str,
         requirements: &TokenRequirements,
         finish: &F,
-    ) -> Result<T, Error>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
+    ) -> Result<T, Error> {
         let first = self.attempt(token, requirements, finish, Now::read());
         self.go_on(token, requirements, finish, first).await
     }
 
     /// After a first pass: done, or the network step it stopped at, then the rest.
-    async fn go_on<T, F>(
+    async fn go_on<T, F: Finish<T>>(
         &self,
         token: &str,
         requirements: &TokenRequirements,
         finish: &F,
         first: Attempt<T>,
-    ) -> Result<T, Error>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
+    ) -> Result<T, Error> {
         let attempt = match first {
             Attempt::UnknownIssuer(issuer) => {
                 if let Err(error) = self.resolve_issuer(&issuer).await {
@@ -151,15 +151,12 @@ impl CognitoVerifier {
     /// One pass with the keys already loaded: an unknown `kid` fails; a revocation only
     /// Cognito can tell follows the `GetUser` check's failure policy.
     #[inline]
-    pub(super) fn verify_now<T, F>(
+    pub(super) fn verify_now<T, F: Finish<T>>(
         &self,
         token: &str,
         requirements: &TokenRequirements,
         finish: &F,
-    ) -> Result<T, Error>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
+    ) -> Result<T, Error> {
         match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => result,
             Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
@@ -223,16 +220,13 @@ impl CognitoVerifier {
     /// The standard checks (from the cache or in full), then revocation, then the rules, then
     /// `finish`. A result is counted in the metrics here, where it is known.
     #[inline]
-    fn attempt<T, F>(
+    fn attempt<T, F: Finish<T>>(
         &self,
         token: &str,
         requirements: &TokenRequirements,
         finish: &F,
         now: Now,
-    ) -> Attempt<T>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
+    ) -> Attempt<T> {
         let verified = match self.standard_checks(token, now) {
             Ok(verified) => verified,
             Err(Stop::Failed(error)) => return self.refused(error),
@@ -251,16 +245,13 @@ impl CognitoVerifier {
 
     /// After step 11 answered `revocation` for a token Cognito was (or could not be) asked
     /// about: the rest of the pass, counted.
-    fn after_revocation<T, F>(
+    fn after_revocation<T, F: Finish<T>>(
         &self,
         revocation: Result<(), Error>,
         verified: &VerifiedToken,
         requirements: &TokenRequirements,
         finish: &F,
-    ) -> Result<T, Error>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
+    ) -> Result<T, Error> {
         self.counted(
             revocation.and_then(|()| self.rules(verified, requirements, finish)),
             verified,
@@ -269,15 +260,12 @@ impl CognitoVerifier {
 
     /// Steps 12 and 13: the verifier's rules, then the call's, then `finish` (the claims type).
     #[inline]
-    fn rules<T, F>(
+    fn rules<T, F: Finish<T>>(
         &self,
         verified: &VerifiedToken,
         requirements: &TokenRequirements,
         finish: &F,
-    ) -> Result<T, Error>
-    where
-        F: Fn(&VerifiedToken) -> Result<T, Error>,
-    {
+    ) -> Result<T, Error> {
         self.inner
             .requirements
             .check(verified)
