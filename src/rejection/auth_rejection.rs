@@ -88,38 +88,32 @@ impl RefusalContext {
 }
 
 impl AuthRejection {
-    /// The refusal of a request without a token (401): for testing a renderer.
-    pub fn missing_token() -> Self {
+    /// A refusal of `kind`, answered the HTTP way by the default renderer until told otherwise.
+    fn of_kind(kind: RejectionKind) -> Self {
         Self {
-            kind: RejectionKind::MissingToken,
+            kind,
             error: None,
             problem: None,
             grpc: false,
             renderer: None,
             misconfiguration: MISSING_VERIFIER,
         }
+    }
+
+    /// The refusal of a request without a token (401): for testing a renderer.
+    pub fn missing_token() -> Self {
+        Self::of_kind(RejectionKind::MissingToken)
     }
 
     pub(crate) fn invalid_request(problem: TokenProblem) -> Self {
         Self {
-            kind: RejectionKind::InvalidRequest,
-            error: None,
             problem: Some(problem),
-            grpc: false,
-            renderer: None,
-            misconfiguration: MISSING_VERIFIER,
+            ..Self::of_kind(RejectionKind::InvalidRequest)
         }
     }
 
     pub(crate) fn missing_verifier() -> Self {
-        Self {
-            kind: RejectionKind::MissingVerifier,
-            error: None,
-            problem: None,
-            grpc: false,
-            renderer: None,
-            misconfiguration: MISSING_VERIFIER,
-        }
+        Self::of_kind(RejectionKind::MissingVerifier)
     }
 
     /// An ALB extractor behind no [`AlbAuthLayer`](crate::alb::AlbAuthLayer): 500.
@@ -140,12 +134,8 @@ impl AuthRejection {
             RejectionKind::InvalidToken
         };
         Self {
-            kind,
             error: Some(error),
-            problem: None,
-            grpc: false,
-            renderer: None,
-            misconfiguration: MISSING_VERIFIER,
+            ..Self::of_kind(kind)
         }
     }
 
