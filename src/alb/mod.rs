@@ -101,7 +101,6 @@ mod checks;
 mod claims;
 mod compact;
 mod config_error;
-mod fetch_budget;
 mod key_cache;
 mod key_fetch;
 mod key_id;
