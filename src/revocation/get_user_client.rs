@@ -12,12 +12,16 @@ use http::{StatusCode, header};
 use super::get_user::{FailurePolicy, GetUserCheck};
 use crate::{
     error::{Error, ErrorKind},
+    jwks::{JwksError, read_capped, request_error},
     loopback::is_loopback,
     metrics,
     rate_limited_log::RateLimit,
     single_flight::{Flight, SingleFlight},
     verified_token::VerifiedToken,
 };
+
+/// How the endpoint is named in errors: never its URL, whose query could hold anything.
+const ENDPOINT: &str = "the GetUser endpoint";
 
 /// The most of an answer read: Cognito's are a few hundred bytes of user attributes.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -215,7 +219,7 @@ impl GetUserClient {
 
     async fn exchange(&self, url: &str, token: &str) -> Result<Answer, String> {
         let body = serde_json::json!({ "AccessToken": token }).to_string();
-        let mut response = self
+        let response = self
             .http
             .post(url)
             .header("X-Amz-Target", "AWSCognitoIdentityProviderService.GetUser")
@@ -223,9 +227,7 @@ impl GetUserClient {
             .body(body)
             .send()
             .await
-            // Without the URL: reqwest's Display would name it, and its query could hold
-            // anything.
-            .map_err(|e| format!("request failed: {}", last_cause(&e)))?;
+            .map_err(|e| described(&request_error(&e, ENDPOINT, self.timeout)))?;
         let status = response.status();
         let header_type = response
             .headers()
@@ -235,17 +237,9 @@ impl GetUserClient {
         if status == StatusCode::OK {
             return Ok(Answer::Valid);
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(response, MAX_ANSWER_BYTES, ENDPOINT, self.timeout)
             .await
-            .map_err(|e| format!("reading the answer failed: {}", last_cause(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(format!("the answer exceeds {MAX_ANSWER_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| described(&e))?;
         let error_type = header_type.or_else(|| {
             serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()?
@@ -301,15 +295,14 @@ fn answer_label(answer: Answer) -> &'static str {
     }
 }
 
-fn last_cause(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "timed out".into();
+/// Why an exchange failed, in the words of the check rather than of a JWKS fetch.
+fn described(error: &JwksError) -> String {
+    match error {
+        JwksError::Request(why) => why.clone(),
+        JwksError::Timeout(_) => "timed out".into(),
+        JwksError::TooLarge { limit } => format!("the answer exceeds {limit} bytes"),
+        other => other.to_string(),
     }
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 impl std::fmt::Debug for GetUserClient {
