@@ -28,9 +28,12 @@ use tokio::sync::watch;
 
 /// Calls in flight by key, each shared by every caller that asks while it runs.
 pub(crate) struct SingleFlight<K, V> {
-    calls: Mutex<HashMap<K, watch::Receiver<Option<V>>>>,
+    calls: Mutex<Calls<K, V>>,
     max_calls: usize,
 }
+
+/// Each call's result to come, by key.
+type Calls<K, V> = HashMap<K, watch::Receiver<Option<V>>>;
 
 /// What [`SingleFlight::join_or_start`] did.
 pub(crate) enum Flight<V, D> {
@@ -114,14 +117,16 @@ where
         });
         Flight::Started(Waiting(receiver))
     }
+}
 
+impl<K: Eq + Hash, V> SingleFlight<K, V> {
     /// Calls in flight now.
     #[cfg(test)]
     fn in_flight(&self) -> usize {
         self.lock().len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, watch::Receiver<Option<V>>>> {
+    fn lock(&self) -> MutexGuard<'_, Calls<K, V>> {
         // A map changed in one step at a time: a poisoned lock is still usable.
         self.calls
             .lock()
@@ -155,19 +160,7 @@ impl<K: Eq + Hash, V> Drop for Entry<K, V> {
     fn drop(&mut self) {
         // Only this call's entry can be under the key: no other call for it starts while it
         // is there.
-        self.flights
-            .calls
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .remove(&self.key);
-    }
-}
-
-impl<K, V> std::fmt::Debug for SingleFlight<K, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SingleFlight")
-            .field("max_calls", &self.max_calls)
-            .finish_non_exhaustive()
+        self.flights.lock().remove(&self.key);
     }
 }
 
