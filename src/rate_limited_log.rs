@@ -7,8 +7,7 @@ use std::{
     time::Duration,
 };
 
-pub(crate) use crate::budget::now_ms;
-use crate::budget::{Budget, Refill};
+use crate::budget::{Budget, Refill, now_ms};
 
 /// The least time between two events of one kind above DEBUG.
 pub(crate) const WINDOW: Duration = Duration::from_secs(10);
