@@ -88,14 +88,6 @@ impl Budget {
         spent.taken += 1;
         Ok(())
     }
-
-    pub(crate) fn permits(&self) -> u32 {
-        self.permits
-    }
-
-    pub(crate) fn window(&self) -> Duration {
-        self.window
-    }
 }
 
 /// Milliseconds since the first reading in this process, never 0.

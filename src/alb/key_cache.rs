@@ -67,6 +67,8 @@ pub(crate) struct AlbKeys {
     failures: Cache<KeySlot, Failure>,
     fetches: Arc<SingleFlight<KeySlot, Outcome>>,
     budget: Budget,
+    /// Why a `kid` beyond the budget is not fetched.
+    over_budget: Arc<JwksError>,
     cooldown: Duration,
 }
 
@@ -87,6 +89,10 @@ impl AlbKeys {
                 settings.window,
                 Refill::WholeWindow,
             ),
+            over_budget: Arc::new(JwksError::TooManyKeyFetches {
+                limit: settings.fetches_per_window,
+                window: settings.window,
+            }),
             cooldown: settings.cooldown,
         }
     }
@@ -111,6 +117,7 @@ impl AlbKeys {
     /// [`KeysUnavailable`](ErrorKind::KeysUnavailable) when it could not be asked, or the
     /// budget of fetches is spent.
     pub(crate) async fn fetch(self: &Arc<Self>, slot: KeySlot) -> Result<Arc<AlbPublicKey>, Error> {
+        // `Err(answer)` when the answer is known without a fetch: a key, or a remembered failure.
         let known = |now| match self.cached(&slot) {
             Some(key) => Err(Ok(key)),
             None => match self.failures.get(&slot).filter(|f| f.until > now) {
@@ -128,7 +135,10 @@ impl AlbKeys {
             known(now)?;
             match self.budget.try_take(now_ms()) {
                 Ok(()) => Ok(Arc::clone(self).fetch_into_cache(slot)),
-                Err(left) => Err(Err(self.over_budget(left))),
+                Err(left) => Err(Err(Error::unavailable(
+                    Some(Arc::clone(&self.over_budget) as _),
+                    left.max(Duration::from_secs(1)),
+                ))),
             }
         });
         let waiting = match flight {
@@ -176,14 +186,6 @@ impl AlbKeys {
         };
         self.failures.insert(slot, failure.clone());
         Err(failure)
-    }
-
-    fn over_budget(&self, left: Duration) -> Error {
-        let cause = JwksError::TooManyKeyFetches {
-            limit: self.budget.permits(),
-            window: self.budget.window(),
-        };
-        Error::unavailable(Some(Arc::new(cause)), left.max(Duration::from_secs(1)))
     }
 }
 
