@@ -7,12 +7,14 @@
 
 // Errors, token use, algorithms, token families, loopback URLs, and the metrics of them all.
 mod algorithm;
+mod budget;
 mod byte_scan;
 mod error;
 mod json;
 mod loopback;
 mod metrics;
 mod rate_limited_log;
+mod single_flight;
 mod token_family;
 mod token_use;
 

@@ -1,60 +1,47 @@
 //! Log events that a client (or a failing dependency) could repeat in bulk, written above DEBUG
 //! at most once per [`WINDOW`] per kind: the first at once, the next with the count held back.
+//! A [`Budget`] of one event per window, and a count of the events it held back.
 
 use std::{
-    sync::{
-        OnceLock,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
 };
+
+use crate::budget::{Budget, Refill, now_ms};
 
 /// The least time between two events of one kind above DEBUG.
 pub(crate) const WINDOW: Duration = Duration::from_secs(10);
 
-/// When the next event of a kind may be written above DEBUG, and how many were held back.
+/// Whether an event of a kind may be written above DEBUG now, and how many were held back.
 pub(crate) struct RateLimit {
-    /// Milliseconds since [`epoch`]; 0 until the first event.
-    next_at_ms: AtomicU64,
+    budget: Budget,
     held_back: AtomicU64,
 }
 
 impl RateLimit {
     pub(crate) const fn new() -> Self {
         Self {
-            next_at_ms: AtomicU64::new(0),
+            budget: Budget::new(1, WINDOW, Refill::WholeWindow),
             held_back: AtomicU64::new(0),
         }
     }
 
     /// `Some(held back since the last one)` when this event may be written at its level.
     pub(crate) fn admit(&self, now_ms: u64) -> Option<u64> {
-        let next = self.next_at_ms.load(Ordering::Relaxed);
-        let window = u64::try_from(WINDOW.as_millis()).unwrap_or(u64::MAX);
-        if now_ms >= next
-            && self
-                .next_at_ms
-                .compare_exchange(
-                    next,
-                    now_ms.saturating_add(window),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
-        {
-            return Some(self.held_back.swap(0, Ordering::Relaxed));
+        match self.budget.try_take(now_ms) {
+            Ok(()) => Some(self.held_back.swap(0, Ordering::Relaxed)),
+            Err(_) => {
+                self.held_back.fetch_add(1, Ordering::Relaxed);
+                None
+            }
         }
-        self.held_back.fetch_add(1, Ordering::Relaxed);
-        None
     }
-}
 
-/// Milliseconds since the first call in this process.
-pub(crate) fn now_ms() -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    // Never 0 after the first call, so that the first event of a kind is always admitted.
-    u64::try_from(epoch.elapsed().as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
+    /// `message` at WARN when admitted (with the count held back), else at DEBUG.
+    pub(crate) fn warn(&self, message: std::fmt::Arguments<'_>) {
+        match self.admit(now_ms()) {
+            Some(held_back) => tracing::warn!(held_back, "{message}"),
+            None => tracing::debug!("{message}"),
+        }
+    }
 }

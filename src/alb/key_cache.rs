@@ -8,28 +8,28 @@
 //!   cancel it for the others.
 //! - A fetch that found no key, or failed, is remembered for the cooldown: requests for that
 //!   `kid` are answered at once without a new fetch.
-//! - Fetches of `kid`s not yet known share a global budget ([`FetchBudget`]): a `kid` beyond
-//!   it is answered at once (503) until the window ends, so a flood of random `kid`s causes at
-//!   most the budget's number of fetches per window.
+//! - Fetches of `kid`s not yet known share a global [`Budget`] of fetches per window: a `kid`
+//!   beyond it is answered at once (503) until the window ends, so a flood of random `kid`s
+//!   causes at most the budget's number of fetches per window (twice that where two windows
+//!   meet).
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use quick_cache::sync::Cache;
-use tokio::sync::watch;
 
 use super::{
-    fetch_budget::FetchBudget,
     key_fetch::{KeyFetch, KeyFetcher},
     key_id::AlbKeyId,
     public_key::AlbPublicKey,
 };
 use crate::{
+    budget::{Budget, Refill, now_ms},
     error::{Error, ErrorKind},
     jwks::JwksError,
+    single_flight::{Flight, SingleFlight},
 };
 
 /// How many failed `kid`s are remembered: far more than the fetch budget lets fail per
@@ -65,8 +65,10 @@ pub(crate) struct AlbKeys {
     fetcher: KeyFetcher,
     keys: Cache<KeySlot, Arc<AlbPublicKey>>,
     failures: Cache<KeySlot, Failure>,
-    in_flight: Mutex<HashMap<KeySlot, watch::Receiver<Option<Outcome>>>>,
-    budget: Mutex<FetchBudget>,
+    fetches: Arc<SingleFlight<KeySlot, Outcome>>,
+    budget: Budget,
+    /// Why a `kid` beyond the budget is not fetched.
+    over_budget: Arc<JwksError>,
     cooldown: Duration,
 }
 
@@ -81,11 +83,16 @@ impl AlbKeys {
             fetcher,
             keys: Cache::new(settings.capacity.max(1)),
             failures: Cache::new(REMEMBERED_FAILURES),
-            in_flight: Mutex::new(HashMap::new()),
-            budget: Mutex::new(FetchBudget::new(
+            fetches: Arc::new(SingleFlight::new(usize::MAX)),
+            budget: Budget::new(
                 settings.fetches_per_window,
                 settings.window,
-            )),
+                Refill::WholeWindow,
+            ),
+            over_budget: Arc::new(JwksError::TooManyKeyFetches {
+                limit: settings.fetches_per_window,
+                window: settings.window,
+            }),
             cooldown: settings.cooldown,
         }
     }
@@ -110,107 +117,75 @@ impl AlbKeys {
     /// [`KeysUnavailable`](ErrorKind::KeysUnavailable) when it could not be asked, or the
     /// budget of fetches is spent.
     pub(crate) async fn fetch(self: &Arc<Self>, slot: KeySlot) -> Result<Arc<AlbPublicKey>, Error> {
-        if let Some(key) = self.cached(&slot) {
-            return Ok(key);
-        }
+        // `Err(answer)` when the answer is known without a fetch: a key, or a remembered failure.
+        let known = |now| match self.cached(&slot) {
+            Some(key) => Err(Ok(key)),
+            None => match self.failures.get(&slot).filter(|f| f.until > now) {
+                Some(failure) => Err(Err(failure.error(now))),
+                None => Ok(()),
+            },
+        };
         let now = Instant::now();
-        if let Some(failure) = self.failures.get(&slot).filter(|f| f.until > now) {
-            return Err(failure.error(now));
+        if let Err(known) = known(now) {
+            return known;
         }
-        let mut waiting = {
-            let mut in_flight = lock(&self.in_flight);
-            match in_flight.get(&slot) {
-                Some(flight) => flight.clone(),
-                None => {
-                    // A fetch that ended between the looks above and the lock left its result:
-                    // a key, or a failure whose cooldown holds.
-                    if let Some(key) = self.cached(&slot) {
-                        return Ok(key);
-                    }
-                    if let Some(failure) = self.failures.get(&slot).filter(|f| f.until > now) {
-                        return Err(failure.error(now));
-                    }
-                    let taken = lock(&self.budget).take(now);
-                    if let Err(left) = taken {
-                        return Err(self.over_budget(left));
-                    }
-                    let (done, flight) = watch::channel(None);
-                    in_flight.insert(slot, flight.clone());
-                    tokio::spawn(Arc::clone(self).fetch_into_cache(slot, done));
-                    flight
-                }
+        let flight = self.fetches.join_or_start(slot, || {
+            // A fetch that ended between the look above and this one left its result: a key,
+            // or a failure whose cooldown holds.
+            known(now)?;
+            match self.budget.try_take(now_ms()) {
+                Ok(()) => Ok(Arc::clone(self).fetch_into_cache(slot)),
+                Err(left) => Err(Err(Error::unavailable(
+                    Some(Arc::clone(&self.over_budget) as _),
+                    left.max(Duration::from_secs(1)),
+                ))),
             }
+        });
+        let waiting = match flight {
+            Flight::Joined(waiting) | Flight::Started(waiting) => waiting,
+            Flight::Declined(answer) => return answer,
+            // Not with this map, which has no cap.
+            Flight::Full => return Err(Error::unavailable(None, Duration::from_secs(1))),
         };
-        let limit = self.fetcher_timeout() + Duration::from_secs(1);
-        let outcome = match tokio::time::timeout(limit, waiting.wait_for(Option::is_some)).await {
-            Ok(Ok(outcome)) => outcome.clone(),
-            _ => None,
-        };
-        match outcome {
-            Some(Ok(key)) => Ok(key),
-            Some(Err(failure)) => Err(failure.error(Instant::now())),
-            None => Err(Error::unavailable(
-                Some(Arc::new(JwksError::Timeout(self.fetcher_timeout()))),
+        match waiting
+            .result(self.fetcher.timeout() + Duration::from_secs(1))
+            .await
+        {
+            Ok(Ok(key)) => Ok(key),
+            Ok(Err(failure)) => Err(failure.error(Instant::now())),
+            Err(_) => Err(Error::unavailable(
+                Some(Arc::new(JwksError::Timeout(self.fetcher.timeout()))),
                 Duration::from_secs(1),
             )),
         }
     }
 
-    async fn fetch_into_cache(
-        self: Arc<Self>,
-        slot: KeySlot,
-        done: watch::Sender<Option<Outcome>>,
-    ) {
-        // However the task ends early (panicked, dropped with its runtime), the kid's fetch in
-        // flight is cleared, so that a later request starts afresh instead of joining a fetch
-        // that is gone.
-        let mut clear = ClearInFlight {
-            keys: &self,
-            slot,
-            armed: true,
-        };
+    async fn fetch_into_cache(self: Arc<Self>, slot: KeySlot) -> Outcome {
         let template = &self.templates[usize::from(slot.0)];
         let fetched = self.fetcher.fetch(template, &slot.1).await;
         let until = Instant::now()
             .checked_add(self.cooldown)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 60 * 60));
-        let outcome = match fetched {
+        let failure = match fetched {
             KeyFetch::Key(key) => {
                 let key = Arc::new(key);
                 self.keys.insert(slot, Arc::clone(&key));
-                Ok(key)
+                return Ok(key);
             }
             KeyFetch::NoSuchKey(reason) => {
                 tracing::debug!(kid = slot.1.as_str(), %reason, "alb: no usable key for kid");
-                Err(Failure { until, cause: None })
+                Failure { until, cause: None }
             }
             KeyFetch::Failed(error) => {
                 tracing::warn!(kid = slot.1.as_str(), %error, "alb: key fetch failed");
-                Err(Failure {
+                Failure {
                     until,
                     cause: Some(Arc::new(error)),
-                })
+                }
             }
         };
-        if let Err(failure) = &outcome {
-            self.failures.insert(slot, failure.clone());
-        }
-        lock(&clear.keys.in_flight).remove(&slot);
-        clear.armed = false;
-        done.send_replace(Some(outcome));
-    }
-
-    fn fetcher_timeout(&self) -> Duration {
-        self.fetcher.timeout()
-    }
-
-    fn over_budget(&self, left: Duration) -> Error {
-        let budget = lock(&self.budget);
-        let cause = JwksError::TooManyKeyFetches {
-            limit: budget.limit(),
-            window: budget.window(),
-        };
-        Error::unavailable(Some(Arc::new(cause)), left.max(Duration::from_secs(1)))
+        self.failures.insert(slot, failure.clone());
+        Err(failure)
     }
 }
 
@@ -228,30 +203,61 @@ impl Failure {
     }
 }
 
-/// Clears a kid's fetch in flight when its task ends.
-struct ClearInFlight<'a> {
-    keys: &'a AlbKeys,
-    slot: KeySlot,
-    armed: bool,
-}
-
-impl Drop for ClearInFlight<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            lock(&self.keys.in_flight).remove(&self.slot);
-        }
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl std::fmt::Debug for AlbKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlbKeys")
             .field("locations", &self.templates.len())
             .field("keys", &self.keys.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22, finding 3: a fetch task dropped before its first poll (its runtime shut down)
+    /// must not leave the `kid` waiting on a fetch that is gone.
+    #[test]
+    fn a_fetch_dropped_before_its_first_poll_does_not_wedge_its_kid() {
+        let fetcher = KeyFetcher::new(Duration::from_secs(2), 4096, None).unwrap();
+        let settings = KeyCacheSettings {
+            capacity: 4,
+            cooldown: Duration::from_secs(60),
+            fetches_per_window: 10,
+            window: Duration::from_secs(10),
+        };
+        // Nothing listens on port 1: a fetch that runs fails at once and is remembered.
+        let keys = Arc::new(AlbKeys::new(
+            vec!["http://127.0.0.1:1/{kid}".into()],
+            fetcher,
+            &settings,
+        ));
+        let kid = AlbKeyId::parse("0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d").unwrap();
+        let slot = (0, kid);
+        let doomed = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // Polls the fetch once (it spawns its task), then shuts the runtime down before the
+        // task ever runs.
+        doomed.block_on(async {
+            tokio::select! {
+                biased;
+                _ = keys.fetch(slot) => panic!("the fetch cannot end without running"),
+                () = std::future::ready(()) => {}
+            }
+        });
+        drop(doomed);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let error = runtime.block_on(keys.fetch(slot)).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+        assert!(
+            keys.failures.get(&slot).is_some(),
+            "a new fetch ran and failed: {error:?}"
+        );
     }
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use http::{StatusCode, header};
+use http::StatusCode;
 
 use super::{key_id::AlbKeyId, public_key::AlbPublicKey};
-use crate::jwks::{JwksError, key_client, read_capped, request_error, without_userinfo};
+use crate::jwks::{JwksError, JwksFetcher, key_client};
 
 /// What a fetch of one `kid` found.
 #[derive(Debug)]
@@ -48,35 +48,24 @@ impl KeyFetcher {
     /// timeout.
     pub(crate) async fn fetch(&self, template: &str, kid: &AlbKeyId) -> KeyFetch {
         let url = template.replace("{kid}", kid.as_str());
-        let shown = without_userinfo(&url);
-        match tokio::time::timeout(self.timeout, self.exchange(&url, &shown)).await {
-            Ok(fetched) => fetched,
-            Err(_) => KeyFetch::Failed(JwksError::Timeout(self.timeout)),
-        }
-    }
-
-    async fn exchange(&self, url: &str, shown: &str) -> KeyFetch {
-        let request = self
-            .client
-            .get(url)
-            .header(header::ACCEPT, "application/x-pem-file, text/plain, */*");
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return KeyFetch::Failed(request_error(&e, shown, self.timeout)),
+        // A client is shared (an `Arc` inside); the rest is the URL.
+        let fetcher =
+            JwksFetcher::with_client(self.client.clone(), url, self.timeout, self.max_bytes);
+        let shown = fetcher.shown_url();
+        let accept = "application/x-pem-file, text/plain, */*";
+        let answer = match fetcher.get(accept, None, self.timeout).await {
+            Ok(answer) => answer,
+            Err(error) => return KeyFetch::Failed(error),
         };
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => {
-                return KeyFetch::NoSuchKey(format!("{shown} answered {}", response.status()));
-            }
-            status => return KeyFetch::Failed(JwksError::Status(status.as_u16())),
-        }
-        match read_capped(response, self.max_bytes, shown, self.timeout).await {
-            Ok(body) => match AlbPublicKey::from_pem(&body) {
+        match answer.status {
+            StatusCode::OK => match AlbPublicKey::from_pem(&answer.body) {
                 Ok(key) => KeyFetch::Key(key),
                 Err(reason) => KeyFetch::NoSuchKey(format!("{shown}: {reason}")),
             },
-            Err(error) => KeyFetch::Failed(error),
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => {
+                KeyFetch::NoSuchKey(format!("{shown} answered {}", answer.status))
+            }
+            status => KeyFetch::Failed(JwksError::Status(status.as_u16())),
         }
     }
 }

@@ -79,7 +79,6 @@
 mod access_token;
 mod builder;
 mod claims;
-mod fetch_budget;
 mod header;
 mod key_cache;
 mod key_fetch;

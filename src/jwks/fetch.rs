@@ -1,4 +1,5 @@
-//! The HTTP GET of a JWKS, bounded in time and size.
+//! The HTTP GET of a key URL, bounded in time and size, without redirects: a JWKS, and a load
+//! balancer's PEM key (`alb/key_fetch.rs`), fetched the same way.
 
 use std::time::Duration;
 
@@ -6,8 +7,9 @@ use http::{HeaderMap, StatusCode, header};
 
 use super::JwksError;
 
-/// Fetches one JWKS URL. Redirects are not followed: a JWKS URL is configured, and a redirect
-/// to elsewhere is more likely a mistake or an attack than a move.
+/// Fetches one key URL (a JWKS, or a load balancer key). Redirects are not followed: a key URL
+/// is configured, and a redirect to elsewhere is more likely a mistake or an attack than a
+/// move.
 #[derive(Debug, Clone)]
 pub(crate) struct JwksFetcher {
     client: reqwest::Client,
@@ -18,7 +20,15 @@ pub(crate) struct JwksFetcher {
     max_bytes: usize,
 }
 
-/// What a successful fetch brought.
+/// What a GET answered: its status and headers, and the body of a 200.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// What a successful fetch of a JWKS brought.
 #[derive(Debug)]
 pub(crate) enum Fetched {
     /// A 304 answer to `If-None-Match`: the set is unchanged.
@@ -61,52 +71,65 @@ impl JwksFetcher {
         self.timeout
     }
 
-    /// One GET, with `If-None-Match` when an ETag is known. The whole exchange, body included,
-    /// ends within `limit` (at most the timeout: one location's share of a failover's
-    /// deadline).
+    /// One GET of the JWKS, with `If-None-Match` when an ETag is known, within `limit` (at
+    /// most the timeout: one location's share of a failover's deadline).
     pub(crate) async fn fetch_within(
         &self,
         etag: Option<&str>,
         limit: Duration,
     ) -> Result<Fetched, JwksError> {
-        let limit = limit.min(self.timeout);
-        match tokio::time::timeout(limit, self.exchange(etag)).await {
-            Ok(result) => result,
-            Err(_) => Err(JwksError::Timeout(limit)),
+        let answer = self.get("application/json", etag, limit).await?;
+        let max_age = max_age(&answer.headers);
+        match answer.status {
+            StatusCode::OK => Ok(Fetched::Document {
+                etag: answer
+                    .headers
+                    .get(header::ETAG)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                body: answer.body,
+                max_age,
+            }),
+            StatusCode::NOT_MODIFIED if etag.is_some() => Ok(Fetched::NotModified { max_age }),
+            status => Err(JwksError::Status(status.as_u16())),
         }
     }
 
-    async fn exchange(&self, etag: Option<&str>) -> Result<Fetched, JwksError> {
-        let mut request = self
-            .client
-            .get(&self.url)
-            .header(header::ACCEPT, "application/json");
+    /// One GET with `accept` (and `If-None-Match` when an ETag is given). The whole exchange,
+    /// body included, ends within `limit` (at most the timeout); only a 200's body is read.
+    pub(crate) async fn get(
+        &self,
+        accept: &str,
+        etag: Option<&str>,
+        limit: Duration,
+    ) -> Result<Answer, JwksError> {
+        let limit = limit.min(self.timeout);
+        let mut request = self.client.get(&self.url).header(header::ACCEPT, accept);
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| request_error(&e, &self.shown_url, self.timeout))?;
-        let max_age = max_age(response.headers());
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::NOT_MODIFIED if etag.is_some() => {
-                return Ok(Fetched::NotModified { max_age });
-            }
-            status => return Err(JwksError::Status(status.as_u16())),
+        let exchange = async {
+            let response = request
+                .send()
+                .await
+                .map_err(|e| request_error(&e, &self.shown_url, self.timeout))?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            let body = match status {
+                StatusCode::OK => {
+                    read_capped(response, self.max_bytes, &self.shown_url, self.timeout).await?
+                }
+                _ => Vec::new(),
+            };
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            })
+        };
+        match tokio::time::timeout(limit, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(JwksError::Timeout(limit)),
         }
-        let etag = response
-            .headers()
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = read_capped(response, self.max_bytes, &self.shown_url, self.timeout).await?;
-        Ok(Fetched::Document {
-            body,
-            etag,
-            max_age,
-        })
     }
 }
 

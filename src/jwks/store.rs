@@ -31,7 +31,7 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::{
     JwksError, KeySet, KeyStoreStatus, VerifyingKey,
@@ -42,6 +42,7 @@ use super::{
 use crate::{
     error::Error,
     metrics::{self, FetchResult},
+    single_flight::{Flight, SingleFlight, Unanswered, Waiting},
 };
 
 /// Told the key ids that left a pool's set (removed, or replaced under the same `kid`).
@@ -59,7 +60,6 @@ struct Loaded {
 
 #[derive(Default)]
 struct State {
-    in_flight: Option<watch::Receiver<Option<FetchOutcome>>>,
     /// Whether an unknown `kid` started or joined the fetch in flight.
     in_flight_on_demand: bool,
     /// When the last fetch an unknown `kid` started or joined finished, and how.
@@ -86,6 +86,8 @@ pub(crate) struct KeyStore {
     settings: RefreshSettings,
     current: ArcSwap<Loaded>,
     state: Mutex<State>,
+    /// The fetch in flight, shared by every caller: one key, as a store fetches one set.
+    fetches: Arc<SingleFlight<(), FetchOutcome>>,
     on_keys_removed: Option<KeysRemoved>,
     /// Dropped with the store, which wakes the background task so it ends.
     stop_background: Mutex<Option<oneshot::Sender<()>>>,
@@ -130,6 +132,7 @@ impl KeyStore {
                 retry_delay,
                 ..State::default()
             }),
+            fetches: Arc::new(SingleFlight::new(1)),
             on_keys_removed,
             stop_background: Mutex::new(None),
             background: AtomicU8::new(Background::NotStarted as u8),
@@ -152,6 +155,7 @@ impl KeyStore {
                 last_success: Some(SystemTime::now()),
                 ..State::default()
             }),
+            fetches: Arc::new(SingleFlight::new(1)),
             on_keys_removed: None,
             stop_background: Mutex::new(None),
             background: AtomicU8::new(Background::NotStarted as u8),
@@ -169,32 +173,40 @@ impl KeyStore {
         if self.locations.is_none() {
             return RefetchOutcome::Fixed;
         }
-        let receiver = {
+        let waiting = {
             let mut state = self.lock_state();
-            match (&state.in_flight, &state.last_on_demand) {
-                (Some(receiver), _) => {
-                    let receiver = receiver.clone();
+            let cooldown = self.settings.unknown_kid_cooldown;
+            let flight = self
+                .fetches
+                .join_or_start((), || match &state.last_on_demand {
+                    Some((finished, outcome)) if finished.elapsed() < cooldown => {
+                        Err(match outcome {
+                            Ok(()) => RefetchOutcome::CoolingDown,
+                            Err(e) => RefetchOutcome::Failed(Some(e.clone())),
+                        })
+                    }
+                    _ => Ok(self.fetch(&mut state, true)),
+                });
+            match flight {
+                Flight::Joined(waiting) => {
                     state.in_flight_on_demand = true;
                     metrics::unknown_kid_refetch(&self.pool_id, "joined");
-                    receiver
+                    waiting
                 }
-                (None, Some((finished, outcome)))
-                    if finished.elapsed() < self.settings.unknown_kid_cooldown =>
-                {
+                Flight::Started(waiting) => {
+                    metrics::unknown_kid_refetch(&self.pool_id, "started");
+                    waiting
+                }
+                Flight::Declined(outcome) => {
                     tracing::debug!(pool = %self.pool_id, "unknown kid during cooldown; not fetching");
                     metrics::unknown_kid_refetch(&self.pool_id, "cooldown");
-                    return match outcome {
-                        Ok(()) => RefetchOutcome::CoolingDown,
-                        Err(e) => RefetchOutcome::Failed(Some(e.clone())),
-                    };
+                    return outcome;
                 }
-                (None, _) => {
-                    metrics::unknown_kid_refetch(&self.pool_id, "started");
-                    self.start_fetch(&mut state, true)
-                }
+                // Not with one key and room for one call.
+                Flight::Full => return RefetchOutcome::Failed(None),
             }
         };
-        match self.wait(receiver).await {
+        match self.wait(waiting).await {
             Ok(()) => RefetchOutcome::Refreshed,
             Err(e) => RefetchOutcome::Failed(e),
         }
@@ -205,14 +217,16 @@ impl KeyStore {
         if self.locations.is_none() {
             return Ok(());
         }
-        let receiver = {
+        let flight = {
             let mut state = self.lock_state();
-            match &state.in_flight {
-                Some(receiver) => receiver.clone(),
-                None => self.start_fetch(&mut state, false),
-            }
+            self.fetches
+                .join_or_start((), || Ok::<_, ()>(self.fetch(&mut state, false)))
         };
-        self.wait(receiver).await
+        match flight {
+            Flight::Joined(waiting) | Flight::Started(waiting) => self.wait(waiting).await,
+            // Neither: it never declines, and one call fits.
+            Flight::Declined(()) | Flight::Full => Err(None),
+        }
     }
 
     /// Starts the background refresh task; its first fetch comes after `first_delay`.
@@ -293,60 +307,36 @@ impl KeyStore {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Starts a fetch; `on_demand` when an unknown `kid` causes it.
-    fn start_fetch(
+    /// A fetch to start; `on_demand` when an unknown `kid` causes it.
+    fn fetch(
         self: &Arc<Self>,
         state: &mut State,
         on_demand: bool,
-    ) -> watch::Receiver<Option<FetchOutcome>> {
-        let (sender, receiver) = watch::channel(None);
-        state.in_flight = Some(receiver.clone());
+    ) -> impl Future<Output = FetchOutcome> + Send + 'static {
         state.in_flight_on_demand = on_demand;
         state.fetches += 1;
-        let etag = state.etag.clone();
-        // Clears the fetch in flight however the task ends: done, panicked, or dropped with a
-        // runtime that shut down. Otherwise every later fetch would join a fetch that is gone.
-        let in_flight = InFlight {
-            store: Arc::clone(self),
-            fetch: state.fetches,
-        };
-        // A spawned task, so that a request that gives up waiting does not cancel the fetch
-        // the others are waiting for.
-        tokio::spawn(async move {
-            let store = &in_flight.store;
+        let (store, etag) = (Arc::clone(self), state.etag.clone());
+        async move {
             let outcome = store.fetch_and_apply(etag.as_deref(), on_demand).await;
-            {
-                let mut state = store.lock_state();
-                state.in_flight = None;
-                if std::mem::take(&mut state.in_flight_on_demand) {
-                    state.last_on_demand = Some((Instant::now(), outcome.clone()));
-                }
+            let mut state = store.lock_state();
+            if std::mem::take(&mut state.in_flight_on_demand) {
+                state.last_on_demand = Some((Instant::now(), outcome.clone()));
             }
-            // Nobody may be waiting any more; that is fine.
-            let _ = sender.send(Some(outcome));
-            drop(in_flight);
-        });
-        receiver
+            outcome
+        }
     }
 
-    async fn wait(
-        &self,
-        mut receiver: watch::Receiver<Option<FetchOutcome>>,
-    ) -> Result<(), Option<Arc<JwksError>>> {
+    async fn wait(&self, waiting: Waiting<FetchOutcome>) -> Result<(), Option<Arc<JwksError>>> {
         // The fetch itself ends within the fetch timeout; the margin covers scheduling.
         let timeout = self
             .locations
             .as_ref()
             .map_or(Duration::ZERO, KeyLocations::timeout);
         let limit = timeout.saturating_add(Duration::from_millis(250));
-        let waited = tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await;
-        match waited {
-            Ok(Ok(outcome)) => outcome
-                .clone()
-                .unwrap_or(Err(Arc::new(JwksError::Timeout(limit))))
-                .map_err(Some),
-            Ok(Err(_)) => Err(None),
-            Err(_) => Err(Some(Arc::new(JwksError::Timeout(limit)))),
+        match waiting.result(limit).await {
+            Ok(outcome) => outcome.map_err(Some),
+            Err(Unanswered::Abandoned) => Err(None),
+            Err(Unanswered::TimedOut) => Err(Some(Arc::new(JwksError::Timeout(limit)))),
         }
     }
 
@@ -489,24 +479,6 @@ impl Drop for BackgroundRunning {
             store
                 .background
                 .store(Background::Died as u8, Ordering::Release);
-        }
-    }
-}
-
-/// Held by a fetch task: clears the store's fetch in flight when the task ends without doing
-/// so (a panic, or a runtime shutting down), so that the next fetch starts afresh.
-struct InFlight {
-    store: Arc<KeyStore>,
-    /// Which fetch this is (the store's fetch count when it started).
-    fetch: u64,
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut state = self.store.lock_state();
-        if state.in_flight.is_some() && state.fetches == self.fetch {
-            state.in_flight = None;
-            state.in_flight_on_demand = false;
         }
     }
 }

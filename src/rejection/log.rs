@@ -7,10 +7,7 @@
 //! count of those written at DEBUG in between. Everything else is DEBUG.
 
 use super::{auth_rejection::AuthRejection, kind::RejectionKind};
-use crate::{
-    rate_limited_log::{RateLimit, now_ms},
-    verified_token::VerifiedToken,
-};
+use crate::{budget::now_ms, rate_limited_log::RateLimit, verified_token::VerifiedToken};
 
 static UNAVAILABLE: RateLimit = RateLimit::new();
 static MISCONFIGURED: RateLimit = RateLimit::new();

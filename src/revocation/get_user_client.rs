@@ -2,23 +2,26 @@
 //! answers kept by the SHA-256 of the token's signature.
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use aws_lc_rs::digest;
 use http::{StatusCode, header};
-use tokio::sync::watch;
 
 use super::get_user::{FailurePolicy, GetUserCheck};
 use crate::{
     error::{Error, ErrorKind},
+    jwks::{JwksError, read_capped, request_error},
     loopback::is_loopback,
     metrics,
-    rate_limited_log::{RateLimit, now_ms},
+    rate_limited_log::RateLimit,
+    single_flight::{Flight, SingleFlight},
     verified_token::VerifiedToken,
 };
+
+/// How the endpoint is named in errors: never its URL, whose query could hold anything.
+const ENDPOINT: &str = "the GetUser endpoint";
 
 /// The most of an answer read: Cognito's are a few hundred bytes of user attributes.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -57,13 +60,6 @@ const MAX_CALLS_IN_FLIGHT: usize = 256;
 /// The check's warnings, at most one per window whatever the rate of failing calls.
 static WARNINGS: RateLimit = RateLimit::new();
 
-fn warn_limited(message: std::fmt::Arguments<'_>) {
-    match WARNINGS.admit(now_ms()) {
-        Some(held_back) => tracing::warn!(held_back, "{message}"),
-        None => tracing::debug!("{message}"),
-    }
-}
-
 /// Calls `GetUser`, and keeps its answers.
 pub(crate) struct GetUserClient {
     http: reqwest::Client,
@@ -72,7 +68,7 @@ pub(crate) struct GetUserClient {
     timeout: Duration,
     policy: FailurePolicy,
     answers: quick_cache::sync::Cache<TokenHash, Kept>,
-    in_flight: Mutex<HashMap<TokenHash, watch::Receiver<Option<Answer>>>>,
+    calls: Arc<SingleFlight<TokenHash, Answer>>,
 }
 
 impl GetUserClient {
@@ -112,7 +108,7 @@ impl GetUserClient {
             timeout: config.timeout,
             policy: config.failure_policy,
             answers: quick_cache::sync::Cache::new(config.max_cached),
-            in_flight: Mutex::new(HashMap::new()),
+            calls: Arc::new(SingleFlight::new(MAX_CALLS_IN_FLIGHT)),
         })
     }
 
@@ -130,57 +126,44 @@ impl GetUserClient {
     /// timeout (and a margin for scheduling).
     pub(crate) async fn ask(self: &Arc<Self>, token: &str, verified: &VerifiedToken) -> Answer {
         let key = hash(token);
-        let receiver = {
-            let mut in_flight = self.lock_in_flight();
-            match in_flight.get(&key) {
-                Some(receiver) => receiver.clone(),
-                // Calls for other tokens bounded: past it, as if Cognito could not be asked.
-                None if in_flight.len() >= MAX_CALLS_IN_FLIGHT => {
-                    warn_limited(format_args!(
-                        "GetUser check: {MAX_CALLS_IN_FLIGHT} calls in flight already; applying the failure policy"
-                    ));
-                    return Answer::Failed;
-                }
-                None => {
-                    let Some(url) = self.url_for(verified) else {
-                        warn_limited(format_args!(
-                            "GetUser check: no region in the issuer of pool {}; set GetUserCheck::endpoint",
-                            verified.pool_id()
-                        ));
-                        return Answer::Failed;
+        let flight = self.calls.join_or_start(key, || {
+            let url = self.url_for(verified).ok_or(())?;
+            let client = Arc::clone(self);
+            let token = token.to_owned();
+            Ok(async move {
+                let answer = client.call(&url, &token).await;
+                if answer != Answer::Failed {
+                    let kept = Kept {
+                        revoked: answer == Answer::Revoked,
+                        until: Instant::now()
+                            .checked_add(client.ttl)
+                            .unwrap_or_else(Instant::now),
                     };
-                    let (sender, receiver) = watch::channel(None);
-                    in_flight.insert(key, receiver.clone());
-                    let call = Call {
-                        client: Arc::clone(self),
-                        key,
-                    };
-                    let token = token.to_owned();
-                    // Spawned: a request that gives up waiting does not cancel the call the
-                    // others wait for.
-                    tokio::spawn(async move {
-                        let answer = call.client.call(&url, &token).await;
-                        if answer != Answer::Failed {
-                            let kept = Kept {
-                                revoked: answer == Answer::Revoked,
-                                until: Instant::now()
-                                    .checked_add(call.client.ttl)
-                                    .unwrap_or_else(Instant::now),
-                            };
-                            call.client.answers.insert(call.key, kept);
-                        }
-                        drop(call);
-                        let _ = sender.send(Some(answer));
-                    });
-                    receiver
+                    client.answers.insert(key, kept);
                 }
+                answer
+            })
+        });
+        let waiting = match flight {
+            Flight::Joined(waiting) | Flight::Started(waiting) => waiting,
+            // Calls for other tokens bounded: past it, as if Cognito could not be asked.
+            Flight::Full => {
+                WARNINGS.warn(format_args!(
+                    "GetUser check: {MAX_CALLS_IN_FLIGHT} calls in flight already; applying the failure policy"
+                ));
+                return Answer::Failed;
+            }
+            Flight::Declined(()) => {
+                WARNINGS.warn(format_args!(
+                    "GetUser check: no region in the issuer of pool {}; set GetUserCheck::endpoint",
+                    verified.pool_id()
+                ));
+                return Answer::Failed;
             }
         };
-        wait(
-            receiver,
-            self.timeout.saturating_add(Duration::from_millis(250)),
-        )
-        .await
+        let limit = self.timeout.saturating_add(Duration::from_millis(250));
+        // The task ended without answering, or took too long: no usable answer.
+        waiting.result(limit).await.unwrap_or(Answer::Failed)
     }
 
     /// The verdict on an answer, by the failure policy.
@@ -219,11 +202,11 @@ impl GetUserClient {
         let answer = match tokio::time::timeout(self.timeout, self.exchange(url, token)).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(why)) => {
-                warn_limited(format_args!("GetUser check failed: {why}"));
+                WARNINGS.warn(format_args!("GetUser check failed: {why}"));
                 Answer::Failed
             }
             Err(_) => {
-                warn_limited(format_args!(
+                WARNINGS.warn(format_args!(
                     "GetUser check timed out after {:?}",
                     self.timeout
                 ));
@@ -236,7 +219,7 @@ impl GetUserClient {
 
     async fn exchange(&self, url: &str, token: &str) -> Result<Answer, String> {
         let body = serde_json::json!({ "AccessToken": token }).to_string();
-        let mut response = self
+        let response = self
             .http
             .post(url)
             .header("X-Amz-Target", "AWSCognitoIdentityProviderService.GetUser")
@@ -244,9 +227,7 @@ impl GetUserClient {
             .body(body)
             .send()
             .await
-            // Without the URL: reqwest's Display would name it, and its query could hold
-            // anything.
-            .map_err(|e| format!("request failed: {}", last_cause(&e)))?;
+            .map_err(|e| described(&request_error(&e, ENDPOINT, self.timeout)))?;
         let status = response.status();
         let header_type = response
             .headers()
@@ -256,17 +237,9 @@ impl GetUserClient {
         if status == StatusCode::OK {
             return Ok(Answer::Valid);
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = read_capped(response, MAX_ANSWER_BYTES, ENDPOINT, self.timeout)
             .await
-            .map_err(|e| format!("reading the answer failed: {}", last_cause(&e)))?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(format!("the answer exceeds {MAX_ANSWER_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|e| described(&e))?;
         let error_type = header_type.or_else(|| {
             serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()?
@@ -285,36 +258,6 @@ impl GetUserClient {
                 error_type.unwrap_or("without an error type")
             )),
         }
-    }
-
-    fn lock_in_flight(
-        &self,
-    ) -> MutexGuard<'_, HashMap<TokenHash, watch::Receiver<Option<Answer>>>> {
-        // A map of receivers changed in one step: a poisoned lock is still usable.
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-}
-
-/// Held by a call's task: takes the call out of the map however the task ends (done,
-/// panicked, dropped with its runtime), so that the next request asks afresh.
-struct Call {
-    client: Arc<GetUserClient>,
-    key: TokenHash,
-}
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        self.client.lock_in_flight().remove(&self.key);
-    }
-}
-
-async fn wait(mut receiver: watch::Receiver<Option<Answer>>, limit: Duration) -> Answer {
-    match tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await {
-        Ok(Ok(answer)) => answer.unwrap_or(Answer::Failed),
-        // The task ended without answering, or took too long.
-        Ok(Err(_)) | Err(_) => Answer::Failed,
     }
 }
 
@@ -352,15 +295,14 @@ fn answer_label(answer: Answer) -> &'static str {
     }
 }
 
-fn last_cause(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "timed out".into();
+/// Why an exchange failed, in the words of the check rather than of a JWKS fetch.
+fn described(error: &JwksError) -> String {
+    match error {
+        JwksError::Request(why) => why.clone(),
+        JwksError::Timeout(_) => "timed out".into(),
+        JwksError::TooLarge { limit } => format!("the answer exceeds {limit} bytes"),
+        other => other.to_string(),
     }
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 impl std::fmt::Debug for GetUserClient {

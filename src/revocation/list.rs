@@ -11,8 +11,9 @@ use std::{
 };
 
 use crate::{
+    budget::now_ms,
     defaults::{COGNITO_MAX_TOKEN_LIFETIME, DEFAULT_LEEWAY, DEFAULT_REVOCATION_LIST_MAX_ENTRIES},
-    rate_limited_log::{RateLimit, now_ms},
+    rate_limited_log::RateLimit,
     verified_token::VerifiedToken,
 };
 

@@ -8,7 +8,7 @@
 //!
 //! Bounded against floods of tokens naming random issuers:
 //!
-//! - Calls are rate-limited by a token bucket: at most
+//! - Calls are rate-limited by a token bucket (a [`Budget`] refilled evenly): at most
 //!   [`pool_resolver_rate`](crate::CognitoVerifierBuilder::pool_resolver_rate)'s `calls` at
 //!   once, refilled at `calls` per `per` (defaults 10 and 1 s,
 //!   [`DEFAULT_RESOLVER_CALLS`](crate::defaults::DEFAULT_RESOLVER_CALLS)). Over `t` seconds
@@ -44,13 +44,15 @@ use std::{
     future::Future,
     hash::{BuildHasher, RandomState},
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use tokio::sync::watch;
-
 use super::user_pool::UserPool;
+use crate::{
+    budget::{Budget, Refill, now_ms},
+    single_flight::{Flight, SingleFlight, Waiting},
+};
 
 /// What a resolver may fail with: the application's own error, logged and answered with 503.
 pub type ResolveError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -135,13 +137,8 @@ pub(super) enum Admission {
     Refused,
     /// Over the rate: refuse.
     OverRate,
-    /// Wait for the resolution in flight.
-    Join(watch::Receiver<Option<Resolved>>),
-    /// Start the resolution: run the resolver, then [`finish`](IssuerResolution::finish).
-    Start(
-        watch::Sender<Option<Resolved>>,
-        watch::Receiver<Option<Resolved>>,
-    ),
+    /// Wait for the resolution in flight, started by this request or another.
+    Wait(Waiting<Resolved>),
 }
 
 /// The resolver and the state that bounds its calls.
@@ -150,15 +147,10 @@ pub(super) struct IssuerResolution {
     limits: ResolverLimits,
     /// Keys the hashes of refused issuers: nobody can aim a collision at a tenant's issuer.
     hasher: RandomState,
-    state: Mutex<ResolutionState>,
-}
-
-struct ResolutionState {
-    in_flight: HashMap<Box<str>, watch::Receiver<Option<Resolved>>>,
     /// Refused issuers (by keyed hash) and when; pruned by age, bounded in count.
-    refused: HashMap<u64, Instant>,
-    bucket: f64,
-    refilled: Instant,
+    refused: Arc<Mutex<HashMap<u64, Instant>>>,
+    resolutions: Arc<SingleFlight<Box<str>, Resolved>>,
+    rate: Budget,
 }
 
 impl IssuerResolution {
@@ -167,97 +159,82 @@ impl IssuerResolution {
             resolver,
             limits,
             hasher: RandomState::new(),
-            state: Mutex::new(ResolutionState {
-                in_flight: HashMap::new(),
-                refused: HashMap::new(),
-                bucket: f64::from(limits.calls),
-                refilled: Instant::now(),
-            }),
+            refused: Arc::default(),
+            resolutions: Arc::new(SingleFlight::new(usize::MAX)),
+            rate: Budget::new(limits.calls, limits.per, Refill::Evenly),
         }
     }
 
-    /// Decides what a request for `issuer` does: refuse, wait, or start a call.
-    pub(super) fn admit(&self, issuer: &str) -> Admission {
+    /// Decides what a request for `issuer` does: refuse, wait for the resolution in flight,
+    /// or start `resolve()` and wait for it. A refusal it ends with is remembered.
+    pub(super) fn admit<F>(&self, issuer: &str, resolve: impl FnOnce() -> F) -> Admission
+    where
+        F: Future<Output = Resolved> + Send + 'static,
+    {
         if issuer.len() > MAX_ISSUER_BYTES {
             return Admission::Refused;
         }
         let refused_key = self.hasher.hash_one(issuer);
-        let mut state = self.lock_state();
-        let now = Instant::now();
-        if let Some(at) = state.refused.get(&refused_key) {
-            if now.duration_since(*at) < self.limits.refused_ttl {
-                return Admission::Refused;
-            }
-            state.refused.remove(&refused_key);
-        }
-        if let Some(receiver) = state.in_flight.get(issuer) {
-            return Admission::Join(receiver.clone());
-        }
-        let rate = f64::from(self.limits.calls) / self.limits.per.as_secs_f64().max(1e-9);
-        let refill = now.duration_since(state.refilled).as_secs_f64() * rate;
-        state.bucket = (state.bucket + refill).min(f64::from(self.limits.calls));
-        state.refilled = now;
-        if state.bucket < 1.0 {
-            return Admission::OverRate;
-        }
-        state.bucket -= 1.0;
-        let (sender, receiver) = watch::channel(None);
-        state.in_flight.insert(issuer.into(), receiver.clone());
-        Admission::Start(sender, receiver)
-    }
-
-    /// Records how the resolution of `issuer` ended and tells the requests waiting for it.
-    pub(super) fn finish(
-        &self,
-        issuer: &str,
-        sender: &watch::Sender<Option<Resolved>>,
-        resolved: Resolved,
-    ) {
-        let refused_key = self.hasher.hash_one(issuer);
-        {
-            let mut state = self.lock_state();
-            state.in_flight.remove(issuer);
-            if matches!(resolved, Resolved::Refused) {
-                let now = Instant::now();
-                let ttl = self.limits.refused_ttl;
-                if state.refused.len() >= self.limits.max_refused {
-                    state.refused.retain(|_, at| now.duration_since(*at) < ttl);
-                }
-                if state.refused.len() >= self.limits.max_refused {
-                    // Still full of live refusals: forget the oldest one.
-                    let oldest = state
-                        .refused
-                        .iter()
-                        .min_by_key(|(_, at)| **at)
-                        .map(|(key, _)| *key);
-                    if let Some(oldest) = oldest {
-                        state.refused.remove(&oldest);
+        let flight = self.resolutions.join_or_start(issuer.into(), || {
+            let now = Instant::now();
+            {
+                let mut refused = lock(&self.refused);
+                if let Some(at) = refused.get(&refused_key) {
+                    if now.duration_since(*at) < self.limits.refused_ttl {
+                        return Err(Admission::Refused);
                     }
+                    refused.remove(&refused_key);
                 }
-                state.refused.insert(refused_key, now);
             }
+            if self.rate.try_take(now_ms()).is_err() {
+                return Err(Admission::OverRate);
+            }
+            let (refused, limits, resolution) = (Arc::clone(&self.refused), self.limits, resolve());
+            Ok(async move {
+                let resolved = resolution.await;
+                if matches!(resolved, Resolved::Refused) {
+                    remember_refusal(&mut lock(&refused), refused_key, limits);
+                }
+                resolved
+            })
+        });
+        match flight {
+            Flight::Joined(waiting) | Flight::Started(waiting) => Admission::Wait(waiting),
+            Flight::Declined(admission) => admission,
+            // Not with this map, which has no cap.
+            Flight::Full => Admission::OverRate,
         }
-        let _ = sender.send(Some(resolved));
-    }
-
-    /// Forgets a resolution that ended without [`finish`](Self::finish) (its task was
-    /// cancelled with its runtime), so that a later request starts afresh.
-    pub(super) fn abandon(&self, issuer: &str) {
-        self.lock_state().in_flight.remove(issuer);
     }
 
     /// Refused issuers remembered now.
     #[cfg(test)]
     pub(super) fn refused_count(&self) -> usize {
-        self.lock_state().refused.len()
+        lock(&self.refused).len()
     }
+}
 
-    fn lock_state(&self) -> MutexGuard<'_, ResolutionState> {
-        // Plain maps and numbers updated in one step: a poisoned lock is still usable.
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+/// Remembers the refusal of the issuer hashed to `key`, forgetting the oldest when full.
+fn remember_refusal(refused: &mut HashMap<u64, Instant>, key: u64, limits: ResolverLimits) {
+    let now = Instant::now();
+    if refused.len() >= limits.max_refused {
+        refused.retain(|_, at| now.duration_since(*at) < limits.refused_ttl);
     }
+    if refused.len() >= limits.max_refused {
+        // Still full of live refusals: forget the oldest one.
+        let oldest = refused
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(key, _)| *key);
+        if let Some(oldest) = oldest {
+            refused.remove(&oldest);
+        }
+    }
+    refused.insert(key, now);
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain maps updated in one step: a poisoned lock is still usable.
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl std::fmt::Debug for IssuerResolution {
@@ -271,6 +248,8 @@ impl std::fmt::Debug for IssuerResolution {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(5);
 
     fn resolution(calls: u32, max_refused: usize) -> IssuerResolution {
         let resolver: Arc<dyn PoolResolver> =
@@ -286,40 +265,58 @@ mod tests {
         )
     }
 
-    #[test]
-    fn calls_are_single_flighted_and_rate_limited() {
+    fn refused(resolution: &IssuerResolution, issuer: &str) -> Admission {
+        resolution.admit(issuer, || async { Resolved::Refused })
+    }
+
+    #[tokio::test]
+    async fn calls_are_single_flighted_and_rate_limited() {
         let resolution = resolution(2, 10);
-        let Admission::Start(sender, _) = resolution.admit("https://a") else {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let Admission::Wait(first) = resolution.admit("https://a", || async {
+            released.await.unwrap();
+            Resolved::Refused
+        }) else {
             panic!("the first call starts")
         };
-        assert!(matches!(resolution.admit("https://a"), Admission::Join(_)));
+        let joined = resolution.admit("https://a", || -> std::future::Ready<Resolved> {
+            panic!("joins the call in flight")
+        });
+        assert!(matches!(joined, Admission::Wait(_)));
         assert!(matches!(
-            resolution.admit("https://b"),
-            Admission::Start(..)
+            refused(&resolution, "https://b"),
+            Admission::Wait(_)
         ));
-        assert!(matches!(resolution.admit("https://c"), Admission::OverRate));
-        resolution.finish("https://a", &sender, Resolved::Refused);
-        assert!(matches!(resolution.admit("https://a"), Admission::Refused));
+        assert!(matches!(
+            refused(&resolution, "https://c"),
+            Admission::OverRate
+        ));
+        release.send(()).unwrap();
+        assert!(matches!(first.result(LIMIT).await, Ok(Resolved::Refused)));
+        assert!(matches!(
+            refused(&resolution, "https://a"),
+            Admission::Refused
+        ));
         let long = format!("https://{}", "a".repeat(MAX_ISSUER_BYTES));
         assert!(
-            matches!(resolution.admit(&long), Admission::Refused),
+            matches!(refused(&resolution, &long), Admission::Refused),
             "never asked about"
         );
     }
 
-    #[test]
-    fn refusals_are_bounded_in_number() {
+    #[tokio::test]
+    async fn refusals_are_bounded_in_number() {
         let resolution = resolution(1_000, 3);
         for i in 0..100 {
             let issuer = format!("https://x{i}");
-            let Admission::Start(sender, _) = resolution.admit(&issuer) else {
+            let Admission::Wait(waiting) = refused(&resolution, &issuer) else {
                 panic!("{issuer} starts")
             };
-            resolution.finish(&issuer, &sender, Resolved::Refused);
+            assert!(matches!(waiting.result(LIMIT).await, Ok(Resolved::Refused)));
             assert!(resolution.refused_count() <= 3);
         }
         assert!(matches!(
-            resolution.admit("https://x99"),
+            refused(&resolution, "https://x99"),
             Admission::Refused
         ));
     }

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     error::{Error, ErrorKind},
-    rate_limited_log::{RateLimit, now_ms},
+    rate_limited_log::RateLimit,
 };
 
 impl CognitoVerifier {
@@ -115,32 +115,19 @@ impl CognitoVerifier {
         let Some(resolution) = &self.inner.resolution else {
             return Err(Error::new(ErrorKind::InvalidIssuer));
         };
-        let mut receiver = match resolution.admit(issuer) {
+        // A task of its own: a request that stops waiting does not cancel the call the others
+        // wait for.
+        let admission = resolution.admit(issuer, || {
+            let (verifier, issuer) = (self.clone(), Box::<str>::from(issuer));
+            async move { verifier.run_resolver(&issuer).await }
+        });
+        let waiting = match admission {
             Admission::Refused => return Err(Error::new(ErrorKind::InvalidIssuer)),
             // Not a refusal: the issuer may be a tenant's; asking again later may find it.
             Admission::OverRate => {
                 return Err(resolver_unavailable("the pool resolver's rate is reached"));
             }
-            Admission::Join(receiver) => receiver,
-            Admission::Start(sender, receiver) => {
-                let verifier = self.clone();
-                let issuer: Box<str> = issuer.into();
-                // A task of its own: a request that stops waiting does not cancel the call
-                // the others wait for.
-                tokio::spawn(async move {
-                    let mut guard = AbandonOnDrop {
-                        verifier: &verifier,
-                        issuer: &issuer,
-                        finished: false,
-                    };
-                    let resolved = verifier.run_resolver(&issuer).await;
-                    if let Some(resolution) = &verifier.inner.resolution {
-                        resolution.finish(&issuer, &sender, resolved);
-                    }
-                    guard.finished = true;
-                });
-                receiver
-            }
+            Admission::Wait(waiting) => waiting,
         };
         let fetch_timeout = self.inner.pool_settings.fetch_timeout;
         // The call, then the new pool's first fetch, each bounded by the fetch timeout; the
@@ -148,16 +135,11 @@ impl CognitoVerifier {
         let limit = fetch_timeout
             .saturating_mul(2)
             .saturating_add(Duration::from_secs(1));
-        let waited = tokio::time::timeout(limit, receiver.wait_for(Option::is_some)).await;
-        let resolved = match waited {
-            Ok(Ok(resolved)) => resolved.clone(),
-            _ => None,
-        };
-        match resolved {
-            Some(Resolved::Added) => Ok(()),
-            Some(Resolved::Refused) => Err(Error::new(ErrorKind::InvalidIssuer)),
-            Some(Resolved::Unavailable(why)) => Err(resolver_unavailable(&why)),
-            None => Err(resolver_unavailable(
+        match waiting.result(limit).await {
+            Ok(Resolved::Added) => Ok(()),
+            Ok(Resolved::Refused) => Err(Error::new(ErrorKind::InvalidIssuer)),
+            Ok(Resolved::Unavailable(why)) => Err(resolver_unavailable(&why)),
+            Err(_) => Err(resolver_unavailable(
                 "the pool resolver did not answer in time",
             )),
         }
@@ -174,16 +156,16 @@ impl CognitoVerifier {
             Ok(Ok(Some(pool))) => pool,
             Ok(Ok(None)) => return Resolved::Refused,
             Ok(Err(error)) => {
-                warn_limited(&format!("pool resolver failed: {error}"));
+                RESOLVER_WARNINGS.warn(format_args!("pool resolver failed: {error}"));
                 return Resolved::Unavailable("the pool resolver failed".into());
             }
             Err(_) => {
-                warn_limited(&format!("pool resolver timed out after {timeout:?}"));
+                RESOLVER_WARNINGS.warn(format_args!("pool resolver timed out after {timeout:?}"));
                 return Resolved::Unavailable("the pool resolver timed out".into());
             }
         };
         if !pool.issuers().iter().any(|i| i == issuer) {
-            warn_limited(&format!(
+            RESOLVER_WARNINGS.warn(format_args!(
                 "pool resolver answered with pool {} that does not accept the issuer asked about; refusing it",
                 pool.id()
             ));
@@ -198,11 +180,11 @@ impl CognitoVerifier {
                 Resolved::Added
             }
             Err(error @ (ConfigError::InitialFetch { .. } | ConfigError::TooManyPools(_))) => {
-                warn_limited(&format!("pool from the resolver not added: {error}"));
+                RESOLVER_WARNINGS.warn(format_args!("pool from the resolver not added: {error}"));
                 Resolved::Unavailable(error.to_string().into())
             }
             Err(error) => {
-                warn_limited(&format!(
+                RESOLVER_WARNINGS.warn(format_args!(
                     "pool resolver answered with a pool that cannot be trusted, refusing it: {error}"
                 ));
                 Resolved::Refused
@@ -211,34 +193,61 @@ impl CognitoVerifier {
     }
 }
 
-/// Clears a resolution in flight when its task ends without finishing it (cancelled with its
-/// runtime, or a resolver that panicked).
-struct AbandonOnDrop<'a> {
-    verifier: &'a CognitoVerifier,
-    issuer: &'a str,
-    finished: bool,
-}
-
-impl Drop for AbandonOnDrop<'_> {
-    fn drop(&mut self) {
-        if let (false, Some(resolution)) = (self.finished, &self.verifier.inner.resolution) {
-            resolution.abandon(self.issuer);
-        }
-    }
-}
-
 /// The resolver's warnings, at most one per window whatever the rate of unknown issuers.
 static RESOLVER_WARNINGS: RateLimit = RateLimit::new();
-
-/// A resolver problem: WARN at most once per window (with the count held back), DEBUG between.
-fn warn_limited(message: &str) {
-    match RESOLVER_WARNINGS.admit(now_ms()) {
-        Some(held_back) => tracing::warn!(held_back, "{message}"),
-        None => tracing::debug!("{message}"),
-    }
-}
 
 fn resolver_unavailable(why: &str) -> Error {
     let source: Box<dyn std::error::Error + Send + Sync> = why.into();
     Error::unavailable(Some(Arc::from(source)), Duration::from_secs(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::{token_use::TokenUse, verifier::pool_resolver::ResolveError};
+
+    /// Issue 22, finding 3: a resolution whose task is dropped before its first poll (its
+    /// runtime shut down) must not leave the issuer waiting on a resolution that is gone.
+    #[test]
+    fn a_resolution_dropped_before_its_first_poll_does_not_wedge_its_issuer() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let verifier = runtime().block_on(async {
+            CognitoVerifier::builder()
+                .without_initial_pools()
+                .pool_resolver(move |_issuer: String| {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    async { Ok::<_, ResolveError>(None) }
+                })
+                .token_use(TokenUse::Access)
+                .build()
+                .await
+                .unwrap()
+        });
+        let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Unknown01";
+        let doomed = runtime();
+        // Polls the resolution once (it spawns its task), then shuts the runtime down before
+        // the task ever runs.
+        doomed.block_on(async {
+            tokio::select! {
+                biased;
+                _ = verifier.resolve_issuer(issuer) => panic!("cannot end without running"),
+                () = std::future::ready(()) => {}
+            }
+        });
+        drop(doomed);
+        let error = runtime()
+            .block_on(verifier.resolve_issuer(issuer))
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidIssuer, "{error:?}");
+        assert_eq!(calls.load(Ordering::Relaxed), 1, "asked afresh");
+    }
 }
