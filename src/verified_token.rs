@@ -5,7 +5,7 @@ use std::{
     any::{Any, TypeId},
     collections::BTreeSet,
     fmt,
-    sync::{Arc, OnceLock},
+    sync::Arc,
 };
 
 use serde::de::{DeserializeOwned, Error as _};
@@ -13,7 +13,7 @@ use serde::de::{DeserializeOwned, Error as _};
 use crate::{
     claims::{AccessClaims, Fit, IdClaims, StandardClaims, TokenClaims, TokenPayload},
     jwks::VerifyingKey,
-    token_cache::Weigh,
+    token_cache::{ClaimsMemo, Weigh},
     token_use::TokenUse,
 };
 
@@ -66,9 +66,9 @@ struct Inner {
     /// False for an ID token without `cognito:username` (which does not fit [`IdClaims`]).
     has_username: bool,
     payload: Box<str>,
-    /// The claims as the caller's own type (`CognitoClaims<Id, MyClaims>`), read on first use;
-    /// one such type per token: another type is read anew each time.
-    custom: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// The claims as the caller's own type (`CognitoClaims<Id, MyClaims>`), read on first use
+    /// and shared by every later hit of the cached token.
+    custom: ClaimsMemo,
 }
 
 /// A payload's claims fitted to the crate's types, with what the checks read beyond them.
@@ -117,7 +117,7 @@ impl VerifiedToken {
                 fit: claims.fit,
                 has_username: claims.has_username,
                 payload: json.into_boxed_str(),
-                custom: OnceLock::new(),
+                custom: ClaimsMemo::default(),
             }),
         }
     }
@@ -260,19 +260,7 @@ impl VerifiedToken {
             self.typed()?;
             return Ok(Arc::downcast(claims).unwrap_or_else(|_| unreachable!("checked type")));
         }
-        if let Some(kept) = self.inner.custom.get()
-            && let Ok(claims) = Arc::downcast::<C>(Arc::clone(kept))
-        {
-            return Ok(claims);
-        }
-        let claims = Arc::new(self.claims::<C>()?);
-        // The first type asked for is kept; two threads may both have read it, either is the
-        // same.
-        let kept = self
-            .inner
-            .custom
-            .get_or_init(|| Arc::clone(&claims) as Arc<dyn Any + Send + Sync>);
-        Ok(Arc::downcast::<C>(Arc::clone(kept)).unwrap_or(claims))
+        self.inner.custom.get_or_read(|| self.claims::<C>())
     }
 
     /// The claims the standard checks read, as a full verification read them from the payload.

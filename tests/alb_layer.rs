@@ -475,3 +475,67 @@ async fn the_access_token_is_of_the_load_balancers_client_and_inner_layers_check
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Issue 22, finding 5: an inner `access_token(pool)` layer takes a token a layer further out
+/// verified with the same pool verifier only when it is what the inner layer would have
+/// accepted itself: an access token of the load balancer's client, of the same user. An ID
+/// token, or another app's access token, of the same `sub` binds nothing.
+#[tokio::test]
+async fn an_inner_layer_binds_only_an_access_token_of_the_load_balancers_client() {
+    use axum_cognito::{CognitoAuthLayer, CognitoVerifier, UserPool};
+
+    let issuer = TestIssuer::start().await;
+    let pool = CognitoVerifier::builder()
+        .user_pool(
+            UserPool::new(issuer.pool_id())
+                .client_ids([issuer.client_id(), "another-app"])
+                .jwks_url(issuer.jwks_url()),
+        )
+        .any_token_use()
+        .build()
+        .await
+        .unwrap();
+    let alb = TestAlb::start().await;
+    let verifier = alb.verifier_builder().build().unwrap();
+    let app = Router::new()
+        .route(
+            "/bound",
+            get(|| async { "bound" })
+                .route_layer(AlbAuthLayer::new(verifier.clone()).access_token(pool.clone())),
+        )
+        .layer(CognitoAuthLayer::new(pool))
+        .layer(AlbAuthLayer::new(verifier));
+    let send = async |bearer: &str| {
+        let data = alb.token().sub("u-1").sign();
+        let bearer = format!("Bearer {bearer}");
+        let headers = [
+            ("x-amzn-oidc-data", data.as_str()),
+            ("authorization", bearer.as_str()),
+        ];
+        call(&app, request_with(http::Method::GET, "/bound", &headers))
+            .await
+            .status
+    };
+    let id_token = issuer.id_token().sub("u-1").sign();
+    let other_app = issuer
+        .access_token()
+        .sub("u-1")
+        .client_id("another-app")
+        .sign();
+    assert_eq!(
+        send(&id_token).await,
+        StatusCode::UNAUTHORIZED,
+        "an ID token"
+    );
+    assert_eq!(
+        send(&other_app).await,
+        StatusCode::UNAUTHORIZED,
+        "another app's"
+    );
+    let own = issuer.access_token().sub("u-1").sign();
+    assert_eq!(
+        send(&own).await,
+        StatusCode::OK,
+        "the load balancer's client's"
+    );
+}

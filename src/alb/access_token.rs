@@ -55,6 +55,16 @@ pub(crate) fn same_user(alb: &AlbToken, access: VerifiedToken) -> Result<Verifie
     Ok(access)
 }
 
+/// True when `access`, verified further out in this request, is what `verifier` would accept
+/// from `x-amzn-oidc-accesstoken` here: an access token of that verifier, of the ALB token's
+/// user and app client.
+pub(crate) fn binds(verifier: &CognitoVerifier, alb: &AlbToken, access: &VerifiedToken) -> bool {
+    access.verifier_id() == verifier.id()
+        && access.token_use() == TokenUse::Access
+        && access.sub() == alb.sub()
+        && access.client() == alb.client()
+}
+
 /// Without waiting: `None` when the access token's `kid` needs a key refetch.
 pub(crate) fn check_now(
     verifier: &CognitoVerifier,

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
 use super::{
-    access_token::{access_only, access_token, check_now, same_user},
+    access_token::{access_only, access_token, binds, check_now, same_user},
     token::AlbToken,
     verifier::AlbVerifier,
 };
@@ -246,9 +246,9 @@ impl Authenticator for AlbAuthConfig {
             let Some(access_verifier) = &self.access else {
                 return Decision::Pass(None);
             };
-            let bound = extensions.get::<VerifiedToken>().is_some_and(|access| {
-                access.verifier_id() == access_verifier.id() && access.sub() == verified.sub()
-            });
+            let bound = extensions
+                .get::<VerifiedToken>()
+                .is_some_and(|access| binds(access_verifier, verified, access));
             if bound {
                 return Decision::Pass(None);
             }

@@ -27,45 +27,25 @@ use crate::token_cache::Weigh;
 /// ```
 #[derive(Clone)]
 pub struct AlbToken {
-    inner: Arc<Inner>,
+    inner: Arc<AlbTokenParts>,
 }
 
-struct Inner {
-    verifier_id: u64,
-    kid: Box<str>,
-    signer: Box<str>,
-    client: Box<str>,
-    issuer: Option<Box<str>>,
-    exp: i64,
-    sub: Box<str>,
-    payload: Box<str>,
-}
-
-/// The parts of a verified token, for [`AlbToken::new`].
-pub(crate) struct AlbTokenParts<'a> {
-    pub(crate) verifier_id: u64,
-    pub(crate) kid: &'a str,
-    pub(crate) signer: &'a str,
-    pub(crate) client: &'a str,
-    pub(crate) issuer: Option<&'a str>,
-    pub(crate) exp: i64,
-    pub(crate) sub: &'a str,
-    pub(crate) payload: String,
+/// What the verifier found, in the order of its checks.
+pub(super) struct AlbTokenParts {
+    pub(super) verifier_id: u64,
+    pub(super) kid: Box<str>,
+    pub(super) signer: Box<str>,
+    pub(super) client: Box<str>,
+    pub(super) issuer: Option<Box<str>>,
+    pub(super) exp: i64,
+    pub(super) sub: Box<str>,
+    pub(super) payload: Box<str>,
 }
 
 impl AlbToken {
-    pub(crate) fn new(parts: AlbTokenParts<'_>) -> Self {
+    pub(super) fn new(parts: AlbTokenParts) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                verifier_id: parts.verifier_id,
-                kid: parts.kid.into(),
-                signer: parts.signer.into(),
-                client: parts.client.into(),
-                issuer: parts.issuer.map(Into::into),
-                exp: parts.exp,
-                sub: parts.sub.into(),
-                payload: parts.payload.into_boxed_str(),
-            }),
+            inner: Arc::new(parts),
         }
     }
 

@@ -237,13 +237,13 @@ impl AlbVerifier {
             .ok_or_else(|| verified_claims(Error::missing_claim("sub")))?;
         let verified = AlbToken::new(AlbTokenParts {
             verifier_id: self.inner.id,
-            kid: pre.slot.1.as_str(),
-            signer: &self.inner.signers[pre.signer].arn,
-            client: &pre.client,
-            issuer: pre.issuer.as_deref(),
+            kid: pre.slot.1.as_str().into(),
+            signer: self.inner.signers[pre.signer].arn.as_str().into(),
+            client: pre.client.into(),
+            issuer: pre.issuer.map(Into::into),
             exp: pre.exp,
-            sub: &sub,
-            payload: payload.clone(),
+            sub: sub.into(),
+            payload: payload.clone().into_boxed_str(),
         });
         if let Some(cache) = &self.inner.cache {
             cache.insert(token, verified.clone());
