@@ -57,9 +57,64 @@ async fn a_nested_router_with_its_own_verifier_does_not_take_the_outer_layers_to
     let reply = call(&app, with_token("/staff/orders", &customer)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reply:?}");
     assert_eq!(call(&app, anonymous("/staff/orders")).await.status, 401);
-    // A staff token fails the outer customer layer first: the two pools stay apart both ways.
+    // A staff token is no token of the optional customer layer's pools: it passes on, and the
+    // staff router's own verifier takes it (issue 22, finding 13).
+    let reply = call(&app, with_token("/staff/orders", &employee)).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::OK, "employee-1")
+    );
+}
+
+/// Issue 22, finding 13: an optional layer passes a token whose issuer none of its pools accept
+/// on to the routes below, unverified and without claims; there, only a verifier that trusts
+/// its issuer lets it in. Its own pools' bad tokens are still refused at the layer.
+#[tokio::test]
+async fn an_optional_layer_passes_a_foreign_token_on_unverified() {
+    let (customers, staff, customer_verifier, staff_verifier) = two_pools().await;
+    async fn maybe(claims: Option<CognitoClaims<Access>>) -> String {
+        claims.map_or("anonymous".into(), |c| c.sub.clone())
+    }
+    let app = Router::new()
+        .route("/shop", get(sub))
+        .route("/maybe", get(maybe))
+        .nest(
+            "/staff",
+            Router::new()
+                .route("/orders", get(sub))
+                .layer(Extension(staff_verifier)),
+        )
+        .layer(CognitoAuthLayer::new(customer_verifier).optional());
+    let employee = staff.access_token().sub("employee-1").sign();
     assert_eq!(
         call(&app, with_token("/staff/orders", &employee))
+            .await
+            .status,
+        200
+    );
+    // Below the layer, a customer route does not trust the staff pool: 401, for an optional
+    // extractor too (a token was sent, and it is not one of theirs).
+    assert_eq!(call(&app, with_token("/shop", &employee)).await.status, 401);
+    assert_eq!(
+        call(&app, with_token("/maybe", &employee)).await.status,
+        401
+    );
+    assert_eq!(call(&app, anonymous("/maybe")).await.body, "anonymous");
+    // A token of the layer's own pool that fails is refused at the layer, wherever it goes.
+    let expired = customers.access_token().expired().sign();
+    assert_eq!(
+        call(&app, with_token("/staff/orders", &expired))
+            .await
+            .status,
+        401
+    );
+    let customer = customers.access_token().sub("customer-1").sign();
+    assert_eq!(
+        call(&app, with_token("/maybe", &customer)).await.body,
+        "customer-1"
+    );
+    assert_eq!(
+        call(&app, with_token("/staff/orders", &customer))
             .await
             .status,
         401

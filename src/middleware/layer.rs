@@ -11,7 +11,7 @@ use super::{
     service::{AuthService, CognitoAuth},
 };
 use crate::{
-    error::Error,
+    error::{Error, ErrorKind},
     rejection::{AuthRejection, DefaultRejection, OnRejection, log_accepted},
     token_source::{AuthorizationBearer, FoundToken, TokenSource},
     token_use::TokenUse,
@@ -24,7 +24,7 @@ use crate::{
 ///
 /// - Required mode (the default): no token or a bad one is refused (401).
 /// - [`optional`](Self::optional): a request without a token passes with no claims; a bad
-///   token is still refused.
+///   token of the verifier's pools is still refused.
 /// - The token is read from `Authorization: Bearer` unless another
 ///   [`token_source`](Self::token_source) is set: a cookie, another header, a query parameter.
 ///
@@ -152,7 +152,12 @@ impl<R> CognitoAuthLayer<R> {
         }
     }
 
-    /// Lets requests without a token through, with no claims.
+    /// Lets requests without a token through, with no claims. A token whose issuer none of the
+    /// verifier's pools accept (and no pool resolver claims) passes on too, unverified and
+    /// without claims: the extractors below verify it with their own verifier (a nested
+    /// router's `.layer(Extension(staff_verifier))`) or refuse it with 401, so that an optional
+    /// layer around a whole app does not lock out the users of a nested router's own pool. A
+    /// token of the verifier's pools that fails a check is refused here as always.
     pub fn optional(self) -> Self {
         self.with_config(|c| c.presence = Presence::Optional)
     }
@@ -256,6 +261,25 @@ pub enum UserPoolPass {
     AlreadyVerified,
     /// No token, and the layer is optional.
     Anonymous,
+    /// A token whose issuer none of the verifier's pools accept (and no resolver claims), and
+    /// the layer is optional: passed on unverified, for a verifier further in to judge.
+    Foreign,
+}
+
+impl UserPoolAuth {
+    /// A verification's end: an optional layer passes a token of a foreign issuer on.
+    fn judged(&self, result: Result<VerifiedToken, Error>) -> Result<UserPoolPass, Error> {
+        match result {
+            Ok(verified) => Ok(UserPoolPass::Verified(verified)),
+            Err(error)
+                if error.kind() == ErrorKind::InvalidIssuer
+                    && self.presence == Presence::Optional =>
+            {
+                Ok(UserPoolPass::Foreign)
+            }
+            Err(error) => Err(error),
+        }
+    }
 }
 
 impl Authenticator for UserPoolAuth {
@@ -288,12 +312,10 @@ impl Authenticator for UserPoolAuth {
             }
             FoundToken::Present(token) => {
                 match self.verifier.verify_token_now(token, &self.requirements) {
-                    FirstPass::Done(Ok(verified)) => {
-                        Decision::Pass(UserPoolPass::Verified(verified))
-                    }
-                    FirstPass::Done(Err(error)) => {
-                        Decision::Refuse(AuthRejection::from_error(error))
-                    }
+                    FirstPass::Done(result) => match self.judged(result) {
+                        Ok(pass) => Decision::Pass(pass),
+                        Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
+                    },
                     FirstPass::Later(later) => Decision::Later((token.to_owned(), later)),
                 }
             }
@@ -301,10 +323,11 @@ impl Authenticator for UserPoolAuth {
     }
 
     async fn go_on(&self, (token, later): (String, Later)) -> Result<UserPoolPass, Error> {
-        self.verifier
+        let result = self
+            .verifier
             .verify_token_later(&token, &self.requirements, later)
-            .await
-            .map(UserPoolPass::Verified)
+            .await;
+        self.judged(result)
     }
 
     fn admit(&self, pass: UserPoolPass, extensions: &mut Extensions) {
@@ -318,6 +341,13 @@ impl Authenticator for UserPoolAuth {
             // needs the verifier, so that they know a layer ran (and answer 401, not 500).
             UserPoolPass::Anonymous => {
                 extensions.insert(PassedWithoutToken(self.verifier.clone()));
+            }
+            // The extractors below verify it with the innermost `Extension(verifier)`, or with
+            // this layer's verifier, which refuses it.
+            UserPoolPass::Foreign => {
+                if extensions.get::<CognitoVerifier>().is_none() {
+                    extensions.insert(self.verifier.clone());
+                }
             }
         }
     }
