@@ -451,3 +451,20 @@ fn standard_alphabet(segment: &str) -> String {
         standard
     }
 }
+
+/// Issue 22, finding 12: a `kid` names its key in either case, as RFC 9562 reads a UUID: one
+/// cache slot and one fetch for both.
+#[tokio::test]
+async fn both_cases_of_a_kid_name_one_key() {
+    let alb = TestAlb::start().await;
+    let verifier = alb.verifier_builder().build().unwrap();
+    let upper = alb.kid().to_ascii_uppercase();
+    assert_ne!(upper, alb.kid());
+    let lower_token = alb.token().sub("u-1").sign();
+    let upper_token = alb.token().sub("u-1").header("kid", upper.as_str()).sign();
+    verifier.verify(&lower_token).await.unwrap();
+    let verified = verifier.verify(&upper_token).await.unwrap();
+    assert_eq!(verified.kid(), alb.kid());
+    assert_eq!(verifier.cached_keys(), 1);
+    assert_eq!(alb.key_requests(), 1);
+}

@@ -2,13 +2,16 @@
 
 /// The text of a canonical UUID: 36 characters, hex digits (either case, as RFC 9562 reads
 /// them) in groups of 8-4-4-4-12 joined by `-`. Nothing else can reach a key URL, so a `kid`
-/// of `../`, `%2e%2e`, `?`, `#`, `/` or an absolute URL never does.
+/// of `../`, `%2e%2e`, `?`, `#`, `/` or an absolute URL never does. Kept in lower case (the
+/// form the load balancer writes and its key URLs use): both cases of one UUID name one key,
+/// one cache slot and one fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct AlbKeyId([u8; 36]);
 
 impl AlbKeyId {
     pub(crate) fn parse(kid: &str) -> Option<Self> {
-        let bytes: [u8; 36] = kid.as_bytes().try_into().ok()?;
+        let mut bytes: [u8; 36] = kid.as_bytes().try_into().ok()?;
+        bytes.make_ascii_lowercase();
         let canonical = bytes.iter().enumerate().all(|(i, b)| match i {
             8 | 13 | 18 | 23 => *b == b'-',
             _ => b.is_ascii_hexdigit(),
@@ -32,7 +35,8 @@ mod tests {
             "12345678-9abc-def0-1234-56789abcdef0",
             "12345678-9ABC-DEF0-1234-56789ABCDEF0",
         ] {
-            assert_eq!(AlbKeyId::parse(kid).unwrap().as_str(), kid);
+            let parsed = AlbKeyId::parse(kid).unwrap();
+            assert_eq!(parsed.as_str(), "12345678-9abc-def0-1234-56789abcdef0");
         }
         let ten_kb = "a".repeat(10 * 1024);
         for kid in [
