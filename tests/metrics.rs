@@ -346,3 +346,43 @@ async fn a_revoked_token_counts_as_revoked_with_its_use() {
         ])
     );
 }
+
+/// Issue 22, finding 2: a refresh that answers the same keys keeps the cached tokens valid (a
+/// hit, not a new signature check); a key that left the set takes its tokens with it.
+#[tokio::test]
+async fn a_refresh_with_the_same_keys_keeps_cached_tokens() {
+    let (mut recorded, _guard) = Recorded::start();
+    let issuer = TestIssuer::start().await;
+    let verifier = verifier(&issuer).await;
+    let token = issuer.access_token().sign();
+    verifier.verify(&token).await.unwrap();
+    verifier.verify(&token).await.unwrap();
+    let moved = recorded.moved();
+    assert_eq!((moved.get(MISS), moved.get(HIT)), (Some(&1), Some(&1)));
+
+    // A new key is published: the refresh answers 200 with the set, its old key unchanged.
+    issuer.add_key();
+    let full_answers = issuer.jwks_requests() - issuer.not_modified_responses();
+    verifier.refresh().await.unwrap();
+    assert_eq!(
+        issuer.jwks_requests() - issuer.not_modified_responses(),
+        full_answers + 1
+    );
+    recorded.moved();
+    verifier.verify(&token).await.unwrap();
+    let moved = recorded.moved();
+    assert_eq!(
+        (moved.get(MISS), moved.get(HIT)),
+        (None, Some(&1)),
+        "the unchanged key still vouches for its cached token: {moved:?}"
+    );
+
+    // The key leaves the set: its token is no longer served from the cache.
+    let old = issuer.published_kids()[0].clone();
+    issuer.rotate();
+    assert!(issuer.remove_key(&old));
+    verifier.refresh().await.unwrap();
+    recorded.moved();
+    assert_eq!(kind(verifier.verify_sync(&token)), ErrorKind::UnknownKeyId);
+    assert_eq!(recorded.moved().get(HIT), None);
+}
