@@ -102,7 +102,9 @@ async fn settings_out_of_their_bounds_are_refused_by_name() {
     let build = async |builder: axum_cognito::CognitoVerifierBuilder| builder.build().await;
     let cases: [(axum_cognito::CognitoVerifierBuilder, &str); 6] = [
         (
-            issuer.verifier_builder().leeway(Duration::from_secs(10 * 86_400)),
+            issuer
+                .verifier_builder()
+                .leeway(Duration::from_secs(10 * 86_400)),
             "leeway",
         ),
         (
@@ -110,11 +112,15 @@ async fn settings_out_of_their_bounds_are_refused_by_name() {
             "leeway",
         ),
         (
-            issuer.verifier_builder().min_refresh_interval(Duration::ZERO),
+            issuer
+                .verifier_builder()
+                .min_refresh_interval(Duration::ZERO),
             "min_refresh_interval",
         ),
         (
-            issuer.verifier_builder().unknown_kid_cooldown(Duration::ZERO),
+            issuer
+                .verifier_builder()
+                .unknown_kid_cooldown(Duration::ZERO),
             "unknown_kid_cooldown",
         ),
         (
@@ -218,7 +224,10 @@ impl Tenants {
             Box::pin(async move {
                 tokio::time::sleep(tenants.delay).await;
                 let pools = tenants.pools.lock().unwrap();
-                Ok(pools.iter().find(|(i, _)| *i == issuer).map(|(_, p)| p.clone()))
+                Ok(pools
+                    .iter()
+                    .find(|(i, _)| *i == issuer)
+                    .map(|(_, p)| p.clone()))
             })
         }
     }
@@ -284,6 +293,9 @@ async fn a_removal_wins_over_a_resolution_in_flight() {
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     verifier.remove_pool(offboarded.pool_id());
-    assert!(pending.await.unwrap().is_err(), "refused: removed meanwhile");
+    assert!(
+        pending.await.unwrap().is_err(),
+        "refused: removed meanwhile"
+    );
     assert!(verifier.pool_ids().is_empty(), "{:?}", verifier.pool_ids());
 }

@@ -699,3 +699,41 @@ async fn the_layer_asks_cognito_after_one_pass_and_does_not_verify_again() {
     assert_eq!(endpoint.calls(), 2);
     assert_eq!(hits.since_last(), 0);
 }
+
+/// Issue 22, finding 4: when the crate's own budget of `GetUser` calls in flight is full, a
+/// token that cannot be asked about is never accepted, even under `FailOpen`: a full pipeline
+/// is not Cognito failing. Here Cognito answers every token revoked, slowly, and more tokens
+/// than the budget arrive at once: none gets through.
+#[tokio::test]
+async fn a_full_get_user_budget_lets_no_revoked_token_through_under_fail_open() {
+    let issuer = TestIssuer::start().await;
+    let endpoint = Endpoint::start().await;
+    endpoint.answer(Behaviour::NotAuthorized);
+    *endpoint.state.delay.lock().unwrap() = Duration::from_millis(500);
+    let open = get_user_verifier(
+        &issuer,
+        &endpoint,
+        GetUserCheck::new()
+            .timeout(Duration::from_secs(3))
+            .failure_policy(FailurePolicy::FailOpen),
+    )
+    .await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let (open, token) = (
+            open.clone(),
+            issuer.access_token().sub(&format!("user-{i}")).sign(),
+        );
+        calls.spawn(async move { open.verify(&token).await.map(drop) });
+    }
+    let results = calls.join_all().await;
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(accepted, 0, "revoked tokens let through by a full pipeline");
+    for result in results {
+        let kind = result.unwrap_err().kind();
+        assert!(
+            matches!(kind, ErrorKind::Revoked | ErrorKind::RevocationUnavailable),
+            "{kind:?}"
+        );
+    }
+}
