@@ -133,7 +133,7 @@ fn optional(
     context: &RefusalContext,
 ) -> Result<Option<VerifiedToken>, AuthRejection> {
     match token {
-        None if !own_verifier(parts).is_some() => {
+        None if own_verifier(parts).is_none() => {
             Err(refuse(AuthRejection::missing_verifier(), context))
         }
         token => Ok(token),
