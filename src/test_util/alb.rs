@@ -173,7 +173,7 @@ impl TestAlb {
 
     /// The address the key server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
+        self.server.addr
     }
 
     /// `http://127.0.0.1:PORT/{kid}`: the key URL template.
@@ -241,13 +241,12 @@ impl TestAlb {
     /// A PEM `PUBLIC KEY` document of this DER SubjectPublicKeyInfo, 64 characters a line.
     pub fn pem_of_der(der: &[u8]) -> String {
         let body = STANDARD.encode(der);
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for line in body.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        pem
+        let lines: String = body
+            .as_bytes()
+            .chunks(64)
+            .map(|line| format!("{}\n", String::from_utf8_lossy(line)))
+            .collect();
+        format!("-----BEGIN PUBLIC KEY-----\n{lines}-----END PUBLIC KEY-----\n")
     }
 
     /// A random `kid` in the load balancer's form: a version 4 UUID.
@@ -400,7 +399,7 @@ impl fmt::Debug for TestAlb {
         f.debug_struct("TestAlb")
             .field("arn", &self.shared.arn)
             .field("client_id", &self.shared.client_id)
-            .field("addr", &self.server.addr())
+            .field("addr", &self.server.addr)
             .finish_non_exhaustive()
     }
 }

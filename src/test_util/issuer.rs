@@ -225,24 +225,19 @@ impl TestIssuer {
     }
 
     fn issuer_of(&self, service: &str) -> String {
-        let Shared {
-            region, pool_id, ..
-        } = &*self.shared;
-        format!("https://{service}.{region}.amazonaws.com/{pool_id}")
+        let (region, pool) = (self.region(), self.pool_id());
+        format!("https://{service}.{region}.amazonaws.com/{pool}")
     }
 
     /// The address the JWKS server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
+        self.server.addr
     }
 
     /// `http://127.0.0.1:PORT/{pool}/.well-known/jwks.json`.
     pub fn jwks_url(&self) -> String {
-        format!(
-            "http://{}/{}/.well-known/jwks.json",
-            self.addr(),
-            self.pool_id()
-        )
+        let (addr, pool) = (self.addr(), self.pool_id());
+        format!("http://{addr}/{pool}/.well-known/jwks.json")
     }
 
     /// This pool for a verifier: its id, its client, and the local JWKS URL.
@@ -401,13 +396,10 @@ async fn serve_jwks(
     if pool != shared.pool_id {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let IssuerState {
-        fault,
-        cache_control,
-    } = lock(&shared.state).clone();
+    let state = lock(&shared.state).clone();
     let body = jwks_document(&lock(&shared.keys).published);
     let json = [(header::CONTENT_TYPE, "application/json")];
-    match fault {
+    match state.fault {
         Some(JwksFault::Status(status)) => StatusCode::from_u16(status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response(),
@@ -434,7 +426,9 @@ async fn serve_jwks(
                 shared.not_modified.fetch_add(1, Ordering::SeqCst);
                 return StatusCode::NOT_MODIFIED.into_response();
             }
-            let cache_control = cache_control.and_then(|v| HeaderValue::try_from(v).ok());
+            let cache_control = state
+                .cache_control
+                .and_then(|v| HeaderValue::try_from(v).ok());
             let cache_control = AppendHeaders(cache_control.map(|v| (header::CACHE_CONTROL, v)));
             (json, [(header::ETAG, etag)], cache_control, body).into_response()
         }
@@ -446,7 +440,7 @@ impl fmt::Debug for TestIssuer {
         f.debug_struct("TestIssuer")
             .field("pool_id", &self.shared.pool_id)
             .field("client_id", &self.shared.client_id)
-            .field("addr", &self.server.addr())
+            .field("addr", &self.server.addr)
             .finish_non_exhaustive()
     }
 }

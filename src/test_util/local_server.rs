@@ -18,7 +18,7 @@ use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Sleep};
 
 /// The server of a test issuer or load balancer.
 pub(super) struct LocalServer {
-    addr: SocketAddr,
+    pub(super) addr: SocketAddr,
     router: Router,
     running: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
 }
@@ -36,20 +36,14 @@ impl LocalServer {
         server
     }
 
-    pub(super) fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Stops serving: the port refuses connections until [`restart`](Self::restart).
     pub(super) async fn stop(&self) {
         let running = lock(&self.running).take();
         if let Some((stop, task)) = running {
             let _ = stop.send(());
             // Graceful shutdown closes idle connections; a hanging request is cut off.
-            if tokio::time::timeout(Duration::from_secs(1), task)
-                .await
-                .is_err()
-            {
+            let stopped = tokio::time::timeout(Duration::from_secs(1), task).await;
+            if stopped.is_err() {
                 tracing::debug!("test server did not stop gracefully");
             }
         }
@@ -107,17 +101,19 @@ fn bind(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
 /// A response body that misbehaves on purpose: its frames sent one per `pause` (at once
 /// without), and `length` declared up front (chunked without) whether or not they add up to it.
 pub(super) struct FaultyBody {
-    frames: Peekable<Box<dyn Iterator<Item = io::Result<Bytes>> + Send>>,
+    frames: Peekable<Frames>,
     length: Option<u64>,
     pause: Option<Duration>,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
+type Frames = Box<dyn Iterator<Item = io::Result<Bytes>> + Send>;
+
 impl FaultyBody {
     /// `body`, one byte per `interval`.
     pub(super) fn trickle(body: Bytes, interval: Duration) -> Self {
         let bytes = (0..body.len()).map(move |i| Ok(body.slice(i..=i)));
-        Self::new(bytes, None, Some(interval))
+        Self::new(Box::new(bytes), None, Some(interval))
     }
 
     /// `len` spaces in 64 KiB frames, never held in memory; `len` declared up front or not.
@@ -128,7 +124,7 @@ impl FaultyBody {
                 usize::try_from(len - sent).map_or(FRAME.len(), |left| left.min(FRAME.len()));
             Ok(Bytes::from_static(&FRAME[..size]))
         });
-        Self::new(frames, declared.then_some(len), None)
+        Self::new(Box::new(frames), declared.then_some(len), None)
     }
 
     /// Declares `body`'s length, sends its first half, then fails, which makes the server close
@@ -136,15 +132,10 @@ impl FaultyBody {
     pub(super) fn cut_short(body: Bytes) -> Self {
         let half = body.slice(..body.len() / 2);
         let frames = [Ok(half), Err(io::Error::other("truncated on purpose"))];
-        Self::new(frames.into_iter(), Some(body.len() as u64), None)
+        Self::new(Box::new(frames.into_iter()), Some(body.len() as u64), None)
     }
 
-    fn new(
-        frames: impl Iterator<Item = io::Result<Bytes>> + Send + 'static,
-        length: Option<u64>,
-        pause: Option<Duration>,
-    ) -> Self {
-        let frames: Box<dyn Iterator<Item = _> + Send> = Box::new(frames);
+    fn new(frames: Frames, length: Option<u64>, pause: Option<Duration>) -> Self {
         Self {
             frames: frames.peekable(),
             length,

@@ -52,15 +52,11 @@ pub(super) fn random_uuid() -> String {
         .expect("system random source");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex = format!("{:032x}", u128::from_be_bytes(b));
-    [
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..],
-    ]
-    .join("-")
+    let mut uuid = format!("{:032x}", u128::from_be_bytes(b));
+    for at in [20, 16, 12, 8] {
+        uuid.insert(at, '-');
+    }
+    uuid
 }
 
 /// `value`'s members: the header and claims literals of the token builders are JSON objects.
