@@ -92,7 +92,9 @@ struct Shared {
     pool_id: String,
     region: String,
     client_id: String,
-    state: Mutex<IssuerState>,
+    fault: Mutex<Option<JwksFault>>,
+    /// Parsed when set: a value that is no header value is never sent.
+    cache_control: Mutex<Option<HeaderValue>>,
     /// Shared with this issuer's replicas: every region serves the same keys.
     keys: Arc<Mutex<PublishedKeys>>,
     jwks_requests: AtomicU64,
@@ -104,12 +106,6 @@ struct PublishedKeys {
     published: Vec<SigningKey>,
     /// The key new tokens are signed with.
     signer: SigningKey,
-}
-
-#[derive(Clone, Default)]
-struct IssuerState {
-    fault: Option<JwksFault>,
-    cache_control: Option<String>,
 }
 
 impl TestIssuer {
@@ -185,7 +181,8 @@ impl TestIssuer {
             pool_id: pool_id.to_owned(),
             region: region.to_owned(),
             client_id: client_id.to_owned(),
-            state: Mutex::default(),
+            fault: Mutex::default(),
+            cache_control: Mutex::default(),
             keys,
             jwks_requests: AtomicU64::default(),
             not_modified: AtomicU64::default(),
@@ -360,12 +357,12 @@ impl TestIssuer {
 
     /// Makes the JWKS endpoint misbehave (`Some`) or behave again (`None`).
     pub fn set_fault(&self, fault: Option<JwksFault>) {
-        lock(&self.shared.state).fault = fault;
+        *lock(&self.shared.fault) = fault;
     }
 
     /// Sends this `Cache-Control` header with the key set.
     pub fn set_cache_control(&self, value: Option<&str>) {
-        lock(&self.shared.state).cache_control = value.map(str::to_owned);
+        *lock(&self.shared.cache_control) = value.and_then(|v| HeaderValue::from_str(v).ok());
     }
 
     /// Stops the JWKS server: the port refuses connections until [`restart`](Self::restart).
@@ -396,10 +393,10 @@ async fn serve_jwks(
     if pool != shared.pool_id {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let state = lock(&shared.state).clone();
+    let fault = lock(&shared.fault).clone();
     let body = jwks_document(&lock(&shared.keys).published);
     let json = [(header::CONTENT_TYPE, "application/json")];
-    match state.fault {
+    match fault {
         Some(JwksFault::Status(status)) => StatusCode::from_u16(status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response(),
@@ -426,9 +423,7 @@ async fn serve_jwks(
                 shared.not_modified.fetch_add(1, Ordering::SeqCst);
                 return StatusCode::NOT_MODIFIED.into_response();
             }
-            let cache_control = state
-                .cache_control
-                .and_then(|v| HeaderValue::try_from(v).ok());
+            let cache_control = lock(&shared.cache_control).clone();
             let cache_control = AppendHeaders(cache_control.map(|v| (header::CACHE_CONTROL, v)));
             (json, [(header::ETAG, etag)], cache_control, body).into_response()
         }
