@@ -100,6 +100,7 @@ macro_rules! header_and_claim_setters {
         }
     };
 }
+#[cfg(feature = "alb")] // for `AlbTokenBuilder`; `TokenBuilder` below uses the definition in place
 pub(super) use header_and_claim_setters;
 
 impl TokenBuilder {
