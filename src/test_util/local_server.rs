@@ -104,9 +104,11 @@ pub(super) struct FaultyBody {
     frames: Peekable<Frames>,
     length: Option<u64>,
     pause: Option<Duration>,
+    /// The pause under way before the next frame.
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
+/// The frames of a [`FaultyBody`] still to send, made as they are sent.
 type Frames = Box<dyn Iterator<Item = io::Result<Bytes>> + Send>;
 
 impl FaultyBody {
