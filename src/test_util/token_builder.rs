@@ -100,7 +100,8 @@ macro_rules! header_and_claim_setters {
         }
     };
 }
-#[cfg(feature = "alb")] // for `AlbTokenBuilder`; `TokenBuilder` below uses the definition in place
+// For `AlbTokenBuilder`; `TokenBuilder` below uses the definition in place.
+#[cfg(feature = "alb")]
 pub(super) use header_and_claim_setters;
 
 impl TokenBuilder {
