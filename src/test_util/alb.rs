@@ -6,15 +6,14 @@ use std::{
     fmt,
     net::SocketAddr,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use aws_lc_rs::{
     encoding::AsDer,
-    rand::{SecureRandom, SystemRandom},
+    rand::SystemRandom,
     signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _},
 };
 use axum::{
@@ -31,7 +30,10 @@ use base64::{
 };
 use serde_json::{Map, Value, json};
 
-use super::issuer::Spaces;
+use super::{
+    local_server::{FaultyBody, LocalServer, lock},
+    token_builder::{header_and_claim_setters, now, object, random_uuid},
+};
 use crate::alb::AlbVerifierBuilder;
 
 /// A way for the key endpoint to misbehave, for tests of a failing load balancer key service.
@@ -90,13 +92,13 @@ pub enum AlbKeyFault {
 #[derive(Clone)]
 pub struct TestAlb {
     shared: Arc<Shared>,
+    server: Arc<LocalServer>,
 }
 
 struct Shared {
     arn: String,
     client_id: String,
     issuer: String,
-    addr: SocketAddr,
     state: Mutex<AlbState>,
     key_requests: AtomicU64,
 }
@@ -131,37 +133,27 @@ impl TestAlb {
     ///
     /// If no loopback port can be bound (test code only).
     pub async fn start_with(arn: &str, client_id: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
         let region = arn.split(':').nth(3).unwrap_or("us-east-1");
         let (kid, pair) = new_key();
-        let mut documents = HashMap::new();
-        documents.insert(kid.clone(), public_key_pem_of(&pair));
-        let alb = Self {
-            shared: Arc::new(Shared {
-                arn: arn.to_owned(),
-                client_id: client_id.to_owned(),
-                issuer: format!("https://cognito-idp.{region}.amazonaws.com/{region}_TestPool01"),
-                addr,
-                state: Mutex::new(AlbState {
-                    documents,
-                    signer: (kid, pair),
-                    fault: None,
-                }),
-                key_requests: AtomicU64::new(0),
+        let documents = HashMap::from([(kid.clone(), public_key_pem_of(&pair))]);
+        let shared = Arc::new(Shared {
+            arn: arn.to_owned(),
+            client_id: client_id.to_owned(),
+            issuer: format!("https://cognito-idp.{region}.amazonaws.com/{region}_TestPool01"),
+            state: Mutex::new(AlbState {
+                documents,
+                signer: (kid, pair),
+                fault: None,
             }),
-        };
+            key_requests: AtomicU64::default(),
+        });
         let router = Router::new()
             .route("/{kid}", get(serve_key))
-            .with_state(Arc::clone(&alb.shared));
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
-                tracing::debug!(error = %e, "ALB key test server ended");
-            }
-        });
-        alb
+            .with_state(Arc::clone(&shared));
+        Self {
+            shared,
+            server: Arc::new(LocalServer::start(router)),
+        }
     }
 
     /// The load balancer's ARN: the `signer` of its tokens.
@@ -181,12 +173,12 @@ impl TestAlb {
 
     /// The address the key server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.shared.addr
+        self.server.addr
     }
 
     /// `http://127.0.0.1:PORT/{kid}`: the key URL template.
     pub fn key_url(&self) -> String {
-        format!("http://{}/{{kid}}", self.shared.addr)
+        format!("http://{}/{{kid}}", self.addr())
     }
 
     /// A verifier builder for this load balancer, its client, its issuer and its local keys.
@@ -206,14 +198,14 @@ impl TestAlb {
 
     /// The `kid` new tokens are signed with.
     pub fn kid(&self) -> String {
-        self.state().signer.0.clone()
+        lock(&self.shared.state).signer.0.clone()
     }
 
     /// Makes a new key under a new `kid`, publishes it and signs new tokens with it; old keys
     /// stay published. Returns the new `kid`.
     pub fn rotate(&self) -> String {
         let (kid, pair) = new_key();
-        let mut state = self.state();
+        let mut state = lock(&self.shared.state);
         state
             .documents
             .insert(kid.clone(), public_key_pem_of(&pair));
@@ -223,7 +215,7 @@ impl TestAlb {
 
     /// Serves `document` as the key of `kid` (another key type, garbage, ...).
     pub fn publish(&self, kid: &str, document: impl Into<String>) {
-        self.state()
+        lock(&self.shared.state)
             .documents
             .insert(kid.to_owned(), document.into());
     }
@@ -234,7 +226,7 @@ impl TestAlb {
     ///
     /// If signing fails (test code only).
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let pair = Arc::clone(&self.state().signer.1);
+        let pair = Arc::clone(&lock(&self.shared.state).signer.1);
         pair.sign(&SystemRandom::new(), message)
             .expect("ECDSA signing")
             .as_ref()
@@ -243,19 +235,18 @@ impl TestAlb {
 
     /// The PEM document of the current key.
     pub fn public_key_pem(&self) -> String {
-        public_key_pem_of(&self.state().signer.1)
+        public_key_pem_of(&lock(&self.shared.state).signer.1)
     }
 
     /// A PEM `PUBLIC KEY` document of this DER SubjectPublicKeyInfo, 64 characters a line.
     pub fn pem_of_der(der: &[u8]) -> String {
         let body = STANDARD.encode(der);
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for line in body.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        pem
+        let lines: String = body
+            .as_bytes()
+            .chunks(64)
+            .map(|line| format!("{}\n", String::from_utf8_lossy(line)))
+            .collect();
+        format!("-----BEGIN PUBLIC KEY-----\n{lines}-----END PUBLIC KEY-----\n")
     }
 
     /// A random `kid` in the load balancer's form: a version 4 UUID.
@@ -264,21 +255,7 @@ impl TestAlb {
     ///
     /// If the system random source fails (test code only).
     pub fn random_kid() -> String {
-        let mut b = [0u8; 16];
-        SystemRandom::new()
-            .fill(&mut b)
-            .expect("system random source");
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..]
-        )
+        random_uuid()
     }
 
     /// How many key requests the server has received.
@@ -288,11 +265,7 @@ impl TestAlb {
 
     /// Makes the key endpoint misbehave (`Some`) or behave again (`None`).
     pub fn set_fault(&self, fault: Option<AlbKeyFault>) {
-        self.state().fault = fault;
-    }
-
-    fn state(&self) -> MutexGuard<'_, AlbState> {
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.shared.state).fault = fault;
     }
 }
 
@@ -309,7 +282,7 @@ fn public_key_pem_of(pair: &EcdsaKeyPair) -> String {
 async fn serve_key(State(shared): State<Arc<Shared>>, Path(kid): Path<String>) -> Response {
     shared.key_requests.fetch_add(1, Ordering::SeqCst);
     let (fault, document) = {
-        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = lock(&shared.state);
         (state.fault.clone(), state.documents.get(&kid).cloned())
     };
     match fault {
@@ -324,11 +297,7 @@ async fn serve_key(State(shared): State<Arc<Shared>>, Path(kid): Path<String>) -
         Some(AlbKeyFault::HugeBody {
             bytes,
             content_length,
-        }) => Body::new(Spaces {
-            left: bytes,
-            declared: content_length,
-        })
-        .into_response(),
+        }) => Body::new(FaultyBody::spaces(bytes, content_length)).into_response(),
         None => match document {
             Some(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
             None => StatusCode::NOT_FOUND.into_response(),
@@ -380,43 +349,16 @@ impl AlbTokenBuilder {
         });
         Self {
             alb: alb.clone(),
-            header: into_map(header),
-            claims: into_map(claims),
+            header: object(header),
+            claims: object(claims),
         }
     }
 
-    /// The payload's `sub`.
-    #[allow(clippy::should_implement_trait)] // named after the claim
-    pub fn sub(self, sub: &str) -> Self {
-        self.claim("sub", sub)
-    }
-
-    /// The payload's `email`.
-    pub fn email(self, email: &str) -> Self {
-        self.claim("email", email)
-    }
+    header_and_claim_setters!();
 
     /// The payload's `username`.
     pub fn username(self, username: &str) -> Self {
         self.claim("username", username)
-    }
-
-    /// Sets a payload claim.
-    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.claims.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Sets a header member (`alg`, `kid`, `signer`, `client`, `iss`, `exp`, or any other).
-    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.header.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Leaves a header member out.
-    pub fn without_header(mut self, name: &str) -> Self {
-        self.header.remove(name);
-        self
     }
 
     /// `exp` (header and payload) an hour ago.
@@ -452,25 +394,12 @@ impl AlbTokenBuilder {
     }
 }
 
-fn into_map(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 impl fmt::Debug for TestAlb {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestAlb")
             .field("arn", &self.shared.arn)
             .field("client_id", &self.shared.client_id)
-            .field("addr", &self.shared.addr)
+            .field("addr", &self.server.addr)
             .finish_non_exhaustive()
     }
 }

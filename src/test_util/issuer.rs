@@ -2,30 +2,29 @@
 
 use std::{
     fmt,
+    hash::{BuildHasher, BuildHasherDefault, DefaultHasher},
     net::SocketAddr,
-    pin::Pin,
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    task::{Context, Poll, ready},
     time::Duration,
 };
 
 use axum::{
     Router,
     body::Body,
-    extract::State,
-    http::{StatusCode, header},
-    response::{IntoResponse, Response},
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{AppendHeaders, IntoResponse, Response},
     routing::get,
 };
-use bytes::Bytes;
-use http_body::{Frame, SizeHint};
 use serde_json::json;
-use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Sleep};
 
-use super::{SigningKey, TokenBuilder};
+use super::{
+    SigningKey, TokenBuilder,
+    local_server::{FaultyBody, LocalServer, lock},
+};
 use crate::{
     verified_token::VerifiedToken,
     verifier::{CognitoVerifier, CognitoVerifierBuilder, TokenRequirements, UserPool},
@@ -86,14 +85,16 @@ pub enum JwksFault {
 #[derive(Clone)]
 pub struct TestIssuer {
     shared: Arc<Shared>,
+    server: Arc<LocalServer>,
 }
 
 struct Shared {
     pool_id: String,
     region: String,
     client_id: String,
-    addr: SocketAddr,
-    state: Mutex<IssuerState>,
+    fault: Mutex<Option<JwksFault>>,
+    /// Parsed when set: a value that is no header value is never sent.
+    cache_control: Mutex<Option<HeaderValue>>,
     /// Shared with this issuer's replicas: every region serves the same keys.
     keys: Arc<Mutex<PublishedKeys>>,
     jwks_requests: AtomicU64,
@@ -105,12 +106,6 @@ struct PublishedKeys {
     published: Vec<SigningKey>,
     /// The key new tokens are signed with.
     signer: SigningKey,
-}
-
-struct IssuerState {
-    fault: Option<JwksFault>,
-    cache_control: Option<String>,
-    server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
 impl TestIssuer {
@@ -182,26 +177,23 @@ impl TestIssuer {
         client_id: &str,
         keys: Arc<Mutex<PublishedKeys>>,
     ) -> Self {
-        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        let issuer = Self {
-            shared: Arc::new(Shared {
-                pool_id: pool_id.to_owned(),
-                region: region.to_owned(),
-                client_id: client_id.to_owned(),
-                addr,
-                state: Mutex::new(IssuerState {
-                    fault: None,
-                    cache_control: None,
-                    server: None,
-                }),
-                keys,
-                jwks_requests: AtomicU64::new(0),
-                not_modified: AtomicU64::new(0),
-            }),
-        };
-        issuer.serve(listener);
-        issuer
+        let shared = Arc::new(Shared {
+            pool_id: pool_id.to_owned(),
+            region: region.to_owned(),
+            client_id: client_id.to_owned(),
+            fault: Mutex::default(),
+            cache_control: Mutex::default(),
+            keys,
+            jwks_requests: AtomicU64::default(),
+            not_modified: AtomicU64::default(),
+        });
+        let router = Router::new()
+            .route("/{pool}/.well-known/jwks.json", get(serve_jwks))
+            .with_state(Arc::clone(&shared));
+        Self {
+            shared,
+            server: Arc::new(LocalServer::start(router)),
+        }
     }
 
     /// The region in the `iss` of minted tokens: the pool id's, or a replica's.
@@ -221,31 +213,28 @@ impl TestIssuer {
 
     /// The issuer URL that minted tokens carry: Cognito's, as emulators keep it.
     pub fn issuer(&self) -> String {
-        format!(
-            "https://cognito-idp.{}.amazonaws.com/{}",
-            self.shared.region, self.shared.pool_id
-        )
+        self.issuer_of("cognito-idp")
     }
 
     /// The issuer in Cognito's updated format (`issuer-cognito-idp`).
     pub fn updated_issuer(&self) -> String {
-        format!(
-            "https://issuer-cognito-idp.{}.amazonaws.com/{}",
-            self.shared.region, self.shared.pool_id
-        )
+        self.issuer_of("issuer-cognito-idp")
+    }
+
+    fn issuer_of(&self, service: &str) -> String {
+        let (region, pool) = (self.region(), self.pool_id());
+        format!("https://{service}.{region}.amazonaws.com/{pool}")
     }
 
     /// The address the JWKS server listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.shared.addr
+        self.server.addr
     }
 
     /// `http://127.0.0.1:PORT/{pool}/.well-known/jwks.json`.
     pub fn jwks_url(&self) -> String {
-        format!(
-            "http://{}/{}/.well-known/jwks.json",
-            self.shared.addr, self.shared.pool_id
-        )
+        let (addr, pool) = (self.addr(), self.pool_id());
+        format!("http://{addr}/{pool}/.well-known/jwks.json")
     }
 
     /// This pool for a verifier: its id, its client, and the local JWKS URL.
@@ -290,7 +279,7 @@ impl TestIssuer {
 
     /// The JWKS document currently published.
     pub fn jwks_json(&self) -> String {
-        jwks_document(&self.keys().published)
+        jwks_document(&lock(&self.shared.keys).published)
     }
 
     /// An ID token for user `test-user`, valid for an hour; change it with the builder.
@@ -311,12 +300,12 @@ impl TestIssuer {
 
     /// The key new tokens are signed with.
     pub fn signing_key(&self) -> SigningKey {
-        self.keys().signer.clone()
+        lock(&self.shared.keys).signer.clone()
     }
 
     /// The key ids published now, in order.
     pub fn published_kids(&self) -> Vec<String> {
-        self.keys()
+        lock(&self.shared.keys)
             .published
             .iter()
             .map(|k| k.kid().to_owned())
@@ -328,7 +317,7 @@ impl TestIssuer {
     pub fn rotate(&self) -> String {
         let key = SigningKey::generate();
         let kid = key.kid().to_owned();
-        let mut keys = self.keys();
+        let mut keys = lock(&self.shared.keys);
         keys.published.push(key.clone());
         keys.signer = key;
         kid
@@ -337,19 +326,19 @@ impl TestIssuer {
     /// Publishes a new key without signing with it. Returns it.
     pub fn add_key(&self) -> SigningKey {
         let key = SigningKey::generate();
-        self.keys().published.push(key.clone());
+        lock(&self.shared.keys).published.push(key.clone());
         key
     }
 
     /// Publishes `key` as given (for keys with chosen key ids).
     pub fn publish(&self, key: SigningKey) {
-        self.keys().published.push(key);
+        lock(&self.shared.keys).published.push(key);
     }
 
     /// Stops publishing the key `kid`. Tokens already signed with it stay signed with it.
     /// Returns whether it was published.
     pub fn remove_key(&self, kid: &str) -> bool {
-        let mut keys = self.keys();
+        let mut keys = lock(&self.shared.keys);
         let before = keys.published.len();
         keys.published.retain(|k| k.kid() != kid);
         keys.published.len() != before
@@ -368,27 +357,17 @@ impl TestIssuer {
 
     /// Makes the JWKS endpoint misbehave (`Some`) or behave again (`None`).
     pub fn set_fault(&self, fault: Option<JwksFault>) {
-        self.state().fault = fault;
+        *lock(&self.shared.fault) = fault;
     }
 
     /// Sends this `Cache-Control` header with the key set.
     pub fn set_cache_control(&self, value: Option<&str>) {
-        self.state().cache_control = value.map(str::to_owned);
+        *lock(&self.shared.cache_control) = value.and_then(|v| HeaderValue::from_str(v).ok());
     }
 
     /// Stops the JWKS server: the port refuses connections until [`restart`](Self::restart).
     pub async fn stop(&self) {
-        let server = self.state().server.take();
-        if let Some((stop, task)) = server {
-            let _ = stop.send(());
-            // Graceful shutdown closes idle connections; a hanging request is cut off.
-            if tokio::time::timeout(Duration::from_secs(1), task)
-                .await
-                .is_err()
-            {
-                tracing::debug!("JWKS test server did not stop gracefully");
-            }
-        }
+        self.server.stop().await;
     }
 
     /// Serves again on the same port.
@@ -397,52 +376,8 @@ impl TestIssuer {
     ///
     /// If the port cannot be bound again (test code only).
     pub async fn restart(&self) {
-        self.stop().await;
-        let mut attempts = 0;
-        let listener = loop {
-            match bind(self.shared.addr) {
-                Ok(listener) => break listener,
-                Err(e) if attempts < 50 => {
-                    attempts += 1;
-                    tracing::debug!(error = %e, "rebinding the JWKS test server");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(e) => panic!("cannot bind {} again: {e}", self.shared.addr),
-            }
-        };
-        self.serve(listener);
+        self.server.restart().await;
     }
-
-    fn keys(&self) -> MutexGuard<'_, PublishedKeys> {
-        self.shared.keys.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn state(&self) -> MutexGuard<'_, IssuerState> {
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn serve(&self, listener: tokio::net::TcpListener) {
-        let router = Router::new()
-            .route("/{pool}/.well-known/jwks.json", get(serve_jwks))
-            .with_state(self.shared.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(e) = server.await {
-                tracing::debug!(error = %e, "JWKS test server ended");
-            }
-        });
-        self.state().server = Some((stop, task));
-    }
-}
-
-fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(128)
 }
 
 fn jwks_document(keys: &[SigningKey]) -> String {
@@ -451,55 +386,36 @@ fn jwks_document(keys: &[SigningKey]) -> String {
 
 async fn serve_jwks(
     State(shared): State<Arc<Shared>>,
-    axum::extract::Path(pool): axum::extract::Path<String>,
-    headers: axum::http::HeaderMap,
+    Path(pool): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
     if pool != shared.pool_id {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let (fault, cache_control) = {
-        let state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-        (state.fault.clone(), state.cache_control.clone())
-    };
-    let body = {
-        let keys = shared.keys.lock().unwrap_or_else(|p| p.into_inner());
-        jwks_document(&keys.published)
-    };
+    let fault = lock(&shared.fault).clone();
+    let body = jwks_document(&lock(&shared.keys).published);
+    let json = [(header::CONTENT_TYPE, "application/json")];
     match fault {
         Some(JwksFault::Status(status)) => StatusCode::from_u16(status)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response(),
-        Some(JwksFault::Body(body)) => {
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
+        Some(JwksFault::Body(body)) => (json, body).into_response(),
         Some(JwksFault::Hang) => std::future::pending().await,
-        Some(JwksFault::Trickle { bytes_per_second }) => json_response(Body::new(Trickle {
-            rest: Bytes::from(body),
-            interval: Duration::from_secs(1) / bytes_per_second.max(1),
-            pause: None,
-        })),
+        Some(JwksFault::Trickle { bytes_per_second }) => {
+            let interval = Duration::from_secs(1) / bytes_per_second.max(1);
+            (json, Body::new(FaultyBody::trickle(body.into(), interval))).into_response()
+        }
         Some(JwksFault::HugeBody {
             bytes,
             content_length,
-        }) => json_response(Body::new(Spaces {
-            left: bytes,
-            declared: content_length,
-        })),
+        }) => (json, Body::new(FaultyBody::spaces(bytes, content_length))).into_response(),
         Some(JwksFault::Truncated) => {
-            let full = Bytes::from(body);
-            json_response(Body::new(CutShort {
-                declared: full.len() as u64,
-                half: Some(full.slice(..full.len() / 2)),
-            }))
+            (json, Body::new(FaultyBody::cut_short(body.into()))).into_response()
         }
         None => {
-            let etag = {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                body.hash(&mut hasher);
-                format!("\"{:016x}\"", hasher.finish())
-            };
+            let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&body);
+            let etag = format!("\"{hash:016x}\"");
             if headers
                 .get(header::IF_NONE_MATCH)
                 .is_some_and(|v| v.as_bytes() == etag.as_bytes())
@@ -507,111 +423,10 @@ async fn serve_jwks(
                 shared.not_modified.fetch_add(1, Ordering::SeqCst);
                 return StatusCode::NOT_MODIFIED.into_response();
             }
-            let mut response = (
-                [
-                    (header::CONTENT_TYPE, "application/json"),
-                    (header::ETAG, etag.as_str()),
-                ],
-                body,
-            )
-                .into_response();
-            if let Some(value) = cache_control.and_then(|v| v.parse().ok()) {
-                response.headers_mut().insert(header::CACHE_CONTROL, value);
-            }
-            response
+            let cache_control = lock(&shared.cache_control).clone();
+            let cache_control = AppendHeaders(cache_control.map(|v| (header::CACHE_CONTROL, v)));
+            (json, [(header::ETAG, etag)], cache_control, body).into_response()
         }
-    }
-}
-
-fn json_response(body: Body) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// A body sent one byte per `interval`.
-struct Trickle {
-    rest: Bytes,
-    interval: Duration,
-    pause: Option<Pin<Box<Sleep>>>,
-}
-
-impl http_body::Body for Trickle {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = self.get_mut();
-        if this.rest.is_empty() {
-            return Poll::Ready(None);
-        }
-        let interval = this.interval;
-        let pause = this
-            .pause
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
-        ready!(pause.as_mut().poll(cx));
-        this.pause = None;
-        Poll::Ready(Some(Ok(Frame::data(this.rest.split_to(1)))))
-    }
-}
-
-/// `left` spaces in 64 KiB frames; the length declared up front or not.
-pub(super) struct Spaces {
-    pub(super) left: u64,
-    pub(super) declared: bool,
-}
-
-impl http_body::Body for Spaces {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        const FRAME: &[u8] = &[b' '; 64 * 1024];
-        let this = self.get_mut();
-        if this.left == 0 {
-            return Poll::Ready(None);
-        }
-        let len = usize::try_from(this.left).map_or(FRAME.len(), |left| left.min(FRAME.len()));
-        this.left -= len as u64;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&FRAME[..len])))))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        if self.declared {
-            SizeHint::with_exact(self.left)
-        } else {
-            SizeHint::default()
-        }
-    }
-}
-
-/// Declares `declared` bytes, sends `half`, then fails, which makes the server close the
-/// connection mid-body.
-struct CutShort {
-    declared: u64,
-    half: Option<Bytes>,
-}
-
-impl http_body::Body for CutShort {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(Some(match self.get_mut().half.take() {
-            Some(half) => Ok(Frame::data(half)),
-            None => Err(std::io::Error::other("truncated on purpose")),
-        }))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.declared)
     }
 }
 
@@ -620,7 +435,7 @@ impl fmt::Debug for TestIssuer {
         f.debug_struct("TestIssuer")
             .field("pool_id", &self.shared.pool_id)
             .field("client_id", &self.shared.client_id)
-            .field("addr", &self.shared.addr)
+            .field("addr", &self.server.addr)
             .finish_non_exhaustive()
     }
 }

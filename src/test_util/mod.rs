@@ -36,6 +36,7 @@
 #[cfg(feature = "alb")]
 mod alb;
 mod issuer;
+mod local_server;
 mod signing_key;
 mod token_builder;
 

@@ -33,37 +33,82 @@ pub struct TokenBuilder {
     key: SigningKey,
 }
 
-fn now() -> i64 {
+/// The Unix time now, in seconds.
+pub(super) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn random_uuid() -> String {
+fn from_now(delay: Duration) -> i64 {
+    now().saturating_add(i64::try_from(delay.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A random version 4 UUID, as Cognito's `sub` and `jti` and the load balancer's `kid` are.
+pub(super) fn random_uuid() -> String {
     let mut b = [0u8; 16];
     SystemRandom::new()
         .fill(&mut b)
         .expect("system random source");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut uuid = format!("{:032x}", u128::from_be_bytes(b));
+    for at in [20, 16, 12, 8] {
+        uuid.insert(at, '-');
+    }
+    uuid
 }
+
+/// `value`'s members: the header and claims literals of the token builders are JSON objects.
+pub(super) fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(members) => members,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// The setters every token builder has, on its `header` and `claims` maps.
+macro_rules! header_and_claim_setters {
+    () => {
+        /// Sets any claim.
+        pub fn claim(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+            self.claims.insert(name.to_owned(), value.into());
+            self
+        }
+
+        /// Sets a header member (`alg`, `kid`, `typ`, or any other).
+        pub fn header(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+            self.header.insert(name.to_owned(), value.into());
+            self
+        }
+
+        /// Removes a header member.
+        pub fn without_header(mut self, name: &str) -> Self {
+            self.header.remove(name);
+            self
+        }
+
+        /// `sub`.
+        #[allow(clippy::should_implement_trait)] // named after the claim
+        pub fn sub(self, sub: &str) -> Self {
+            self.claim("sub", sub)
+        }
+
+        /// `email`.
+        pub fn email(self, email: &str) -> Self {
+            self.claim("email", email)
+        }
+    };
+}
+// For `AlbTokenBuilder`; `TokenBuilder` below uses the definition in place.
+#[cfg(feature = "alb")]
+pub(super) use header_and_claim_setters;
 
 impl TokenBuilder {
     fn base(issuer: &TestIssuer, token_use: &str) -> Self {
         let key = issuer.signing_key();
         let now = now();
-        let mut header = Map::new();
-        header.insert("kid".into(), key.kid().into());
-        header.insert("alg".into(), "RS256".into());
+        let header = json!({ "kid": key.kid(), "alg": "RS256" });
         let claims = json!({
             "sub": random_uuid(),
             "iss": issuer.issuer(),
@@ -75,12 +120,9 @@ impl TokenBuilder {
             "origin_jti": random_uuid(),
             "event_id": random_uuid(),
         });
-        let Value::Object(claims) = claims else {
-            unreachable!("a JSON object literal")
-        };
         Self {
-            header,
-            claims,
+            header: object(header),
+            claims: object(claims),
             key,
         }
     }
@@ -111,34 +153,12 @@ impl TokenBuilder {
             .without("origin_jti")
     }
 
-    /// Sets any claim.
-    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.claims.insert(name.to_owned(), value.into());
-        self
-    }
+    header_and_claim_setters!();
 
     /// Removes a claim.
     pub fn without(mut self, name: &str) -> Self {
         self.claims.remove(name);
         self
-    }
-
-    /// Sets a header member (`alg`, `kid`, `typ`, `jku`, ...).
-    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.header.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Removes a header member.
-    pub fn without_header(mut self, name: &str) -> Self {
-        self.header.remove(name);
-        self
-    }
-
-    /// `sub`.
-    #[allow(clippy::should_implement_trait)] // named after the claim
-    pub fn sub(self, sub: &str) -> Self {
-        self.claim("sub", sub)
     }
 
     /// The user name: `cognito:username` in an ID token, `username` in an access token.
@@ -156,10 +176,7 @@ impl TokenBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let groups: Vec<Value> = groups
-            .into_iter()
-            .map(|g| Value::String(g.into()))
-            .collect();
+        let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
         self.claim("cognito:groups", groups)
     }
 
@@ -178,11 +195,6 @@ impl TokenBuilder {
         self.claim(&format!("custom:{name}"), value)
     }
 
-    /// `email`.
-    pub fn email(self, email: &str) -> Self {
-        self.claim("email", email)
-    }
-
     /// The app client: `aud` of an ID token, `client_id` of an access token.
     pub fn client_id(self, client_id: &str) -> Self {
         if self.claims.contains_key("aud") {
@@ -199,8 +211,7 @@ impl TokenBuilder {
 
     /// Expires this long from now.
     pub fn expires_in(self, lifetime: Duration) -> Self {
-        let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
-        self.claim("exp", now().saturating_add(secs))
+        self.claim("exp", from_now(lifetime))
     }
 
     /// Expired an hour ago (well beyond any leeway).
@@ -215,8 +226,7 @@ impl TokenBuilder {
 
     /// Not valid before this long from now (`nbf`).
     pub fn not_before_in(self, delay: Duration) -> Self {
-        let secs = i64::try_from(delay.as_secs()).unwrap_or(i64::MAX);
-        self.claim("nbf", now().saturating_add(secs))
+        self.claim("nbf", from_now(delay))
     }
 
     /// Signs with `key` and names its key id in the header.
