@@ -2,11 +2,8 @@
 //! and how it authenticates a request for the crate's one middleware
 //! ([`AuthService`](crate::middleware::AuthService)).
 
-use std::sync::Arc;
-
 use http::{Extensions, HeaderMap, HeaderName, Uri};
 use serde::de::DeserializeOwned;
-use tower_layer::Layer;
 
 use super::{
     access_token::{access_only, access_token, binds, check_now, same_user},
@@ -15,8 +12,8 @@ use super::{
 };
 use crate::{
     error::Error,
-    middleware::{AuthService, Authenticator, Decision},
-    rejection::{AuthRejection, DefaultRejection, OnRejection},
+    middleware::{AuthLayer, AuthService, Authenticator, Decision},
+    rejection::{AuthRejection, DefaultRejection},
     token_source::TokenProblem,
     verified_token::VerifiedToken,
     verifier::{CognitoVerifier, TokenRequirements, pipeline::Now},
@@ -48,7 +45,7 @@ pub type AlbAuth<S, R = DefaultRejection> = AuthService<S, AlbAuthConfig, R>;
 /// [`AlbClaims`](super::AlbClaims).
 ///
 /// It answers as [`CognitoAuthLayer`](crate::CognitoAuthLayer) does, through the same
-/// [`OnRejection`] seam: 401 for no header, two headers or a bad token, 403 when a
+/// [`OnRejection`](crate::OnRejection) seam: 401 for no header, two headers or a bad token, 403 when a
 /// [`custom_check_forbidden`](Self::custom_check_forbidden) fails, 503 (`Retry-After`) when
 /// the token's key cannot be fetched. Stacked layers with the same verifier verify the token
 /// once; the inner ones only run their own checks.
@@ -74,15 +71,11 @@ pub type AlbAuth<S, R = DefaultRejection> = AuthService<S, AlbAuthConfig, R>;
 /// assert_eq!(app.oneshot(request).await.unwrap().status(), 401);
 /// # }
 /// ```
-#[derive(Clone)]
-#[must_use]
-pub struct AlbAuthLayer<R = DefaultRejection> {
-    config: Arc<AlbAuthConfig>,
-    on_rejection: R,
-}
+pub type AlbAuthLayer<R = DefaultRejection> = AuthLayer<AlbAuthConfig, R>;
 
 /// The configuration of an [`AlbAuthLayer`] and the services it makes: the load balancer
 /// token family's [`Authenticator`].
+#[derive(Clone)]
 pub struct AlbAuthConfig {
     verifier: AlbVerifier,
     /// The route's custom checks (only those: the rest of [`TokenRequirements`] is about
@@ -95,36 +88,15 @@ pub struct AlbAuthConfig {
 impl AlbAuthLayer {
     /// A layer that requires a valid token of `verifier`.
     pub fn new(verifier: AlbVerifier) -> Self {
-        Self {
-            config: Arc::new(AlbAuthConfig {
-                verifier,
-                checks: TokenRequirements::new(),
-                access: None,
-            }),
-            on_rejection: DefaultRejection::terse(),
-        }
-    }
-
-    /// Verbose rejections: bodies and `error_description` say which check failed.
-    pub fn verbose(self) -> Self {
-        self.on_rejection(DefaultRejection::verbose())
+        Self::of(AlbAuthConfig {
+            verifier,
+            checks: TokenRequirements::new(),
+            access: None,
+        })
     }
 }
 
 impl<R> AlbAuthLayer<R> {
-    fn with_config(self, change: impl FnOnce(&mut AlbAuthConfig)) -> Self {
-        let mut config = AlbAuthConfig {
-            verifier: self.config.verifier.clone(),
-            checks: self.config.checks.clone(),
-            access: self.config.access.clone(),
-        };
-        change(&mut config);
-        Self {
-            config: Arc::new(config),
-            on_rejection: self.on_rejection,
-        }
-    }
-
     /// Also requires `x-amzn-oidc-accesstoken`, the Cognito access token the load balancer
     /// forwards unsigned: it must be a valid access token of `verifier` whose `sub` is the
     /// ALB token's (401 otherwise). It is then in the request extensions as a
@@ -174,22 +146,6 @@ impl<R> AlbAuthLayer<R> {
         F: Fn(&C) -> Result<(), String> + Send + Sync + 'static,
     {
         self.with_config(|c| c.checks = c.checks.clone().custom_check_forbidden(check))
-    }
-
-    /// Builds refusals with `on_rejection` instead of the default responses.
-    pub fn on_rejection<R2: OnRejection + Clone>(self, on_rejection: R2) -> AlbAuthLayer<R2> {
-        AlbAuthLayer {
-            config: self.config,
-            on_rejection,
-        }
-    }
-}
-
-impl<S, R: OnRejection + Clone> Layer<S> for AlbAuthLayer<R> {
-    type Service = AlbAuth<S, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        AuthService::from_parts(inner, self.config.clone(), self.on_rejection.clone())
     }
 }
 
@@ -340,15 +296,6 @@ fn find_token(headers: &HeaderMap) -> Result<Option<&str>, TokenProblem> {
     }
 }
 
-impl<R> std::fmt::Debug for AlbAuthLayer<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlbAuthLayer")
-            .field("verifier", &self.config.verifier)
-            .field("checks", &self.config.checks)
-            .field("access", &self.config.access)
-            .finish_non_exhaustive()
-    }
-}
 #[cfg(test)]
 mod tests {
     use http::HeaderValue;

@@ -3,21 +3,19 @@
 
 use std::sync::Arc;
 
-use http::{Extensions, HeaderMap, Uri};
-use tower_layer::Layer;
-
 use super::{
+    auth_layer::AuthLayer,
     authenticator::{Authenticator, Decision},
-    service::{AuthService, CognitoAuth},
 };
 use crate::{
     error::{Error, ErrorKind},
-    rejection::{AuthRejection, DefaultRejection, OnRejection, log_accepted},
+    rejection::{AuthRejection, DefaultRejection, log_accepted},
     token_source::{AuthorizationBearer, FoundToken, TokenSource},
     token_use::TokenUse,
     verified_token::VerifiedToken,
     verifier::{CognitoVerifier, FirstPass, Later, TokenRequirements},
 };
+use http::{Extensions, HeaderMap, Uri};
 
 /// Verifies the Bearer token of every request and puts a [`VerifiedToken`](crate::VerifiedToken)
 /// in its extensions for the extractors.
@@ -94,15 +92,11 @@ use crate::{
 /// assert!(response.headers().contains_key("access-control-allow-origin"));
 /// # }
 /// ```
-#[derive(Clone)]
-#[must_use]
-pub struct CognitoAuthLayer<R = DefaultRejection> {
-    config: Arc<UserPoolAuth>,
-    on_rejection: R,
-}
+pub type CognitoAuthLayer<R = DefaultRejection> = AuthLayer<UserPoolAuth, R>;
 
 /// The configuration of a [`CognitoAuthLayer`] and the services it makes: the user-pool
 /// token family's [`Authenticator`].
+#[derive(Clone)]
 pub struct UserPoolAuth {
     verifier: CognitoVerifier,
     requirements: TokenRequirements,
@@ -120,38 +114,16 @@ enum Presence {
 impl CognitoAuthLayer {
     /// A layer that requires a valid token of `verifier`.
     pub fn new(verifier: CognitoVerifier) -> Self {
-        Self {
-            config: Arc::new(UserPoolAuth {
-                verifier,
-                requirements: TokenRequirements::new(),
-                presence: Presence::Required,
-                source: Arc::new(AuthorizationBearer),
-            }),
-            on_rejection: DefaultRejection::terse(),
-        }
-    }
-
-    /// Verbose rejections: bodies and `error_description` say which check failed.
-    pub fn verbose(self) -> Self {
-        self.on_rejection(DefaultRejection::verbose())
+        Self::of(UserPoolAuth {
+            verifier,
+            requirements: TokenRequirements::new(),
+            presence: Presence::Required,
+            source: Arc::new(AuthorizationBearer),
+        })
     }
 }
 
 impl<R> CognitoAuthLayer<R> {
-    fn with_config(self, change: impl FnOnce(&mut UserPoolAuth)) -> Self {
-        let mut config = UserPoolAuth {
-            verifier: self.config.verifier.clone(),
-            requirements: self.config.requirements.clone(),
-            presence: self.config.presence,
-            source: Arc::clone(&self.config.source),
-        };
-        change(&mut config);
-        Self {
-            config: Arc::new(config),
-            on_rejection: self.on_rejection,
-        }
-    }
-
     /// Lets requests without a token through, with no claims. A token whose issuer none of the
     /// verifier's pools accept (and no pool resolver claims) passes on too, unverified and
     /// without claims: the extractors below verify it with their own verifier (a nested
@@ -227,22 +199,6 @@ impl<R> CognitoAuthLayer<R> {
     /// Adds these rules (token use, groups, scopes, custom checks).
     pub fn require(self, requirements: TokenRequirements) -> Self {
         self.with_config(|c| c.requirements = c.requirements.clone().and(&requirements))
-    }
-
-    /// Builds refusals with `on_rejection` instead of the default responses.
-    pub fn on_rejection<R2: OnRejection + Clone>(self, on_rejection: R2) -> CognitoAuthLayer<R2> {
-        CognitoAuthLayer {
-            config: self.config,
-            on_rejection,
-        }
-    }
-}
-
-impl<S, R: OnRejection + Clone> Layer<S> for CognitoAuthLayer<R> {
-    type Service = CognitoAuth<S, R>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        AuthService::from_parts(inner, self.config.clone(), self.on_rejection.clone())
     }
 }
 
@@ -361,16 +317,5 @@ impl std::fmt::Debug for UserPoolAuth {
             .field("presence", &self.presence)
             .field("source", &self.source)
             .finish()
-    }
-}
-
-impl<R> std::fmt::Debug for CognitoAuthLayer<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CognitoAuthLayer")
-            .field("verifier", &self.config.verifier)
-            .field("requirements", &self.config.requirements)
-            .field("presence", &self.config.presence)
-            .field("source", &self.config.source)
-            .finish_non_exhaustive()
     }
 }

@@ -34,11 +34,13 @@
 //! # }
 //! ```
 
+mod auth_layer;
 mod authenticator;
 mod future;
 mod layer;
 mod service;
 
+pub use auth_layer::AuthLayer;
 #[cfg(feature = "alb")]
 pub(crate) use authenticator::{Authenticator, Decision};
 pub use future::ResponseFuture;

@@ -454,8 +454,12 @@ pub(super) fn access_claims(verified: &VerifiedToken) -> Result<Arc<AccessClaims
     }
 }
 
-#[cfg(all(test, feature = "test-util"))]
+#[cfg(test)]
 mod tests {
+    // The test issuer is behind `test-util`, which every `cargo test` of the repository turns
+    // on; a build of the library alone without it has no tests here.
+    #![cfg(feature = "test-util")]
+
     use super::*;
     use crate::{claims::TokenClaims, test_util::TestIssuer};
 
