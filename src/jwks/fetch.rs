@@ -28,17 +28,14 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
-/// What a successful fetch of a JWKS brought.
+/// What a successful fetch brought: a 200's document (a JWKS's bytes, or the keys read from
+/// them), or `None` for a 304 to `If-None-Match` (the set is unchanged).
 #[derive(Debug)]
-pub(crate) enum Fetched {
-    /// A 304 answer to `If-None-Match`: the set is unchanged.
-    NotModified { max_age: Option<Duration> },
-    /// A 200 answer.
-    Document {
-        body: Vec<u8>,
-        etag: Option<String>,
-        max_age: Option<Duration>,
-    },
+pub(crate) struct Fetched<T> {
+    pub(crate) document: Option<T>,
+    /// A 200's `ETag`.
+    pub(crate) etag: Option<String>,
+    pub(crate) max_age: Option<Duration>,
 }
 
 impl JwksFetcher {
@@ -77,22 +74,25 @@ impl JwksFetcher {
         &self,
         etag: Option<&str>,
         limit: Duration,
-    ) -> Result<Fetched, JwksError> {
+    ) -> Result<Fetched<Vec<u8>>, JwksError> {
         let answer = self.get("application/json", etag, limit).await?;
-        let max_age = max_age(&answer.headers);
-        match answer.status {
-            StatusCode::OK => Ok(Fetched::Document {
-                etag: answer
+        let (document, etag) = match answer.status {
+            StatusCode::OK => {
+                let etag = answer
                     .headers
                     .get(header::ETAG)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                body: answer.body,
-                max_age,
-            }),
-            StatusCode::NOT_MODIFIED if etag.is_some() => Ok(Fetched::NotModified { max_age }),
-            status => Err(JwksError::Status(status.as_u16())),
-        }
+                    .and_then(|v| v.to_str().ok());
+                (Some(answer.body), etag.map(str::to_owned))
+            }
+            StatusCode::NOT_MODIFIED if etag.is_some() => (None, None),
+            status => return Err(JwksError::Status(status.as_u16())),
+        };
+        let max_age = max_age(&answer.headers);
+        Ok(Fetched {
+            document,
+            etag,
+            max_age,
+        })
     }
 
     /// One GET with `accept` (and `If-None-Match` when an ETag is given). The whole exchange,
