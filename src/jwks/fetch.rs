@@ -133,28 +133,31 @@ impl JwksFetcher {
     }
 }
 
-/// The HTTP client of key fetches: no proxy unless `proxy` names one (reqwest would otherwise
-/// honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would serve
-/// the keys of an `http://` URL), no redirects, `timeout` for connecting and for the exchange.
+/// A builder of HTTP clients for calls to an identity endpoint: no proxy (reqwest would
+/// otherwise honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy
+/// would serve the keys of an `http://` URL), no redirects, `timeout` for connecting and for
+/// the exchange.
+pub(crate) fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The HTTP client of key fetches: [`client_builder`]'s, through `proxy` when one is named.
 pub(crate) fn key_client(
     timeout: Duration,
     proxy: Option<&str>,
 ) -> Result<reqwest::Client, String> {
-    let builder = match proxy {
-        Some(proxy) => reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?),
-        None => reqwest::Client::builder().no_proxy(),
-    };
-    builder
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        // A fetch every few minutes gains nothing from a pooled connection, and a fresh one
-        // sees an endpoint's outage at once.
-        .pool_max_idle_per_host(0)
-        .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
+    // A fetch every few minutes gains nothing from a pooled connection, and a fresh one sees
+    // an endpoint's outage at once.
+    let mut builder = client_builder(timeout).pool_max_idle_per_host(0);
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?);
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// The body of a 200 answer, refused as soon as it is known to exceed `max_bytes`: by its

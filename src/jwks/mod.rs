@@ -84,7 +84,9 @@ mod status;
 mod store;
 
 pub use error::JwksError;
-pub(crate) use fetch::{JwksFetcher, key_client, read_capped, request_error, without_userinfo};
+pub(crate) use fetch::{
+    JwksFetcher, client_builder, key_client, read_capped, request_error, without_userinfo,
+};
 pub(crate) use key::VerifyingKey;
 pub(crate) use key_set::KeySet;
 pub(crate) use locations::KeyLocations;

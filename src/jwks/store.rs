@@ -41,7 +41,7 @@ use super::{
 };
 use crate::{
     error::Error,
-    metrics::{self, FetchResult},
+    metrics,
     single_flight::{Flight, SingleFlight, Unanswered, Waiting},
 };
 
@@ -409,23 +409,27 @@ impl KeyStore {
         if let Some(skipped) = fetched.skipped {
             self.lock_state().skipped_keys = skipped;
         }
-        match fetched.result {
+        let (result, outcome) = match fetched.result {
             Ok(answer) => {
                 let result = match answer.document {
-                    Some(_) => FetchResult::Ok,
-                    None => FetchResult::NotModified,
+                    Some(_) => "ok",
+                    None => "not_modified",
                 };
                 self.apply_success(answer);
-                self.record_fetch(result, started);
-                Ok(())
+                (result, Ok(()))
             }
             Err(error) => {
                 let error = Arc::new(error);
                 self.apply_failure(&error);
-                self.record_fetch(FetchResult::Failed(error.metric_label()), started);
-                Err(error)
+                (error.metric_label(), Err(error))
             }
-        }
+        };
+        // The key-health gauges as the fetch left them.
+        metrics::key_fetch(&self.pool_id, result, started.elapsed(), || {
+            let status = self.status();
+            (status.usable, status.last_refresh)
+        });
+        outcome
     }
 
     fn apply_success(&self, answer: Fetched<KeySet>) {
@@ -478,14 +482,6 @@ impl KeyStore {
             schedule::interval_after_success(&self.settings, max_age),
             random,
         );
-    }
-
-    /// The fetch's metrics, and the key-health gauges as it left them.
-    fn record_fetch(&self, result: FetchResult, started: Instant) {
-        metrics::key_fetch(&self.pool_id, result, started.elapsed(), || {
-            let status = self.status();
-            (status.usable, status.last_refresh)
-        });
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {

@@ -12,7 +12,7 @@ use http::{StatusCode, header};
 use super::get_user::{FailurePolicy, GetUserCheck};
 use crate::{
     error::{Error, ErrorKind},
-    jwks::{JwksError, read_capped, request_error},
+    jwks::{JwksError, client_builder, read_capped, request_error},
     loopback::is_loopback,
     metrics,
     rate_limited_log::RateLimit,
@@ -81,24 +81,16 @@ impl GetUserClient {
         }
         if let Some(endpoint) = &config.endpoint {
             let url = reqwest::Url::parse(endpoint)
-                .map_err(|_| "the GetUser endpoint is not an absolute http(s) URL")?;
-            match url.scheme() {
-                "https" => {}
-                "http" if is_loopback(&url) => {}
-                "http" => {
-                    return Err(
-                        "the GetUser endpoint may be http:// only to a loopback host: the request carries the access token",
-                    );
-                }
-                _ => return Err("the GetUser endpoint is not an absolute http(s) URL"),
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https"))
+                .ok_or("the GetUser endpoint is not an absolute http(s) URL")?;
+            if url.scheme() == "http" && !is_loopback(&url) {
+                return Err(
+                    "the GetUser endpoint may be http:// only to a loopback host: the request carries the access token",
+                );
             }
         }
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+        let http = client_builder(config.timeout)
             .build()
             .map_err(|_| "the GetUser HTTP client could not be built")?;
         Ok(Self {
@@ -266,17 +258,14 @@ impl GetUserClient {
 /// part, need not be hashed. (The header too: with a key set of one's own, an RSA key can be
 /// made that accepts a given signature over other content.)
 fn hash(token: &str) -> TokenHash {
-    let header = token.split_once('.').map_or(token, |(header, _)| header);
-    let signature = token
-        .rsplit_once('.')
-        .map_or(token, |(_, signature)| signature);
+    let header = token.split('.').next().unwrap_or(token);
+    let signature = token.rsplit('.').next().unwrap_or(token);
     let mut context = digest::Context::new(&digest::SHA256);
-    context.update(header.as_bytes());
-    context.update(b".");
-    context.update(signature.as_bytes());
-    let digest = context.finish();
+    for part in [header, ".", signature] {
+        context.update(part.as_bytes());
+    }
     let mut key = [0; 32];
-    key.copy_from_slice(digest.as_ref());
+    key.copy_from_slice(context.finish().as_ref());
     key
 }
 
