@@ -229,16 +229,12 @@ impl KeyStore {
                     }
                     _ => Ok(self.fetch(&mut state, true)),
                 });
-            match flight {
+            let (waiting, result) = match flight {
                 Flight::Joined(waiting) => {
                     state.in_flight_on_demand = true;
-                    metrics::unknown_kid_refetch(&self.pool_id, "joined");
-                    waiting
+                    (waiting, "joined")
                 }
-                Flight::Started(waiting) => {
-                    metrics::unknown_kid_refetch(&self.pool_id, "started");
-                    waiting
-                }
+                Flight::Started(waiting) => (waiting, "started"),
                 Flight::Declined(outcome) => {
                     tracing::debug!(pool = %self.pool_id, "unknown kid during cooldown; not fetching");
                     metrics::unknown_kid_refetch(&self.pool_id, "cooldown");
@@ -246,7 +242,9 @@ impl KeyStore {
                 }
                 // Not with one key and room for one call.
                 Flight::Full => return RefetchOutcome::Failed(None),
-            }
+            };
+            metrics::unknown_kid_refetch(&self.pool_id, result);
+            waiting
         };
         match self.wait(waiting).await {
             Ok(()) => RefetchOutcome::Refreshed,

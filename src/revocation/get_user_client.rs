@@ -44,12 +44,6 @@ pub(crate) enum Answer {
     Failed,
 }
 
-#[derive(Clone, Copy)]
-struct Kept {
-    revoked: bool,
-    until: Instant,
-}
-
 /// The longest a kept answer may be reused.
 const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest timeout of one call.
@@ -67,7 +61,8 @@ pub(crate) struct GetUserClient {
     ttl: Duration,
     timeout: Duration,
     policy: FailurePolicy,
-    answers: quick_cache::sync::Cache<TokenHash, Kept>,
+    /// Answers other than [`Answer::Failed`], each with the end of its ttl.
+    answers: quick_cache::sync::Cache<TokenHash, (Answer, Instant)>,
     calls: Arc<SingleFlight<TokenHash, Answer>>,
 }
 
@@ -106,12 +101,8 @@ impl GetUserClient {
 
     /// The answer kept for `token`, if still fresh.
     pub(crate) fn kept(&self, token: &str) -> Option<Answer> {
-        let kept = self.answers.get(&hash(token))?;
-        (Instant::now() < kept.until).then_some(if kept.revoked {
-            Answer::Revoked
-        } else {
-            Answer::Valid
-        })
+        let (answer, until) = self.answers.get(&hash(token))?;
+        (Instant::now() < until).then_some(answer)
     }
 
     /// Asks Cognito about `token`, or joins the call in flight for it. Waits at most the
@@ -125,13 +116,10 @@ impl GetUserClient {
             Ok(async move {
                 let answer = client.call(&url, &token).await;
                 if answer != Answer::Failed {
-                    let kept = Kept {
-                        revoked: answer == Answer::Revoked,
-                        until: Instant::now()
-                            .checked_add(client.ttl)
-                            .unwrap_or_else(Instant::now),
-                    };
-                    client.answers.insert(key, kept);
+                    let until = Instant::now().checked_add(client.ttl);
+                    client
+                        .answers
+                        .insert(key, (answer, until.unwrap_or_else(Instant::now)));
                 }
                 answer
             })

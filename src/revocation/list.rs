@@ -11,7 +11,6 @@ use std::{
 };
 
 use crate::{
-    budget::now_ms,
     defaults::{COGNITO_MAX_TOKEN_LIFETIME, DEFAULT_LEEWAY, DEFAULT_REVOCATION_LIST_MAX_ENTRIES},
     rate_limited_log::RateLimit,
     verified_token::VerifiedToken,
@@ -48,6 +47,11 @@ struct Shard {
 }
 
 impl Shard {
+    fn add(&mut self, what: What, id: Arc<str>, entry: Entry) {
+        self.by_expiry.insert((entry.until, what, Arc::clone(&id)));
+        self.entries[what as usize].insert(id, entry);
+    }
+
     fn remove(&mut self, until: i64, what: What, id: &Arc<str>) {
         self.entries[what as usize].remove(id);
         self.by_expiry.remove(&(until, what, Arc::clone(id)));
@@ -73,15 +77,9 @@ static FULL_WARNINGS: RateLimit = RateLimit::new();
 /// A full list evicted or refused an entry: live revocations are at risk; size the list above
 /// a day's revocations.
 fn warn_full(what: &str) {
-    match FULL_WARNINGS.admit(now_ms()) {
-        Some(held_back) => {
-            tracing::warn!(
-                held_back,
-                "revocation list full: {what}; raise its max_entries"
-            )
-        }
-        None => tracing::debug!("revocation list full: {what}"),
-    }
+    FULL_WARNINGS.warn(format_args!(
+        "revocation list full: {what}; raise its max_entries"
+    ));
 }
 
 /// What [`RevocationList::revoke_jti`] and its siblings did. A full list evicts or refuses
@@ -290,8 +288,7 @@ impl RevocationList {
                     until: old.until.max(until),
                     issued_up_to: old.issued_up_to.max(issued_up_to),
                 };
-                shard.by_expiry.insert((entry.until, what, Arc::clone(&id)));
-                shard.entries[what as usize].insert(id, entry);
+                shard.add(what, id, entry);
                 return Revoked::Extended;
             }
         }
@@ -314,16 +311,11 @@ impl RevocationList {
                 }
             }
         }
-        let id: Arc<str> = id.into();
-        let mut shard = self.write(&id);
-        shard.by_expiry.insert((until, what, Arc::clone(&id)));
-        shard.entries[what as usize].insert(
-            id,
-            Entry {
-                until,
-                issued_up_to,
-            },
-        );
+        let entry = Entry {
+            until,
+            issued_up_to,
+        };
+        self.write(id).add(what, id.into(), entry);
         inner.counts[what as usize].fetch_add(1, Ordering::Relaxed);
         inner.len.fetch_add(1, Ordering::Relaxed);
         outcome
