@@ -126,10 +126,8 @@ impl JwksFetcher {
                 body,
             })
         };
-        match tokio::time::timeout(limit, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(JwksError::Timeout(limit)),
-        }
+        let timed = tokio::time::timeout(limit, exchange).await;
+        timed.unwrap_or(Err(JwksError::Timeout(limit)))
     }
 }
 

@@ -168,7 +168,6 @@ impl KeyLocations {
             match result {
                 Ok(answer) => {
                     self.record(index, None);
-                    self.now_serving(index);
                     return LocatedFetch {
                         result: Ok(answer),
                         skipped,
@@ -191,21 +190,18 @@ impl KeyLocations {
         }
     }
 
-    /// A fetch from `index` ended: well, or with `error`.
+    /// A fetch from `index` ended with `error`, or well: then the set in use is `index`'s
+    /// answer, and `index` is asked first next time.
     fn record(&self, index: usize, error: Option<&Arc<JwksError>>) {
         let mut state = self.lock_state();
         let each = &mut state.each[index];
         each.fetches += 1;
         let at = SystemTime::now();
-        match error {
-            None => each.last_success = Some(at),
-            Some(error) => each.last_error = Some((at, Arc::clone(error))),
+        if let Some(error) = error {
+            each.last_error = Some((at, Arc::clone(error)));
+            return;
         }
-    }
-
-    /// The set in use is now `index`'s answer, and `index` is asked first next time.
-    fn now_serving(&self, index: usize) {
-        let mut state = self.lock_state();
+        each.last_success = Some(at);
         if let Some(before) = state.serving.filter(|&before| before != index) {
             tracing::warn!(
                 from = self.fetchers[before].shown_url(),

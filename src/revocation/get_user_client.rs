@@ -193,7 +193,12 @@ impl GetUserClient {
                 Answer::Failed
             }
         };
-        metrics::get_user_call(answer_label(answer), started.elapsed());
+        let label = match answer {
+            Answer::Valid => "valid",
+            Answer::Revoked => "revoked",
+            Answer::Failed => "error",
+        };
+        metrics::get_user_call(label, started.elapsed());
         answer
     }
 
@@ -262,14 +267,6 @@ fn hash(token: &str) -> TokenHash {
 fn short_type(error_type: &str) -> &str {
     let after_hash = error_type.rsplit('#').next().unwrap_or(error_type);
     after_hash.split(':').next().unwrap_or(after_hash).trim()
-}
-
-fn answer_label(answer: Answer) -> &'static str {
-    match answer {
-        Answer::Valid => "valid",
-        Answer::Revoked => "revoked",
-        Answer::Failed => "error",
-    }
 }
 
 /// Why an exchange failed, in the words of the check rather than of a JWKS fetch.

@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeSet, HashMap},
     sync::{
-        Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        Arc, Mutex, RwLock, RwLockWriteGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -63,7 +63,6 @@ struct Inner {
     /// Entries per kind: a read skips a kind that has none, and an empty list costs three
     /// atomic loads.
     counts: [AtomicUsize; 3],
-    len: AtomicUsize,
     max_entries: usize,
     grace_secs: i64,
     evictions: AtomicU64,
@@ -169,7 +168,6 @@ impl RevocationList {
             inner: Arc::new(Inner {
                 shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
                 counts: Default::default(),
-                len: AtomicUsize::new(0),
                 max_entries,
                 grace_secs: i64::try_from(grace.as_secs()).unwrap_or(i64::MAX),
                 evictions: AtomicU64::new(0),
@@ -218,7 +216,8 @@ impl RevocationList {
             if inner.counts[what as usize].load(Ordering::Relaxed) == 0 {
                 return None;
             }
-            let entry = *self.read(id).entries[what as usize].get(id)?;
+            let shard = inner.shards[shard_of(id)].read();
+            let entry = *shard.unwrap_or_else(|p| p.into_inner()).entries[what as usize].get(id)?;
             (now <= entry.until).then_some(entry)
         };
         if applies(What::Jti, token.jti()).is_some()
@@ -241,7 +240,8 @@ impl RevocationList {
 
     /// Entries held, expired ones not yet dropped included.
     pub fn len(&self) -> usize {
-        self.inner.len.load(Ordering::Relaxed)
+        let counts = self.inner.counts.iter();
+        counts.map(|count| count.load(Ordering::Relaxed)).sum()
     }
 
     /// True when the list holds no entry.
@@ -300,7 +300,7 @@ impl RevocationList {
                         .write()
                         .unwrap_or_else(|p| p.into_inner());
                     shard.remove(soonest.0, soonest.1, &soonest.2);
-                    self.forget(soonest.1);
+                    inner.counts[soonest.1 as usize].fetch_sub(1, Ordering::Relaxed);
                     inner.evictions.fetch_add(1, Ordering::Relaxed);
                     warn_full("evicted the entry that expires soonest to add a new one");
                     outcome = Revoked::AddedByEvicting;
@@ -317,7 +317,6 @@ impl RevocationList {
         };
         self.write(id).add(what, id.into(), entry);
         inner.counts[what as usize].fetch_add(1, Ordering::Relaxed);
-        inner.len.fetch_add(1, Ordering::Relaxed);
         outcome
     }
 
@@ -329,7 +328,7 @@ impl RevocationList {
             while let Some(first) = shard.by_expiry.first().filter(|(until, ..)| *until < now) {
                 let (until, what, id) = first.clone();
                 shard.remove(until, what, &id);
-                self.forget(what);
+                self.inner.counts[what as usize].fetch_sub(1, Ordering::Relaxed);
                 purged += 1;
             }
         }
@@ -349,11 +348,6 @@ impl RevocationList {
             .min_by_key(|(_, first)| first.0)
     }
 
-    fn forget(&self, what: What) {
-        self.inner.counts[what as usize].fetch_sub(1, Ordering::Relaxed);
-        self.inner.len.fetch_sub(1, Ordering::Relaxed);
-    }
-
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         // The lock guards no data of its own: a panic elsewhere cannot leave anything half
         // written behind it.
@@ -361,12 +355,6 @@ impl RevocationList {
             .writer
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    fn read(&self, id: &str) -> RwLockReadGuard<'_, Shard> {
-        self.inner.shards[shard_of(id)]
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn write(&self, id: &str) -> RwLockWriteGuard<'_, Shard> {

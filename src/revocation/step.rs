@@ -117,10 +117,8 @@ impl RevocationStep {
     /// After [`Verdict::AskCognito`] on a path that never touches the network: the failure
     /// policy, as if Cognito could not be reached.
     pub(crate) fn without_cognito(&self, verified: &VerifiedToken) -> Result<(), Error> {
-        match self.cognito_asked_about(verified) {
-            Some(get_user) => get_user.verdict(Answer::Failed),
-            None => Ok(()),
-        }
+        let get_user = self.cognito_asked_about(verified);
+        get_user.map_or(Ok(()), |get_user| get_user.verdict(Answer::Failed))
     }
 
     /// The `GetUser` client, for an access token that `GetUser` accepts: one with the
