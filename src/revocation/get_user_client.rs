@@ -57,10 +57,7 @@ static WARNINGS: RateLimit = RateLimit::new();
 /// Calls `GetUser`, and keeps its answers.
 pub(crate) struct GetUserClient {
     http: reqwest::Client,
-    endpoint: Option<String>,
-    ttl: Duration,
-    timeout: Duration,
-    policy: FailurePolicy,
+    config: GetUserCheck,
     /// Answers other than [`Answer::Failed`], each with the end of its ttl.
     answers: quick_cache::sync::Cache<TokenHash, (Answer, Instant)>,
     calls: Arc<SingleFlight<TokenHash, Answer>>,
@@ -90,10 +87,7 @@ impl GetUserClient {
             .map_err(|_| "the GetUser HTTP client could not be built")?;
         Ok(Self {
             http,
-            endpoint: config.endpoint.clone(),
-            ttl: config.ttl,
-            timeout: config.timeout,
-            policy: config.failure_policy,
+            config: config.clone(),
             answers: quick_cache::sync::Cache::new(config.max_cached),
             calls: Arc::new(SingleFlight::new(MAX_CALLS_IN_FLIGHT)),
         })
@@ -116,7 +110,7 @@ impl GetUserClient {
             Ok(async move {
                 let answer = client.call(&url, &token).await;
                 if answer != Answer::Failed {
-                    let until = Instant::now().checked_add(client.ttl);
+                    let until = Instant::now().checked_add(client.config.ttl);
                     client
                         .answers
                         .insert(key, (answer, until.unwrap_or_else(Instant::now)));
@@ -141,14 +135,17 @@ impl GetUserClient {
                 return Answer::Failed;
             }
         };
-        let limit = self.timeout.saturating_add(Duration::from_millis(250));
+        let limit = self
+            .config
+            .timeout
+            .saturating_add(Duration::from_millis(250));
         // The task ended without answering, or took too long: no usable answer.
         waiting.result(limit).await.unwrap_or(Answer::Failed)
     }
 
     /// The verdict on an answer, by the failure policy.
     pub(crate) fn verdict(&self, answer: Answer) -> Result<(), Error> {
-        match (answer, self.policy) {
+        match (answer, self.config.failure_policy) {
             (Answer::Valid, _) | (Answer::Failed, FailurePolicy::FailOpen) => Ok(()),
             (Answer::Revoked, _) => Err(Error::new(ErrorKind::Revoked)),
             (Answer::Failed, FailurePolicy::FailClosed) => {
@@ -160,7 +157,7 @@ impl GetUserClient {
     /// The override, or Cognito's endpoint in the region of the token's issuer (a configured
     /// issuer: the token matched it), else of its pool id.
     fn url_for(&self, verified: &VerifiedToken) -> Option<String> {
-        if let Some(endpoint) = &self.endpoint {
+        if let Some(endpoint) = &self.config.endpoint {
             return Some(endpoint.clone());
         }
         let iss = verified.standard_claims().iss.unwrap_or_default();
@@ -179,20 +176,21 @@ impl GetUserClient {
 
     async fn call(&self, url: &str, token: &str) -> Answer {
         let started = Instant::now();
-        let answer = match tokio::time::timeout(self.timeout, self.exchange(url, token)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(why)) => {
-                WARNINGS.warn(format_args!("GetUser check failed: {why}"));
-                Answer::Failed
-            }
-            Err(_) => {
-                WARNINGS.warn(format_args!(
-                    "GetUser check timed out after {:?}",
-                    self.timeout
-                ));
-                Answer::Failed
-            }
-        };
+        let answer =
+            match tokio::time::timeout(self.config.timeout, self.exchange(url, token)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(why)) => {
+                    WARNINGS.warn(format_args!("GetUser check failed: {why}"));
+                    Answer::Failed
+                }
+                Err(_) => {
+                    WARNINGS.warn(format_args!(
+                        "GetUser check timed out after {:?}",
+                        self.config.timeout
+                    ));
+                    Answer::Failed
+                }
+            };
         let label = match answer {
             Answer::Valid => "valid",
             Answer::Revoked => "revoked",
@@ -212,7 +210,7 @@ impl GetUserClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| described(&request_error(&e, ENDPOINT, self.timeout)))?;
+            .map_err(|e| described(&request_error(&e, ENDPOINT, self.config.timeout)))?;
         let status = response.status();
         let header_type = response
             .headers()
@@ -222,7 +220,7 @@ impl GetUserClient {
         if status == StatusCode::OK {
             return Ok(Answer::Valid);
         }
-        let body = read_capped(response, MAX_ANSWER_BYTES, ENDPOINT, self.timeout)
+        let body = read_capped(response, MAX_ANSWER_BYTES, ENDPOINT, self.config.timeout)
             .await
             .map_err(|e| described(&e))?;
         let error_type = header_type.or_else(|| {
@@ -282,9 +280,9 @@ fn described(error: &JwksError) -> String {
 impl std::fmt::Debug for GetUserClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GetUserClient")
-            .field("endpoint", &self.endpoint)
-            .field("ttl", &self.ttl)
-            .field("policy", &self.policy)
+            .field("endpoint", &self.config.endpoint)
+            .field("ttl", &self.config.ttl)
+            .field("policy", &self.config.failure_policy)
             .finish_non_exhaustive()
     }
 }
