@@ -43,12 +43,12 @@
 //! # Ok(app) }
 //! ```
 
-#[cfg(feature = "metrics")]
-use std::sync::OnceLock;
 use std::{
     sync::Arc,
     time::{Duration, SystemTime},
 };
+#[cfg(feature = "metrics")]
+use std::{sync::OnceLock, time::UNIX_EPOCH};
 
 #[cfg(feature = "metrics")]
 use crate::error::Error;
@@ -189,52 +189,32 @@ fn outcome_label(kind: ErrorKind) -> &'static str {
     }
 }
 
-/// What a key fetch brought, for its label: `ok`, `not_modified`, or the failure's label
-/// (`JwksError::metric_label`).
-#[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
-pub(crate) enum FetchResult {
-    Ok,
-    NotModified,
-    Failed(&'static str),
-}
-
-/// One key fetch of `pool` ended after `elapsed`; `status` (read only with the feature) gives
-/// the gauges.
+/// One key fetch of `pool` ended after `elapsed` with `result` (`ok`, `not_modified`, or the
+/// failure's `JwksError::metric_label`); `status` (read only with the feature) gives the
+/// gauges.
 #[inline]
 pub(crate) fn key_fetch(
     pool: &Arc<str>,
-    result: FetchResult,
+    result: &'static str,
     elapsed: Duration,
     status: impl FnOnce() -> (bool, Option<SystemTime>),
 ) {
     #[cfg(feature = "metrics")]
     {
-        let pool = Arc::clone(pool);
-        let label = match result {
-            FetchResult::Ok => "ok",
-            FetchResult::NotModified => "not_modified",
-            FetchResult::Failed(label) => label,
-        };
-        metrics::counter!("cognito_jwks_fetches_total", "pool" => Arc::clone(&pool), "result" => label)
+        let pool = || Arc::clone(pool);
+        metrics::counter!("cognito_jwks_fetches_total", "pool" => pool(), "result" => result)
             .increment(1);
-        metrics::histogram!("cognito_jwks_fetch_duration_seconds", "pool" => Arc::clone(&pool))
+        metrics::histogram!("cognito_jwks_fetch_duration_seconds", "pool" => pool())
             .record(elapsed.as_secs_f64());
         let (usable, last_success) = status();
-        metrics::gauge!("cognito_jwks_keys_usable", "pool" => Arc::clone(&pool)).set(if usable {
-            1.0
-        } else {
-            0.0
-        });
+        metrics::gauge!("cognito_jwks_keys_usable", "pool" => pool())
+            .set(f64::from(u8::from(usable)));
         if let Some(last) = last_success {
-            let since_epoch = last
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            metrics::gauge!("cognito_jwks_last_success_timestamp_seconds", "pool" => Arc::clone(&pool))
+            let since_epoch = last.duration_since(UNIX_EPOCH).unwrap_or_default();
+            metrics::gauge!("cognito_jwks_last_success_timestamp_seconds", "pool" => pool())
                 .set(since_epoch.as_secs_f64());
-            let age = last.elapsed().unwrap_or_default();
-            metrics::gauge!("cognito_jwks_key_set_age_seconds", "pool" => pool)
-                .set(age.as_secs_f64());
+            metrics::gauge!("cognito_jwks_key_set_age_seconds", "pool" => pool())
+                .set(last.elapsed().unwrap_or_default().as_secs_f64());
         }
     }
     #[cfg(not(feature = "metrics"))]

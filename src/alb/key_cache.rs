@@ -166,7 +166,7 @@ impl AlbKeys {
         let until = Instant::now()
             .checked_add(self.cooldown)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 60 * 60));
-        let failure = match fetched {
+        let cause = match fetched {
             KeyFetch::Key(key) => {
                 let key = Arc::new(key);
                 self.keys.insert(slot, Arc::clone(&key));
@@ -174,16 +174,14 @@ impl AlbKeys {
             }
             KeyFetch::NoSuchKey(reason) => {
                 tracing::debug!(kid = slot.1.as_str(), %reason, "alb: no usable key for kid");
-                Failure { until, cause: None }
+                None
             }
             KeyFetch::Failed(error) => {
                 tracing::warn!(kid = slot.1.as_str(), %error, "alb: key fetch failed");
-                Failure {
-                    until,
-                    cause: Some(Arc::new(error)),
-                }
+                Some(Arc::new(error))
             }
         };
+        let failure = Failure { until, cause };
         self.failures.insert(slot, failure.clone());
         Err(failure)
     }

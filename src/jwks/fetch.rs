@@ -28,17 +28,14 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
-/// What a successful fetch of a JWKS brought.
+/// What a successful fetch brought: a 200's document (a JWKS's bytes, or the keys read from
+/// them), or `None` for a 304 to `If-None-Match` (the set is unchanged).
 #[derive(Debug)]
-pub(crate) enum Fetched {
-    /// A 304 answer to `If-None-Match`: the set is unchanged.
-    NotModified { max_age: Option<Duration> },
-    /// A 200 answer.
-    Document {
-        body: Vec<u8>,
-        etag: Option<String>,
-        max_age: Option<Duration>,
-    },
+pub(crate) struct Fetched<T> {
+    pub(crate) document: Option<T>,
+    /// A 200's `ETag`.
+    pub(crate) etag: Option<String>,
+    pub(crate) max_age: Option<Duration>,
 }
 
 impl JwksFetcher {
@@ -77,22 +74,25 @@ impl JwksFetcher {
         &self,
         etag: Option<&str>,
         limit: Duration,
-    ) -> Result<Fetched, JwksError> {
+    ) -> Result<Fetched<Vec<u8>>, JwksError> {
         let answer = self.get("application/json", etag, limit).await?;
-        let max_age = max_age(&answer.headers);
-        match answer.status {
-            StatusCode::OK => Ok(Fetched::Document {
-                etag: answer
+        let (document, etag) = match answer.status {
+            StatusCode::OK => {
+                let etag = answer
                     .headers
                     .get(header::ETAG)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                body: answer.body,
-                max_age,
-            }),
-            StatusCode::NOT_MODIFIED if etag.is_some() => Ok(Fetched::NotModified { max_age }),
-            status => Err(JwksError::Status(status.as_u16())),
-        }
+                    .and_then(|v| v.to_str().ok());
+                (Some(answer.body), etag.map(str::to_owned))
+            }
+            StatusCode::NOT_MODIFIED if etag.is_some() => (None, None),
+            status => return Err(JwksError::Status(status.as_u16())),
+        };
+        let max_age = max_age(&answer.headers);
+        Ok(Fetched {
+            document,
+            etag,
+            max_age,
+        })
     }
 
     /// One GET with `accept` (and `If-None-Match` when an ETag is given). The whole exchange,
@@ -126,35 +126,36 @@ impl JwksFetcher {
                 body,
             })
         };
-        match tokio::time::timeout(limit, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(JwksError::Timeout(limit)),
-        }
+        let timed = tokio::time::timeout(limit, exchange).await;
+        timed.unwrap_or(Err(JwksError::Timeout(limit)))
     }
 }
 
-/// The HTTP client of key fetches: no proxy unless `proxy` names one (reqwest would otherwise
-/// honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy would serve
-/// the keys of an `http://` URL), no redirects, `timeout` for connecting and for the exchange.
+/// A builder of HTTP clients for calls to an identity endpoint: no proxy (reqwest would
+/// otherwise honour `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY`, and whoever runs that proxy
+/// would serve the keys of an `http://` URL), no redirects, `timeout` for connecting and for
+/// the exchange.
+pub(crate) fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The HTTP client of key fetches: [`client_builder`]'s, through `proxy` when one is named.
 pub(crate) fn key_client(
     timeout: Duration,
     proxy: Option<&str>,
 ) -> Result<reqwest::Client, String> {
-    let builder = match proxy {
-        Some(proxy) => reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?),
-        None => reqwest::Client::builder().no_proxy(),
-    };
-    builder
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        // A fetch every few minutes gains nothing from a pooled connection, and a fresh one
-        // sees an endpoint's outage at once.
-        .pool_max_idle_per_host(0)
-        .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
+    // A fetch every few minutes gains nothing from a pooled connection, and a fresh one sees
+    // an endpoint's outage at once.
+    let mut builder = client_builder(timeout).pool_max_idle_per_host(0);
+    if let Some(proxy) = proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy).map_err(|e| format!("proxy: {e}"))?);
+    }
+    builder.build().map_err(|e| e.to_string())
 }
 
 /// The body of a 200 answer, refused as soon as it is known to exceed `max_bytes`: by its

@@ -19,19 +19,15 @@ const MIN_MODULUS_BITS: usize = 2048;
 const MAX_MODULUS_BITS: usize = 8192;
 
 /// The JWK members the verifier reads. Others (`x5c`, `x5t`, ...) are ignored.
+/// Members absent are `None`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Jwk {
-    #[serde(default)]
     pub(crate) kid: Option<String>,
-    #[serde(default)]
     kty: Option<String>,
-    #[serde(default, rename = "use")]
+    #[serde(rename = "use")]
     use_: Option<String>,
-    #[serde(default)]
     alg: Option<String>,
-    #[serde(default)]
     n: Option<String>,
-    #[serde(default)]
     e: Option<String>,
 }
 
@@ -49,11 +45,9 @@ impl VerifyingKey {
     /// Checks a JWK and parses its key. `Err` says why the key is skipped.
     pub(crate) fn from_jwk(jwk: &Jwk) -> Result<Self, String> {
         let kid = jwk.kid.as_deref().ok_or("no kid")?;
-        if jwk.kty.as_deref() != Some("RSA") {
-            return Err(format!(
-                "kty {:?} is not RSA",
-                jwk.kty.as_deref().unwrap_or("")
-            ));
+        let kty = jwk.kty.as_deref().unwrap_or("");
+        if kty != "RSA" {
+            return Err(format!("kty {kty:?} is not RSA"));
         }
         if let Some(use_) = jwk.use_.as_deref().filter(|u| *u != "sig") {
             return Err(format!("use {use_:?} is not sig"));
@@ -62,11 +56,7 @@ impl VerifyingKey {
         if let Some(alg) = jwk.alg.as_deref().filter(|a| *a != algorithm.name()) {
             return Err(format!("alg {alg:?} is not RS256"));
         }
-        Self::rsa(kid, algorithm, jwk)
-    }
-
-    /// An RSA key from a JWK's `n` and `e`.
-    fn rsa(kid: &str, algorithm: Algorithm, jwk: &Jwk) -> Result<Self, String> {
+        // An RSA key from the JWK's `n` and `e`.
         let n = decode_component(jwk.n.as_deref(), "n")?;
         let e = decode_component(jwk.e.as_deref(), "e")?;
         let modulus_bits = bit_length(&n);

@@ -1,6 +1,6 @@
 //! A JWKS document read into the keys that can verify Cognito tokens.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::BTreeMap, sync::Arc};
 
 use serde::Deserialize;
 
@@ -38,7 +38,8 @@ impl KeySet {
             Ok(document) => document,
             Err(e) => return (Err(JwksError::InvalidDocument(e.to_string())), Vec::new()),
         };
-        let mut keys: HashMap<Box<str>, Arc<VerifyingKey>> = HashMap::new();
+        // Sorted by `kid`, as the set keeps them.
+        let mut keys: BTreeMap<Box<str>, Arc<VerifyingKey>> = BTreeMap::new();
         let mut ambiguous: Vec<Box<str>> = Vec::new();
         let mut reasons = Vec::new();
         let mut skipped = 0;
@@ -84,8 +85,7 @@ impl KeySet {
         if keys.is_empty() {
             return (Err(JwksError::NoUsableKeys { skipped }), reasons);
         }
-        let mut keys: Vec<(Box<str>, Arc<VerifyingKey>)> = keys.into_iter().collect();
-        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let keys = keys.into_iter().collect();
         (Ok(Self { keys }), reasons)
     }
 

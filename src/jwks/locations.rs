@@ -1,4 +1,4 @@
-//! Where a remote key set comes from: the seam for key sources, and failover between them.
+//! Where a remote key set comes from: one location or several, and failover between them.
 //!
 //! A [`KeyStore`](super::KeyStore) never talks to a URL itself; it asks its `KeyLocations` for
 //! the set. A pool has one location (Cognito's JWKS URL, or the override for an emulator) or
@@ -64,23 +64,10 @@ struct LocationState {
     last_error: Option<(SystemTime, Arc<JwksError>)>,
 }
 
-/// What a successful fetch brought.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    /// The set is unchanged (a 304 from the location that served it).
-    NotModified { max_age: Option<Duration> },
-    /// A set, read and usable.
-    Keys {
-        keys: KeySet,
-        etag: Option<String>,
-        max_age: Option<Duration>,
-    },
-}
-
 /// A fetch's result, and why keys of the document it kept (or the last it read) were skipped.
 #[derive(Debug)]
 pub(crate) struct LocatedFetch {
-    pub(crate) result: Result<Answer, JwksError>,
+    pub(crate) result: Result<Fetched<KeySet>, JwksError>,
     /// `None` when no document was read.
     pub(crate) skipped: Option<Vec<String>>,
 }
@@ -163,39 +150,35 @@ impl KeyLocations {
             };
             let fetcher = &self.fetchers[index];
             let etag = etag.filter(|_| serving == Some(index));
-            let result = match fetcher.fetch_within(etag, share).await {
-                Ok(Fetched::NotModified { max_age }) => Ok(Answer::NotModified { max_age }),
-                Ok(Fetched::Document {
-                    body,
-                    etag,
-                    max_age,
-                }) => {
-                    let (keys, skipped_here) = KeySet::read(&body);
-                    skipped = Some(skipped_here);
-                    keys.map(|keys| Answer::Keys {
-                        keys,
-                        etag,
-                        max_age,
-                    })
-                }
-                Err(error) => Err(error),
-            };
+            let result = fetcher.fetch_within(etag, share).await.and_then(|fetched| {
+                let document = match fetched.document {
+                    Some(body) => {
+                        let (keys, skipped_here) = KeySet::read(&body);
+                        skipped = Some(skipped_here);
+                        Some(keys?)
+                    }
+                    None => None,
+                };
+                Ok(Fetched {
+                    document,
+                    etag: fetched.etag,
+                    max_age: fetched.max_age,
+                })
+            });
             match result {
                 Ok(answer) => {
-                    self.record_success(index);
-                    self.now_serving(index);
+                    self.record(index, None);
                     return LocatedFetch {
                         result: Ok(answer),
                         skipped,
                     };
                 }
                 Err(error) => {
-                    let more = tried + 1 < order.len();
-                    if more {
+                    if tried + 1 < order.len() {
                         tracing::warn!(url = fetcher.shown_url(), error = %error, "JWKS location failed; trying the next");
                     }
                     let error = Arc::new(error);
-                    self.record_failure(index, &error);
+                    self.record(index, Some(&error));
                     last_error = Some(error);
                 }
             }
@@ -207,23 +190,18 @@ impl KeyLocations {
         }
     }
 
-    fn record_success(&self, index: usize) {
+    /// A fetch from `index` ended with `error`, or well: then the set in use is `index`'s
+    /// answer, and `index` is asked first next time.
+    fn record(&self, index: usize, error: Option<&Arc<JwksError>>) {
         let mut state = self.lock_state();
         let each = &mut state.each[index];
         each.fetches += 1;
-        each.last_success = Some(SystemTime::now());
-    }
-
-    fn record_failure(&self, index: usize, error: &Arc<JwksError>) {
-        let mut state = self.lock_state();
-        let each = &mut state.each[index];
-        each.fetches += 1;
-        each.last_error = Some((SystemTime::now(), Arc::clone(error)));
-    }
-
-    /// The set in use is now `index`'s answer, and `index` is asked first next time.
-    fn now_serving(&self, index: usize) {
-        let mut state = self.lock_state();
+        let at = SystemTime::now();
+        if let Some(error) = error {
+            each.last_error = Some((at, Arc::clone(error)));
+            return;
+        }
+        each.last_success = Some(at);
         if let Some(before) = state.serving.filter(|&before| before != index) {
             tracing::warn!(
                 from = self.fetchers[before].shown_url(),

@@ -5,14 +5,13 @@
 //!   [`Algorithm`](crate::Algorithm).
 //! - `key_set.rs`: a JWKS document read into usable keys, skipping the ones that are not.
 //! - `fetch.rs`: one HTTP GET, bounded in time and size, no redirects.
-//! - `locations.rs`: where a pool's set is fetched from (the key-source seam), and failover
-//!   between several locations of one set.
+//! - `locations.rs`: where a pool's set is fetched from, and failover between several
+//!   locations of one set.
 //! - `schedule.rs`: when to fetch: interval, `max-age`, jitter, backoff, staleness, as pure
 //!   functions.
-//! - `provider.rs`: what the verification pipeline asks of keys (the seam a per-`kid` key
-//!   source plugs into).
 //! - `store.rs`: the key set behind arc-swap, background refresh, single-flight refetch on an
-//!   unknown `kid`, cooldown, staleness.
+//!   unknown `kid`, cooldown, staleness; what the verifier asks of keys (a key by `kid`
+//!   without waiting, a refetch on an unknown one, the error when they are unusable).
 //! - `status.rs`: the snapshot a health endpoint shows ([`KeyStoreStatus`]).
 //!
 //! Public here: [`JwksError`], why a fetch failed (the [`source`](std::error::Error::source)
@@ -80,17 +79,17 @@ mod fetch;
 mod key;
 mod key_set;
 mod locations;
-mod provider;
 mod schedule;
 mod status;
 mod store;
 
 pub use error::JwksError;
-pub(crate) use fetch::{JwksFetcher, key_client, read_capped, request_error, without_userinfo};
+pub(crate) use fetch::{
+    JwksFetcher, client_builder, key_client, read_capped, request_error, without_userinfo,
+};
 pub(crate) use key::VerifyingKey;
 pub(crate) use key_set::KeySet;
 pub(crate) use locations::KeyLocations;
-pub(crate) use provider::{KeyLookup, KeyProvider, RefetchOutcome};
 pub(crate) use schedule::RefreshSettings;
 pub use status::{KeyLocationStatus, KeyStoreStatus};
-pub(crate) use store::{KeyStore, KeysRemoved};
+pub(crate) use store::{KeyLookup, KeyStore, KeysRemoved, RefetchOutcome};

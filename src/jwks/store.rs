@@ -35,13 +35,13 @@ use tokio::sync::oneshot;
 
 use super::{
     JwksError, KeySet, KeyStoreStatus, VerifyingKey,
-    locations::{Answer, KeyLocations},
-    provider::{KeyLookup, KeyProvider, RefetchOutcome},
+    fetch::Fetched,
+    locations::KeyLocations,
     schedule::{self, RefreshSettings},
 };
 use crate::{
     error::Error,
-    metrics::{self, FetchResult},
+    metrics,
     single_flight::{Flight, SingleFlight, Unanswered, Waiting},
 };
 
@@ -76,6 +76,29 @@ struct State {
     fetches: u64,
     /// Why keys of the last document read were skipped.
     skipped_keys: Vec<String>,
+}
+
+/// Why [`KeyStore::with_key`] handed out no key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyLookup {
+    /// The keys are usable but hold no key of that id.
+    Unknown,
+    /// The keys were never loaded, or are older than the maximum staleness.
+    Unavailable,
+}
+
+/// What [`KeyStore::refetch`] did.
+#[derive(Debug)]
+pub(crate) enum RefetchOutcome {
+    /// A fetch finished (this one or one joined) and loaded keys: look again.
+    Refreshed,
+    /// A fetch finished less than the cooldown ago and loaded keys; none was started. Look
+    /// again: that fetch may have finished after the first look.
+    CoolingDown,
+    /// The fetch failed, or the last one (within the cooldown) did.
+    Failed(Option<Arc<JwksError>>),
+    /// The keys were given in memory: there is nothing to fetch.
+    Fixed,
 }
 
 /// One user pool's signing keys.
@@ -118,20 +141,44 @@ impl KeyStore {
         settings: RefreshSettings,
         on_keys_removed: Option<KeysRemoved>,
     ) -> Arc<Self> {
-        let retry_delay = settings.first_retry;
+        Self::new(
+            pool_id,
+            Some(locations),
+            KeySet::default(),
+            settings,
+            on_keys_removed,
+        )
+    }
+
+    /// A store of keys given in memory: never refreshed, never stale.
+    pub(crate) fn fixed(pool_id: Arc<str>, keys: KeySet, settings: RefreshSettings) -> Arc<Self> {
+        Self::new(pool_id, None, keys, settings, None)
+    }
+
+    /// Without `locations`, `keys` are loaded for good; with them, they wait for a fetch.
+    fn new(
+        pool_id: Arc<str>,
+        locations: Option<KeyLocations>,
+        keys: KeySet,
+        settings: RefreshSettings,
+        on_keys_removed: Option<KeysRemoved>,
+    ) -> Arc<Self> {
+        let fixed = locations.is_none();
+        let state = State {
+            retry_delay: settings.first_retry,
+            last_success: fixed.then(SystemTime::now),
+            ..State::default()
+        };
         Arc::new_cyclic(|myself| Self {
             pool_id,
-            locations: Some(locations),
+            locations,
             settings,
             current: ArcSwap::from_pointee(Loaded {
-                keys: Arc::new(KeySet::default()),
-                loaded: false,
+                keys: Arc::new(keys),
+                loaded: fixed,
                 stale_at: None,
             }),
-            state: Mutex::new(State {
-                retry_delay,
-                ..State::default()
-            }),
+            state: Mutex::new(state),
             fetches: Arc::new(SingleFlight::new(1)),
             on_keys_removed,
             stop_background: Mutex::new(None),
@@ -140,36 +187,31 @@ impl KeyStore {
         })
     }
 
-    /// A store of keys given in memory: never refreshed, never stale.
-    pub(crate) fn fixed(pool_id: Arc<str>, keys: KeySet, settings: RefreshSettings) -> Arc<Self> {
-        Arc::new_cyclic(|myself| Self {
-            pool_id,
-            locations: None,
-            settings,
-            current: ArcSwap::from_pointee(Loaded {
-                keys: Arc::new(keys),
-                loaded: true,
-                stale_at: None,
-            }),
-            state: Mutex::new(State {
-                last_success: Some(SystemTime::now()),
-                ..State::default()
-            }),
-            fetches: Arc::new(SingleFlight::new(1)),
-            on_keys_removed: None,
-            stop_background: Mutex::new(None),
-            background: AtomicU8::new(Background::NotStarted as u8),
-            myself: myself.clone(),
-        })
+    /// Runs `f` with the key named `kid`, if the keys are usable at `now` (the request's one
+    /// clock read). The request path: no lock, no await, no network.
+    pub(crate) fn with_key<R>(
+        &self,
+        kid: &str,
+        now: SystemTime,
+        f: impl FnOnce(&Arc<VerifyingKey>) -> R,
+    ) -> Result<R, KeyLookup> {
+        self.revive_background();
+        // One atomic load, no lock, no clock read of its own.
+        let loaded = self.current.load();
+        if !loaded.loaded || loaded.stale_at.is_some_and(|at| now >= at) {
+            return Err(KeyLookup::Unavailable);
+        }
+        loaded.keys.get(kid).map(f).ok_or(KeyLookup::Unknown)
     }
 
-    /// Called on an unknown `kid`: joins the fetch in flight, or starts one unless the last
-    /// fetch an unknown `kid` caused finished less than the cooldown ago. Waits at most the
-    /// fetch timeout.
+    /// Called once per verification for a `kid` that [`with_key`](Self::with_key) did not
+    /// know: joins the fetch in flight, or starts one unless the last fetch an unknown `kid`
+    /// caused finished less than the cooldown ago. Waits at most the fetch timeout. The whole
+    /// set is fetched, whatever the `kid`: a set holds every key.
     ///
     /// Only fetches caused by unknown kids start the cooldown: a key Cognito adds right after
     /// a background refresh or the first load is still found at once.
-    async fn refetch_for_unknown_kid(self: &Arc<Self>) -> RefetchOutcome {
+    pub(crate) async fn refetch(self: &Arc<Self>, _kid: &str) -> RefetchOutcome {
         if self.locations.is_none() {
             return RefetchOutcome::Fixed;
         }
@@ -187,16 +229,12 @@ impl KeyStore {
                     }
                     _ => Ok(self.fetch(&mut state, true)),
                 });
-            match flight {
+            let (waiting, result) = match flight {
                 Flight::Joined(waiting) => {
                     state.in_flight_on_demand = true;
-                    metrics::unknown_kid_refetch(&self.pool_id, "joined");
-                    waiting
+                    (waiting, "joined")
                 }
-                Flight::Started(waiting) => {
-                    metrics::unknown_kid_refetch(&self.pool_id, "started");
-                    waiting
-                }
+                Flight::Started(waiting) => (waiting, "started"),
                 Flight::Declined(outcome) => {
                     tracing::debug!(pool = %self.pool_id, "unknown kid during cooldown; not fetching");
                     metrics::unknown_kid_refetch(&self.pool_id, "cooldown");
@@ -204,7 +242,9 @@ impl KeyStore {
                 }
                 // Not with one key and room for one call.
                 Flight::Full => return RefetchOutcome::Failed(None),
-            }
+            };
+            metrics::unknown_kid_refetch(&self.pool_id, result);
+            waiting
         };
         match self.wait(waiting).await {
             Ok(()) => RefetchOutcome::Refreshed,
@@ -270,6 +310,23 @@ impl KeyStore {
     /// The delay before the next scheduled refresh, as the last fetch set it.
     pub(crate) fn next_refresh(&self) -> Duration {
         self.lock_state().next_refresh
+    }
+
+    /// The error for a request that found the keys unusable, with the cause and a retry hint.
+    pub(crate) fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {
+        let state = self.lock_state();
+        let source = cause.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
+        // Until the next retry, and while a failed refetch's cooldown lasts, asking again
+        // gets the same answer.
+        let cooldown_left = match &state.last_on_demand {
+            Some((finished, Err(_))) => self
+                .settings
+                .unknown_kid_cooldown
+                .saturating_sub(finished.elapsed()),
+            _ => Duration::ZERO,
+        };
+        let hint = schedule::retry_hint(state.retry_delay, cooldown_left);
+        Error::unavailable(source.map(|e| e as _), hint)
     }
 
     /// A snapshot for health endpoints.
@@ -350,45 +407,38 @@ impl KeyStore {
         if let Some(skipped) = fetched.skipped {
             self.lock_state().skipped_keys = skipped;
         }
-        let result = fetched.result.map(|answer| match answer {
-            Answer::NotModified { max_age } => (None, None, max_age),
-            Answer::Keys {
-                keys,
-                etag,
-                max_age,
-            } => (Some(keys), etag, max_age),
-        });
-        match result {
-            Ok((keys, etag, max_age)) => {
-                let fetched = match keys {
-                    Some(_) => FetchResult::Ok,
-                    None => FetchResult::NotModified,
+        let (result, outcome) = match fetched.result {
+            Ok(answer) => {
+                let result = match answer.document {
+                    Some(_) => "ok",
+                    None => "not_modified",
                 };
-                self.apply_success(keys, etag, max_age);
-                self.record_fetch(fetched, started);
-                Ok(())
+                self.apply_success(answer);
+                (result, Ok(()))
             }
             Err(error) => {
                 let error = Arc::new(error);
                 self.apply_failure(&error);
-                self.record_fetch(FetchResult::Failed(error.metric_label()), started);
-                Err(error)
+                (error.metric_label(), Err(error))
             }
-        }
+        };
+        // The key-health gauges as the fetch left them.
+        metrics::key_fetch(&self.pool_id, result, started.elapsed(), || {
+            let status = self.status();
+            (status.usable, status.last_refresh)
+        });
+        outcome
     }
 
-    fn apply_success(&self, keys: Option<KeySet>, etag: Option<String>, max_age: Option<Duration>) {
+    fn apply_success(&self, answer: Fetched<KeySet>) {
         let stale_at = schedule::stale_at(&self.settings, SystemTime::now());
         let previous = self.current.load_full();
         // `None`: a 304, the set is unchanged.
-        let full_answer = keys.is_some();
-        let keys = match keys {
+        let full_answer = answer.document.is_some();
+        let keys = match answer.document {
             Some(keys) => {
                 let removed: Vec<&str> = previous.keys.removed_in(&keys).collect();
-                if let Some(on_keys_removed) = self
-                    .on_keys_removed
-                    .as_ref()
-                    .filter(|_| !removed.is_empty())
+                if let (Some(on_keys_removed), false) = (&self.on_keys_removed, removed.is_empty())
                 {
                     on_keys_removed(&removed);
                 }
@@ -416,10 +466,10 @@ impl KeyStore {
         // A full answer's ETag (or its absence) replaces the last one: an ETag belongs to the
         // answer, and the answer may come from another location.
         if full_answer {
-            state.etag = etag;
+            state.etag = answer.etag;
         }
-        if full_answer || max_age.is_some() {
-            state.max_age = max_age;
+        if full_answer || answer.max_age.is_some() {
+            state.max_age = answer.max_age;
         }
         let max_age = state.max_age;
         state.last_success = Some(SystemTime::now());
@@ -430,14 +480,6 @@ impl KeyStore {
             schedule::interval_after_success(&self.settings, max_age),
             random,
         );
-    }
-
-    /// The fetch's metrics, and the key-health gauges as it left them.
-    fn record_fetch(&self, result: FetchResult, started: Instant) {
-        metrics::key_fetch(&self.pool_id, result, started.elapsed(), || {
-            let status = self.status();
-            (status.usable, status.last_refresh)
-        });
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {
@@ -506,45 +548,4 @@ async fn background_refresh(
         delay = strong.next_refresh();
     }
     tracing::debug!("JWKS background refresh stopped");
-}
-
-impl KeyProvider for KeyStore {
-    fn with_key<R>(
-        &self,
-        kid: &str,
-        now: SystemTime,
-        f: impl FnOnce(&Arc<VerifyingKey>) -> R,
-    ) -> Result<R, KeyLookup> {
-        self.revive_background();
-        // One atomic load, no lock, no clock read of its own.
-        let loaded = self.current.load();
-        if !loaded.loaded || loaded.stale_at.is_some_and(|at| now >= at) {
-            return Err(KeyLookup::Unavailable);
-        }
-        match loaded.keys.get(kid) {
-            Some(key) => Ok(f(key)),
-            None => Err(KeyLookup::Unknown),
-        }
-    }
-
-    /// A whole set holds every key: an unknown `kid` reloads the set.
-    fn refetch(self: &Arc<Self>, _kid: &str) -> impl Future<Output = RefetchOutcome> + Send {
-        self.refetch_for_unknown_kid()
-    }
-
-    fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {
-        let state = self.lock_state();
-        let source = cause.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
-        // Until the next retry, and while a failed refetch's cooldown lasts, asking again
-        // gets the same answer.
-        let cooldown_left = match &state.last_on_demand {
-            Some((finished, Err(_))) => self
-                .settings
-                .unknown_kid_cooldown
-                .saturating_sub(finished.elapsed()),
-            _ => Duration::ZERO,
-        };
-        let hint = schedule::retry_hint(state.retry_delay, cooldown_left);
-        Error::unavailable(source.map(|e| e as _), hint)
-    }
 }

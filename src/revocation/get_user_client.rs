@@ -12,7 +12,7 @@ use http::{StatusCode, header};
 use super::get_user::{FailurePolicy, GetUserCheck};
 use crate::{
     error::{Error, ErrorKind},
-    jwks::{JwksError, read_capped, request_error},
+    jwks::{JwksError, client_builder, read_capped, request_error},
     loopback::is_loopback,
     metrics,
     rate_limited_log::RateLimit,
@@ -44,12 +44,6 @@ pub(crate) enum Answer {
     Failed,
 }
 
-#[derive(Clone, Copy)]
-struct Kept {
-    revoked: bool,
-    until: Instant,
-}
-
 /// The longest a kept answer may be reused.
 const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The longest timeout of one call.
@@ -63,11 +57,9 @@ static WARNINGS: RateLimit = RateLimit::new();
 /// Calls `GetUser`, and keeps its answers.
 pub(crate) struct GetUserClient {
     http: reqwest::Client,
-    endpoint: Option<String>,
-    ttl: Duration,
-    timeout: Duration,
-    policy: FailurePolicy,
-    answers: quick_cache::sync::Cache<TokenHash, Kept>,
+    config: GetUserCheck,
+    /// Answers other than [`Answer::Failed`], each with the end of its ttl.
+    answers: quick_cache::sync::Cache<TokenHash, (Answer, Instant)>,
     calls: Arc<SingleFlight<TokenHash, Answer>>,
 }
 
@@ -81,32 +73,21 @@ impl GetUserClient {
         }
         if let Some(endpoint) = &config.endpoint {
             let url = reqwest::Url::parse(endpoint)
-                .map_err(|_| "the GetUser endpoint is not an absolute http(s) URL")?;
-            match url.scheme() {
-                "https" => {}
-                "http" if is_loopback(&url) => {}
-                "http" => {
-                    return Err(
-                        "the GetUser endpoint may be http:// only to a loopback host: the request carries the access token",
-                    );
-                }
-                _ => return Err("the GetUser endpoint is not an absolute http(s) URL"),
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https"))
+                .ok_or("the GetUser endpoint is not an absolute http(s) URL")?;
+            if url.scheme() == "http" && !is_loopback(&url) {
+                return Err(
+                    "the GetUser endpoint may be http:// only to a loopback host: the request carries the access token",
+                );
             }
         }
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("axum-cognito/", env!("CARGO_PKG_VERSION")))
+        let http = client_builder(config.timeout)
             .build()
             .map_err(|_| "the GetUser HTTP client could not be built")?;
         Ok(Self {
             http,
-            endpoint: config.endpoint.clone(),
-            ttl: config.ttl,
-            timeout: config.timeout,
-            policy: config.failure_policy,
+            config: config.clone(),
             answers: quick_cache::sync::Cache::new(config.max_cached),
             calls: Arc::new(SingleFlight::new(MAX_CALLS_IN_FLIGHT)),
         })
@@ -114,12 +95,8 @@ impl GetUserClient {
 
     /// The answer kept for `token`, if still fresh.
     pub(crate) fn kept(&self, token: &str) -> Option<Answer> {
-        let kept = self.answers.get(&hash(token))?;
-        (Instant::now() < kept.until).then_some(if kept.revoked {
-            Answer::Revoked
-        } else {
-            Answer::Valid
-        })
+        let (answer, until) = self.answers.get(&hash(token))?;
+        (Instant::now() < until).then_some(answer)
     }
 
     /// Asks Cognito about `token`, or joins the call in flight for it. Waits at most the
@@ -133,13 +110,10 @@ impl GetUserClient {
             Ok(async move {
                 let answer = client.call(&url, &token).await;
                 if answer != Answer::Failed {
-                    let kept = Kept {
-                        revoked: answer == Answer::Revoked,
-                        until: Instant::now()
-                            .checked_add(client.ttl)
-                            .unwrap_or_else(Instant::now),
-                    };
-                    client.answers.insert(key, kept);
+                    let until = Instant::now().checked_add(client.config.ttl);
+                    client
+                        .answers
+                        .insert(key, (answer, until.unwrap_or_else(Instant::now)));
                 }
                 answer
             })
@@ -161,14 +135,17 @@ impl GetUserClient {
                 return Answer::Failed;
             }
         };
-        let limit = self.timeout.saturating_add(Duration::from_millis(250));
+        let limit = self
+            .config
+            .timeout
+            .saturating_add(Duration::from_millis(250));
         // The task ended without answering, or took too long: no usable answer.
         waiting.result(limit).await.unwrap_or(Answer::Failed)
     }
 
     /// The verdict on an answer, by the failure policy.
     pub(crate) fn verdict(&self, answer: Answer) -> Result<(), Error> {
-        match (answer, self.policy) {
+        match (answer, self.config.failure_policy) {
             (Answer::Valid, _) | (Answer::Failed, FailurePolicy::FailOpen) => Ok(()),
             (Answer::Revoked, _) => Err(Error::new(ErrorKind::Revoked)),
             (Answer::Failed, FailurePolicy::FailClosed) => {
@@ -180,7 +157,7 @@ impl GetUserClient {
     /// The override, or Cognito's endpoint in the region of the token's issuer (a configured
     /// issuer: the token matched it), else of its pool id.
     fn url_for(&self, verified: &VerifiedToken) -> Option<String> {
-        if let Some(endpoint) = &self.endpoint {
+        if let Some(endpoint) = &self.config.endpoint {
             return Some(endpoint.clone());
         }
         let iss = verified.standard_claims().iss.unwrap_or_default();
@@ -199,21 +176,27 @@ impl GetUserClient {
 
     async fn call(&self, url: &str, token: &str) -> Answer {
         let started = Instant::now();
-        let answer = match tokio::time::timeout(self.timeout, self.exchange(url, token)).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(why)) => {
-                WARNINGS.warn(format_args!("GetUser check failed: {why}"));
-                Answer::Failed
-            }
-            Err(_) => {
-                WARNINGS.warn(format_args!(
-                    "GetUser check timed out after {:?}",
-                    self.timeout
-                ));
-                Answer::Failed
-            }
+        let answer =
+            match tokio::time::timeout(self.config.timeout, self.exchange(url, token)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(why)) => {
+                    WARNINGS.warn(format_args!("GetUser check failed: {why}"));
+                    Answer::Failed
+                }
+                Err(_) => {
+                    WARNINGS.warn(format_args!(
+                        "GetUser check timed out after {:?}",
+                        self.config.timeout
+                    ));
+                    Answer::Failed
+                }
+            };
+        let label = match answer {
+            Answer::Valid => "valid",
+            Answer::Revoked => "revoked",
+            Answer::Failed => "error",
         };
-        metrics::get_user_call(answer_label(answer), started.elapsed());
+        metrics::get_user_call(label, started.elapsed());
         answer
     }
 
@@ -227,7 +210,7 @@ impl GetUserClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| described(&request_error(&e, ENDPOINT, self.timeout)))?;
+            .map_err(|e| described(&request_error(&e, ENDPOINT, self.config.timeout)))?;
         let status = response.status();
         let header_type = response
             .headers()
@@ -237,7 +220,7 @@ impl GetUserClient {
         if status == StatusCode::OK {
             return Ok(Answer::Valid);
         }
-        let body = read_capped(response, MAX_ANSWER_BYTES, ENDPOINT, self.timeout)
+        let body = read_capped(response, MAX_ANSWER_BYTES, ENDPOINT, self.config.timeout)
             .await
             .map_err(|e| described(&e))?;
         let error_type = header_type.or_else(|| {
@@ -266,17 +249,14 @@ impl GetUserClient {
 /// part, need not be hashed. (The header too: with a key set of one's own, an RSA key can be
 /// made that accepts a given signature over other content.)
 fn hash(token: &str) -> TokenHash {
-    let header = token.split_once('.').map_or(token, |(header, _)| header);
-    let signature = token
-        .rsplit_once('.')
-        .map_or(token, |(_, signature)| signature);
+    let header = token.split('.').next().unwrap_or(token);
+    let signature = token.rsplit('.').next().unwrap_or(token);
     let mut context = digest::Context::new(&digest::SHA256);
-    context.update(header.as_bytes());
-    context.update(b".");
-    context.update(signature.as_bytes());
-    let digest = context.finish();
+    for part in [header, ".", signature] {
+        context.update(part.as_bytes());
+    }
     let mut key = [0; 32];
-    key.copy_from_slice(digest.as_ref());
+    key.copy_from_slice(context.finish().as_ref());
     key
 }
 
@@ -285,14 +265,6 @@ fn hash(token: &str) -> TokenHash {
 fn short_type(error_type: &str) -> &str {
     let after_hash = error_type.rsplit('#').next().unwrap_or(error_type);
     after_hash.split(':').next().unwrap_or(after_hash).trim()
-}
-
-fn answer_label(answer: Answer) -> &'static str {
-    match answer {
-        Answer::Valid => "valid",
-        Answer::Revoked => "revoked",
-        Answer::Failed => "error",
-    }
 }
 
 /// Why an exchange failed, in the words of the check rather than of a JWKS fetch.
@@ -308,9 +280,9 @@ fn described(error: &JwksError) -> String {
 impl std::fmt::Debug for GetUserClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GetUserClient")
-            .field("endpoint", &self.endpoint)
-            .field("ttl", &self.ttl)
-            .field("policy", &self.policy)
+            .field("endpoint", &self.config.endpoint)
+            .field("ttl", &self.config.ttl)
+            .field("policy", &self.config.failure_policy)
             .finish_non_exhaustive()
     }
 }

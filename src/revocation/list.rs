@@ -4,14 +4,13 @@
 use std::{
     collections::{BTreeSet, HashMap},
     sync::{
-        Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        Arc, Mutex, RwLock, RwLockWriteGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use crate::{
-    budget::now_ms,
     defaults::{COGNITO_MAX_TOKEN_LIFETIME, DEFAULT_LEEWAY, DEFAULT_REVOCATION_LIST_MAX_ENTRIES},
     rate_limited_log::RateLimit,
     verified_token::VerifiedToken,
@@ -48,6 +47,11 @@ struct Shard {
 }
 
 impl Shard {
+    fn add(&mut self, what: What, id: Arc<str>, entry: Entry) {
+        self.by_expiry.insert((entry.until, what, Arc::clone(&id)));
+        self.entries[what as usize].insert(id, entry);
+    }
+
     fn remove(&mut self, until: i64, what: What, id: &Arc<str>) {
         self.entries[what as usize].remove(id);
         self.by_expiry.remove(&(until, what, Arc::clone(id)));
@@ -59,7 +63,6 @@ struct Inner {
     /// Entries per kind: a read skips a kind that has none, and an empty list costs three
     /// atomic loads.
     counts: [AtomicUsize; 3],
-    len: AtomicUsize,
     max_entries: usize,
     grace_secs: i64,
     evictions: AtomicU64,
@@ -73,15 +76,9 @@ static FULL_WARNINGS: RateLimit = RateLimit::new();
 /// A full list evicted or refused an entry: live revocations are at risk; size the list above
 /// a day's revocations.
 fn warn_full(what: &str) {
-    match FULL_WARNINGS.admit(now_ms()) {
-        Some(held_back) => {
-            tracing::warn!(
-                held_back,
-                "revocation list full: {what}; raise its max_entries"
-            )
-        }
-        None => tracing::debug!("revocation list full: {what}"),
-    }
+    FULL_WARNINGS.warn(format_args!(
+        "revocation list full: {what}; raise its max_entries"
+    ));
 }
 
 /// What [`RevocationList::revoke_jti`] and its siblings did. A full list evicts or refuses
@@ -171,7 +168,6 @@ impl RevocationList {
             inner: Arc::new(Inner {
                 shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
                 counts: Default::default(),
-                len: AtomicUsize::new(0),
                 max_entries,
                 grace_secs: i64::try_from(grace.as_secs()).unwrap_or(i64::MAX),
                 evictions: AtomicU64::new(0),
@@ -220,7 +216,8 @@ impl RevocationList {
             if inner.counts[what as usize].load(Ordering::Relaxed) == 0 {
                 return None;
             }
-            let entry = *self.read(id).entries[what as usize].get(id)?;
+            let shard = inner.shards[shard_of(id)].read();
+            let entry = *shard.unwrap_or_else(|p| p.into_inner()).entries[what as usize].get(id)?;
             (now <= entry.until).then_some(entry)
         };
         if applies(What::Jti, token.jti()).is_some()
@@ -243,7 +240,8 @@ impl RevocationList {
 
     /// Entries held, expired ones not yet dropped included.
     pub fn len(&self) -> usize {
-        self.inner.len.load(Ordering::Relaxed)
+        let counts = self.inner.counts.iter();
+        counts.map(|count| count.load(Ordering::Relaxed)).sum()
     }
 
     /// True when the list holds no entry.
@@ -290,8 +288,7 @@ impl RevocationList {
                     until: old.until.max(until),
                     issued_up_to: old.issued_up_to.max(issued_up_to),
                 };
-                shard.by_expiry.insert((entry.until, what, Arc::clone(&id)));
-                shard.entries[what as usize].insert(id, entry);
+                shard.add(what, id, entry);
                 return Revoked::Extended;
             }
         }
@@ -303,7 +300,7 @@ impl RevocationList {
                         .write()
                         .unwrap_or_else(|p| p.into_inner());
                     shard.remove(soonest.0, soonest.1, &soonest.2);
-                    self.forget(soonest.1);
+                    inner.counts[soonest.1 as usize].fetch_sub(1, Ordering::Relaxed);
                     inner.evictions.fetch_add(1, Ordering::Relaxed);
                     warn_full("evicted the entry that expires soonest to add a new one");
                     outcome = Revoked::AddedByEvicting;
@@ -314,18 +311,12 @@ impl RevocationList {
                 }
             }
         }
-        let id: Arc<str> = id.into();
-        let mut shard = self.write(&id);
-        shard.by_expiry.insert((until, what, Arc::clone(&id)));
-        shard.entries[what as usize].insert(
-            id,
-            Entry {
-                until,
-                issued_up_to,
-            },
-        );
+        let entry = Entry {
+            until,
+            issued_up_to,
+        };
+        self.write(id).add(what, id.into(), entry);
         inner.counts[what as usize].fetch_add(1, Ordering::Relaxed);
-        inner.len.fetch_add(1, Ordering::Relaxed);
         outcome
     }
 
@@ -337,7 +328,7 @@ impl RevocationList {
             while let Some(first) = shard.by_expiry.first().filter(|(until, ..)| *until < now) {
                 let (until, what, id) = first.clone();
                 shard.remove(until, what, &id);
-                self.forget(what);
+                self.inner.counts[what as usize].fetch_sub(1, Ordering::Relaxed);
                 purged += 1;
             }
         }
@@ -357,11 +348,6 @@ impl RevocationList {
             .min_by_key(|(_, first)| first.0)
     }
 
-    fn forget(&self, what: What) {
-        self.inner.counts[what as usize].fetch_sub(1, Ordering::Relaxed);
-        self.inner.len.fetch_sub(1, Ordering::Relaxed);
-    }
-
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         // The lock guards no data of its own: a panic elsewhere cannot leave anything half
         // written behind it.
@@ -369,12 +355,6 @@ impl RevocationList {
             .writer
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    fn read(&self, id: &str) -> RwLockReadGuard<'_, Shard> {
-        self.inner.shards[shard_of(id)]
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn write(&self, id: &str) -> RwLockWriteGuard<'_, Shard> {

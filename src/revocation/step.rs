@@ -43,14 +43,13 @@ impl RevocationSettings {
                 "the revocation list's grace is shorter than the leeway: a revoked token would pass once its entry expired",
             );
         }
-        let get_user = match &self.get_user {
-            Some(config) => Some(Arc::new(GetUserClient::new(config)?)),
-            None => None,
-        };
         Ok(Some(RevocationStep {
             list: self.list.clone(),
             checks: self.checks.clone().into_boxed_slice(),
-            get_user,
+            get_user: match &self.get_user {
+                Some(config) => Some(Arc::new(GetUserClient::new(config)?)),
+                None => None,
+            },
         }))
     }
 }
@@ -96,7 +95,9 @@ impl RevocationStep {
             return Verdict::Pass;
         };
         match get_user.kept(token) {
-            Some(answer) => verdict(get_user.verdict(answer)),
+            Some(answer) => get_user
+                .verdict(answer)
+                .map_or_else(Verdict::Refuse, |()| Verdict::Pass),
             None => Verdict::AskCognito,
         }
     }
@@ -116,10 +117,8 @@ impl RevocationStep {
     /// After [`Verdict::AskCognito`] on a path that never touches the network: the failure
     /// policy, as if Cognito could not be reached.
     pub(crate) fn without_cognito(&self, verified: &VerifiedToken) -> Result<(), Error> {
-        match self.cognito_asked_about(verified) {
-            Some(get_user) => get_user.verdict(Answer::Failed),
-            None => Ok(()),
-        }
+        let get_user = self.cognito_asked_about(verified);
+        get_user.map_or(Ok(()), |get_user| get_user.verdict(Answer::Failed))
     }
 
     /// The `GetUser` client, for an access token that `GetUser` accepts: one with the
@@ -130,13 +129,6 @@ impl RevocationStep {
         self.get_user.as_ref().filter(|_| {
             verified.token_use() == TokenUse::Access && verified.has_scope(GET_USER_SCOPE)
         })
-    }
-}
-
-fn verdict(result: Result<(), Error>) -> Verdict {
-    match result {
-        Ok(()) => Verdict::Pass,
-        Err(error) => Verdict::Refuse(error),
     }
 }
 

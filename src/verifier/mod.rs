@@ -119,7 +119,7 @@ pub use user_pool::UserPool;
 use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims},
     error::Error,
-    jwks::{KeyProvider, KeyStoreStatus},
+    jwks::KeyStoreStatus,
     metrics::VerifierMetrics,
     revocation::RevocationStep,
     token_cache::TokenCache,

@@ -48,9 +48,8 @@
 //!
 //! Steps 4 and 7 to 10 are the pure functions of this file, of (claims, policy, now), with no
 //! keys and no I/O; their table of cases is in this file's tests. Steps 1 to 3 are in
-//! `compact_token.rs`, 5 and 6 in the verifier with the key store's
-//! [`KeyProvider`](crate::jwks) seam, 11 in [`revocation`](crate::revocation), 12 in
-//! [`TokenRequirements`](crate::TokenRequirements).
+//! `compact_token.rs`, 5 and 6 in the verifier with the pool's [key store](crate::jwks), 11 in
+//! [`revocation`](crate::revocation), 12 in [`TokenRequirements`](crate::TokenRequirements).
 //!
 //! # Load balancer tokens
 //!

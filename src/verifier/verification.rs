@@ -16,7 +16,7 @@ use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims, TokenPayload},
     compact_token::{CompactToken, Header, Padding},
     error::{Error, ErrorKind},
-    jwks::{KeyLookup, KeyProvider, RefetchOutcome, VerifyingKey},
+    jwks::{KeyLookup, RefetchOutcome, VerifyingKey},
     revocation::Verdict,
     token_family::USER_POOL,
     verified_token::{FittedClaims, Provenance, VerifiedToken},
