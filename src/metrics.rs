@@ -247,8 +247,10 @@ pub(crate) fn get_user_call(result: &'static str, elapsed: Duration) {
     let _ = (result, elapsed);
 }
 
-#[cfg(all(test, feature = "metrics"))]
+#[cfg(test)]
 mod tests {
+    #![cfg(feature = "metrics")]
+
     use super::*;
 
     #[test]
