@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{
     lenient::scope_string,
-    payload::{Captured, Fit, Fitting, Payload, keep_checked},
+    payload::{Captured, Fit, Fitting, Payload, fitted},
 };
 use crate::token_use::TokenUse;
 
@@ -78,50 +78,31 @@ impl AccessClaims {
     /// The claims of a payload read in one pass, with whether they fit this type. The checked
     /// claims are moved; the others are read from what the pass captured.
     pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
-        let mut fitting = Fitting(Fit::Fits);
-        let mut extra = Map::new();
-        for (key, value) in p.rest {
-            if let Some(value) = fitting.value(value, "extra") {
-                extra.insert(key, value);
-            }
-        }
-        keep_checked(&mut extra, "nbf", p.nbf.map(Value::from));
-        keep_checked(&mut extra, "aud", p.aud.map(Value::String));
-        keep_checked(
-            &mut extra,
-            "cognito:username",
-            p.cognito_username.map(Value::String),
-        );
-        fitting.keep(&mut extra, "cognito:roles", p.roles);
-        fitting.keep(&mut extra, "cognito:preferred_role", p.preferred_role);
-        fitting.keep(&mut extra, "email", p.email);
-        fitting.keep(&mut extra, "email_verified", p.email_verified);
-        fitting.keep(&mut extra, "phone_number", p.phone_number);
-        fitting.keep(&mut extra, "phone_number_verified", p.phone_number_verified);
-        fitting.keep(&mut extra, "name", p.name);
-        fitting.keep(&mut extra, "given_name", p.given_name);
-        fitting.keep(&mut extra, "family_name", p.family_name);
-        fitting.keep(&mut extra, "identities", p.identities);
-        fitting.keep(&mut extra, "at_hash", p.at_hash);
-        fitting.keep(&mut extra, "nonce", p.nonce);
-        let claims = Self {
-            sub: fitting.required(p.sub, "sub"),
-            iss: fitting.required(p.iss, "iss"),
-            client_id: fitting.required(p.client_id, "client_id"),
+        let mut f = Fitting::new(p.rest, None);
+        f.keep_checked("nbf", p.nbf);
+        f.keep_checked("aud", p.aud);
+        f.keep_checked("cognito:username", p.cognito_username);
+        f.keep("cognito:roles", p.roles);
+        f.keep("cognito:preferred_role", p.preferred_role);
+        f.keep("email", p.email);
+        f.keep("email_verified", p.email_verified);
+        f.keep("phone_number", p.phone_number);
+        f.keep("phone_number_verified", p.phone_number_verified);
+        f.keep("name", p.name);
+        f.keep("given_name", p.given_name);
+        f.keep("family_name", p.family_name);
+        f.keep("identities", p.identities);
+        f.keep("at_hash", p.at_hash);
+        f.keep("nonce", p.nonce);
+        let claims = fitted!(p, f, {
+            client_id: f.required(p.client_id, "client_id"),
             token_use,
             scope: p.scope.map(|scope| scope.0).unwrap_or_default(),
             username: p.username,
-            groups: p.groups.unwrap_or_default(),
-            auth_time: p.auth_time,
-            iat: p.iat,
-            exp: fitting.required(p.exp, "exp"),
-            jti: p.jti,
-            origin_jti: p.origin_jti,
-            event_id: fitting.field(p.event_id, "event_id"),
-            version: fitting.field(p.version, "version"),
-            extra,
-        };
-        (claims, fitting.0)
+        }, {
+            version: f.field(p.version, "version"),
+        });
+        (claims, f.fit)
     }
 
     /// True when `scope` holds `scope`.
