@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, Uri, header::AUTHORIZATION};
 
-use super::{FoundToken, TokenProblem, TokenSource, token68::token68};
+use super::{FoundToken, TokenProblem, TokenSource, token68::found_token68};
 
 /// Reads the token from `Authorization: Bearer <token>`: the scheme case-insensitively, then
 /// exactly one space, then a token68 (`A-Z a-z 0-9 - . _ ~ + /`, optional trailing `=`). Two
@@ -46,13 +46,7 @@ fn bearer_token(headers: &HeaderMap) -> FoundToken<'_> {
     if !bytes[..scheme_end].eq_ignore_ascii_case(SCHEME) {
         return FoundToken::Invalid(TokenProblem::OtherScheme);
     }
-    let Some(token) = bytes.get(scheme_end + 1..) else {
-        return FoundToken::Invalid(TokenProblem::Malformed);
-    };
-    token68(token).map_or(
-        FoundToken::Invalid(TokenProblem::Malformed),
-        FoundToken::Present,
-    )
+    found_token68(bytes.get(scheme_end + 1..))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use http::{HeaderMap, Uri, header::COOKIE};
 
 use super::{
-    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::token68,
+    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::found_token68,
 };
 
 /// Reads the token from the cookie of this name, in every `Cookie` header of the request
@@ -82,13 +82,7 @@ impl TokenSource for Cookie {
             }
             found = Some(unquote(trim(&pair[eq + 1..])));
         }
-        match found {
-            None => FoundToken::Absent,
-            Some(value) => token68(value).map_or(
-                FoundToken::Invalid(TokenProblem::Malformed),
-                FoundToken::Present,
-            ),
-        }
+        found.map_or(FoundToken::Absent, |value| found_token68(Some(value)))
     }
 }
 

@@ -97,7 +97,7 @@ impl CognitoVerifier {
             inner.pools.store(Arc::new(table));
         }
         if let Some(cache) = &inner.cache {
-            cache.remove_pool(id);
+            cache.retain(|verified| verified.pool_id() != id);
         }
         tracing::info!(pool = %id, "user pool removed");
         true

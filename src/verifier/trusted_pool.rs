@@ -111,11 +111,21 @@ impl PoolSettings {
                 for url in urls {
                     fetchers.push(self.fetcher(&pool.id, url)?);
                 }
+                // When keys leave the set, the cached tokens they verified go (a hit checks the
+                // key anyway; this frees their memory at once).
+                let drop_tokens = cache.map(|cache| -> KeysRemoved {
+                    let (cache, pool) = (Arc::clone(cache), Arc::clone(&id));
+                    Box::new(move |kids: &[&str]| {
+                        cache.retain(|verified| {
+                            !(*verified.pool_id() == *pool && kids.contains(&verified.kid()))
+                        });
+                    })
+                });
                 KeyStore::remote(
                     id.clone(),
                     KeyLocations::new(fetchers),
                     self.refresh.clone(),
-                    cache.map(|cache| drop_tokens_of(cache, &id)),
+                    drop_tokens,
                 )
             }
         };
@@ -182,21 +192,5 @@ impl TrustedPool {
                 source,
             }
         })
-    }
-}
-
-/// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
-/// (A hit checks the key anyway; this frees their memory at once.)
-fn drop_tokens_of(cache: &Arc<TokenCache<VerifiedToken>>, pool: &Arc<str>) -> KeysRemoved {
-    let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
-    Box::new(move |kids| {
-        cache.retain(|verified| !(*verified.pool_id() == *pool && kids.contains(&verified.kid())));
-    })
-}
-
-impl TokenCache<VerifiedToken> {
-    /// Drops the entries of the pool `pool` (removed from the verifier).
-    pub(super) fn remove_pool(&self, pool: &str) {
-        self.retain(|verified| verified.pool_id() != pool);
     }
 }
