@@ -3,75 +3,53 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::{
     lenient::scope_string,
-    payload::{Captured, Fit, Fitting, Payload, fitted},
+    members::{claims_type, fitted},
+    payload::{Captured, Fit, Fitting, Payload},
 };
 use crate::token_use::TokenUse;
 
-/// The claims of a verified Cognito access token.
-///
-/// Machine-to-machine tokens (client credentials grant) have no `username` and no groups;
-/// their `sub` is the app client id. Every claim not named here is kept in
-/// [`AccessClaims::extra`].
-///
-/// ```
-/// use axum_cognito::AccessClaims;
-///
-/// let claims: AccessClaims = serde_json::from_str(r#"{
-///     "sub": "client", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
-///     "client_id": "client", "token_use": "access", "exp": 1700000000,
-///     "scope": "orders/read orders/write"
-/// }"#).unwrap();
-/// assert!(claims.has_scope("orders/read"));
-/// assert_eq!(claims.username, None);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct AccessClaims {
-    /// The user's unique identifier, or the app client id for machine-to-machine tokens.
-    pub sub: String,
-    /// The issuer: the user pool's URL.
-    pub iss: String,
-    /// The app client the token was issued to (access tokens carry no `aud`).
-    pub client_id: String,
-    /// Always [`TokenUse::Access`] once verified.
-    pub token_use: TokenUse,
-    /// The granted scopes (`scope`, space-separated in the token); empty when absent.
-    #[serde(serialize_with = "scope_string")]
-    pub scope: BTreeSet<String>,
-    /// The user name; `None` for machine-to-machine tokens.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// The user's groups (`cognito:groups`); empty when absent.
-    #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// When the user authenticated (`auth_time`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<i64>,
-    /// When the token was issued (`iat`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    /// When the token expires (`exp`).
-    pub exp: i64,
-    /// The token's id (`jti`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
-    /// The id of the sign-in session's first token (`origin_jti`); absent for
-    /// machine-to-machine tokens.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin_jti: Option<String>,
-    /// `event_id`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    /// The token format version (`version`, 2 for current pools).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// Every other claim.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+claims_type! {
+    /// The claims of a verified Cognito access token.
+    ///
+    /// Machine-to-machine tokens (client credentials grant) have no `username` and no groups;
+    /// their `sub` is the app client id. Every claim not named here is kept in
+    /// [`AccessClaims::extra`].
+    ///
+    /// ```
+    /// use axum_cognito::AccessClaims;
+    ///
+    /// let claims: AccessClaims = serde_json::from_str(r#"{
+    ///     "sub": "client", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
+    ///     "client_id": "client", "token_use": "access", "exp": 1700000000,
+    ///     "scope": "orders/read orders/write"
+    /// }"#).unwrap();
+    /// assert!(claims.has_scope("orders/read"));
+    /// assert_eq!(claims.username, None);
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct AccessClaims {
+        /// The app client the token was issued to (access tokens carry no `aud`).
+        pub client_id: String,
+        /// Always [`TokenUse::Access`] once verified.
+        pub token_use: TokenUse,
+        /// The granted scopes (`scope`, space-separated in the token); empty when absent.
+        #[serde(serialize_with = "scope_string")]
+        pub scope: BTreeSet<String>,
+        /// The user name; `None` for machine-to-machine tokens.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub username: Option<String>,
+        /// The user's groups (`cognito:groups`); empty when absent.
+        #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
+        pub groups: Vec<String>,
+    } {
+        /// The token format version (`version`, 2 for current pools).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub version: Option<i64>,
+    }
 }
 
 impl AccessClaims {
@@ -110,11 +88,6 @@ impl AccessClaims {
         self.scope.contains(scope)
     }
 
-    /// True when `cognito:groups` holds `group`.
-    pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
-    }
-
     /// True for a machine-to-machine token: no user, `sub` is the app client id.
     pub fn is_machine_to_machine(&self) -> bool {
         self.username.is_none() && self.sub == self.client_id
@@ -125,6 +98,8 @@ impl AccessClaims {
 /// one pass), which the one-pass reading must equal.
 #[cfg(test)]
 pub(super) fn wire_reading(json: &str) -> AccessClaims {
+    use serde_json::{Map, Value};
+
     use super::lenient::scope_set;
 
     #[derive(serde::Deserialize)]

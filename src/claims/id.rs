@@ -3,110 +3,92 @@
 use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, Payload, fitted};
+use super::{
+    members::{claims_type, fitted},
+    payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, Payload},
+};
 use crate::token_use::TokenUse;
 
-/// The claims of a verified Cognito ID token.
-///
-/// `custom:*` attributes are gathered in [`IdClaims::custom`] without their prefix; every claim
-/// not named here is kept in [`IdClaims::extra`]. Serializing writes the claims back under
-/// Cognito's names.
-///
-/// ```
-/// use axum_cognito::IdClaims;
-///
-/// let claims: IdClaims = serde_json::from_str(r#"{
-///     "sub": "5f1c", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
-///     "aud": "client", "token_use": "id", "exp": 1700000000, "cognito:username": "alice",
-///     "cognito:groups": ["admins"], "email_verified": "true", "custom:tenant": "acme"
-/// }"#).unwrap();
-/// assert_eq!(claims.username, "alice");
-/// assert_eq!(claims.groups, ["admins"]);
-/// assert_eq!(claims.email_verified, Some(true));
-/// assert_eq!(claims.custom["tenant"], "acme");
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct IdClaims {
-    /// The user's unique, stable identifier (`sub`).
-    pub sub: String,
-    /// The issuer: the user pool's URL (`iss`).
-    pub iss: String,
-    /// The app client the token was issued to (`aud`).
-    pub aud: String,
-    /// Always [`TokenUse::Id`] once verified.
-    pub token_use: TokenUse,
-    /// The user name (`cognito:username`).
-    #[serde(rename = "cognito:username")]
-    pub username: String,
-    /// The user's groups (`cognito:groups`); empty when the user is in no group, where Cognito
-    /// leaves the claim out.
-    #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// IAM role ARNs of the user's groups (`cognito:roles`); empty when absent.
-    #[serde(rename = "cognito:roles", skip_serializing_if = "Vec::is_empty")]
-    pub roles: Vec<String>,
-    /// The preferred IAM role (`cognito:preferred_role`).
-    #[serde(
-        rename = "cognito:preferred_role",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub preferred_role: Option<String>,
-    /// `email`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// `email_verified`, read from a boolean or from the string `"true"` / `"false"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_verified: Option<bool>,
-    /// `phone_number`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_number: Option<String>,
-    /// `phone_number_verified`, read like `email_verified`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone_number_verified: Option<bool>,
-    /// `name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `given_name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub given_name: Option<String>,
-    /// `family_name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
-    /// Federated identities (`identities`), as Cognito writes them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identities: Option<Value>,
-    /// When the user authenticated (`auth_time`, seconds since the epoch).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<i64>,
-    /// When the token was issued (`iat`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    /// When the token expires (`exp`).
-    pub exp: i64,
-    /// The token's id (`jti`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
-    /// The id of the sign-in session's first token (`origin_jti`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin_jti: Option<String>,
-    /// `event_id`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    /// `at_hash`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_hash: Option<String>,
-    /// `nonce`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
-    /// String-valued `custom:*` attributes, keyed without the `custom:` prefix.
-    #[serde(flatten, serialize_with = "with_custom_prefix")]
-    pub custom: BTreeMap<String, String>,
-    /// Every other claim.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+claims_type! {
+    /// The claims of a verified Cognito ID token.
+    ///
+    /// `custom:*` attributes are gathered in [`IdClaims::custom`] without their prefix; every claim
+    /// not named here is kept in [`IdClaims::extra`]. Serializing writes the claims back under
+    /// Cognito's names.
+    ///
+    /// ```
+    /// use axum_cognito::IdClaims;
+    ///
+    /// let claims: IdClaims = serde_json::from_str(r#"{
+    ///     "sub": "5f1c", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
+    ///     "aud": "client", "token_use": "id", "exp": 1700000000, "cognito:username": "alice",
+    ///     "cognito:groups": ["admins"], "email_verified": "true", "custom:tenant": "acme"
+    /// }"#).unwrap();
+    /// assert_eq!(claims.username, "alice");
+    /// assert_eq!(claims.groups, ["admins"]);
+    /// assert_eq!(claims.email_verified, Some(true));
+    /// assert_eq!(claims.custom["tenant"], "acme");
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct IdClaims {
+        /// The app client the token was issued to (`aud`).
+        pub aud: String,
+        /// Always [`TokenUse::Id`] once verified.
+        pub token_use: TokenUse,
+        /// The user name (`cognito:username`).
+        #[serde(rename = "cognito:username")]
+        pub username: String,
+        /// The user's groups (`cognito:groups`); empty when the user is in no group, where Cognito
+        /// leaves the claim out.
+        #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
+        pub groups: Vec<String>,
+        /// IAM role ARNs of the user's groups (`cognito:roles`); empty when absent.
+        #[serde(rename = "cognito:roles", skip_serializing_if = "Vec::is_empty")]
+        pub roles: Vec<String>,
+        /// The preferred IAM role (`cognito:preferred_role`).
+        #[serde(
+            rename = "cognito:preferred_role",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub preferred_role: Option<String>,
+        /// `email`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub email: Option<String>,
+        /// `email_verified`, read from a boolean or from the string `"true"` / `"false"`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub email_verified: Option<bool>,
+        /// `phone_number`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub phone_number: Option<String>,
+        /// `phone_number_verified`, read like `email_verified`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub phone_number_verified: Option<bool>,
+        /// `name`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `given_name`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub given_name: Option<String>,
+        /// `family_name`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub family_name: Option<String>,
+        /// Federated identities (`identities`), as Cognito writes them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub identities: Option<Value>,
+    } {
+        /// `at_hash`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub at_hash: Option<String>,
+        /// `nonce`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub nonce: Option<String>,
+        /// String-valued `custom:*` attributes, keyed without the `custom:` prefix.
+        #[serde(flatten, serialize_with = "with_custom_prefix")]
+        pub custom: BTreeMap<String, String>,
+    }
 }
 
 impl IdClaims {
@@ -141,11 +123,6 @@ impl IdClaims {
         });
         (claims, f.fit)
     }
-
-    /// True when `cognito:groups` holds `group`.
-    pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
-    }
 }
 
 /// Writes `custom` back under Cognito's names, `custom:` and the attribute's name.
@@ -163,6 +140,8 @@ fn with_custom_prefix<S: Serializer>(
 /// The reading of serde's derive with `flatten`, which the one-pass reading must equal.
 #[cfg(test)]
 pub(super) fn wire_reading(json: &str) -> IdClaims {
+    use serde_json::Map;
+
     use super::lenient::bool_or_string;
 
     #[derive(serde::Deserialize)]

@@ -344,30 +344,6 @@ impl Fitting {
     }
 }
 
-/// A claims type fitted from the payload `$p` with the [`Fitting`] `$f`: the members every
-/// claims type has, read the same way, around the type's own (`head` before `groups`, `tail`
-/// after `event_id`), in field order, which is the order misfits are found in.
-macro_rules! fitted {
-    ($p:ident, $f:ident, { $($head:tt)* }, { $($tail:tt)* }) => {
-        Self {
-            sub: $f.required($p.sub, "sub"),
-            iss: $f.required($p.iss, "iss"),
-            $($head)*
-            groups: $p.groups.unwrap_or_default(),
-            auth_time: $p.auth_time,
-            iat: $p.iat,
-            exp: $f.required($p.exp, "exp"),
-            jti: $p.jti,
-            origin_jti: $p.origin_jti,
-            event_id: $f.field($p.event_id, "event_id"),
-            $($tail)*
-            extra: $f.extra,
-        }
-    };
-}
-
-pub(super) use fitted;
-
 impl<'a> TokenPayload<'a> {
     /// Parses a token's payload, which must be a JSON object.
     pub(crate) fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
