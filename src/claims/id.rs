@@ -6,6 +6,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::{
+    lenient::join_scopes,
     members::{claims_type, fitted},
     payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, Payload},
 };
@@ -99,7 +100,8 @@ impl IdClaims {
         let mut f = Fitting::new(p.rest, Some(&mut custom));
         f.keep_checked("nbf", p.nbf);
         f.keep_checked("client_id", p.client_id);
-        f.keep_checked("scope", p.scope.map(|scope| scope.joined()));
+        // Sorted, without repeats.
+        f.keep_checked("scope", p.scope.map(|scope| join_scopes(&scope.0)));
         f.keep_checked("username", p.username);
         f.keep("version", p.version);
         let claims = fitted!(p, f, {

@@ -33,7 +33,7 @@ use serde::{
 };
 use serde_json::{Map, Value, value::RawValue};
 
-use super::{StandardClaims, lenient::join_scopes};
+use super::StandardClaims;
 use crate::token_use::TokenUse;
 
 /// The prefix of an ID token's custom attributes.
@@ -63,28 +63,17 @@ impl Captured for Value {
 #[serde(transparent)]
 struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
-/// `token_use` as read: one of the two uses, or another string (refused by step 9, not by the
-/// parse, so that the error says what is wrong).
+/// `token_use` as read: `"id"`, `"access"`, or `""` for any other string, which no use
+/// matches (refused by step 9, not by the parse, so that the error says what is wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UseClaim {
-    Known(TokenUse),
-    Other,
-}
-
-impl UseClaim {
-    /// The claim as the checks read it; another value reads as `""`, which no use matches.
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Known(token_use) => token_use.as_str(),
-            Self::Other => "",
-        }
-    }
-}
+pub(crate) struct UseClaim(&'static str);
 
 impl<'de> Deserialize<'de> for UseClaim {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Text(text) = Text::deserialize(d)?;
-        Ok(TokenUse::from_claim(&text).map_or(Self::Other, Self::Known))
+        Ok(Self(
+            TokenUse::from_claim(&text).map_or("", TokenUse::as_str),
+        ))
     }
 }
 
@@ -94,14 +83,6 @@ impl<'de> Deserialize<'de> for UseClaim {
 #[derive(Debug, Default)]
 pub(crate) struct ScopeClaim(pub(super) BTreeSet<String>);
 
-impl ScopeClaim {
-    /// The scopes as one string again (for the `extra` of an ID token, which has no scope
-    /// field): sorted, without repeats.
-    pub(super) fn joined(&self) -> String {
-        join_scopes(&self.0)
-    }
-}
-
 impl<'de> Deserialize<'de> for ScopeClaim {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Text(text) = Text::deserialize(d)?;
@@ -110,19 +91,15 @@ impl<'de> Deserialize<'de> for ScopeClaim {
     }
 }
 
-/// Declares the payload's named members once: the [`Payload`] that holds them and the pass
-/// that reads each at most once.
+/// Declares the payload's named members once, each with the type it is read as (`C`: captured):
+/// the [`Payload`] that holds them and the pass that reads each at most once.
 macro_rules! payload_members {
-    (
-        checked { $($checked:ident: $ty:ty = $checked_name:literal,)* }
-        captured { $($captured:ident = $captured_name:literal,)* }
-    ) => {
+    ($($member:ident: $ty:ty = $name:literal,)*) => {
         /// Every claim of a user-pool token, read in one pass; see the module docs. `C` is how
         /// the members the checks do not read are captured.
         #[derive(Debug)]
         pub(crate) struct Payload<C> {
-            $(pub(super) $checked: Option<$ty>,)*
-            $(pub(super) $captured: Option<C>,)*
+            $(pub(super) $member: Option<$ty>,)*
             /// Every other member, `custom:*` included, in the payload's order.
             pub(super) rest: Vec<(String, C)>,
         }
@@ -130,8 +107,7 @@ macro_rules! payload_members {
         /// The named members, each the number of its bit in the set of members seen.
         #[allow(non_camel_case_types)]
         enum Member {
-            $($checked,)*
-            $($captured,)*
+            $($member,)*
         }
 
         impl<'de, C: Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
@@ -143,8 +119,7 @@ macro_rules! payload_members {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Payload<C>, A::Error> {
                 let mut p = Payload {
-                    $($checked: None,)*
-                    $($captured: None,)*
+                    $($member: None,)*
                     rest: Vec::new(),
                 };
                 // A second one is refused, `null` or not (`null` reads as absent, as
@@ -160,13 +135,9 @@ macro_rules! payload_members {
                 };
                 while let Some(Text(key)) = map.next_key()? {
                     match &*key {
-                        $($checked_name => {
-                            first(Member::$checked, $checked_name)?;
-                            p.$checked = map.next_value()?;
-                        })*
-                        $($captured_name => {
-                            first(Member::$captured, $captured_name)?;
-                            p.$captured = map.next_value()?;
+                        $($name => {
+                            first(Member::$member, $name)?;
+                            p.$member = map.next_value()?;
                         })*
                         _ => {
                             let value = map.next_value::<C>()?;
@@ -181,40 +152,37 @@ macro_rules! payload_members {
 }
 
 payload_members! {
-    checked {
-        iss: String = "iss",
-        sub: String = "sub",
-        exp: i64 = "exp",
-        nbf: i64 = "nbf",
-        token_use: UseClaim = "token_use",
-        aud: String = "aud",
-        client_id: String = "client_id",
-        scope: ScopeClaim = "scope",
-        groups: Vec<String> = "cognito:groups",
-        username: String = "username",
-        cognito_username: String = "cognito:username",
-        jti: String = "jti",
-        origin_jti: String = "origin_jti",
-        iat: i64 = "iat",
-        auth_time: i64 = "auth_time",
-    }
+    // Checked claims.
+    iss: String = "iss",
+    sub: String = "sub",
+    exp: i64 = "exp",
+    nbf: i64 = "nbf",
+    token_use: UseClaim = "token_use",
+    aud: String = "aud",
+    client_id: String = "client_id",
+    scope: ScopeClaim = "scope",
+    groups: Vec<String> = "cognito:groups",
+    username: String = "username",
+    cognito_username: String = "cognito:username",
+    jti: String = "jti",
+    origin_jti: String = "origin_jti",
+    iat: i64 = "iat",
+    auth_time: i64 = "auth_time",
     // Members of the typed claims only, as captured.
-    captured {
-        roles = "cognito:roles",
-        preferred_role = "cognito:preferred_role",
-        email = "email",
-        email_verified = "email_verified",
-        phone_number = "phone_number",
-        phone_number_verified = "phone_number_verified",
-        name = "name",
-        given_name = "given_name",
-        family_name = "family_name",
-        identities = "identities",
-        event_id = "event_id",
-        at_hash = "at_hash",
-        nonce = "nonce",
-        version = "version",
-    }
+    roles: C = "cognito:roles",
+    preferred_role: C = "cognito:preferred_role",
+    email: C = "email",
+    email_verified: C = "email_verified",
+    phone_number: C = "phone_number",
+    phone_number_verified: C = "phone_number_verified",
+    name: C = "name",
+    given_name: C = "given_name",
+    family_name: C = "family_name",
+    identities: C = "identities",
+    event_id: C = "event_id",
+    at_hash: C = "at_hash",
+    nonce: C = "nonce",
+    version: C = "version",
 }
 
 /// The payload of a token being verified: other members captured as raw text.
@@ -359,7 +327,7 @@ impl<C> Payload<C> {
             sub: self.sub.as_deref(),
             exp: self.exp,
             nbf: self.nbf,
-            token_use: self.token_use.map(UseClaim::as_str),
+            token_use: self.token_use.map(|UseClaim(claim)| claim),
             aud: self.aud.as_deref(),
             client_id: self.client_id.as_deref(),
         }
@@ -401,15 +369,11 @@ where
     D: Deserializer<'de>,
 {
     let payload = Payload::<Value>::deserialize(d)?;
-    let token_use = match payload.token_use {
-        Some(UseClaim::Known(token_use)) => token_use,
-        Some(UseClaim::Other) => {
-            return Err(de::Error::custom(
-                "`token_use` is neither `id` nor `access`",
-            ));
-        }
-        None => return Err(de::Error::missing_field("token_use")),
+    let Some(UseClaim(claim)) = payload.token_use else {
+        return Err(de::Error::missing_field("token_use"));
     };
+    let token_use = TokenUse::from_claim(claim)
+        .ok_or_else(|| de::Error::custom("`token_use` is neither `id` nor `access`"))?;
     match fit(payload, token_use) {
         (claims, Fit::Fits) => Ok(claims),
         (_, Fit::DoesNotFit(what)) => Err(de::Error::custom(format_args!(

@@ -107,10 +107,9 @@ impl PoolSettings {
                         url: String::new(),
                     });
                 }
-                let mut fetchers = Vec::with_capacity(urls.len());
-                for url in urls {
-                    fetchers.push(self.fetcher(&pool.id, url)?);
-                }
+                let fetchers = (urls.into_iter())
+                    .map(|url| self.fetcher(&pool.id, url))
+                    .collect::<Result<_, _>>()?;
                 // When keys leave the set, the cached tokens they verified go (a hit checks the
                 // key anyway; this frees their memory at once).
                 let drop_tokens = cache.map(|cache| -> KeysRemoved {
