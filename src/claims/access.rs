@@ -100,54 +100,33 @@ impl AccessClaims {
 pub(super) fn wire_reading(json: &str) -> AccessClaims {
     use serde_json::{Map, Value};
 
-    use super::lenient::scope_set;
+    use super::{
+        lenient::scope_set,
+        members::{WireMembers, from_wire},
+    };
 
     #[derive(serde::Deserialize)]
     struct Wire {
-        sub: String,
-        iss: String,
+        #[serde(flatten)]
+        members: WireMembers,
         client_id: String,
-        token_use: TokenUse,
         #[serde(default, deserialize_with = "scope_set")]
         scope: BTreeSet<String>,
         #[serde(default)]
         username: Option<String>,
-        #[serde(rename = "cognito:groups", default)]
-        groups: Vec<String>,
-        #[serde(default)]
-        auth_time: Option<i64>,
-        #[serde(default)]
-        iat: Option<i64>,
-        exp: i64,
-        #[serde(default)]
-        jti: Option<String>,
-        #[serde(default)]
-        origin_jti: Option<String>,
-        #[serde(default)]
-        event_id: Option<String>,
         #[serde(default)]
         version: Option<i64>,
         #[serde(flatten)]
         extra: Map<String, Value>,
     }
     let w: Wire = serde_json::from_str(json).unwrap();
-    AccessClaims {
-        sub: w.sub,
-        iss: w.iss,
+    from_wire!(AccessClaims, w.members, {
         client_id: w.client_id,
-        token_use: w.token_use,
         scope: w.scope,
         username: w.username,
-        groups: w.groups,
-        auth_time: w.auth_time,
-        iat: w.iat,
-        exp: w.exp,
-        jti: w.jti,
-        origin_jti: w.origin_jti,
-        event_id: w.event_id,
         version: w.version,
         extra: w.extra,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -144,18 +144,18 @@ fn with_custom_prefix<S: Serializer>(
 pub(super) fn wire_reading(json: &str) -> IdClaims {
     use serde_json::Map;
 
-    use super::lenient::bool_or_string;
+    use super::{
+        lenient::bool_or_string,
+        members::{WireMembers, from_wire},
+    };
 
     #[derive(serde::Deserialize)]
     struct Wire {
-        sub: String,
-        iss: String,
+        #[serde(flatten)]
+        members: WireMembers,
         aud: String,
-        token_use: TokenUse,
         #[serde(rename = "cognito:username")]
         username: String,
-        #[serde(rename = "cognito:groups", default)]
-        groups: Option<Vec<String>>,
         #[serde(rename = "cognito:roles", default)]
         roles: Option<Vec<String>>,
         #[serde(rename = "cognito:preferred_role", default)]
@@ -177,17 +177,6 @@ pub(super) fn wire_reading(json: &str) -> IdClaims {
         #[serde(default)]
         identities: Option<Value>,
         #[serde(default)]
-        auth_time: Option<i64>,
-        #[serde(default)]
-        iat: Option<i64>,
-        exp: i64,
-        #[serde(default)]
-        jti: Option<String>,
-        #[serde(default)]
-        origin_jti: Option<String>,
-        #[serde(default)]
-        event_id: Option<String>,
-        #[serde(default)]
         at_hash: Option<String>,
         #[serde(default)]
         nonce: Option<String>,
@@ -207,13 +196,9 @@ pub(super) fn wire_reading(json: &str) -> IdClaims {
             }
         }
     }
-    IdClaims {
-        sub: w.sub,
-        iss: w.iss,
+    from_wire!(IdClaims, w.members, {
         aud: w.aud,
-        token_use: w.token_use,
         username: w.username,
-        groups: w.groups.unwrap_or_default(),
         roles: w.roles.unwrap_or_default(),
         preferred_role: w.preferred_role,
         email: w.email,
@@ -224,17 +209,11 @@ pub(super) fn wire_reading(json: &str) -> IdClaims {
         given_name: w.given_name,
         family_name: w.family_name,
         identities: w.identities,
-        auth_time: w.auth_time,
-        iat: w.iat,
-        exp: w.exp,
-        jti: w.jti,
-        origin_jti: w.origin_jti,
-        event_id: w.event_id,
         at_hash: w.at_hash,
         nonce: w.nonce,
         custom,
         extra,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -74,3 +74,51 @@ macro_rules! fitted {
 }
 
 pub(super) use {claims_type, fitted};
+
+/// The members every claims type has, as serde's derive reads them: the part of the reference
+/// readings (`wire_reading`, compared with the one-pass reading) that every type flattens in.
+#[cfg(test)]
+#[derive(serde::Deserialize)]
+pub(super) struct WireMembers {
+    pub(super) sub: String,
+    pub(super) iss: String,
+    pub(super) token_use: crate::token_use::TokenUse,
+    #[serde(rename = "cognito:groups", default)]
+    pub(super) groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) auth_time: Option<i64>,
+    #[serde(default)]
+    pub(super) iat: Option<i64>,
+    pub(super) exp: i64,
+    #[serde(default)]
+    pub(super) jti: Option<String>,
+    #[serde(default)]
+    pub(super) origin_jti: Option<String>,
+    #[serde(default)]
+    pub(super) event_id: Option<String>,
+}
+
+/// The claims type `$ty` of a reference reading: the [`WireMembers`] `$m`, and the type's own
+/// members given.
+#[cfg(test)]
+macro_rules! from_wire {
+    ($ty:ident, $m:expr, { $($own:tt)* }) => {{
+        let m: WireMembers = $m;
+        $ty {
+            sub: m.sub,
+            iss: m.iss,
+            token_use: m.token_use,
+            groups: m.groups.unwrap_or_default(),
+            auth_time: m.auth_time,
+            iat: m.iat,
+            exp: m.exp,
+            jti: m.jti,
+            origin_jti: m.origin_jti,
+            event_id: m.event_id,
+            $($own)*
+        }
+    }};
+}
+
+#[cfg(test)]
+pub(super) use from_wire;
