@@ -74,8 +74,7 @@ impl CognitoVerifier {
                 .with(Arc::clone(&trusted), inner.max_pools)?;
             inner.pools.store(Arc::new(table));
         }
-        let next = trusted.store.next_refresh();
-        trusted.store.start_background(next);
+        trusted.store.start_background(trusted.store.next_refresh());
         tracing::info!(pool = %trusted.id, "user pool added");
         Ok(())
     }

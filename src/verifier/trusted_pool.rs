@@ -80,15 +80,12 @@ impl PoolSettings {
         if pool.clients.is_some() && self.clients.is_some() {
             return Err(ConfigError::ClientIdsIgnored(pool.id.clone()));
         }
-        let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
-            Some(AppClients::Listed(list))
-                if !list.is_empty() && list.iter().all(|c| !c.is_empty()) =>
-            {
-                AppClients::Listed(list)
-            }
-            Some(AppClients::Any) => AppClients::Any,
-            _ => return Err(ConfigError::ClientIdsNotSet(pool.id.clone())),
-        };
+        let clients = (pool.clients.clone().or_else(|| self.clients.clone()))
+            .filter(|clients| match clients {
+                AppClients::Listed(list) => !list.is_empty() && list.iter().all(|c| !c.is_empty()),
+                AppClients::Any => true,
+            })
+            .ok_or_else(|| ConfigError::ClientIdsNotSet(pool.id.clone()))?;
         let id: Arc<str> = pool.id.as_str().into();
         let store = match &pool.keys {
             KeySource::Json(json) => {
