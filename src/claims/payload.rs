@@ -446,6 +446,15 @@ mod tests {
         }
     }
 
+    /// The member names and string claims read through `Text` are not copied.
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let Text(text) = serde_json::from_str::<Text<'_>>(r#""iss""#).unwrap();
+        assert!(matches!(text, Cow::Borrowed("iss")));
+        let Text(text) = serde_json::from_str::<Text<'_>>(r#""i\u0073s""#).unwrap();
+        assert!(matches!(text, Cow::Owned(_)));
+    }
+
     #[test]
     fn member_names_with_escapes_are_read() {
         let payload = TokenPayload::parse(r#"{"i\u0073s":"a","sub":"s\u00e9"}"#).unwrap();
