@@ -3,135 +3,89 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::{
     lenient::scope_string,
-    payload::{Captured, Fit, Fitting, Payload, keep_checked},
+    members::{claims_type, fitted},
+    payload::{Captured, Fit, Fitting, Payload},
 };
 use crate::token_use::TokenUse;
 
-/// The claims of a verified Cognito access token.
-///
-/// Machine-to-machine tokens (client credentials grant) have no `username` and no groups;
-/// their `sub` is the app client id. Every claim not named here is kept in
-/// [`AccessClaims::extra`].
-///
-/// ```
-/// use axum_cognito::AccessClaims;
-///
-/// let claims: AccessClaims = serde_json::from_str(r#"{
-///     "sub": "client", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
-///     "client_id": "client", "token_use": "access", "exp": 1700000000,
-///     "scope": "orders/read orders/write"
-/// }"#).unwrap();
-/// assert!(claims.has_scope("orders/read"));
-/// assert_eq!(claims.username, None);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct AccessClaims {
-    /// The user's unique identifier, or the app client id for machine-to-machine tokens.
-    pub sub: String,
-    /// The issuer: the user pool's URL.
-    pub iss: String,
-    /// The app client the token was issued to (access tokens carry no `aud`).
-    pub client_id: String,
-    /// Always [`TokenUse::Access`] once verified.
-    pub token_use: TokenUse,
-    /// The granted scopes (`scope`, space-separated in the token); empty when absent.
-    #[serde(serialize_with = "scope_string")]
-    pub scope: BTreeSet<String>,
-    /// The user name; `None` for machine-to-machine tokens.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// The user's groups (`cognito:groups`); empty when absent.
-    #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// When the user authenticated (`auth_time`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<i64>,
-    /// When the token was issued (`iat`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    /// When the token expires (`exp`).
-    pub exp: i64,
-    /// The token's id (`jti`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
-    /// The id of the sign-in session's first token (`origin_jti`); absent for
-    /// machine-to-machine tokens.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin_jti: Option<String>,
-    /// `event_id`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    /// The token format version (`version`, 2 for current pools).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
-    /// Every other claim.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+claims_type! {
+    /// The claims of a verified Cognito access token.
+    ///
+    /// Machine-to-machine tokens (client credentials grant) have no `username` and no groups;
+    /// their `sub` is the app client id. Every claim not named here is kept in
+    /// [`AccessClaims::extra`].
+    ///
+    /// ```
+    /// use axum_cognito::AccessClaims;
+    ///
+    /// let claims: AccessClaims = serde_json::from_str(r#"{
+    ///     "sub": "client", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
+    ///     "client_id": "client", "token_use": "access", "exp": 1700000000,
+    ///     "scope": "orders/read orders/write"
+    /// }"#).unwrap();
+    /// assert!(claims.has_scope("orders/read"));
+    /// assert_eq!(claims.username, None);
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct AccessClaims {
+        /// The app client the token was issued to (access tokens carry no `aud`).
+        pub client_id: String,
+        /// Always [`TokenUse::Access`] once verified.
+        pub token_use: TokenUse,
+        /// The granted scopes (`scope`, space-separated in the token); empty when absent.
+        #[serde(serialize_with = "scope_string")]
+        pub scope: BTreeSet<String>,
+        /// The user name; `None` for machine-to-machine tokens.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub username: Option<String>,
+        /// The user's groups (`cognito:groups`); empty when absent.
+        #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
+        pub groups: Vec<String>,
+    } {
+        /// The token format version (`version`, 2 for current pools).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub version: Option<i64>,
+    }
 }
 
 impl AccessClaims {
     /// The claims of a payload read in one pass, with whether they fit this type. The checked
     /// claims are moved; the others are read from what the pass captured.
     pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
-        let mut fitting = Fitting(Fit::Fits);
-        let mut extra = Map::new();
-        for (key, value) in p.rest {
-            if let Some(value) = fitting.value(value, "extra") {
-                extra.insert(key, value);
-            }
-        }
-        keep_checked(&mut extra, "nbf", p.nbf.map(Value::from));
-        keep_checked(&mut extra, "aud", p.aud.map(Value::String));
-        keep_checked(
-            &mut extra,
-            "cognito:username",
-            p.cognito_username.map(Value::String),
-        );
-        fitting.keep(&mut extra, "cognito:roles", p.roles);
-        fitting.keep(&mut extra, "cognito:preferred_role", p.preferred_role);
-        fitting.keep(&mut extra, "email", p.email);
-        fitting.keep(&mut extra, "email_verified", p.email_verified);
-        fitting.keep(&mut extra, "phone_number", p.phone_number);
-        fitting.keep(&mut extra, "phone_number_verified", p.phone_number_verified);
-        fitting.keep(&mut extra, "name", p.name);
-        fitting.keep(&mut extra, "given_name", p.given_name);
-        fitting.keep(&mut extra, "family_name", p.family_name);
-        fitting.keep(&mut extra, "identities", p.identities);
-        fitting.keep(&mut extra, "at_hash", p.at_hash);
-        fitting.keep(&mut extra, "nonce", p.nonce);
-        let claims = Self {
-            sub: fitting.required(p.sub, "sub"),
-            iss: fitting.required(p.iss, "iss"),
-            client_id: fitting.required(p.client_id, "client_id"),
+        let mut f = Fitting::new(p.rest, None);
+        f.keep_checked("nbf", p.nbf);
+        f.keep_checked("aud", p.aud);
+        f.keep_checked("cognito:username", p.cognito_username);
+        f.keep("cognito:roles", p.roles);
+        f.keep("cognito:preferred_role", p.preferred_role);
+        f.keep("email", p.email);
+        f.keep("email_verified", p.email_verified);
+        f.keep("phone_number", p.phone_number);
+        f.keep("phone_number_verified", p.phone_number_verified);
+        f.keep("name", p.name);
+        f.keep("given_name", p.given_name);
+        f.keep("family_name", p.family_name);
+        f.keep("identities", p.identities);
+        f.keep("at_hash", p.at_hash);
+        f.keep("nonce", p.nonce);
+        let claims = fitted!(p, f, {
+            client_id: f.required(p.client_id, "client_id"),
             token_use,
             scope: p.scope.map(|scope| scope.0).unwrap_or_default(),
             username: p.username,
-            groups: p.groups.unwrap_or_default(),
-            auth_time: p.auth_time,
-            iat: p.iat,
-            exp: fitting.required(p.exp, "exp"),
-            jti: p.jti,
-            origin_jti: p.origin_jti,
-            event_id: fitting.field(p.event_id, "event_id"),
-            version: fitting.field(p.version, "version"),
-            extra,
-        };
-        (claims, fitting.0)
+        }, {
+            version: f.field(p.version, "version"),
+        });
+        (claims, f.fit)
     }
 
     /// True when `scope` holds `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scope.contains(scope)
-    }
-
-    /// True when `cognito:groups` holds `group`.
-    pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
     }
 
     /// True for a machine-to-machine token: no user, `sub` is the app client id.
@@ -144,54 +98,35 @@ impl AccessClaims {
 /// one pass), which the one-pass reading must equal.
 #[cfg(test)]
 pub(super) fn wire_reading(json: &str) -> AccessClaims {
-    use super::lenient::scope_set;
+    use serde_json::{Map, Value};
+
+    use super::{
+        lenient::scope_set,
+        members::{WireMembers, from_wire},
+    };
 
     #[derive(serde::Deserialize)]
     struct Wire {
-        sub: String,
-        iss: String,
+        #[serde(flatten)]
+        members: WireMembers,
         client_id: String,
-        token_use: TokenUse,
         #[serde(default, deserialize_with = "scope_set")]
         scope: BTreeSet<String>,
         #[serde(default)]
         username: Option<String>,
-        #[serde(rename = "cognito:groups", default)]
-        groups: Vec<String>,
-        #[serde(default)]
-        auth_time: Option<i64>,
-        #[serde(default)]
-        iat: Option<i64>,
-        exp: i64,
-        #[serde(default)]
-        jti: Option<String>,
-        #[serde(default)]
-        origin_jti: Option<String>,
-        #[serde(default)]
-        event_id: Option<String>,
         #[serde(default)]
         version: Option<i64>,
         #[serde(flatten)]
         extra: Map<String, Value>,
     }
     let w: Wire = serde_json::from_str(json).unwrap();
-    AccessClaims {
-        sub: w.sub,
-        iss: w.iss,
+    from_wire!(AccessClaims, w.members, {
         client_id: w.client_id,
-        token_use: w.token_use,
         scope: w.scope,
         username: w.username,
-        groups: w.groups,
-        auth_time: w.auth_time,
-        iat: w.iat,
-        exp: w.exp,
-        jti: w.jti,
-        origin_jti: w.origin_jti,
-        event_id: w.event_id,
         version: w.version,
         extra: w.extra,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -2,319 +2,218 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
-#[cfg(test)]
-use super::lenient::bool_or_string;
-use super::payload::{Captured, Fit, Fitting, Payload, keep_checked};
+use super::{
+    lenient::join_scopes,
+    members::{claims_type, fitted},
+    payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, Payload},
+};
 use crate::token_use::TokenUse;
 
-const CUSTOM_PREFIX: &str = "custom:";
-
-/// The claims of a verified Cognito ID token.
-///
-/// `custom:*` attributes are gathered in [`IdClaims::custom`] without their prefix; every claim
-/// not named here is kept in [`IdClaims::extra`]. Serializing writes the claims back under
-/// Cognito's names.
-///
-/// ```
-/// use axum_cognito::IdClaims;
-///
-/// let claims: IdClaims = serde_json::from_str(r#"{
-///     "sub": "5f1c", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
-///     "aud": "client", "token_use": "id", "exp": 1700000000, "cognito:username": "alice",
-///     "cognito:groups": ["admins"], "email_verified": "true", "custom:tenant": "acme"
-/// }"#).unwrap();
-/// assert_eq!(claims.username, "alice");
-/// assert_eq!(claims.groups, ["admins"]);
-/// assert_eq!(claims.email_verified, Some(true));
-/// assert_eq!(claims.custom["tenant"], "acme");
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(into = "IdWire")]
-#[non_exhaustive]
-pub struct IdClaims {
-    /// The user's unique, stable identifier (`sub`).
-    pub sub: String,
-    /// The issuer: the user pool's URL (`iss`).
-    pub iss: String,
-    /// The app client the token was issued to (`aud`).
-    pub aud: String,
-    /// Always [`TokenUse::Id`] once verified.
-    pub token_use: TokenUse,
-    /// The user name (`cognito:username`).
-    pub username: String,
-    /// The user's groups (`cognito:groups`); empty when the user is in no group, where Cognito
-    /// leaves the claim out.
-    pub groups: Vec<String>,
-    /// IAM role ARNs of the user's groups (`cognito:roles`); empty when absent.
-    pub roles: Vec<String>,
-    /// The preferred IAM role (`cognito:preferred_role`).
-    pub preferred_role: Option<String>,
-    /// `email`.
-    pub email: Option<String>,
-    /// `email_verified`, read from a boolean or from the string `"true"` / `"false"`.
-    pub email_verified: Option<bool>,
-    /// `phone_number`.
-    pub phone_number: Option<String>,
-    /// `phone_number_verified`, read like `email_verified`.
-    pub phone_number_verified: Option<bool>,
-    /// `name`.
-    pub name: Option<String>,
-    /// `given_name`.
-    pub given_name: Option<String>,
-    /// `family_name`.
-    pub family_name: Option<String>,
-    /// Federated identities (`identities`), as Cognito writes them.
-    pub identities: Option<Value>,
-    /// When the user authenticated (`auth_time`, seconds since the epoch).
-    pub auth_time: Option<i64>,
-    /// When the token was issued (`iat`).
-    pub iat: Option<i64>,
-    /// When the token expires (`exp`).
-    pub exp: i64,
-    /// The token's id (`jti`).
-    pub jti: Option<String>,
-    /// The id of the sign-in session's first token (`origin_jti`).
-    pub origin_jti: Option<String>,
-    /// `event_id`.
-    pub event_id: Option<String>,
-    /// `at_hash`.
-    pub at_hash: Option<String>,
-    /// `nonce`.
-    pub nonce: Option<String>,
-    /// String-valued `custom:*` attributes, keyed without the `custom:` prefix.
-    pub custom: BTreeMap<String, String>,
-    /// Every other claim.
-    pub extra: Map<String, Value>,
+claims_type! {
+    /// The claims of a verified Cognito ID token.
+    ///
+    /// `custom:*` attributes are gathered in [`IdClaims::custom`] without their prefix; every claim
+    /// not named here is kept in [`IdClaims::extra`]. Serializing writes the claims back under
+    /// Cognito's names.
+    ///
+    /// ```
+    /// use axum_cognito::IdClaims;
+    ///
+    /// let claims: IdClaims = serde_json::from_str(r#"{
+    ///     "sub": "5f1c", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123456",
+    ///     "aud": "client", "token_use": "id", "exp": 1700000000, "cognito:username": "alice",
+    ///     "cognito:groups": ["admins"], "email_verified": "true", "custom:tenant": "acme"
+    /// }"#).unwrap();
+    /// assert_eq!(claims.username, "alice");
+    /// assert_eq!(claims.groups, ["admins"]);
+    /// assert_eq!(claims.email_verified, Some(true));
+    /// assert_eq!(claims.custom["tenant"], "acme");
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct IdClaims {
+        /// The app client the token was issued to (`aud`).
+        pub aud: String,
+        /// Always [`TokenUse::Id`] once verified.
+        pub token_use: TokenUse,
+        /// The user name (`cognito:username`).
+        #[serde(rename = "cognito:username")]
+        pub username: String,
+        /// The user's groups (`cognito:groups`); empty when the user is in no group, where Cognito
+        /// leaves the claim out.
+        #[serde(rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
+        pub groups: Vec<String>,
+        /// IAM role ARNs of the user's groups (`cognito:roles`); empty when absent.
+        #[serde(rename = "cognito:roles", skip_serializing_if = "Vec::is_empty")]
+        pub roles: Vec<String>,
+        /// The preferred IAM role (`cognito:preferred_role`).
+        #[serde(
+            rename = "cognito:preferred_role",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub preferred_role: Option<String>,
+        /// `email`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub email: Option<String>,
+        /// `email_verified`, read from a boolean or from the string `"true"` / `"false"`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub email_verified: Option<bool>,
+        /// `phone_number`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub phone_number: Option<String>,
+        /// `phone_number_verified`, read like `email_verified`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub phone_number_verified: Option<bool>,
+        /// `name`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// `given_name`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub given_name: Option<String>,
+        /// `family_name`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub family_name: Option<String>,
+        /// Federated identities (`identities`), as Cognito writes them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub identities: Option<Value>,
+    } {
+        /// `at_hash`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub at_hash: Option<String>,
+        /// `nonce`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub nonce: Option<String>,
+        /// String-valued `custom:*` attributes, keyed without the `custom:` prefix.
+        #[serde(flatten, serialize_with = "with_custom_prefix")]
+        pub custom: BTreeMap<String, String>,
+    }
 }
 
 impl IdClaims {
     /// The claims of a payload read in one pass, with whether they fit this type. The checked
     /// claims are moved; the others are read from what the pass captured.
     pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
-        let mut fitting = Fitting(Fit::Fits);
-        let mut extra = Map::new();
         let mut custom = BTreeMap::new();
-        for (key, value) in p.rest {
-            match (
-                key.strip_prefix(CUSTOM_PREFIX),
-                fitting.value(value, "extra"),
-            ) {
-                (Some(name), Some(Value::String(text))) => {
-                    custom.insert(name.to_owned(), text);
-                }
-                (_, Some(value)) => {
-                    extra.insert(key, value);
-                }
-                (_, None) => {}
-            }
-        }
-        keep_checked(&mut extra, "nbf", p.nbf.map(Value::from));
-        keep_checked(&mut extra, "client_id", p.client_id.map(Value::String));
-        keep_checked(
-            &mut extra,
-            "scope",
-            p.scope.map(|scope| Value::String(scope.joined())),
-        );
-        keep_checked(&mut extra, "username", p.username.map(Value::String));
-        fitting.keep(&mut extra, "version", p.version);
-        let claims = Self {
-            sub: fitting.required(p.sub, "sub"),
-            iss: fitting.required(p.iss, "iss"),
-            aud: fitting.required(p.aud, "aud"),
+        let mut f = Fitting::new(p.rest, Some(&mut custom));
+        f.keep_checked("nbf", p.nbf);
+        f.keep_checked("client_id", p.client_id);
+        // Sorted, without repeats.
+        f.keep_checked("scope", p.scope.map(|scope| join_scopes(&scope.0)));
+        f.keep_checked("username", p.username);
+        f.keep("version", p.version);
+        let claims = fitted!(p, f, {
+            aud: f.required(p.aud, "aud"),
             token_use,
-            username: fitting.required(p.cognito_username, "cognito:username"),
-            groups: p.groups.unwrap_or_default(),
-            roles: fitting.field(p.roles, "cognito:roles").unwrap_or_default(),
-            preferred_role: fitting.field(p.preferred_role, "cognito:preferred_role"),
-            email: fitting.field(p.email, "email"),
-            email_verified: fitting.flag(p.email_verified, "email_verified"),
-            phone_number: fitting.field(p.phone_number, "phone_number"),
-            phone_number_verified: fitting.flag(p.phone_number_verified, "phone_number_verified"),
-            name: fitting.field(p.name, "name"),
-            given_name: fitting.field(p.given_name, "given_name"),
-            family_name: fitting.field(p.family_name, "family_name"),
-            identities: fitting.field(p.identities, "identities"),
-            auth_time: p.auth_time,
-            iat: p.iat,
-            exp: fitting.required(p.exp, "exp"),
-            jti: p.jti,
-            origin_jti: p.origin_jti,
-            event_id: fitting.field(p.event_id, "event_id"),
-            at_hash: fitting.field(p.at_hash, "at_hash"),
-            nonce: fitting.field(p.nonce, "nonce"),
+            username: f.required(p.cognito_username, "cognito:username"),
+            roles: f.field(p.roles, "cognito:roles").unwrap_or_default(),
+            preferred_role: f.field(p.preferred_role, "cognito:preferred_role"),
+            email: f.field(p.email, "email"),
+            email_verified: f.flag(p.email_verified, "email_verified"),
+            phone_number: f.field(p.phone_number, "phone_number"),
+            phone_number_verified: f.flag(p.phone_number_verified, "phone_number_verified"),
+            name: f.field(p.name, "name"),
+            given_name: f.field(p.given_name, "given_name"),
+            family_name: f.field(p.family_name, "family_name"),
+            identities: f.field(p.identities, "identities"),
+        }, {
+            at_hash: f.field(p.at_hash, "at_hash"),
+            nonce: f.field(p.nonce, "nonce"),
             custom,
-            extra,
-        };
-        (claims, fitting.0)
-    }
-
-    /// True when `cognito:groups` holds `group`.
-    pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
+        });
+        (claims, f.fit)
     }
 }
 
-/// The claims under Cognito's names, for serializing (and, in tests, the reference reading
-/// the one-pass reading is compared with).
-#[derive(Serialize)]
-#[cfg_attr(test, derive(serde::Deserialize))]
-struct IdWire {
-    sub: String,
-    iss: String,
-    aud: String,
-    token_use: TokenUse,
-    #[serde(rename = "cognito:username")]
-    username: String,
-    #[serde(
-        rename = "cognito:groups",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    groups: Option<Vec<String>>,
-    #[serde(
-        rename = "cognito:roles",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    roles: Option<Vec<String>>,
-    #[serde(
-        rename = "cognito:preferred_role",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    preferred_role: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "bool_or_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    email_verified: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    phone_number: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "bool_or_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    phone_number_verified: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    given_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    family_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    identities: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    auth_time: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    iat: Option<i64>,
-    exp: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    jti: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    origin_jti: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    at_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    nonce: Option<String>,
-    #[serde(flatten)]
-    rest: Map<String, Value>,
-}
-
-#[cfg(test)]
-impl From<IdWire> for IdClaims {
-    fn from(w: IdWire) -> Self {
-        let mut custom = BTreeMap::new();
-        let mut extra = Map::new();
-        for (key, value) in w.rest {
-            match (key.strip_prefix(CUSTOM_PREFIX), value) {
-                (Some(name), Value::String(text)) => {
-                    custom.insert(name.to_owned(), text);
-                }
-                (_, value) => {
-                    extra.insert(key, value);
-                }
-            }
-        }
-        Self {
-            sub: w.sub,
-            iss: w.iss,
-            aud: w.aud,
-            token_use: w.token_use,
-            username: w.username,
-            groups: w.groups.unwrap_or_default(),
-            roles: w.roles.unwrap_or_default(),
-            preferred_role: w.preferred_role,
-            email: w.email,
-            email_verified: w.email_verified,
-            phone_number: w.phone_number,
-            phone_number_verified: w.phone_number_verified,
-            name: w.name,
-            given_name: w.given_name,
-            family_name: w.family_name,
-            identities: w.identities,
-            auth_time: w.auth_time,
-            iat: w.iat,
-            exp: w.exp,
-            jti: w.jti,
-            origin_jti: w.origin_jti,
-            event_id: w.event_id,
-            at_hash: w.at_hash,
-            nonce: w.nonce,
-            custom,
-            extra,
-        }
-    }
-}
-
-impl From<IdClaims> for IdWire {
-    fn from(c: IdClaims) -> Self {
-        let mut rest = c.extra;
-        for (name, value) in c.custom {
-            rest.insert(format!("{CUSTOM_PREFIX}{name}"), Value::String(value));
-        }
-        Self {
-            sub: c.sub,
-            iss: c.iss,
-            aud: c.aud,
-            token_use: c.token_use,
-            username: c.username,
-            groups: (!c.groups.is_empty()).then_some(c.groups),
-            roles: (!c.roles.is_empty()).then_some(c.roles),
-            preferred_role: c.preferred_role,
-            email: c.email,
-            email_verified: c.email_verified,
-            phone_number: c.phone_number,
-            phone_number_verified: c.phone_number_verified,
-            name: c.name,
-            given_name: c.given_name,
-            family_name: c.family_name,
-            identities: c.identities,
-            auth_time: c.auth_time,
-            iat: c.iat,
-            exp: c.exp,
-            jti: c.jti,
-            origin_jti: c.origin_jti,
-            event_id: c.event_id,
-            at_hash: c.at_hash,
-            nonce: c.nonce,
-            rest,
-        }
-    }
+/// Writes `custom` back under Cognito's names, `custom:` and the attribute's name.
+fn with_custom_prefix<S: Serializer>(
+    custom: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(
+        custom
+            .iter()
+            .map(|(name, value)| (format!("{CUSTOM_PREFIX}{name}"), value)),
+    )
 }
 
 /// The reading of serde's derive with `flatten`, which the one-pass reading must equal.
 #[cfg(test)]
 pub(super) fn wire_reading(json: &str) -> IdClaims {
-    serde_json::from_str::<IdWire>(json).unwrap().into()
+    use serde_json::Map;
+
+    use super::{
+        lenient::bool_or_string,
+        members::{WireMembers, from_wire},
+    };
+
+    #[derive(serde::Deserialize)]
+    struct Wire {
+        #[serde(flatten)]
+        members: WireMembers,
+        aud: String,
+        #[serde(rename = "cognito:username")]
+        username: String,
+        #[serde(rename = "cognito:roles", default)]
+        roles: Option<Vec<String>>,
+        #[serde(rename = "cognito:preferred_role", default)]
+        preferred_role: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default, deserialize_with = "bool_or_string")]
+        email_verified: Option<bool>,
+        #[serde(default)]
+        phone_number: Option<String>,
+        #[serde(default, deserialize_with = "bool_or_string")]
+        phone_number_verified: Option<bool>,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        given_name: Option<String>,
+        #[serde(default)]
+        family_name: Option<String>,
+        #[serde(default)]
+        identities: Option<Value>,
+        #[serde(default)]
+        at_hash: Option<String>,
+        #[serde(default)]
+        nonce: Option<String>,
+        #[serde(flatten)]
+        rest: Map<String, Value>,
+    }
+    let w: Wire = serde_json::from_str(json).unwrap();
+    let mut custom = BTreeMap::new();
+    let mut extra = Map::new();
+    for (key, value) in w.rest {
+        match (key.strip_prefix(CUSTOM_PREFIX), value) {
+            (Some(name), Value::String(text)) => {
+                custom.insert(name.to_owned(), text);
+            }
+            (_, value) => {
+                extra.insert(key, value);
+            }
+        }
+    }
+    from_wire!(IdClaims, w.members, {
+        aud: w.aud,
+        username: w.username,
+        roles: w.roles.unwrap_or_default(),
+        preferred_role: w.preferred_role,
+        email: w.email,
+        email_verified: w.email_verified,
+        phone_number: w.phone_number,
+        phone_number_verified: w.phone_number_verified,
+        name: w.name,
+        given_name: w.given_name,
+        family_name: w.family_name,
+        identities: w.identities,
+        at_hash: w.at_hash,
+        nonce: w.nonce,
+        custom,
+        extra,
+    })
 }
 
 #[cfg(test)]

@@ -44,14 +44,7 @@ pub(crate) fn scope_set<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<Stri
 
 /// A scope set as Cognito writes it: one space-separated string.
 pub(crate) fn join_scopes(scopes: &BTreeSet<String>) -> String {
-    let mut text = String::new();
-    for scope in scopes {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(scope);
-    }
-    text
+    Vec::from_iter(scopes.iter().map(String::as_str)).join(" ")
 }
 
 /// Writes a scope set back as Cognito does: one space-separated string.

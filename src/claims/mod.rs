@@ -29,6 +29,7 @@
 mod access;
 mod id;
 mod lenient;
+mod members;
 mod payload;
 mod standard;
 mod token;

@@ -20,7 +20,12 @@
 //! Any named claim given twice refuses the payload. A claim the types do not name goes to their
 //! `extra` map (and `custom:*` string attributes of an ID token to `custom`).
 
-use std::{borrow::Cow, collections::BTreeSet, fmt};
+use std::{
+    borrow::Cow,
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    marker::PhantomData,
+};
 
 use serde::{
     Deserialize, Deserializer,
@@ -28,8 +33,11 @@ use serde::{
 };
 use serde_json::{Map, Value, value::RawValue};
 
-use super::{StandardClaims, lenient::join_scopes};
+use super::StandardClaims;
 use crate::token_use::TokenUse;
+
+/// The prefix of an ID token's custom attributes.
+pub(super) const CUSTOM_PREFIX: &str = "custom:";
 
 /// A member captured in the pass, read later.
 pub(crate) trait Captured: Sized {
@@ -49,37 +57,23 @@ impl Captured for Value {
     }
 }
 
-/// `token_use` as read: one of the two uses, or another string (refused by step 9, not by the
-/// parse, so that the error says what is wrong).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UseClaim {
-    Known(TokenUse),
-    Other,
-}
+/// A string, borrowed from the input when it has no escapes: member names, and the string
+/// claims read into something else.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
-impl UseClaim {
-    /// The claim as the checks read it; another value reads as `""`, which no use matches.
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Known(token_use) => token_use.as_str(),
-            Self::Other => "",
-        }
-    }
-}
+/// `token_use` as read: `"id"`, `"access"`, or `""` for any other string, which no use
+/// matches (refused by step 9, not by the parse, so that the error says what is wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UseClaim(&'static str);
 
 impl<'de> Deserialize<'de> for UseClaim {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct UseVisitor;
-        impl Visitor<'_> for UseVisitor {
-            type Value = UseClaim;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<UseClaim, E> {
-                Ok(TokenUse::from_claim(v).map_or(UseClaim::Other, UseClaim::Known))
-            }
-        }
-        d.deserialize_str(UseVisitor)
+        let Text(text) = Text::deserialize(d)?;
+        Ok(Self(
+            TokenUse::from_claim(&text).map_or("", TokenUse::as_str),
+        ))
     }
 }
 
@@ -89,208 +83,116 @@ impl<'de> Deserialize<'de> for UseClaim {
 #[derive(Debug, Default)]
 pub(crate) struct ScopeClaim(pub(super) BTreeSet<String>);
 
-impl ScopeClaim {
-    /// The scopes as one string again (for the `extra` of an ID token, which has no scope
-    /// field): sorted, without repeats.
-    pub(super) fn joined(&self) -> String {
-        join_scopes(&self.0)
-    }
-}
-
 impl<'de> Deserialize<'de> for ScopeClaim {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ScopeVisitor;
-        impl Visitor<'_> for ScopeVisitor {
-            type Value = ScopeClaim;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string of space-separated scopes")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ScopeClaim, E> {
-                Ok(ScopeClaim(
-                    v.split(' ')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                ))
-            }
-        }
-        d.deserialize_str(ScopeVisitor)
+        let Text(text) = Text::deserialize(d)?;
+        let scopes = text.split(' ').filter(|s| !s.is_empty());
+        Ok(Self(scopes.map(str::to_owned).collect()))
     }
 }
 
-/// A member name, borrowed from the input when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
+/// Declares the payload's named members once, each with the type it is read as (`C`: captured):
+/// the [`Payload`] that holds them and the pass that reads each at most once.
+macro_rules! payload_members {
+    ($($member:ident: $ty:ty = $name:literal,)*) => {
+        /// Every claim of a user-pool token, read in one pass; see the module docs. `C` is how
+        /// the members the checks do not read are captured.
+        #[derive(Debug)]
+        pub(crate) struct Payload<C> {
+            $(pub(super) $member: Option<$ty>,)*
+            /// Every other member, `custom:*` included, in the payload's order.
+            pub(super) rest: Vec<(String, C)>,
+        }
 
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
+        /// The named members, each the number of its bit in the set of members seen.
+        #[allow(non_camel_case_types)]
+        enum Member {
+            $($member,)*
+        }
+
+        impl<'de, C: Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
+            type Value = Payload<C>;
+
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
+                f.write_str("a JSON object of claims")
             }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Payload<C>, A::Error> {
+                let mut p = Payload {
+                    $($member: None,)*
+                    rest: Vec::new(),
+                };
+                // A second one is refused, `null` or not (`null` reads as absent, as
+                // `#[serde(default)] Option<T>` reads it). Fewer than 64 members.
+                let mut seen: u64 = 0;
+                let mut first = |member: Member, name| -> Result<(), A::Error> {
+                    let bit = 1 << member as u32;
+                    if seen & bit != 0 {
+                        return Err(de::Error::duplicate_field(name));
+                    }
+                    seen |= bit;
+                    Ok(())
+                };
+                while let Some(Text(key)) = map.next_key()? {
+                    match &*key {
+                        $($name => {
+                            first(Member::$member, $name)?;
+                            p.$member = map.next_value()?;
+                        })*
+                        _ => {
+                            let value = map.next_value::<C>()?;
+                            p.rest.push((key.into_owned(), value));
+                        }
+                    }
+                }
+                Ok(p)
             }
         }
-        d.deserialize_str(KeyVisitor)
-    }
+    };
 }
 
-/// Every claim of a user-pool token, read in one pass; see the module docs. `C` is how the
-/// members the checks do not read are captured.
-#[derive(Debug)]
-pub(crate) struct Payload<C> {
+payload_members! {
     // Checked claims.
-    pub(super) iss: Option<String>,
-    pub(super) sub: Option<String>,
-    pub(super) exp: Option<i64>,
-    pub(super) nbf: Option<i64>,
-    pub(super) token_use: Option<UseClaim>,
-    pub(super) aud: Option<String>,
-    pub(super) client_id: Option<String>,
-    pub(super) scope: Option<ScopeClaim>,
-    pub(super) groups: Option<Vec<String>>,
-    pub(super) username: Option<String>,
-    pub(super) cognito_username: Option<String>,
-    pub(super) jti: Option<String>,
-    pub(super) origin_jti: Option<String>,
-    pub(super) iat: Option<i64>,
-    pub(super) auth_time: Option<i64>,
+    iss: String = "iss",
+    sub: String = "sub",
+    exp: i64 = "exp",
+    nbf: i64 = "nbf",
+    token_use: UseClaim = "token_use",
+    aud: String = "aud",
+    client_id: String = "client_id",
+    scope: ScopeClaim = "scope",
+    groups: Vec<String> = "cognito:groups",
+    username: String = "username",
+    cognito_username: String = "cognito:username",
+    jti: String = "jti",
+    origin_jti: String = "origin_jti",
+    iat: i64 = "iat",
+    auth_time: i64 = "auth_time",
     // Members of the typed claims only, as captured.
-    pub(super) roles: Option<C>,
-    pub(super) preferred_role: Option<C>,
-    pub(super) email: Option<C>,
-    pub(super) email_verified: Option<C>,
-    pub(super) phone_number: Option<C>,
-    pub(super) phone_number_verified: Option<C>,
-    pub(super) name: Option<C>,
-    pub(super) given_name: Option<C>,
-    pub(super) family_name: Option<C>,
-    pub(super) identities: Option<C>,
-    pub(super) event_id: Option<C>,
-    pub(super) at_hash: Option<C>,
-    pub(super) nonce: Option<C>,
-    pub(super) version: Option<C>,
-    /// Every other member, `custom:*` included, in the payload's order.
-    pub(super) rest: Vec<(String, C)>,
+    roles: C = "cognito:roles",
+    preferred_role: C = "cognito:preferred_role",
+    email: C = "email",
+    email_verified: C = "email_verified",
+    phone_number: C = "phone_number",
+    phone_number_verified: C = "phone_number_verified",
+    name: C = "name",
+    given_name: C = "given_name",
+    family_name: C = "family_name",
+    identities: C = "identities",
+    event_id: C = "event_id",
+    at_hash: C = "at_hash",
+    nonce: C = "nonce",
+    version: C = "version",
 }
 
 /// The payload of a token being verified: other members captured as raw text.
 pub(crate) type TokenPayload<'a> = Payload<&'a RawValue>;
 
-impl<C> Default for Payload<C> {
-    fn default() -> Self {
-        Self {
-            iss: None,
-            sub: None,
-            exp: None,
-            nbf: None,
-            token_use: None,
-            aud: None,
-            client_id: None,
-            scope: None,
-            groups: None,
-            username: None,
-            cognito_username: None,
-            jti: None,
-            origin_jti: None,
-            iat: None,
-            auth_time: None,
-            roles: None,
-            preferred_role: None,
-            email: None,
-            email_verified: None,
-            phone_number: None,
-            phone_number_verified: None,
-            name: None,
-            given_name: None,
-            family_name: None,
-            identities: None,
-            event_id: None,
-            at_hash: None,
-            nonce: None,
-            version: None,
-            rest: Vec::new(),
-        }
-    }
-}
-
-struct PayloadVisitor<C>(std::marker::PhantomData<C>);
-
-impl<'de, C: Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
-    type Value = Payload<C>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object of claims")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Payload<C>, A::Error> {
-        let mut p = Payload::default();
-        // One bit per named member seen: a second one is refused, `null` or not (`null` reads
-        // as absent, as `#[serde(default)] Option<T>` reads it).
-        let mut seen: u32 = 0;
-        macro_rules! member {
-            ($slot:ident, $name:literal, $bit:literal) => {{
-                if seen & (1 << $bit) != 0 {
-                    return Err(de::Error::duplicate_field($name));
-                }
-                seen |= 1 << $bit;
-                p.$slot = map.next_value()?;
-            }};
-        }
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            match &*key {
-                "iss" => member!(iss, "iss", 0),
-                "sub" => member!(sub, "sub", 1),
-                "exp" => member!(exp, "exp", 2),
-                "nbf" => member!(nbf, "nbf", 3),
-                "token_use" => member!(token_use, "token_use", 4),
-                "aud" => member!(aud, "aud", 5),
-                "client_id" => member!(client_id, "client_id", 6),
-                "scope" => member!(scope, "scope", 7),
-                "cognito:groups" => member!(groups, "cognito:groups", 8),
-                "username" => member!(username, "username", 9),
-                "cognito:username" => member!(cognito_username, "cognito:username", 10),
-                "jti" => member!(jti, "jti", 11),
-                "origin_jti" => member!(origin_jti, "origin_jti", 12),
-                "iat" => member!(iat, "iat", 13),
-                "auth_time" => member!(auth_time, "auth_time", 14),
-                "cognito:roles" => member!(roles, "cognito:roles", 15),
-                "cognito:preferred_role" => member!(preferred_role, "cognito:preferred_role", 16),
-                "email" => member!(email, "email", 17),
-                "email_verified" => member!(email_verified, "email_verified", 18),
-                "phone_number" => member!(phone_number, "phone_number", 19),
-                "phone_number_verified" => {
-                    member!(phone_number_verified, "phone_number_verified", 20)
-                }
-                "name" => member!(name, "name", 21),
-                "given_name" => member!(given_name, "given_name", 22),
-                "family_name" => member!(family_name, "family_name", 23),
-                "identities" => member!(identities, "identities", 24),
-                "event_id" => member!(event_id, "event_id", 25),
-                "at_hash" => member!(at_hash, "at_hash", 26),
-                "nonce" => member!(nonce, "nonce", 27),
-                "version" => member!(version, "version", 28),
-                _ => {
-                    let value = map.next_value::<C>()?;
-                    p.rest.push((key.into_owned(), value));
-                }
-            }
-        }
-        Ok(p)
-    }
-}
+struct PayloadVisitor<C>(PhantomData<C>);
 
 impl<'de, C: Deserialize<'de>> Deserialize<'de> for Payload<C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(PayloadVisitor(std::marker::PhantomData))
+        d.deserialize_map(PayloadVisitor(PhantomData))
     }
 }
 
@@ -303,13 +205,47 @@ pub(crate) enum Fit {
     DoesNotFit(&'static str),
 }
 
-/// Fits captured members to their fields, noting the first misfit.
-pub(super) struct Fitting(pub(super) Fit);
+/// Fits captured members to the fields of a claims type, noting the first misfit, and gathers
+/// the members the type does not name in its `extra`.
+pub(super) struct Fitting {
+    pub(super) fit: Fit,
+    pub(super) extra: Map<String, Value>,
+}
 
 impl Fitting {
-    pub(super) fn misfit(&mut self, what: &'static str) {
-        if self.0 == Fit::Fits {
-            self.0 = Fit::DoesNotFit(what);
+    /// Starts with the members no claims type names: into `extra`, but for the `custom:*`
+    /// strings, which go to `custom` without their prefix when it is given.
+    pub(super) fn new(
+        rest: Vec<(String, impl Captured)>,
+        mut custom: Option<&mut BTreeMap<String, String>>,
+    ) -> Self {
+        let mut fitting = Self {
+            fit: Fit::Fits,
+            extra: Map::new(),
+        };
+        for (key, value) in rest {
+            let Some(value) = fitting.read(value, "extra") else {
+                continue;
+            };
+            match (
+                key.strip_prefix(CUSTOM_PREFIX),
+                value,
+                custom.as_deref_mut(),
+            ) {
+                (Some(name), Value::String(text), Some(custom)) => {
+                    custom.insert(name.to_owned(), text);
+                }
+                (_, value, _) => {
+                    fitting.extra.insert(key, value);
+                }
+            }
+        }
+        fitting
+    }
+
+    fn misfit(&mut self, what: &'static str) {
+        if self.fit == Fit::Fits {
+            self.fit = Fit::DoesNotFit(what);
         }
     }
 
@@ -353,7 +289,7 @@ impl Fitting {
     }
 
     /// A member as a JSON value, for `extra` (`null` kept).
-    pub(super) fn value(&mut self, value: impl Captured, what: &'static str) -> Option<Value> {
+    fn read(&mut self, value: impl Captured, what: &'static str) -> Option<Value> {
         let read = value.read::<Value>();
         if read.is_none() {
             self.misfit(what);
@@ -361,23 +297,18 @@ impl Fitting {
         read
     }
 
-    /// Puts a member the type does not name into `extra`, as the payload had it.
-    pub(super) fn keep(
-        &mut self,
-        extra: &mut Map<String, Value>,
-        name: &'static str,
-        value: Option<impl Captured>,
-    ) {
-        if let Some(value) = value.and_then(|value| self.value(value, name)) {
-            extra.insert(name.to_owned(), value);
+    /// Puts a captured member the type does not name into `extra`, as the payload had it.
+    pub(super) fn keep(&mut self, name: &'static str, value: Option<impl Captured>) {
+        if let Some(value) = value.and_then(|value| self.read(value, name)) {
+            self.extra.insert(name.to_owned(), value);
         }
     }
-}
 
-/// Puts a checked claim the type does not name into `extra`.
-pub(super) fn keep_checked(extra: &mut Map<String, Value>, name: &str, value: Option<Value>) {
-    if let Some(value) = value {
-        extra.insert(name.to_owned(), value);
+    /// Puts a checked claim the type does not name into `extra`.
+    pub(super) fn keep_checked(&mut self, name: &str, value: Option<impl Into<Value>>) {
+        if let Some(value) = value {
+            self.extra.insert(name.to_owned(), value.into());
+        }
     }
 }
 
@@ -396,7 +327,7 @@ impl<C> Payload<C> {
             sub: self.sub.as_deref(),
             exp: self.exp,
             nbf: self.nbf,
-            token_use: self.token_use.map(UseClaim::as_str),
+            token_use: self.token_use.map(|UseClaim(claim)| claim),
             aud: self.aud.as_deref(),
             client_id: self.client_id.as_deref(),
         }
@@ -438,15 +369,11 @@ where
     D: Deserializer<'de>,
 {
     let payload = Payload::<Value>::deserialize(d)?;
-    let token_use = match payload.token_use {
-        Some(UseClaim::Known(token_use)) => token_use,
-        Some(UseClaim::Other) => {
-            return Err(de::Error::custom(
-                "`token_use` is neither `id` nor `access`",
-            ));
-        }
-        None => return Err(de::Error::missing_field("token_use")),
+    let Some(UseClaim(claim)) = payload.token_use else {
+        return Err(de::Error::missing_field("token_use"));
     };
+    let token_use = TokenUse::from_claim(claim)
+        .ok_or_else(|| de::Error::custom("`token_use` is neither `id` nor `access`"))?;
     match fit(payload, token_use) {
         (claims, Fit::Fits) => Ok(claims),
         (_, Fit::DoesNotFit(what)) => Err(de::Error::custom(format_args!(
@@ -517,6 +444,15 @@ mod tests {
         ] {
             assert!(TokenPayload::parse(payload).is_err(), "{payload}");
         }
+    }
+
+    /// The member names and string claims read through `Text` are not copied.
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let Text(text) = serde_json::from_str::<Text<'_>>(r#""iss""#).unwrap();
+        assert!(matches!(text, Cow::Borrowed("iss")));
+        let Text(text) = serde_json::from_str::<Text<'_>>(r#""i\u0073s""#).unwrap();
+        assert!(matches!(text, Cow::Owned(_)));
     }
 
     #[test]

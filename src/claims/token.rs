@@ -10,6 +10,16 @@ use super::{
 };
 use crate::token_use::TokenUse;
 
+/// `$body` on the claims of either variant of `$claims`, bound to `$c`.
+macro_rules! either {
+    ($claims:expr, $c:ident => $body:expr) => {
+        match $claims {
+            TokenClaims::Id($c) => $body,
+            TokenClaims::Access($c) => $body,
+        }
+    };
+}
+
 /// The claims of a verified ID or access token, told apart by `token_use`.
 ///
 /// Each variant holds its claims behind an [`Arc`]: a verification served from the token cache
@@ -47,10 +57,7 @@ impl TokenClaims {
 
     /// `sub`: the user's (or, for machine-to-machine tokens, the client's) identifier.
     pub fn sub(&self) -> &str {
-        match self {
-            Self::Id(c) => &c.sub,
-            Self::Access(c) => &c.sub,
-        }
+        either!(self, c => &c.sub)
     }
 
     /// Which token this is.
@@ -71,10 +78,7 @@ impl TokenClaims {
 
     /// `cognito:groups`; empty when absent.
     pub fn groups(&self) -> &[String] {
-        match self {
-            Self::Id(c) => &c.groups,
-            Self::Access(c) => &c.groups,
-        }
+        either!(self, c => &c.groups)
     }
 
     /// The app client: `aud` of an ID token, `client_id` of an access token.
@@ -87,18 +91,12 @@ impl TokenClaims {
 
     /// `exp`.
     pub fn exp(&self) -> i64 {
-        match self {
-            Self::Id(c) => c.exp,
-            Self::Access(c) => c.exp,
-        }
+        either!(self, c => c.exp)
     }
 
     /// `iss`.
     pub fn iss(&self) -> &str {
-        match self {
-            Self::Id(c) => &c.iss,
-            Self::Access(c) => &c.iss,
-        }
+        either!(self, c => &c.iss)
     }
 }
 
@@ -117,10 +115,7 @@ impl From<AccessClaims> for TokenClaims {
 /// Serialized as the claims of its variant, under Cognito's names.
 impl Serialize for TokenClaims {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Id(claims) => claims.serialize(s),
-            Self::Access(claims) => claims.serialize(s),
-        }
+        either!(self, claims => claims.serialize(s))
     }
 }
 

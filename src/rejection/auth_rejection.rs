@@ -193,16 +193,12 @@ impl AuthRejection {
         if let Some(value) = self.www_authenticate() {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
-        if let Some(seconds) = self.retry_after_seconds() {
+        if self.kind == RejectionKind::KeysUnavailable {
+            // In whole seconds, at least 1.
+            let seconds = self.retry_after().map_or(1, |d| d.as_secs().max(1));
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
-    }
-
-    /// `Retry-After` in whole seconds (at least 1), for 503.
-    pub(crate) fn retry_after_seconds(&self) -> Option<u64> {
-        (self.kind == RejectionKind::KeysUnavailable)
-            .then(|| self.retry_after().map_or(1, |d| d.as_secs().max(1)))
     }
 
     /// The kind of refusal.
@@ -249,21 +245,18 @@ impl AuthRejection {
     }
 
     fn challenge(&self, description: Option<&str>) -> Option<HeaderValue> {
-        let value = match self.kind {
-            RejectionKind::MissingToken => "Bearer".to_owned(),
+        let mut value = match self.kind {
+            RejectionKind::MissingToken => return Some(HeaderValue::from_static("Bearer")),
             RejectionKind::InvalidRequest
             | RejectionKind::InvalidToken
-            | RejectionKind::InsufficientScope => {
-                let mut value = format!("Bearer error=\"{}\"", self.kind.code());
-                if let Some(description) = description {
-                    value.push_str(", error_description=\"");
-                    push_quoted(&mut value, description);
-                    value.push('"');
-                }
-                value
-            }
+            | RejectionKind::InsufficientScope => format!("Bearer error=\"{}\"", self.kind.code()),
             RejectionKind::KeysUnavailable | RejectionKind::MissingVerifier => return None,
         };
+        if let Some(description) = description {
+            value.push_str(", error_description=\"");
+            push_quoted(&mut value, description);
+            value.push('"');
+        }
         HeaderValue::from_str(&value).ok()
     }
 }

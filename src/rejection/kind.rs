@@ -32,39 +32,40 @@ pub enum RejectionKind {
 }
 
 impl RejectionKind {
+    /// The HTTP status, the gRPC status and the code of this kind: the one table of them.
+    fn row(self) -> (StatusCode, u16, &'static str) {
+        match self {
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, 16, "missing_token"),
+            Self::InvalidRequest => (StatusCode::UNAUTHORIZED, 16, "invalid_request"),
+            Self::InvalidToken => (StatusCode::UNAUTHORIZED, 16, "invalid_token"),
+            Self::InsufficientScope => (StatusCode::FORBIDDEN, 7, "insufficient_scope"),
+            Self::KeysUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                14,
+                "temporarily_unavailable",
+            ),
+            Self::MissingVerifier => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                13,
+                "server_misconfigured",
+            ),
+        }
+    }
+
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
-        match self {
-            Self::MissingToken | Self::InvalidRequest | Self::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
-            Self::InsufficientScope => StatusCode::FORBIDDEN,
-            Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::MissingVerifier => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.row().0
     }
 
     /// The gRPC status code a gRPC client sees: 16 (unauthenticated) for 401, 7 (permission
     /// denied) for 403, 14 (unavailable) for 503, 13 (internal) for 500.
     pub fn grpc_status(self) -> u16 {
-        match self {
-            Self::MissingToken | Self::InvalidRequest | Self::InvalidToken => 16,
-            Self::InsufficientScope => 7,
-            Self::KeysUnavailable => 14,
-            Self::MissingVerifier => 13,
-        }
+        self.row().1
     }
 
     /// A short code: the RFC 6750 error code where there is one.
     pub fn code(self) -> &'static str {
-        match self {
-            Self::MissingToken => "missing_token",
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidToken => "invalid_token",
-            Self::InsufficientScope => "insufficient_scope",
-            Self::KeysUnavailable => "temporarily_unavailable",
-            Self::MissingVerifier => "server_misconfigured",
-        }
+        self.row().2
     }
 }
 

@@ -18,15 +18,12 @@ pub(crate) fn log_rejection(rejection: &AuthRejection) {
     let reason = rejection.reason();
     let kind = rejection.kind();
     let limit = match kind {
-        RejectionKind::KeysUnavailable => &UNAVAILABLE,
-        RejectionKind::MissingVerifier => &MISCONFIGURED,
-        RejectionKind::InsufficientScope => &FORBIDDEN,
-        _ => {
-            tracing::debug!(reason = %reason, kind = ?kind, "cognito: request refused");
-            return;
-        }
+        RejectionKind::KeysUnavailable => Some(&UNAVAILABLE),
+        RejectionKind::MissingVerifier => Some(&MISCONFIGURED),
+        RejectionKind::InsufficientScope => Some(&FORBIDDEN),
+        _ => None,
     };
-    let Some(held_back) = limit.admit(now_ms()) else {
+    let Some(held_back) = limit.and_then(|limit| limit.admit(now_ms())) else {
         tracing::debug!(reason = %reason, kind = ?kind, "cognito: request refused");
         return;
     };

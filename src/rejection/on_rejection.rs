@@ -115,23 +115,6 @@ impl DefaultRejection {
             ..self
         }
     }
-
-    fn grpc(&self, rejection: &AuthRejection, message: &str) -> Response {
-        let mut response = Response::new(Body::empty());
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/grpc"),
-        );
-        headers.insert(
-            "grpc-status",
-            HeaderValue::from(rejection.kind().grpc_status()),
-        );
-        if let Ok(message) = HeaderValue::from_str(&percent_encoded(message)) {
-            headers.insert("grpc-message", message);
-        }
-        response
-    }
 }
 
 impl OnRejection for DefaultRejection {
@@ -145,7 +128,20 @@ impl OnRejection for DefaultRejection {
             _ => phrase.to_owned(),
         };
         if rejection.is_grpc() {
-            return self.grpc(&rejection, &text);
+            let mut response = Response::new(Body::empty());
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            );
+            headers.insert(
+                "grpc-status",
+                HeaderValue::from(rejection.kind().grpc_status()),
+            );
+            if let Ok(message) = HeaderValue::from_str(&percent_encoded(&text)) {
+                headers.insert("grpc-message", message);
+            }
+            return response;
         }
         let (content_type, body) = match self.body {
             BodyFormat::Text => ("text/plain; charset=utf-8", text),

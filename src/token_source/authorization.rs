@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, Uri, header::AUTHORIZATION};
 
-use super::{FoundToken, TokenProblem, TokenSource, token68::token68};
+use super::{FoundToken, TokenProblem, TokenSource, token68::found_token68};
 
 /// Reads the token from `Authorization: Bearer <token>`: the scheme case-insensitively, then
 /// exactly one space, then a token68 (`A-Z a-z 0-9 - . _ ~ + /`, optional trailing `=`). Two
@@ -24,35 +24,21 @@ pub struct AuthorizationBearer;
 
 impl TokenSource for AuthorizationBearer {
     fn find<'r>(&self, headers: &'r HeaderMap, _uri: &'r Uri) -> FoundToken<'r> {
-        bearer_token(headers)
+        let mut values = headers.get_all(AUTHORIZATION).iter();
+        let Some(value) = values.next() else {
+            return FoundToken::Absent;
+        };
+        if values.next().is_some() {
+            return FoundToken::Invalid(TokenProblem::Repeated);
+        }
+        // Bytes, not `to_str`: a header with non-ASCII bytes is simply malformed.
+        let bytes = value.as_bytes();
+        let scheme_end = bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
+        if !bytes[..scheme_end].eq_ignore_ascii_case(b"bearer") {
+            return FoundToken::Invalid(TokenProblem::OtherScheme);
+        }
+        found_token68(bytes.get(scheme_end + 1..))
     }
-}
-
-/// Reads `Authorization: Bearer <token>`: the scheme case-insensitively, then exactly one
-/// space, then a token68 (`A-Z a-z 0-9 - . _ ~ + /`, optional trailing `=`). Anything else
-/// present is refused, never guessed at.
-fn bearer_token(headers: &HeaderMap) -> FoundToken<'_> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return FoundToken::Absent;
-    };
-    if values.next().is_some() {
-        return FoundToken::Invalid(TokenProblem::Repeated);
-    }
-    // Bytes, not `to_str`: a header with non-ASCII bytes is simply malformed.
-    let bytes = value.as_bytes();
-    const SCHEME: &[u8] = b"bearer";
-    let scheme_end = bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
-    if !bytes[..scheme_end].eq_ignore_ascii_case(SCHEME) {
-        return FoundToken::Invalid(TokenProblem::OtherScheme);
-    }
-    let Some(token) = bytes.get(scheme_end + 1..) else {
-        return FoundToken::Invalid(TokenProblem::Malformed);
-    };
-    token68(token).map_or(
-        FoundToken::Invalid(TokenProblem::Malformed),
-        FoundToken::Present,
-    )
 }
 
 #[cfg(test)]
@@ -68,7 +54,7 @@ mod tests {
         }
         // Leak for a 'static borrow in a test helper.
         let headers: &'static HeaderMap = Box::leak(Box::new(headers));
-        bearer_token(headers)
+        AuthorizationBearer.find(headers, Box::leak(Box::new(Uri::from_static("/"))))
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use http::{HeaderMap, Uri, header::COOKIE};
 
 use super::{
-    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::token68,
+    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::found_token68,
 };
 
 /// Reads the token from the cookie of this name, in every `Cookie` header of the request
@@ -74,39 +74,17 @@ impl TokenSource for Cookie {
             let Some(eq) = pair.iter().position(|b| *b == b'=') else {
                 continue;
             };
-            if trim(&pair[..eq]) != self.name.as_bytes() {
+            // Of the ASCII whitespace, a header value holds spaces and tabs only.
+            if pair[..eq].trim_ascii() != self.name.as_bytes() {
                 continue;
             }
             if found.is_some() {
                 return FoundToken::Invalid(TokenProblem::Repeated);
             }
-            found = Some(unquote(trim(&pair[eq + 1..])));
+            found = Some(unquote(pair[eq + 1..].trim_ascii()));
         }
-        match found {
-            None => FoundToken::Absent,
-            Some(value) => token68(value).map_or(
-                FoundToken::Invalid(TokenProblem::Malformed),
-                FoundToken::Present,
-            ),
-        }
+        found.map_or(FoundToken::Absent, |value| found_token68(Some(value)))
     }
-}
-
-/// Without the spaces and tabs around it.
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !is_blank(*b))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !is_blank(*b))
-        .map_or(start, |last| last + 1);
-    &bytes[start..end]
-}
-
-fn is_blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t')
 }
 
 /// Without one pair of surrounding double quotes, if it has them.

@@ -6,7 +6,7 @@ use http::{
 };
 
 use super::{
-    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::token68,
+    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::found_token68,
 };
 
 /// Reads the token from a header of this name whose whole value is the token, with no scheme:
@@ -63,10 +63,7 @@ impl TokenSource for Header {
         if values.next().is_some() {
             return FoundToken::Invalid(TokenProblem::Repeated);
         }
-        token68(value.as_bytes()).map_or(
-            FoundToken::Invalid(TokenProblem::Malformed),
-            FoundToken::Present,
-        )
+        found_token68(Some(value.as_bytes()))
     }
 }
 

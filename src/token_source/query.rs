@@ -3,7 +3,7 @@
 use http::{HeaderMap, Uri};
 
 use super::{
-    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::token68,
+    FoundToken, TokenProblem, TokenSource, invalid_name::InvalidSourceName, token68::found_token68,
 };
 
 /// Reads the token from a query parameter: `/ws?access_token=<token>`.
@@ -88,13 +88,7 @@ impl TokenSource for QueryParameter {
                 return FoundToken::Invalid(TokenProblem::Malformed);
             }
         }
-        match found {
-            None => FoundToken::Absent,
-            Some(value) => value.and_then(token68).map_or(
-                FoundToken::Invalid(TokenProblem::Malformed),
-                FoundToken::Present,
-            ),
-        }
+        found.map_or(FoundToken::Absent, found_token68)
     }
 }
 

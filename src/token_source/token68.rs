@@ -1,6 +1,16 @@
 //! The token68 syntax of RFC 7235 section 2.1, the one check every token source applies.
 
+use super::{FoundToken, TokenProblem};
 use crate::byte_scan::{all_bytes, is_ascii_letter};
+
+/// What a source found in the value of the credential it located (`None`: the credential
+/// has no value at all): the token when it is a token68, else a malformed credential.
+pub(crate) fn found_token68(value: Option<&[u8]>) -> FoundToken<'_> {
+    value.and_then(token68).map_or(
+        FoundToken::Invalid(TokenProblem::Malformed),
+        FoundToken::Present,
+    )
+}
 
 /// The token, if `bytes` is a token68: one or more of `A-Z a-z 0-9 - . _ ~ + /`, then optional
 /// `=` padding at the end only. Borrowed as it is, never decoded.

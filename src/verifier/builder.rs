@@ -296,8 +296,7 @@ impl CognitoVerifierBuilder {
             pool.load_keys(fetch_timeout).await?;
         }
         for pool in table.pools() {
-            let next = pool.store.next_refresh();
-            pool.store.start_background(next);
+            pool.store.start_background(pool.store.next_refresh());
         }
         Ok(verifier)
     }

@@ -97,15 +97,6 @@ pub(crate) enum AcceptedUse {
     Both,
 }
 
-impl AcceptedUse {
-    fn accepts(self, token_use: TokenUse) -> bool {
-        match self {
-            Self::Only(only) => only == token_use,
-            Self::Both => true,
-        }
-    }
-}
-
 /// The verifier-wide settings the claim checks read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ClaimPolicy {
@@ -164,7 +155,7 @@ pub(crate) fn check_claims(
         return Err(Error::new(ErrorKind::NotYetValid));
     }
     let token_use = TokenUse::from_claim(token_use)
-        .filter(|token_use| policy.accepted_use.accepts(*token_use))
+        .filter(|token_use| !matches!(policy.accepted_use, AcceptedUse::Only(only) if only != *token_use))
         .ok_or_else(|| Error::new(ErrorKind::InvalidTokenUse))?;
     let (client, claim, kind) = match token_use {
         TokenUse::Id => (claims.aud, "aud", ErrorKind::InvalidAudience),

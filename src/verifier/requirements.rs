@@ -132,9 +132,7 @@ impl TokenRequirements {
 
     /// Both sets of rules.
     pub fn and(mut self, other: &TokenRequirements) -> Self {
-        if other.token_use.is_some() {
-            self.token_use = other.token_use;
-        }
+        self.token_use = other.token_use.or(self.token_use);
         self.groups.extend(other.groups.iter().cloned());
         self.scopes.extend(other.scopes.iter().cloned());
         self.checks.extend(other.checks.iter().cloned());

@@ -74,8 +74,7 @@ impl CognitoVerifier {
                 .with(Arc::clone(&trusted), inner.max_pools)?;
             inner.pools.store(Arc::new(table));
         }
-        let next = trusted.store.next_refresh();
-        trusted.store.start_background(next);
+        trusted.store.start_background(trusted.store.next_refresh());
         tracing::info!(pool = %trusted.id, "user pool added");
         Ok(())
     }
@@ -97,7 +96,7 @@ impl CognitoVerifier {
             inner.pools.store(Arc::new(table));
         }
         if let Some(cache) = &inner.cache {
-            cache.remove_pool(id);
+            cache.retain(|verified| verified.pool_id() != id);
         }
         tracing::info!(pool = %id, "user pool removed");
         true

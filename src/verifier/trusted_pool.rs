@@ -80,15 +80,12 @@ impl PoolSettings {
         if pool.clients.is_some() && self.clients.is_some() {
             return Err(ConfigError::ClientIdsIgnored(pool.id.clone()));
         }
-        let clients = match pool.clients.clone().or_else(|| self.clients.clone()) {
-            Some(AppClients::Listed(list))
-                if !list.is_empty() && list.iter().all(|c| !c.is_empty()) =>
-            {
-                AppClients::Listed(list)
-            }
-            Some(AppClients::Any) => AppClients::Any,
-            _ => return Err(ConfigError::ClientIdsNotSet(pool.id.clone())),
-        };
+        let clients = (pool.clients.clone().or_else(|| self.clients.clone()))
+            .filter(|clients| match clients {
+                AppClients::Listed(list) => !list.is_empty() && list.iter().all(|c| !c.is_empty()),
+                AppClients::Any => true,
+            })
+            .ok_or_else(|| ConfigError::ClientIdsNotSet(pool.id.clone()))?;
         let id: Arc<str> = pool.id.as_str().into();
         let store = match &pool.keys {
             KeySource::Json(json) => {
@@ -107,15 +104,24 @@ impl PoolSettings {
                         url: String::new(),
                     });
                 }
-                let mut fetchers = Vec::with_capacity(urls.len());
-                for url in urls {
-                    fetchers.push(self.fetcher(&pool.id, url)?);
-                }
+                let fetchers = (urls.into_iter())
+                    .map(|url| self.fetcher(&pool.id, url))
+                    .collect::<Result<_, _>>()?;
+                // When keys leave the set, the cached tokens they verified go (a hit checks the
+                // key anyway; this frees their memory at once).
+                let drop_tokens = cache.map(|cache| -> KeysRemoved {
+                    let (cache, pool) = (Arc::clone(cache), Arc::clone(&id));
+                    Box::new(move |kids: &[&str]| {
+                        cache.retain(|verified| {
+                            !(*verified.pool_id() == *pool && kids.contains(&verified.kid()))
+                        });
+                    })
+                });
                 KeyStore::remote(
                     id.clone(),
                     KeyLocations::new(fetchers),
                     self.refresh.clone(),
-                    cache.map(|cache| drop_tokens_of(cache, &id)),
+                    drop_tokens,
                 )
             }
         };
@@ -182,21 +188,5 @@ impl TrustedPool {
                 source,
             }
         })
-    }
-}
-
-/// What a pool's key store calls when keys leave its set: the cached tokens they verified go.
-/// (A hit checks the key anyway; this frees their memory at once.)
-fn drop_tokens_of(cache: &Arc<TokenCache<VerifiedToken>>, pool: &Arc<str>) -> KeysRemoved {
-    let (cache, pool) = (Arc::clone(cache), Arc::clone(pool));
-    Box::new(move |kids| {
-        cache.retain(|verified| !(*verified.pool_id() == *pool && kids.contains(&verified.kid())));
-    })
-}
-
-impl TokenCache<VerifiedToken> {
-    /// Drops the entries of the pool `pool` (removed from the verifier).
-    pub(super) fn remove_pool(&self, pool: &str) {
-        self.retain(|verified| verified.pool_id() != pool);
     }
 }

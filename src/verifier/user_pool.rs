@@ -215,15 +215,15 @@ impl UserPool {
         if let Some(issuers) = &self.issuers {
             return issuers.clone();
         }
-        let (region, id) = (self.region_name(), &self.id);
-        let mut issuers = vec![
-            format!("https://cognito-idp.{region}.amazonaws.com/{id}"),
-            format!("https://issuer-cognito-idp.{region}.amazonaws.com/{id}"),
-        ];
-        issuers.extend(
-            self.replica_regions
-                .iter()
-                .map(|replica| format!("https://cognito-idp.{replica}.amazonaws.com/{id}")),
+        let id = &self.id;
+        let mut issuers: Vec<String> = (self.regions())
+            .map(|region| format!("https://cognito-idp.{region}.amazonaws.com/{id}"))
+            .collect();
+        // The updated issuer form, for the primary region only.
+        let primary = self.region_name();
+        issuers.insert(
+            1,
+            format!("https://issuer-cognito-idp.{primary}.amazonaws.com/{id}"),
         );
         issuers
     }
