@@ -84,7 +84,10 @@ async fn a_state_without_a_verifier_works_behind_a_layer() {
     assert_eq!(reply.status, 500);
     let reply = call(&bare, with_token("/", &issuer.access_token().sign())).await;
     assert_eq!(reply.status, 500);
-    assert!(reply.body.contains("CognitoAuthLayer"), "{}", reply.body);
+    assert_eq!(
+        reply.body, "Internal Server Error",
+        "the hint is for the logs"
+    );
 }
 
 async fn verifier_of(issuer: &TestIssuer) -> CognitoVerifier {

@@ -706,6 +706,8 @@ async fn extractor_with_the_verifier_as_extension() {
     expect_401("no header", &call(&app, anonymous("/")).await, "Bearer");
 }
 
+/// The fix is named in the rejection's reason (and so in the logs and verbose bodies), never
+/// in a terse body (issue 22, finding 12).
 #[tokio::test]
 async fn extractor_without_layer_or_verifier_is_500_naming_the_fix() {
     let (issuer, _verifier) = setup().await;
@@ -721,9 +723,15 @@ async fn extractor_without_layer_or_verifier_is_500_naming_the_fix() {
             StatusCode::INTERNAL_SERVER_ERROR,
             "{case}: {reply:?}"
         );
-        assert!(reply.body.contains("CognitoAuthLayer"), "{case}: {reply:?}");
+        assert_eq!(reply.body, "Internal Server Error", "{case}: {reply:?}");
         assert_eq!(reply.www_authenticate(), None, "{case}: {reply:?}");
     }
+    async fn reason(claims: Result<CognitoClaims<Id>, AuthRejection>) -> String {
+        claims.map_or_else(|rejection| rejection.reason(), |_| "verified".into())
+    }
+    let app: Router = Router::new().route("/", get(reason));
+    let reply = call(&app, with_token("/", &token)).await;
+    assert!(reply.body.contains("CognitoAuthLayer"), "{reply:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1033,7 +1041,7 @@ fn traits() {
     send_sync::<CognitoAuthLayer>();
     send_sync::<CognitoAuthLayer<DefaultRejection>>();
     send_sync::<CognitoAuth<axum::routing::Route, DefaultRejection>>();
-    send::<ResponseFuture<axum::routing::Route, Body, DefaultRejection>>();
+    send::<ResponseFuture<axum::routing::Route, Body>>();
     send_sync::<CognitoClaims<Id>>();
     send_sync::<CognitoClaims<Access>>();
     send_sync::<AuthRejection>();

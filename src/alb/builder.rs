@@ -21,7 +21,7 @@ use crate::{
         DEFAULT_ALB_KEY_CACHE_KEYS, DEFAULT_ALB_KEY_FETCH_WINDOW,
         DEFAULT_ALB_KEY_FETCHES_PER_WINDOW, DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
-    jwks::without_userinfo,
+    jwks::redacted_url,
     limits::{Limits, limit_setters},
     loopback::is_loopback,
     token_cache::TokenCache,
@@ -255,7 +255,7 @@ impl AlbVerifierBuilder {
     /// An absolute http(s) URL with `{kid}` in its path, and plain http only to this machine
     /// unless allowed.
     fn check_key_url(&self, template: &str) -> Result<(), ConfigError> {
-        let shown = || without_userinfo(template);
+        let shown = || redacted_url(template);
         let url = template.replace("{kid}", SAMPLE_KID);
         let parsed = reqwest::Url::parse(&url)
             .ok()

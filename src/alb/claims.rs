@@ -112,7 +112,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let context = RefusalContext::of(&parts.headers, &parts.extensions);
+        let context = RefusalContext::of(parts);
         match parts.extensions.get::<AlbToken>() {
             Some(token) => typed(token.clone(), &context),
             None => Err(refuse(AuthRejection::missing_alb_layer(), &context)),

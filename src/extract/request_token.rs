@@ -18,7 +18,7 @@ pub(super) async fn required_token(
     parts: &mut Parts,
     token_use: Option<TokenUse>,
 ) -> Result<(VerifiedToken, RefusalContext), AuthRejection> {
-    let context = RefusalContext::of(&parts.headers, &parts.extensions);
+    let context = RefusalContext::of(parts);
     let token = verified_token(parts, token_use, &context).await?;
     let token = required(token, parts, &context)?;
     Ok((token, context))
@@ -29,7 +29,7 @@ pub(super) async fn optional_token(
     parts: &mut Parts,
     token_use: Option<TokenUse>,
 ) -> Result<Option<(VerifiedToken, RefusalContext)>, AuthRejection> {
-    let context = RefusalContext::of(&parts.headers, &parts.extensions);
+    let context = RefusalContext::of(parts);
     let token = verified_token(parts, token_use, &context).await?;
     Ok(optional(token, parts, &context)?.map(|token| (token, context)))
 }

@@ -51,7 +51,7 @@ impl JwksFetcher {
     ) -> Self {
         Self {
             client,
-            shown_url: without_userinfo(&url),
+            shown_url: redacted_url(&url),
             url,
             timeout,
             max_bytes,
@@ -210,15 +210,23 @@ pub(crate) fn request_error(
     JwksError::Request(format!("{what} for {shown_url}: {cause}"))
 }
 
-/// `url` with any `user:password@` replaced by `***@`.
-pub(crate) fn without_userinfo(url: &str) -> String {
+/// `url` as it may be shown (status, errors, logs): any `user:password@` replaced by `***@`
+/// and any query by `***`, since either may carry a credential (a presigned URL's
+/// signature, a token).
+pub(crate) fn redacted_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
-            let _ = parsed.set_password(None);
-            let _ = parsed.set_username("***");
+        Ok(mut parsed) => {
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                let _ = parsed.set_password(None);
+                let _ = parsed.set_username("***");
+            }
+            if parsed.query().is_some() {
+                parsed.set_query(Some("***"));
+            }
+            parsed.set_fragment(None);
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -254,15 +262,19 @@ mod tests {
     #[test]
     fn credentials_never_show() {
         assert_eq!(
-            without_userinfo("https://alice:s3cret@keys.example/jwks.json"),
+            redacted_url("https://alice:s3cret@keys.example/jwks.json"),
             "https://***@keys.example/jwks.json"
         );
         assert_eq!(
-            without_userinfo("http://token@127.0.0.1:9/x"),
+            redacted_url("http://token@127.0.0.1:9/x"),
             "http://***@127.0.0.1:9/x"
         );
         let plain = "https://cognito-idp.eu-west-1.amazonaws.com/p/.well-known/jwks.json";
-        assert_eq!(without_userinfo(plain), plain);
+        assert_eq!(redacted_url(plain), plain);
+        assert_eq!(
+            redacted_url("https://keys.example/jwks.json?X-Amz-Signature=abc&t=1"),
+            "https://keys.example/jwks.json?***"
+        );
     }
 
     #[test]

@@ -85,7 +85,7 @@ mod store;
 
 pub use error::JwksError;
 pub(crate) use fetch::{
-    JwksFetcher, client_builder, key_client, read_capped, request_error, without_userinfo,
+    JwksFetcher, client_builder, key_client, read_capped, redacted_url, request_error,
 };
 pub(crate) use key::VerifyingKey;
 pub(crate) use key_set::KeySet;

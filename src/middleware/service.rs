@@ -6,6 +6,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use axum::body::Body;
 use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -16,7 +17,7 @@ use super::{
     layer::{CognitoAuthLayer, UserPoolAuth},
 };
 use crate::{
-    rejection::{DefaultRejection, LayerRenderer, OnRejection, log_rejection},
+    rejection::{AuthRejection, DefaultRejection, LayerRenderer, OnRejection, log_rejection},
     verifier::CognitoVerifier,
 };
 
@@ -115,7 +116,7 @@ where
 {
     type Response = axum::response::Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S, B, R>;
+    type Future = ResponseFuture<S, B>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -138,22 +139,28 @@ where
                 ResponseFuture::called(self.inner.call(request))
             }
             Decision::Refuse(rejection) => {
-                let rejection = rejection.for_request(request.headers());
+                let rejection = rejection.for_request(&request);
                 log_rejection(&rejection);
                 ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
             }
             Decision::Later(pending) => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
-                let ready = std::mem::replace(&mut self.inner, clone);
-                let auth = Arc::clone(&self.auth);
-                let verification = Box::pin(async move {
-                    let verified = auth.go_on(pending).await?;
-                    let mut extensions = http::Extensions::new();
-                    auth.admit(verified, &mut extensions);
-                    Ok(extensions)
-                });
-                ResponseFuture::verifying(verification, ready, request, self.on_rejection.clone())
+                let mut ready = std::mem::replace(&mut self.inner, clone);
+                let (auth, on_rejection) = (Arc::clone(&self.auth), self.on_rejection.clone());
+                ResponseFuture::after_network(Box::pin(async move {
+                    match auth.go_on(pending).await {
+                        Ok(verified) => {
+                            auth.admit(verified, request.extensions_mut());
+                            Ok(ready.call(request).await?.map(Body::new))
+                        }
+                        Err(error) => {
+                            let rejection = AuthRejection::from_error(error).for_request(&request);
+                            log_rejection(&rejection);
+                            Ok(on_rejection.on_rejection(rejection))
+                        }
+                    }
+                }))
             }
         }
     }

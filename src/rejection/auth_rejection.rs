@@ -79,9 +79,10 @@ pub(crate) struct RefusalContext {
 }
 
 impl RefusalContext {
-    pub(crate) fn of(headers: &HeaderMap, extensions: &http::Extensions) -> Self {
+    pub(crate) fn of(parts: &http::request::Parts) -> Self {
+        let extensions = &parts.extensions;
         Self {
-            grpc: is_grpc(headers),
+            grpc: is_grpc(parts.version, &parts.headers),
             renderer: extensions.get::<LayerRenderer>().map(|r| Arc::clone(&r.0)),
         }
     }
@@ -139,10 +140,10 @@ impl AuthRejection {
         }
     }
 
-    /// Notes what the refused request was: a gRPC call (`content-type: application/grpc` or
-    /// `application/grpc+...`) is answered the gRPC way.
-    pub(crate) fn for_request(mut self, headers: &HeaderMap) -> Self {
-        self.grpc = is_grpc(headers);
+    /// Notes what the refused request was: a gRPC call (HTTP/2 or later with
+    /// `content-type: application/grpc` or `application/grpc+...`) is answered the gRPC way.
+    pub(crate) fn for_request<B>(mut self, request: &http::Request<B>) -> Self {
+        self.grpc = is_grpc(request.version(), request.headers());
         self
     }
 
@@ -190,6 +191,8 @@ impl AuthRejection {
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        // A refusal is about this request's credentials: never stored, never reused.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(value) = self.www_authenticate() {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
@@ -272,18 +275,22 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// `content-type: application/grpc`, with or without a `+format` or parameters.
-fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let essence = v.split(';').next().unwrap_or_default().trim();
-            essence.eq_ignore_ascii_case("application/grpc")
-                || essence
-                    .get(..17)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("application/grpc+"))
-        })
+/// A gRPC call: HTTP/2 or later (gRPC runs on nothing else), with `content-type:
+/// application/grpc`, with or without a `+format` or parameters. A content type alone is a
+/// client's say: on HTTP/1.1 it would turn a 401 into a 200 that caches and monitors read as
+/// success.
+fn is_grpc(version: http::Version, headers: &HeaderMap) -> bool {
+    version >= http::Version::HTTP_2
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let essence = v.split(';').next().unwrap_or_default().trim();
+                essence.eq_ignore_ascii_case("application/grpc")
+                    || essence
+                        .get(..17)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("application/grpc+"))
+            })
 }
 
 impl fmt::Display for AuthRejection {

@@ -53,8 +53,8 @@
 //!
 //! # gRPC
 //!
-//! A request with `content-type: application/grpc` (or `application/grpc+..`) is refused the
-//! gRPC way with no configuration: HTTP 200, `content-type: application/grpc`, a `grpc-status`
+//! A gRPC call, an HTTP/2 request with `content-type: application/grpc` (or
+//! `application/grpc+..`), is refused the gRPC way with no configuration: HTTP 200, `content-type: application/grpc`, a `grpc-status`
 //! (16 for 401, 7 for 403, 14 for 503, 13 for 500: see [`RejectionKind::grpc_status`]) and a
 //! `grpc-message`, so that a tonic client sees `Unauthenticated`, `PermissionDenied` or
 //! `Unavailable`. [`AuthRejection::is_grpc`] tells a renderer of your own. The layer wraps a
@@ -73,8 +73,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! gRPC-Web requests (`application/grpc-web`) are refused as HTTP: put the layer behind the
-//! gRPC-Web translation.
+//! gRPC-Web requests (`application/grpc-web`), and an HTTP/1.1 request that only says
+//! `application/grpc` (gRPC needs HTTP/2; the header alone would let a client turn a 401 into a
+//! 200 that caches and monitors read as success), are refused as HTTP: put the layer behind the
+//! gRPC-Web translation. Every refusal, either way, says `Cache-Control: no-store`.
 
 mod auth_rejection;
 mod kind;

@@ -4,7 +4,7 @@
 use axum::{body::Body, response::Response};
 use http::{HeaderValue, header};
 
-use super::{auth_rejection::AuthRejection, kind::RejectionKind};
+use super::auth_rejection::AuthRejection;
 
 /// Builds the response for a refused request. Implemented by [`DefaultRejection`] and by every
 /// `Fn(AuthRejection) -> Response + Send + Sync + 'static`.
@@ -54,10 +54,10 @@ where
 /// | terse (default) | the status's reason phrase (`Unauthorized`) | scheme and error code |
 /// | verbose | the reason (`Token is expired`) | and an `error_description` |
 ///
-/// Every form sets `Retry-After` on 503. [`problem_json`](Self::problem_json) answers
+/// Every form sets `Cache-Control: no-store`, and `Retry-After` on 503. [`problem_json`](Self::problem_json) answers
 /// `{"type":"about:blank","title":"Unauthorized","status":401,"code":"invalid_token"}` (and a
 /// `detail` when verbose) as `application/problem+json`. A gRPC call
-/// ([`AuthRejection::is_grpc`]) is answered HTTP 200 with `content-type: application/grpc`,
+/// ([`AuthRejection::is_grpc`]: HTTP/2 and a gRPC content type) is answered HTTP 200 with `content-type: application/grpc`,
 /// `grpc-status` ([`RejectionKind::grpc_status`]) and a percent-encoded `grpc-message`, so
 /// that tonic and other clients see `Unauthenticated`, `PermissionDenied` or `Unavailable`
 /// instead of a protocol error.
@@ -122,10 +122,11 @@ impl OnRejection for DefaultRejection {
         let status = rejection.status();
         let verbose = self.detail == Detail::Verbose;
         let phrase = status.canonical_reason().unwrap_or_default();
-        let text = match rejection.kind() {
-            RejectionKind::MissingVerifier => rejection.reason(),
-            _ if verbose => rejection.reason(),
-            _ => phrase.to_owned(),
+        // Terse: the reason phrase, even for a misconfigured route (its hint goes to the logs).
+        let text = if verbose {
+            rejection.reason()
+        } else {
+            phrase.to_owned()
         };
         if rejection.is_grpc() {
             let mut response = Response::new(Body::empty());
@@ -134,6 +135,7 @@ impl OnRejection for DefaultRejection {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/grpc"),
             );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             headers.insert(
                 "grpc-status",
                 HeaderValue::from(rejection.kind().grpc_status()),
@@ -152,7 +154,7 @@ impl OnRejection for DefaultRejection {
                     "status": status.as_u16(),
                     "code": rejection.kind().code(),
                 });
-                if verbose || rejection.kind() == RejectionKind::MissingVerifier {
+                if verbose {
                     problem["detail"] = text.into();
                 }
                 ("application/problem+json", problem.to_string())
@@ -183,7 +185,7 @@ fn percent_encoded(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, StatusCode};
+    use http::StatusCode;
 
     use super::*;
     use crate::error::{Error, ErrorKind};
@@ -206,11 +208,11 @@ mod tests {
 
     #[test]
     fn grpc_calls_get_grpc_statuses() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/grpc+proto"),
-        );
+        let grpc = http::Request::post("/svc/Method")
+            .version(http::Version::HTTP_2)
+            .header(header::CONTENT_TYPE, "application/grpc+proto")
+            .body(())
+            .unwrap();
         for (error, code) in [
             (Error::new(ErrorKind::Expired), "16"),
             (Error::new(ErrorKind::MissingGroup), "7"),
@@ -219,11 +221,12 @@ mod tests {
                 "14",
             ),
         ] {
-            let rejection = AuthRejection::from_error(error).for_request(&headers);
+            let rejection = AuthRejection::from_error(error).for_request(&grpc);
             let response = DefaultRejection::verbose().on_rejection(rejection);
             assert_eq!(response.status(), StatusCode::OK);
             assert_eq!(response.headers()[header::CONTENT_TYPE], "application/grpc");
             assert_eq!(response.headers()["grpc-status"], code);
+            assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
             assert!(!response.headers()["grpc-message"].is_empty());
         }
         assert_eq!(percent_encoded("50% \u{e9}\n"), "50%25 %C3%A9%0A");

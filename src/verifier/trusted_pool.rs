@@ -16,7 +16,7 @@ use super::{
 use crate::{
     jwks::{
         JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
-        key_client, without_userinfo,
+        key_client, redacted_url,
     },
     loopback::is_loopback,
     token_cache::TokenCache,
@@ -141,7 +141,7 @@ impl PoolSettings {
         else {
             return Err(ConfigError::InvalidJwksUrl {
                 pool: pool.to_owned(),
-                url: without_userinfo(&url),
+                url: redacted_url(&url),
             });
         };
         if parsed.scheme() == "http"
@@ -150,7 +150,7 @@ impl PoolSettings {
         {
             return Err(ConfigError::PlainHttpJwksUrl {
                 pool: pool.to_owned(),
-                url: without_userinfo(&url),
+                url: redacted_url(&url),
             });
         }
         Ok(JwksFetcher::with_client(
