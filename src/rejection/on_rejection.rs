@@ -54,13 +54,14 @@ where
 /// | terse (default) | the status's reason phrase (`Unauthorized`) | scheme and error code |
 /// | verbose | the reason (`Token is expired`) | and an `error_description` |
 ///
-/// Every form sets `Cache-Control: no-store`, and `Retry-After` on 503. [`problem_json`](Self::problem_json) answers
+/// Every form sets `Cache-Control: no-store`, and `Retry-After` on 503.
+/// [`problem_json`](Self::problem_json) answers
 /// `{"type":"about:blank","title":"Unauthorized","status":401,"code":"invalid_token"}` (and a
 /// `detail` when verbose) as `application/problem+json`. A gRPC call
-/// ([`AuthRejection::is_grpc`]: HTTP/2 and a gRPC content type) is answered HTTP 200 with `content-type: application/grpc`,
-/// `grpc-status` ([`RejectionKind::grpc_status`]) and a percent-encoded `grpc-message`, so
-/// that tonic and other clients see `Unauthenticated`, `PermissionDenied` or `Unavailable`
-/// instead of a protocol error.
+/// ([`AuthRejection::is_grpc`]: HTTP/2 and a gRPC content type) is answered HTTP 200 with
+/// `content-type: application/grpc`, `grpc-status` ([`RejectionKind::grpc_status`]) and a
+/// percent-encoded `grpc-message`, so that tonic and other clients see `Unauthenticated`,
+/// `PermissionDenied` or `Unavailable` instead of a protocol error.
 ///
 /// ```
 /// use axum_cognito::{AuthRejection, DefaultRejection, OnRejection};
