@@ -105,6 +105,18 @@ impl KeySet {
         self.keys.iter().map(|(kid, _)| kid.to_string()).collect()
     }
 
+    /// This set with every key that `previous` already held (same `kid`, same key material)
+    /// taken from `previous`: the very key object that verified a cached token still vouches
+    /// for it after a refresh, so a refresh that answers 200 keeps the token cache.
+    pub(crate) fn keeping_unchanged(mut self, previous: &KeySet) -> Self {
+        for (kid, key) in &mut self.keys {
+            if let Some(old) = previous.get(kid).filter(|old| old.same_key(key)) {
+                *key = Arc::clone(old);
+            }
+        }
+        self
+    }
+
     /// Keys of `self` that `next` no longer holds (by kid, or replaced under the same kid).
     pub(crate) fn removed_in<'a>(&'a self, next: &'a KeySet) -> impl Iterator<Item = &'a str> + 'a {
         self.keys

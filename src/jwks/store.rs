@@ -437,6 +437,7 @@ impl KeyStore {
         let full_answer = answer.document.is_some();
         let keys = match answer.document {
             Some(keys) => {
+                let keys = keys.keeping_unchanged(&previous.keys);
                 let removed: Vec<&str> = previous.keys.removed_in(&keys).collect();
                 if let (Some(on_keys_removed), false) = (&self.on_keys_removed, removed.is_empty())
                 {
