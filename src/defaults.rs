@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// Default clock-skew leeway for `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The largest leeway a builder accepts: 5 minutes, Cognito's shortest token lifetime.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(5 * 60);
 /// Default largest accepted token, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// The longest fetch timeout a builder accepts: a request may wait this long for a key.

@@ -9,7 +9,7 @@ use crate::{
     config_error::ConfigError,
     defaults::{
         DEFAULT_FETCH_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_MAX_JWKS_BYTES, DEFAULT_MAX_TOKEN_BYTES,
-        DEFAULT_TOKEN_CACHE_BYTES, MAX_FETCH_TIMEOUT,
+        DEFAULT_TOKEN_CACHE_BYTES, MAX_FETCH_TIMEOUT, MAX_LEEWAY,
     },
 };
 
@@ -39,8 +39,14 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Refuses a fetch timeout of zero or over [`MAX_FETCH_TIMEOUT`], and a size limit of zero.
+    /// Refuses a leeway over [`MAX_LEEWAY`], a fetch timeout of zero or over
+    /// [`MAX_FETCH_TIMEOUT`], and a size limit of zero.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::InvalidSetting(
+                "leeway must be at most 5 minutes: more accepts tokens long expired",
+            ));
+        }
         if self.fetch_timeout.is_zero() || self.fetch_timeout > MAX_FETCH_TIMEOUT {
             return Err(ConfigError::InvalidSetting(
                 "fetch_timeout must be above zero and at most 5 minutes",
@@ -67,7 +73,8 @@ macro_rules! limit_setters {
         /// Clock-skew leeway for `exp` (and `nbf`). Default 60 s
         /// ([`DEFAULT_LEEWAY`](crate::defaults::DEFAULT_LEEWAY)): enough for a server clock
         /// that drifts between NTP syncs, small against Cognito's shortest token lifetime of
-        /// 5 minutes.
+        /// 5 minutes. At most 5 minutes
+        /// ([`MAX_LEEWAY`](crate::defaults::MAX_LEEWAY)): building fails beyond it.
         pub fn leeway(mut self, leeway: std::time::Duration) -> Self {
             self.limits.leeway = leeway;
             self

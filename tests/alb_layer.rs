@@ -197,12 +197,20 @@ async fn refusals_go_through_the_renderer() {
     );
 }
 
+/// 500, with the fix named in the rejection's reason (the logs, verbose bodies), not in a
+/// terse body (issue 22, finding 12).
 #[tokio::test]
 async fn the_extractor_without_a_layer_says_what_is_missing() {
     let alb = TestAlb::start().await;
     let app = Router::new().route("/", get(me));
     let reply = call(&app, alb_request("/", &alb.token().sign())).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.body, "Internal Server Error", "{reply:?}");
+    async fn reason(claims: Result<AlbClaims, axum_cognito::AuthRejection>) -> String {
+        claims.map_or_else(|rejection| rejection.reason(), |_| "verified".into())
+    }
+    let app = Router::new().route("/", get(reason));
+    let reply = call(&app, alb_request("/", &alb.token().sign())).await;
     assert!(reply.body.contains("AlbAuthLayer"), "{reply:?}");
 }
 
@@ -354,7 +362,7 @@ async fn the_access_token_is_verified_and_must_be_the_same_users() {
     // No unknown-kid cooldown: the forged token's refetch must not hide the key added later.
     let pool = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::ZERO)
+        .unknown_kid_cooldown(Duration::from_millis(1))
         .build()
         .await
         .unwrap();

@@ -40,6 +40,14 @@ const TIMEOUT: Duration = Duration::from_millis(1500);
 const MARGIN: Duration = Duration::from_secs(1);
 const FIFTY_MB: u64 = 50 * 1024 * 1024;
 
+/// The shortest unknown-`kid` cooldown (a builder refuses zero).
+const COOLDOWN: Duration = Duration::from_millis(1);
+
+/// Waits until a refetch for an unknown `kid` is allowed again.
+async fn after_the_cooldown() {
+    tokio::time::sleep(COOLDOWN * 5).await;
+}
+
 /// An issuer, a verifier that loaded its first key, and tokens of that key (`known`) and of a
 /// key published after the build (`unknown`, found only by a refetch).
 struct Harness {
@@ -64,8 +72,9 @@ impl Harness {
             .user_pool(pool)
             .token_use(TokenUse::Access)
             .fetch_timeout(TIMEOUT)
-            // Every unknown kid refetches, so each request below meets the fault itself.
-            .unknown_kid_cooldown(Duration::ZERO)
+            // Every unknown kid refetches once the shortest cooldown has passed, so each
+            // request below meets the fault itself.
+            .unknown_kid_cooldown(COOLDOWN)
             // No background retry between the steps of a test.
             .retry_backoff(Duration::from_secs(600), Duration::from_secs(600))
             .build()
@@ -109,6 +118,7 @@ impl Harness {
     /// After the fault is gone, the key published during it is found by one refetch.
     async fn expect_recovery(&self, case: &str) {
         self.issuer.set_fault(None);
+        after_the_cooldown().await;
         let reply = call(&self.app, with_token("/", &self.unknown)).await;
         assert_eq!(reply.status, StatusCode::OK, "{case}: after recovery");
         let status = self.status();
@@ -164,6 +174,7 @@ async fn a_failing_fetch(case: &str, fault: JwksFault, last_error: &str) -> Harn
     }
 
     // The verifier alone: the same bound, the fetch error as the source.
+    after_the_cooldown().await;
     let started = Instant::now();
     let error = h.verifier.verify(&h.unknown).await.unwrap_err();
     assert!(started.elapsed() < TIMEOUT + MARGIN, "{case}");
@@ -605,6 +616,7 @@ async fn behind_a_relay() -> (Harness, Relay) {
 
 /// The refetch `h.unknown` starts fails with `message`: 503 for it, the last good keys stay.
 async fn expect_refused_refetch(h: &Harness, relay: &Relay, case: &str, message: &str) {
+    after_the_cooldown().await;
     let before = relay.requests();
     let reply = call(&h.app, with_token("/", &h.unknown)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{case}");
@@ -654,6 +666,7 @@ async fn a_redirect_is_never_followed_and_the_last_good_keys_stay() {
 
     // Served directly, the same document loads: only the redirect was refused.
     relay.set(Answer::json(h.issuer.jwks_json()));
+    after_the_cooldown().await;
     let reply = call(&h.app, with_token("/", &h.unknown)).await;
     assert_eq!(reply.status, StatusCode::OK);
     let reply = call(&h.app, with_token("/", &theirs)).await;
@@ -763,6 +776,7 @@ async fn a_gzipped_jwks_is_not_decompressed_so_the_fetch_fails_and_the_last_good
 
     // The same document uncompressed loads.
     relay.set(Answer::json(document));
+    after_the_cooldown().await;
     let reply = call(&h.app, with_token("/", &h.unknown)).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(h.status().keys_loaded, 2);

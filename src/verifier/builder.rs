@@ -173,7 +173,8 @@ impl CognitoVerifierBuilder {
     }
 
     /// Floor under an interval shortened by `Cache-Control: max-age`. Default 60 s
-    /// ([`DEFAULT_MIN_REFRESH_INTERVAL`]).
+    /// ([`DEFAULT_MIN_REFRESH_INTERVAL`]). Zero is refused: `max-age=0` would have the keys
+    /// fetched back to back.
     pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh.min_refresh_interval = interval;
         self
@@ -202,7 +203,8 @@ impl CognitoVerifierBuilder {
     /// After a fetch that an unknown `kid` caused, for this long an unknown `kid` fails at once
     /// without a new fetch. Background refreshes and the first load do not start it, so a key
     /// Cognito adds right after one is still found at once. Default 10 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
-    /// most one fetch per 10 s, while a key Cognito just added is found within 10 s.
+    /// most one fetch per 10 s, while a key Cognito just added is found within 10 s. Zero is
+    /// refused: it would remove that bound.
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.refresh.unknown_kid_cooldown = cooldown;
         self
@@ -343,6 +345,28 @@ impl CognitoVerifierBuilder {
         if self.refresh.refresh_interval.is_zero() || self.refresh.first_retry.is_zero() {
             return Err(ConfigError::InvalidSetting(
                 "refresh_interval and retry delays must be above zero",
+            ));
+        }
+        // The two floors of fetching: at zero, `max-age=0` or a flood of unknown `kid`s would
+        // have keys fetched back to back.
+        if self.refresh.min_refresh_interval.is_zero() {
+            return Err(ConfigError::InvalidSetting(
+                "min_refresh_interval must be above zero",
+            ));
+        }
+        if self.refresh.unknown_kid_cooldown.is_zero() {
+            return Err(ConfigError::InvalidSetting(
+                "unknown_kid_cooldown must be above zero",
+            ));
+        }
+        if self
+            .revocation
+            .list
+            .as_ref()
+            .is_some_and(|list| list.max_entries() == 0)
+        {
+            return Err(ConfigError::InvalidSetting(
+                "the revocation list must hold at least 1 entry (RevocationList::new(0) would refuse every revocation)",
             ));
         }
         if self.max_pools == 0 {
