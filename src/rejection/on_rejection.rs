@@ -59,7 +59,7 @@ where
 /// `{"type":"about:blank","title":"Unauthorized","status":401,"code":"invalid_token"}` (and a
 /// `detail` when verbose) as `application/problem+json`. A gRPC call
 /// ([`AuthRejection::is_grpc`]: HTTP/2 and a gRPC content type) is answered HTTP 200 with
-/// `content-type: application/grpc`, `grpc-status` ([`RejectionKind::grpc_status`]) and a
+/// `content-type: application/grpc`, `grpc-status` ([`RejectionKind::grpc_status`](super::RejectionKind::grpc_status)) and a
 /// percent-encoded `grpc-message`, so that tonic and other clients see `Unauthenticated`,
 /// `PermissionDenied` or `Unavailable` instead of a protocol error.
 ///

@@ -202,7 +202,8 @@ impl CognitoVerifierBuilder {
 
     /// After a fetch that an unknown `kid` caused, for this long an unknown `kid` fails at once
     /// without a new fetch. Background refreshes and the first load do not start it, so a key
-    /// Cognito adds right after one is still found at once. Default 10 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
+    /// Cognito adds right after one is still found at once. Default 10 s
+    /// ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
     /// most one fetch per 10 s, while a key Cognito just added is found within 10 s. Zero is
     /// refused: it would remove that bound.
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
