@@ -307,7 +307,9 @@ impl VerifiedToken {
         self.inner.pool_serial
     }
 
-    pub(crate) fn pool_id(&self) -> &str {
+    /// The id of the user pool that issued it (`eu-west-1_AbC123456`): with several pools or
+    /// a pool resolver, which tenant the user belongs to.
+    pub fn pool_id(&self) -> &str {
         &self.inner.pool_id
     }
 

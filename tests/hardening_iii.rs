@@ -293,3 +293,41 @@ async fn a_removal_wins_over_a_resolution_in_flight() {
     );
     assert!(verifier.pool_ids().is_empty(), "{:?}", verifier.pool_ids());
 }
+// ---------------------------------------------------------------------------------------------
+// Finding 11: rules scoped to a pool
+// ---------------------------------------------------------------------------------------------
+
+/// A tenant pool's own `admins` group does not pass the operator's rule when the rule names
+/// the operator's pool; the verified token says which pool it came from.
+#[tokio::test]
+async fn a_group_rule_scoped_to_a_pool_ignores_other_pools_groups() {
+    let operator = tenant(20).await;
+    let tenant_pool = tenant(21).await;
+    let verifier = operator.verifier_builder().build().await.unwrap();
+    verifier.add_pool(tenant_pool.user_pool()).await.unwrap();
+    let app = Router::new().route("/admin", get(sub)).layer(
+        CognitoAuthLayer::new(verifier.clone()).any_group_in(operator.pool_id(), ["admins"]),
+    );
+    let tenant_admin = tenant_pool.access_token().groups(["admins"]).sign();
+    let operator_admin = operator.access_token().sub("op").groups(["admins"]).sign();
+    let operator_user = operator.access_token().groups(["users"]).sign();
+    assert_eq!(
+        call(&app, with_token("/admin", &tenant_admin)).await.status,
+        403
+    );
+    assert_eq!(
+        call(&app, with_token("/admin", &operator_user))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        call(&app, with_token("/admin", &operator_admin))
+            .await
+            .status,
+        200
+    );
+    let verified =
+        axum_cognito::test_util::TestIssuer::verified_token(&tenant_pool, &tenant_admin).await;
+    assert_eq!(verified.pool_id(), tenant_pool.pool_id());
+}

@@ -186,6 +186,16 @@ impl<R> CognitoAuthLayer<R> {
         self.with_config(|c| c.requirements = c.requirements.clone().any_group(groups))
     }
 
+    /// The token must come from the pool `pool_id` and its `cognito:groups` hold at least one
+    /// of `groups` (403 otherwise); see [`TokenRequirements::any_group_in`].
+    pub fn any_group_in<I, S>(self, pool_id: &str, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.require(TokenRequirements::new().any_group_in(pool_id, groups))
+    }
+
     /// The token's `scope` must hold at least one of `scopes` (403 otherwise).
     pub fn any_scope<I, S>(self, scopes: I) -> Self
     where

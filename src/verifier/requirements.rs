@@ -43,7 +43,9 @@ struct CustomCheck {
 #[derive(Clone, Default)]
 pub struct TokenRequirements {
     pub(crate) token_use: Option<TokenUse>,
-    groups: Vec<Vec<String>>,
+    /// Each rule: the pool it is scoped to (any, when `None`), and the groups of which one must
+    /// be held.
+    groups: Vec<(Option<String>, Vec<String>)>,
     scopes: Vec<Vec<String>>,
     checks: Vec<CustomCheck>,
 }
@@ -60,14 +62,36 @@ impl TokenRequirements {
         self
     }
 
-    /// The token's `cognito:groups` must hold at least one of `groups`.
+    /// The token's `cognito:groups` must hold at least one of `groups`, whichever pool issued
+    /// it: with several pools (or a pool resolver), a tenant pool's own group of that name
+    /// passes too. Use [`any_group_in`](Self::any_group_in) to name the pool.
     pub fn any_group<I, S>(mut self, groups: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.groups
-            .push(groups.into_iter().map(Into::into).collect());
+            .push((None, groups.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// The token must come from the pool `pool_id` and its `cognito:groups` hold at least one
+    /// of `groups` (403 otherwise): the operator's `admins` are not a tenant pool's `admins`.
+    ///
+    /// ```
+    /// use axum_cognito::TokenRequirements;
+    ///
+    /// let operators = TokenRequirements::new().any_group_in("eu-west-1_Operators", ["admins"]);
+    /// ```
+    pub fn any_group_in<I, S>(mut self, pool_id: impl Into<String>, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups.push((
+            Some(pool_id.into()),
+            groups.into_iter().map(Into::into).collect(),
+        ));
         self
     }
 
@@ -94,16 +118,22 @@ impl TokenRequirements {
     }
 
     /// As [`custom_check`](Self::custom_check), but a failure is [`ErrorKind::Forbidden`]
-    /// (HTTP 403): the token is valid and the caller known, but not allowed here (another
-    /// tenant's user, say).
+    /// (HTTP 403): the token is valid and the caller known, but not allowed here.
+    ///
+    /// Decide on what the user cannot write: groups (set by administrators), the issuing pool
+    /// ([`any_group_in`](Self::any_group_in), `VerifiedToken::pool_id`), `sub`. A `custom:`
+    /// attribute is writable by the user through Cognito's `UpdateUserAttributes` unless the
+    /// app client's write permissions leave it out, so `custom:tenant` names whatever tenant
+    /// the user chose.
     ///
     /// ```
     /// use axum_cognito::{IdClaims, TokenRequirements};
     ///
-    /// let acme_only = TokenRequirements::new().custom_check_forbidden(|claims: &IdClaims| {
-    ///     match claims.custom.get("tenant").map(String::as_str) {
-    ///         Some("acme") => Ok(()),
-    ///         _ => Err("not an acme user".into()),
+    /// let verified_email = TokenRequirements::new().custom_check_forbidden(|claims: &IdClaims| {
+    ///     if claims.email_verified == Some(true) {
+    ///         Ok(())
+    ///     } else {
+    ///         Err("verify your email address first".into())
     ///     }
     /// });
     /// ```
@@ -149,7 +179,10 @@ impl TokenRequirements {
     /// The token-use rule, the group and scope rules, then the custom checks.
     pub(crate) fn check(&self, token: &VerifiedToken) -> Result<(), Error> {
         self.check_token_use(token.token_use())?;
-        if !self.groups.iter().all(|any| token.has_any_group(any)) {
+        let holds = |(pool, any): &(Option<String>, Vec<String>)| {
+            pool.as_deref().is_none_or(|pool| pool == token.pool_id()) && token.has_any_group(any)
+        };
+        if !self.groups.iter().all(holds) {
             return Err(Error::new(ErrorKind::MissingGroup));
         }
         if !self.scopes.iter().all(|any| token.has_any_scope(any)) {
@@ -197,6 +230,6 @@ mod tests {
         );
         let both = rules.and(&TokenRequirements::new().any_group(["g"]));
         assert_eq!(both.token_use, Some(TokenUse::Id));
-        assert_eq!(both.groups, [vec!["g".to_owned()]]);
+        assert_eq!(both.groups, [(None, vec!["g".to_owned()])]);
     }
 }
