@@ -25,8 +25,11 @@
 //! JWKS URL (`user:password@` is redacted by the crate). `listening on ADDR` is printed once the keys are loaded and the socket bound.
 //!
 //! Routes: `GET /id` (ID token), `GET /access` (access token), `GET /admin` (access token of
-//! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (key store
-//! status, each key location's state included; 503 when the keys are unusable), `GET /metrics`
+//! the `admins` group, else 403), `GET /whoami` (optional auth), `GET /healthz` (a summary for
+//! probes, no authentication: `{"usable", "cached_tokens", "pools": [{"user_pool_id", "usable",
+//! "keys_loaded", "key_set_age_secs", "consecutive_failures"}]}`; 503 when the keys are
+//! unusable), `GET /healthz/detail` (the whole key store status, each key location's URL and
+//! last error included: an access token of the `admins` group, else 401 / 403), `GET /metrics`
 //! (the crate's metrics in the Prometheus text format). With `ALB_ARNS`: `GET /alb` answers
 //! `{"sub","email","username","signer","client"}` for a valid `x-amzn-oidc-data` token, 401 for
 //! a missing or bad one, 503 when its key cannot be fetched.
@@ -86,14 +89,50 @@ async fn alb(user: axum_cognito::AlbClaims) -> Json<Value> {
     }))
 }
 
-async fn healthz(Extension(verifier): Extension<CognitoVerifier>) -> (StatusCode, Json<Value>) {
-    let status = verifier.status();
-    let code = if status.usable {
+/// 200 when the keys are usable, else 503.
+fn health_code(usable: bool) -> StatusCode {
+    if usable {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, Json(json!(status)))
+    }
+}
+
+/// `GET /healthz`: what a probe needs, nothing an unauthenticated caller should read (key URLs,
+/// errors).
+async fn healthz(Extension(verifier): Extension<CognitoVerifier>) -> (StatusCode, Json<Value>) {
+    let status = verifier.status();
+    let now = std::time::SystemTime::now();
+    let pools: Vec<Value> = status
+        .pools
+        .iter()
+        .map(|pool| {
+            json!({
+                "user_pool_id": pool.user_pool_id,
+                "usable": pool.usable,
+                "keys_loaded": pool.keys_loaded,
+                "key_set_age_secs": pool
+                    .last_refresh
+                    .and_then(|at| now.duration_since(at).ok())
+                    .map(|age| age.as_secs()),
+                "consecutive_failures": pool.consecutive_failures,
+            })
+        })
+        .collect();
+    let summary = json!({
+        "usable": status.usable,
+        "cached_tokens": status.cached_tokens,
+        "pools": pools,
+    });
+    (health_code(status.usable), Json(summary))
+}
+
+/// `GET /healthz/detail`, for the `admins` group: the whole status.
+async fn healthz_detail(
+    Extension(verifier): Extension<CognitoVerifier>,
+) -> (StatusCode, Json<Value>) {
+    let status = verifier.status();
+    (health_code(status.usable), Json(json!(status)))
 }
 
 /// The router, with `verifier` as its state so the extractors verify by themselves.
@@ -103,6 +142,7 @@ fn app(verifier: CognitoVerifier) -> Router {
         .any_group(["admins"]);
     Router::new()
         .route("/admin", get(admin))
+        .route("/healthz/detail", get(healthz_detail))
         .route_layer(admins)
         .route("/id", get(id))
         .route("/access", get(access))

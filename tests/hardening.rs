@@ -517,9 +517,12 @@ async fn every_server_configuration_error_names_its_variable() {
 #[tokio::test]
 async fn the_servers_healthz_shows_no_credentials() {
     let issuer = TestIssuer::start().await;
-    let url = issuer
-        .jwks_url()
-        .replacen("http://", "http://alice:s3cret@", 1);
+    let url = format!(
+        "{}?X-Amz-Signature=secret-sig",
+        issuer
+            .jwks_url()
+            .replacen("http://", "http://alice:s3cret@", 1)
+    );
     let (mut server, addr) = start_server(&[
         ("COGNITO_USER_POOL_ID", issuer.pool_id().to_owned()),
         ("COGNITO_CLIENT_IDS", issuer.client_id().to_owned()),
@@ -527,14 +530,30 @@ async fn the_servers_healthz_shows_no_credentials() {
     ])
     .await
     .unwrap();
-    let body = reqwest::get(format!("http://{addr}/healthz"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let get = async |path: &str, token: Option<String>| {
+        let mut request = reqwest::Client::new().get(format!("http://{addr}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    // The summary, for anyone: no URL at all (issue 22, finding 12).
+    let (status, body) = get("/healthz", None).await;
+    assert_eq!(status, 200, "{body}");
     assert!(
-        body.contains("jwks_url") && !body.contains("s3cret"),
+        body.contains("keys_loaded") && !body.contains("jwks_url"),
+        "{body}"
+    );
+    // The detail, for the admins group only: the URL without its credentials or query.
+    assert_eq!(get("/healthz/detail", None).await.0, 401);
+    let user = issuer.access_token().sign();
+    assert_eq!(get("/healthz/detail", Some(user)).await.0, 403);
+    let admin = issuer.access_token().groups(["admins"]).sign();
+    let (status, body) = get("/healthz/detail", Some(admin)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("jwks_url") && !body.contains("s3cret") && !body.contains("secret-sig"),
         "{body}"
     );
     server.kill().await.unwrap();

@@ -409,7 +409,8 @@ async fn the_server_example_takes_replica_regions_and_shows_each_location() {
     let unlisted = primary.replica("ap-south-1").access_token().sign();
     assert_eq!(get("/access", &unlisted).await.status(), 401);
 
-    let health: serde_json::Value = get("/healthz", "").await.json().await.unwrap();
+    let admin = primary.access_token().groups(["admins"]).sign();
+    let health: serde_json::Value = get("/healthz/detail", &admin).await.json().await.unwrap();
     let locations = health["pools"][0]["locations"].as_array().unwrap().clone();
     let urls: Vec<&str> = locations
         .iter()
