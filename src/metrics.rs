@@ -248,9 +248,8 @@ pub(crate) fn get_user_call(result: &'static str, elapsed: Duration) {
 }
 
 #[cfg(test)]
+#[cfg(feature = "metrics")]
 mod tests {
-    #![cfg(feature = "metrics")]
-
     use super::*;
 
     #[test]

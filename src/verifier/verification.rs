@@ -455,11 +455,10 @@ pub(super) fn access_claims(verified: &VerifiedToken) -> Result<Arc<AccessClaims
 }
 
 #[cfg(test)]
+// The test issuer is behind `test-util`, which every `cargo test` of the repository turns
+// on; a build of the library alone without it has no tests here.
+#[cfg(feature = "test-util")]
 mod tests {
-    // The test issuer is behind `test-util`, which every `cargo test` of the repository turns
-    // on; a build of the library alone without it has no tests here.
-    #![cfg(feature = "test-util")]
-
     use super::*;
     use crate::{claims::TokenClaims, test_util::TestIssuer};
 
