@@ -123,9 +123,10 @@ impl GetUserClient {
     /// # Errors
     ///
     /// [`Revoked`](ErrorKind::Revoked), or as the failure policy says when Cognito could not
-    /// be asked. When no slot came free, [`RevocationUnavailable`](ErrorKind::RevocationUnavailable)
-    /// whatever the policy: the crate's own bound on calls is not Cognito failing, and a
-    /// revoked token must not pass because many others were being asked about.
+    /// be asked. When no slot came free,
+    /// [`RevocationUnavailable`](ErrorKind::RevocationUnavailable) whatever the policy: the
+    /// crate's own bound on calls is not Cognito failing, and a revoked token must not pass
+    /// because many others were being asked about.
     pub(crate) async fn ask(
         self: &Arc<Self>,
         token: &str,
@@ -183,6 +184,7 @@ impl GetUserClient {
             let token = token.to_owned();
             Ok(async move {
                 let answer = client.call(&url, &token).await;
+                // Moved into the call: held until Cognito answers, or the task is dropped.
                 drop(slot);
                 if answer != Answer::Failed {
                     let until = Instant::now().checked_add(client.config.ttl);
