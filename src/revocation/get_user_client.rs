@@ -9,7 +9,10 @@ use std::{
 use aws_lc_rs::digest;
 use http::{StatusCode, header};
 
-use super::get_user::{FailurePolicy, GetUserCheck};
+use super::{
+    call_slots::{CallSlots, Slot},
+    get_user::{FailurePolicy, GetUserCheck},
+};
 use crate::{
     error::{Error, ErrorKind},
     jwks::{JwksError, client_builder, read_capped, request_error},
@@ -50,6 +53,9 @@ const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 const MAX_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Calls in flight at once, for distinct tokens.
 const MAX_CALLS_IN_FLIGHT: usize = 256;
+/// Calls in flight at once for one user pool: a quarter, so that one tenant's burst leaves
+/// the others three quarters. Cognito's own quota on `GetUser` is lower than 64 calls at once.
+const MAX_CALLS_PER_POOL: usize = MAX_CALLS_IN_FLIGHT / 4;
 
 /// The check's warnings, at most one per window whatever the rate of failing calls.
 static WARNINGS: RateLimit = RateLimit::new();
@@ -60,7 +66,17 @@ pub(crate) struct GetUserClient {
     config: GetUserCheck,
     /// Answers other than [`Answer::Failed`], each with the end of its ttl.
     answers: quick_cache::sync::Cache<TokenHash, (Answer, Instant)>,
+    /// Uncapped: the slots bound the calls.
     calls: Arc<SingleFlight<TokenHash, Answer>>,
+    slots: CallSlots,
+}
+
+/// Why no call was started.
+enum Unstarted {
+    /// No endpoint for the token's region.
+    NoRegion,
+    /// Every slot the call may take is busy.
+    NoSlot,
 }
 
 impl GetUserClient {
@@ -89,7 +105,8 @@ impl GetUserClient {
             http,
             config: config.clone(),
             answers: quick_cache::sync::Cache::new(config.max_cached),
-            calls: Arc::new(SingleFlight::new(MAX_CALLS_IN_FLIGHT)),
+            calls: Arc::new(SingleFlight::new(usize::MAX)),
+            slots: CallSlots::new(MAX_CALLS_IN_FLIGHT, MAX_CALLS_PER_POOL),
         })
     }
 
@@ -99,16 +116,76 @@ impl GetUserClient {
         (Instant::now() < until).then_some(answer)
     }
 
-    /// Asks Cognito about `token`, or joins the call in flight for it. Waits at most the
-    /// timeout (and a margin for scheduling).
-    pub(crate) async fn ask(self: &Arc<Self>, token: &str, verified: &VerifiedToken) -> Answer {
+    /// Asks Cognito about `token`, or joins the call in flight for it, and judges the answer
+    /// by the failure policy. A call waits at most the timeout for a slot, then the timeout
+    /// (and a margin for scheduling) for its answer.
+    ///
+    /// # Errors
+    ///
+    /// [`Revoked`](ErrorKind::Revoked), or as the failure policy says when Cognito could not
+    /// be asked. When no slot came free,
+    /// [`RevocationUnavailable`](ErrorKind::RevocationUnavailable) whatever the policy: the
+    /// crate's own bound on calls is not Cognito failing, and a revoked token must not pass
+    /// because many others were being asked about.
+    pub(crate) async fn ask(
+        self: &Arc<Self>,
+        token: &str,
+        verified: &VerifiedToken,
+    ) -> Result<(), Error> {
         let key = hash(token);
-        let flight = self.calls.join_or_start(key, || {
-            let url = self.url_for(verified).ok_or(())?;
+        let mut flight = self.join_or_start(key, token, verified, None);
+        if matches!(flight, Flight::Declined(Unstarted::NoSlot)) {
+            let slot = self
+                .slots
+                .take(verified.pool_id(), self.config.timeout)
+                .await;
+            flight = self.join_or_start(key, token, verified, slot);
+        }
+        let waiting = match flight {
+            Flight::Joined(waiting) | Flight::Started(waiting) => waiting,
+            Flight::Declined(Unstarted::NoSlot) | Flight::Full => {
+                WARNINGS.warn(format_args!(
+                    "GetUser check: no call slot came free within {:?} (at most {MAX_CALLS_IN_FLIGHT} calls in flight, {MAX_CALLS_PER_POOL} for one pool); refusing with 503",
+                    self.config.timeout
+                ));
+                return Err(Error::revocation_unavailable(RETRY_AFTER));
+            }
+            Flight::Declined(Unstarted::NoRegion) => {
+                WARNINGS.warn(format_args!(
+                    "GetUser check: no region in the issuer of pool {}; set GetUserCheck::endpoint",
+                    verified.pool_id()
+                ));
+                return self.verdict(Answer::Failed);
+            }
+        };
+        let limit = self
+            .config
+            .timeout
+            .saturating_add(Duration::from_millis(250));
+        // The task ended without answering, or took too long: no usable answer.
+        self.verdict(waiting.result(limit).await.unwrap_or(Answer::Failed))
+    }
+
+    /// Joins the call in flight for `key`, or starts one with `slot`, else with a slot free
+    /// now.
+    fn join_or_start(
+        self: &Arc<Self>,
+        key: TokenHash,
+        token: &str,
+        verified: &VerifiedToken,
+        slot: Option<Slot>,
+    ) -> Flight<Answer, Unstarted> {
+        self.calls.join_or_start(key, || {
+            let url = self.url_for(verified).ok_or(Unstarted::NoRegion)?;
+            let slot = slot
+                .or_else(|| self.slots.try_take(verified.pool_id()))
+                .ok_or(Unstarted::NoSlot)?;
             let client = Arc::clone(self);
             let token = token.to_owned();
             Ok(async move {
                 let answer = client.call(&url, &token).await;
+                // Moved into the call: held until Cognito answers, or the task is dropped.
+                drop(slot);
                 if answer != Answer::Failed {
                     let until = Instant::now().checked_add(client.config.ttl);
                     client
@@ -117,30 +194,7 @@ impl GetUserClient {
                 }
                 answer
             })
-        });
-        let waiting = match flight {
-            Flight::Joined(waiting) | Flight::Started(waiting) => waiting,
-            // Calls for other tokens bounded: past it, as if Cognito could not be asked.
-            Flight::Full => {
-                WARNINGS.warn(format_args!(
-                    "GetUser check: {MAX_CALLS_IN_FLIGHT} calls in flight already; applying the failure policy"
-                ));
-                return Answer::Failed;
-            }
-            Flight::Declined(()) => {
-                WARNINGS.warn(format_args!(
-                    "GetUser check: no region in the issuer of pool {}; set GetUserCheck::endpoint",
-                    verified.pool_id()
-                ));
-                return Answer::Failed;
-            }
-        };
-        let limit = self
-            .config
-            .timeout
-            .saturating_add(Duration::from_millis(250));
-        // The task ended without answering, or took too long: no usable answer.
-        waiting.result(limit).await.unwrap_or(Answer::Failed)
+        })
     }
 
     /// The verdict on an answer, by the failure policy.

@@ -120,11 +120,14 @@ pub enum Revoked {
 ///   ([`Revoked::AddedByEvicting`]), and a new one that would expire before all others is not
 ///   added ([`Revoked::NotAddedFull`]). Never unbounded, never a panic.
 /// - **By user.** [`revoke_user_before`](Self::revoke_user_before) revokes the tokens of a
-///   `sub` whose `iat` is at or before the given time (whole seconds; a token without `iat`
-///   is compared by `auth_time`, and without either is revoked). Pair it with Cognito's
-///   `AdminUserGlobalSignOut`, which also revokes the refresh tokens, so that no token issued
-///   later comes from an old session. The entry lasts the longest token lifetime
-///   ([`COGNITO_MAX_TOKEN_LIFETIME`], a day) after that time.
+///   `sub` whose `iat` is at or before the given time plus the grace (whole seconds; a token
+///   without `iat` is compared by `auth_time`, and without either is revoked). The grace
+///   allows for clock skew as the leeway does: `iat` is Cognito's clock, the given time this
+///   host's. A session started within the grace after the sign-out is revoked too, so keep
+///   the grace near the leeway. Pair it with Cognito's `AdminUserGlobalSignOut`, which also
+///   revokes the refresh tokens, so that no token issued later comes from an old session.
+///   The entry lasts the longest token lifetime ([`COGNITO_MAX_TOKEN_LIFETIME`], a day) past
+///   the last `iat` it revokes, plus the grace.
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -162,7 +165,8 @@ impl RevocationList {
     }
 
     /// A list of at most `max_entries` entries, each kept `grace` past its time: at least the
-    /// verifier's leeway, which accepts a token that long past its `exp`.
+    /// verifier's leeway, which accepts a token that long past its `exp`. It is also the clock
+    /// skew a [sign-out](Self::revoke_user_before) allows for.
     pub fn with_grace(max_entries: usize, grace: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -200,12 +204,15 @@ impl RevocationList {
         Some(self.insert(what, id, token.exp(), 0))
     }
 
-    /// Revokes every token of `sub` issued at or before `before` (whole seconds), until the
-    /// longest token lifetime after it plus the grace.
+    /// Revokes every token of `sub` issued at or before `before` plus the grace (whole
+    /// seconds): a host whose clock is behind Cognito's sees a token issued just before the
+    /// sign-out with an `iat` after `before`. Lasts until the longest token lifetime after
+    /// that, plus the grace.
     pub fn revoke_user_before(&self, sub: &str, before: SystemTime) -> Revoked {
-        let before = unix(before);
+        let issued_up_to = unix(before).saturating_add(self.inner.grace_secs);
         let lifetime = i64::try_from(COGNITO_MAX_TOKEN_LIFETIME.as_secs()).unwrap_or(i64::MAX);
-        self.insert(What::User, sub, before.saturating_add(lifetime), before)
+        let last_exp = issued_up_to.saturating_add(lifetime);
+        self.insert(What::User, sub, last_exp, issued_up_to)
     }
 
     /// True when `token` is revoked at `now` (Unix seconds).

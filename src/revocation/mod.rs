@@ -27,9 +27,15 @@
 //! - `GetUser` is asked only about access tokens with the `aws.cognito.signin.user.admin`
 //!   scope: Cognito refuses any other access token with the same error as a revoked one, so
 //!   machine-to-machine tokens and tokens with custom scopes only pass this step. ID tokens are
-//!   not asked about (a global sign-out does not invalidate them). At most 256 calls are in
-//!   flight at once, for distinct tokens; past that, and when a call fails, the
+//!   not asked about (a global sign-out does not invalidate them). When a call fails, the
 //!   [`FailurePolicy`] answers; failures log at WARN at most once per 10 s.
+//! - At most 256 `GetUser` calls are in flight at once, for distinct tokens, and at most 64
+//!   of them for one user pool: one tenant's burst leaves the others three quarters of the
+//!   calls (four pools at their share can still fill them). A request whose call finds no
+//!   slot waits for one, first come first served, at most the check's timeout; then it gets
+//!   [`RevocationUnavailable`](crate::ErrorKind::RevocationUnavailable) (503 with
+//!   `Retry-After`) whatever the policy: a full budget is not Cognito failing, and under
+//!   [`FailurePolicy::FailOpen`] it would let revoked tokens through.
 //!
 //! Several instances of a service each have their own list: spread revocations with a store
 //! you already run (Redis pub/sub, say: publish `{"jti": ..., "exp": ...}` where you revoke,
@@ -56,6 +62,7 @@
 //! # }
 //! ```
 
+mod call_slots;
 mod check;
 mod get_user;
 mod get_user_client;

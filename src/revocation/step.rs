@@ -109,7 +109,7 @@ impl RevocationStep {
         verified: &VerifiedToken,
     ) -> Result<(), Error> {
         match self.cognito_asked_about(verified) {
-            Some(get_user) => get_user.verdict(get_user.ask(token, verified).await),
+            Some(get_user) => get_user.ask(token, verified).await,
             None => Ok(()),
         }
     }
