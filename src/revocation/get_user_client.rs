@@ -54,7 +54,7 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Calls in flight at once, for distinct tokens.
 const MAX_CALLS_IN_FLIGHT: usize = 256;
 /// Calls in flight at once for one user pool: a quarter, so that one tenant's burst leaves
-/// the others three quarters. Cognito's own quota on `GetUser` is lower than 64 calls at once.
+/// the others three quarters.
 const MAX_CALLS_PER_POOL: usize = MAX_CALLS_IN_FLIGHT / 4;
 
 /// The check's warnings, at most one per window whatever the rate of failing calls.
