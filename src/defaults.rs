@@ -64,7 +64,8 @@ pub const DEFAULT_ALB_KEY_FETCH_WINDOW: Duration = Duration::from_secs(10);
 pub const DEFAULT_REVOCATION_LIST_MAX_ENTRIES: usize = 100_000;
 /// The longest a Cognito ID or access token lives: a
 /// [`revoke_user_before`](crate::revocation::RevocationList::revoke_user_before) entry is kept
-/// this long (plus the grace), after which every token it covers has expired.
+/// this long past the last `iat` it covers (plus the grace), after which every token it covers
+/// has expired.
 pub const COGNITO_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Default time a `GetUser` answer is reused for the same access token.
 pub const DEFAULT_GET_USER_TTL: Duration = Duration::from_secs(60);
