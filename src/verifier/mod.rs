@@ -95,6 +95,7 @@ mod builder;
 pub mod pipeline;
 mod pool_resolver;
 mod pool_table;
+mod removal_log;
 mod requirements;
 mod run_time_pools;
 mod status;

@@ -48,7 +48,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::user_pool::UserPool;
+use super::{removal_log::RemovalLog, user_pool::UserPool};
 use crate::{
     budget::{Budget, Refill, now_ms},
     single_flight::{Flight, SingleFlight, Waiting},
@@ -151,6 +151,8 @@ pub(super) struct IssuerResolution {
     refused: Arc<Mutex<HashMap<u64, Instant>>>,
     resolutions: Arc<SingleFlight<Box<str>, Resolved>>,
     rate: Budget,
+    /// Pools removed while a resolution was in flight, which it must not add.
+    pub(super) removals: RemovalLog,
 }
 
 impl IssuerResolution {
@@ -162,6 +164,7 @@ impl IssuerResolution {
             refused: Arc::default(),
             resolutions: Arc::new(SingleFlight::new(usize::MAX)),
             rate: Budget::new(limits.calls, limits.per, Refill::Evenly),
+            removals: RemovalLog::default(),
         }
     }
 

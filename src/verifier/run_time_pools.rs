@@ -2,16 +2,27 @@
 //! [`PoolResolver`](super::PoolResolver).
 //!
 //! The request path reads the pool table through arc-swap, without a lock; a change builds a
-//! new table and swaps it in. A removed pool's cached tokens are dropped at once (a cache hit
-//! re-checks its pool anyway), and its key store, with its background refresh, ends when the
-//! last request that was using it finishes.
+//! new table and swaps it in. A pool that leaves the table (removed, or an unproven one
+//! dropped) has its cached tokens dropped at once (a cache hit re-checks its pool anyway), and
+//! its key store, with its background refresh, ends when the last request that was using it
+//! finishes.
+//!
+//! A pool the resolver answers with is unproven until a token of it passes the signature
+//! check (issue 22, finding 1: tokens that never verify filled the table): when the table is
+//! full, the oldest unproven pool makes room for a new one, and an unproven pool goes on its
+//! own after [`UNPROVEN_POOL_TTL`]. Pools the application gives are proven from the start.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, MutexGuard},
+    time::Duration,
+};
 
 use super::{
     CognitoVerifier,
     config_error::ConfigError,
     pool_resolver::{Admission, Resolved},
+    removal_log::ResolutionInFlight,
+    trusted_pool::TrustedPool,
     user_pool::UserPool,
 };
 use crate::{
@@ -19,10 +30,20 @@ use crate::{
     rate_limited_log::RateLimit,
 };
 
+/// How long a pool the resolver added stays while no token of it passes the signature check:
+/// far longer than the token that asked for it takes to be verified right after, short enough
+/// that the pools a flood of forged tokens named do not linger (each has a background
+/// refresh).
+const UNPROVEN_POOL_TTL: Duration = Duration::from_secs(300);
+
 impl CognitoVerifier {
     /// Trusts one more user pool from now on, without a restart: its keys are loaded first,
     /// then its tokens are accepted, then refreshed in the background like the others'. The
     /// verifier's settings (token use, leeway, limits, the builder's client ids) apply.
+    ///
+    /// At [`max_pools`](crate::CognitoVerifierBuilder::max_pools), the oldest pool that the
+    /// [pool resolver](crate::CognitoVerifierBuilder::pool_resolver) added and no token has
+    /// proven yet makes room for it.
     ///
     /// # Errors
     ///
@@ -31,7 +52,7 @@ impl CognitoVerifier {
     /// [`DuplicateUserPool`](ConfigError::DuplicateUserPool),
     /// [`DuplicateIssuer`](ConfigError::DuplicateIssuer) against the pools trusted now,
     /// [`TooManyPools`](ConfigError::TooManyPools) at
-    /// [`max_pools`](crate::CognitoVerifierBuilder::max_pools).
+    /// [`max_pools`](crate::CognitoVerifierBuilder::max_pools) when every pool is proven.
     ///
     /// ```
     /// use axum_cognito::{CognitoVerifier, ErrorKind, TokenUse, test_util::TestIssuer};
@@ -52,52 +73,38 @@ impl CognitoVerifier {
     /// # }
     /// ```
     pub async fn add_pool(&self, pool: impl Into<UserPool>) -> Result<(), ConfigError> {
-        let pool = pool.into();
         let inner = &*self.inner;
-        // Refused before any fetch when the table refuses it now; checked again when it goes
-        // in, as another pool may have been added meanwhile.
-        let trusted = Arc::new(
-            inner
-                .pool_settings
-                .trusted_pool(&pool, inner.cache.as_ref())?,
-        );
-        inner
-            .pools
-            .load()
-            .with(Arc::clone(&trusted), inner.max_pools)?;
-        trusted.load_keys(inner.pool_settings.fetch_timeout).await?;
-        {
-            let _writing = inner.lock_pool_writes();
-            let table = inner
-                .pools
-                .load()
-                .with(Arc::clone(&trusted), inner.max_pools)?;
-            inner.pools.store(Arc::new(table));
-        }
-        trusted.store.start_background(trusted.store.next_refresh());
-        tracing::info!(pool = %trusted.id, "user pool added");
-        Ok(())
+        let trusted = inner
+            .pool_settings
+            .trusted_pool(&pool.into(), inner.cache.as_ref())?;
+        let trusted = Arc::new(trusted);
+        self.load_new_pool(&trusted).await?;
+        self.put_in_table(trusted, inner.lock_pool_writes())
     }
 
     /// Stops trusting the pool `id`: its tokens fail with
     /// [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) from now on, cached ones included,
     /// and its background refresh ends. Returns whether the verifier trusted it.
     ///
-    /// With a [pool resolver](crate::CognitoVerifierBuilder::pool_resolver), the pool's next
-    /// token puts its issuer to the resolver again: take the tenant out of the registry the
-    /// resolver reads first, or the pool comes back.
+    /// A resolution of the pool that started before the call does not add it afterwards. With
+    /// a [pool resolver](crate::CognitoVerifierBuilder::pool_resolver), the pool's next token
+    /// puts its issuer to the resolver again: take the tenant out of the registry the resolver
+    /// reads first, or the pool comes back.
     pub fn remove_pool(&self, id: &str) -> bool {
         let inner = &*self.inner;
         {
             let _writing = inner.lock_pool_writes();
+            if let Some(resolution) = &inner.resolution {
+                // Whether the table holds it or not: a resolution in flight may be about to
+                // add it.
+                resolution.removals.pool_removed(id);
+            }
             let Some(table) = inner.pools.load().without(id) else {
                 return false;
             };
             inner.pools.store(Arc::new(table));
         }
-        if let Some(cache) = &inner.cache {
-            cache.retain(|verified| verified.pool_id() != id);
-        }
+        self.drop_cached_tokens(id);
         tracing::info!(pool = %id, "user pool removed");
         true
     }
@@ -117,8 +124,10 @@ impl CognitoVerifier {
         // A task of its own: a request that stops waiting does not cancel the call the others
         // wait for.
         let admission = resolution.admit(issuer, || {
+            // Noted before the task runs: a removal from now on wins over this resolution.
+            let in_flight = resolution.removals.resolution_started();
             let (verifier, issuer) = (self.clone(), Box::<str>::from(issuer));
-            async move { verifier.run_resolver(&issuer).await }
+            async move { verifier.run_resolver(&issuer, &in_flight).await }
         });
         let waiting = match admission {
             Admission::Refused => return Err(Error::new(ErrorKind::InvalidIssuer)),
@@ -144,8 +153,9 @@ impl CognitoVerifier {
         }
     }
 
-    /// Runs the resolver for `issuer` and adds the pool it answers with.
-    async fn run_resolver(&self, issuer: &str) -> Resolved {
+    /// Runs the resolver for `issuer` and adds the pool it answers with, unless a removal of
+    /// that pool came after `in_flight` started.
+    async fn run_resolver(&self, issuer: &str, in_flight: &ResolutionInFlight) -> Resolved {
         let Some(resolution) = &self.inner.resolution else {
             return Resolved::Refused;
         };
@@ -170,8 +180,12 @@ impl CognitoVerifier {
             ));
             return Resolved::Refused;
         }
-        match self.add_pool(pool).await {
-            Ok(()) => Resolved::Added,
+        match self.add_resolved_pool(&pool, in_flight).await {
+            Ok(true) => Resolved::Added,
+            Ok(false) => {
+                tracing::info!(pool = %pool.id(), "pool from the resolver not added: removed while it was resolved");
+                Resolved::Refused
+            }
             // Added by someone else meanwhile.
             Err(ConfigError::DuplicateUserPool(_) | ConfigError::DuplicateIssuer(_))
                 if self.inner.pools.load().position(issuer).is_some() =>
@@ -188,6 +202,99 @@ impl CognitoVerifier {
                 ));
                 Resolved::Refused
             }
+        }
+    }
+
+    /// Adds the pool the resolver answered with, unproven; `Ok(false)` when a removal of it
+    /// came after `in_flight` started.
+    async fn add_resolved_pool(
+        &self,
+        pool: &UserPool,
+        in_flight: &ResolutionInFlight,
+    ) -> Result<bool, ConfigError> {
+        let inner = &*self.inner;
+        let trusted = inner
+            .pool_settings
+            .trusted_pool(pool, inner.cache.as_ref())?
+            .unproven();
+        let trusted = Arc::new(trusted);
+        self.load_new_pool(&trusted).await?;
+        let writing = inner.lock_pool_writes();
+        if in_flight.removed_since(&trusted.id) {
+            return Ok(false);
+        }
+        self.put_in_table(trusted, writing)?;
+        Ok(true)
+    }
+
+    /// What must hold before `trusted` goes in: the table would take it, and its keys load.
+    async fn load_new_pool(&self, trusted: &Arc<TrustedPool>) -> Result<(), ConfigError> {
+        let inner = &*self.inner;
+        // Refused before any fetch when the table refuses it now; checked again when it goes
+        // in, as another pool may have been added meanwhile.
+        inner
+            .pools
+            .load()
+            .with(Arc::clone(trusted), inner.max_pools)?;
+        trusted.load_keys(inner.pool_settings.fetch_timeout).await
+    }
+
+    /// Puts `trusted`, its keys loaded, in the table, while `writing` holds the pool-writes
+    /// lock; the oldest unproven pool makes room when the table is full.
+    fn put_in_table(
+        &self,
+        trusted: Arc<TrustedPool>,
+        writing: MutexGuard<'_, ()>,
+    ) -> Result<(), ConfigError> {
+        let inner = &*self.inner;
+        let (table, evicted) = inner
+            .pools
+            .load()
+            .with(Arc::clone(&trusted), inner.max_pools)?;
+        inner.pools.store(Arc::new(table));
+        drop(writing);
+        trusted.store.start_background(trusted.store.next_refresh());
+        tracing::info!(pool = %trusted.id, proven = trusted.is_proven(), "user pool added");
+        if let Some(evicted) = evicted {
+            self.drop_cached_tokens(&evicted.id);
+            tracing::info!(pool = %evicted.id, "unproven user pool dropped to make room: no token of it verified");
+        }
+        if !trusted.is_proven() {
+            self.expire_unless_proven(&trusted);
+        }
+        Ok(())
+    }
+
+    /// Drops `pool` after [`UNPROVEN_POOL_TTL`] unless a token of it verified by then.
+    fn expire_unless_proven(&self, pool: &Arc<TrustedPool>) {
+        // Weak: the wait keeps neither the verifier nor the pool alive.
+        let (inner, pool) = (Arc::downgrade(&self.inner), Arc::downgrade(pool));
+        tokio::spawn(async move {
+            tokio::time::sleep(UNPROVEN_POOL_TTL).await;
+            if let (Some(inner), Some(pool)) = (inner.upgrade(), pool.upgrade()) {
+                CognitoVerifier { inner }.drop_if_unproven(&pool);
+            }
+        });
+    }
+
+    /// Takes `pool` out of the table if it is there and no token of it verified yet.
+    fn drop_if_unproven(&self, pool: &TrustedPool) {
+        let inner = &*self.inner;
+        {
+            let _writing = inner.lock_pool_writes();
+            let Some(table) = inner.pools.load().without_unproven(pool.serial) else {
+                return;
+            };
+            inner.pools.store(Arc::new(table));
+        }
+        self.drop_cached_tokens(&pool.id);
+        tracing::info!(pool = %pool.id, "unproven user pool dropped: no token of it verified in {UNPROVEN_POOL_TTL:?}");
+    }
+
+    /// After a pool left the table: its cached tokens go now rather than at their next hit.
+    fn drop_cached_tokens(&self, id: &str) {
+        if let Some(cache) = &self.inner.cache {
+            cache.retain(|verified| verified.pool_id() != id);
         }
     }
 }
