@@ -36,8 +36,16 @@
 //!   ([`UnknownKeyId`](crate::ErrorKind::UnknownKeyId)): a request waits at most twice the
 //!   fetch timeout (plus a second of scheduling margin) on a resolution.
 //! - With a resolver, [`remove_pool`](crate::CognitoVerifier::remove_pool) lasts only as long
-//!   as the registry no longer lists the tenant: its next token resolves it again.
-//! - Pools count against [`max_pools`](crate::CognitoVerifierBuilder::max_pools).
+//!   as the registry no longer lists the tenant: its next token resolves it again. A
+//!   resolution already in flight when the pool is removed does not add it.
+//! - The resolver is asked before the token's signature is checked, so the pool it answers
+//!   with is unproven until a token of it passes that check: tokens that never verify (forged,
+//!   naming tenants' public pool ids) cannot fill the table. When the table is full at
+//!   [`max_pools`](crate::CognitoVerifierBuilder::max_pools), the oldest unproven pool makes
+//!   room; an unproven pool is dropped 5 minutes after it was added (its keys, its background
+//!   refresh). A real tenant's token, verified right after its pool is added, proves it; its
+//!   pool would have to outlast every unproven pool added before it to be dropped first. Only
+//!   when every pool is proven is a new tenant refused (503).
 
 use std::{
     collections::HashMap,
@@ -62,8 +70,10 @@ pub type ResolveFuture =
     Pin<Box<dyn Future<Output = Result<Option<UserPool>, ResolveError>> + Send>>;
 
 /// The application's answer for an issuer that no trusted pool accepts: `Ok(Some(pool))` to
-/// trust that pool from now on (it must accept the issuer), `Ok(None)` to refuse it,
-/// `Err(_)` when the answer is unknown for now (the registry is down).
+/// trust that pool (it must accept the issuer), `Ok(None)` to refuse it, `Err(_)` when the
+/// answer is unknown for now (the registry is down). The pool stays once a token of it passes
+/// the signature check; until then it is unproven, and goes first when the table is full, or
+/// after 5 minutes ([pools at run time](crate::verifier#pools-at-run-time)).
 ///
 /// Any `Fn(String) -> impl Future<Output = Result<Option<UserPool>, ResolveError>>` is one.
 /// The issuer comes from a token that has not been verified yet: look it up, never trust it.

@@ -356,4 +356,122 @@ mod tests {
         assert_eq!(error.kind(), ErrorKind::InvalidIssuer, "{error:?}");
         assert_eq!(calls.load(Ordering::Relaxed), 1, "asked afresh");
     }
+
+    #[cfg(feature = "test-util")]
+    mod unproven {
+        use super::*;
+        use crate::test_util::{SigningKey, TestIssuer};
+
+        /// A verifier whose resolver knows `tenants`, holding at most `max_pools`.
+        async fn resolving(tenants: &[&TestIssuer], max_pools: usize) -> CognitoVerifier {
+            let registry: Arc<Vec<(String, UserPool)>> = Arc::new(
+                tenants
+                    .iter()
+                    .map(|t| (t.issuer(), t.user_pool()))
+                    .collect(),
+            );
+            CognitoVerifier::builder()
+                .without_initial_pools()
+                .pool_resolver(move |issuer: String| {
+                    let registry = Arc::clone(&registry);
+                    async move {
+                        let pool = registry.iter().find(|(i, _)| *i == issuer);
+                        Ok::<_, ResolveError>(pool.map(|(_, pool)| pool.clone()))
+                    }
+                })
+                .pool_resolver_rate(100, Duration::from_secs(1))
+                .max_pools(max_pools)
+                .any_token_use()
+                .build()
+                .await
+                .unwrap()
+        }
+
+        async fn tenant(n: u32) -> TestIssuer {
+            TestIssuer::start_with(&format!("eu-west-1_Unproven{n:02}"), &format!("client-{n}"))
+                .await
+        }
+
+        fn forged(tenant: &TestIssuer) -> String {
+            let attacker = SigningKey::generate();
+            tenant.access_token().signed_with(&attacker).sign()
+        }
+
+        /// Issue 22, finding 1: a full table makes room by dropping its oldest unproven pool,
+        /// for the resolver and for `add_pool` alike, never a proven one; once every pool is
+        /// proven, a new one is refused.
+        #[tokio::test]
+        async fn a_full_table_drops_its_oldest_unproven_pool_never_a_proven_one() {
+            let t = tenants(6).await;
+            let verifier = resolving(&[&t[0], &t[1], &t[2], &t[3]], 3).await;
+            assert!(verifier.verify(&forged(&t[0])).await.is_err());
+            assert!(verifier.verify(&forged(&t[1])).await.is_err());
+            let valid = t[2].access_token().sign();
+            verifier.verify(&valid).await.unwrap();
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[0].pool_id(), t[1].pool_id(), t[2].pool_id()]
+            );
+
+            assert!(verifier.verify(&forged(&t[3])).await.is_err());
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[1].pool_id(), t[2].pool_id(), t[3].pool_id()]
+            );
+            verifier.add_pool(t[4].user_pool()).await.unwrap();
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[2].pool_id(), t[3].pool_id(), t[4].pool_id()]
+            );
+            assert_eq!(
+                verifier.status().cached_tokens,
+                1,
+                "a proven pool's tokens stay"
+            );
+
+            // A forged token naming a pool already there (unproven) costs no call and proves
+            // nothing; a valid one proves it.
+            assert!(verifier.verify(&forged(&t[3])).await.is_err());
+            verifier.verify(&t[3].access_token().sign()).await.unwrap();
+            let full = verifier.add_pool(t[5].user_pool()).await.unwrap_err();
+            assert!(matches!(full, ConfigError::TooManyPools(3)), "{full}");
+            let error = verifier.verify(&forged(&t[0])).await.unwrap_err();
+            assert!(error.is_unavailable(), "{error:?}");
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[2].pool_id(), t[3].pool_id(), t[4].pool_id()]
+            );
+        }
+
+        /// Issue 22, finding 1: an unproven pool goes on its own after its time; a proven one
+        /// stays.
+        #[tokio::test]
+        async fn an_unproven_pool_goes_after_its_time_and_a_proven_one_stays() {
+            let (unproven, proven) = (tenant(10).await, tenant(11).await);
+            let verifier = resolving(&[&unproven, &proven], 10).await;
+            assert!(verifier.verify(&forged(&unproven)).await.is_err());
+            verifier
+                .verify(&proven.access_token().sign())
+                .await
+                .unwrap();
+            assert_eq!(verifier.pool_ids().len(), 2);
+
+            tokio::time::pause();
+            tokio::time::advance(UNPROVEN_POOL_TTL - Duration::from_secs(1)).await;
+            assert_eq!(verifier.pool_ids().len(), 2, "not yet");
+            tokio::time::advance(Duration::from_secs(2)).await;
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(verifier.pool_ids(), [proven.pool_id()]);
+        }
+
+        async fn tenants(count: u32) -> Vec<TestIssuer> {
+            let mut tenants = Vec::new();
+            for n in 0..count {
+                tenants.push(tenant(n).await);
+            }
+            tenants
+        }
+    }
 }
