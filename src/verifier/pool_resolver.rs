@@ -43,9 +43,9 @@
 //!   naming tenants' public pool ids) cannot fill the table. When the table is full at
 //!   [`max_pools`](crate::CognitoVerifierBuilder::max_pools), the oldest unproven pool makes
 //!   room; an unproven pool is dropped 5 minutes after it was added (its keys, its background
-//!   refresh). A real tenant's token, verified right after its pool is added, proves it; its
-//!   pool would have to outlast every unproven pool added before it to be dropped first. Only
-//!   when every pool is proven is a new tenant refused (503).
+//!   refresh). A real tenant's token is verified right after its pool is added, which proves
+//!   it; until then the new pool is the last unproven one to make room. Only when every pool
+//!   is proven is a new tenant refused (503).
 
 use std::{
     collections::HashMap,
