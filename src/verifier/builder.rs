@@ -222,7 +222,9 @@ impl CognitoVerifierBuilder {
     /// The most pools the verifier holds, those it is built with and those added at run time
     /// ([`add_pool`](CognitoVerifier::add_pool), the [pool resolver](Self::pool_resolver))
     /// together. Default 1,000 ([`DEFAULT_MAX_POOLS`], Cognito's default quota of pools per
-    /// account and region); each pool has a key store and a background refresh task.
+    /// account and region); each pool has a key store and a background refresh task. When it
+    /// is reached, the oldest pool the resolver added that no token has proven yet makes room
+    /// ([pools at run time](crate::verifier#pools-at-run-time)).
     pub fn max_pools(mut self, max: usize) -> Self {
         self.max_pools = max;
         self
@@ -237,8 +239,8 @@ impl CognitoVerifierBuilder {
     }
 
     /// Asks `resolver` about issuers that no trusted pool accepts, and trusts the pool it
-    /// answers with; see [`PoolResolver`] for the contract and the bounds (rate limit,
-    /// single flight, refusals remembered).
+    /// answers with, for good once a token of it verifies; see [`PoolResolver`] for the
+    /// contract and the bounds (rate limit, single flight, refusals remembered, unproven pools).
     pub fn pool_resolver(mut self, resolver: impl PoolResolver) -> Self {
         self.resolver = Some(Arc::new(resolver));
         self

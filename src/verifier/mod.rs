@@ -77,15 +77,23 @@
 //! [`PoolResolver`] answers from the application's tenant registry for an issuer no pool
 //! accepts: the token never decides where keys come from.
 //!
+//! The resolver is asked before any signature is checked, and tenants' pool ids are public:
+//! a pool it adds is *unproven* until a token of it passes the signature check. Unproven pools
+//! are the first to go when the table is full (oldest first), and go on their own 5 minutes
+//! after they were added, so tokens that never verify cannot fill the table. Pools given to
+//! the builder or to `add_pool` are proven from the start.
+//!
 //! | situation | what happens |
 //! |---|---|
 //! | an issuer the resolver knows | one call (concurrent tokens share it), the pool's keys loaded, the token verified; later tokens need no call |
+//! | a forged token naming a tenant's issuer | the same call and key load; the pool stays unproven: later tokens need no call, and it goes after 5 minutes unless one of them verifies |
 //! | an issuer the resolver refuses | 401 [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer), remembered for [`refused_issuer_ttl`](CognitoVerifierBuilder::refused_issuer_ttl) (60 s, at most 10,000 issuers); no key fetch ever |
 //! | a flood of tokens naming random issuers | at most `calls + calls × t / per` resolver calls over `t` (default 10 per second, [`pool_resolver_rate`](CognitoVerifierBuilder::pool_resolver_rate)); past the rate, 503 with `Retry-After: 1` at once (the issuer may be a real tenant's); known pools unaffected |
 //! | the resolver fails or takes longer than the fetch timeout | 503 for that token; asked again by a later one |
 //! | the resolver's pool does not accept the issuer asked about, or is invalid | refused (401), logged |
-//! | [`max_pools`](CognitoVerifierBuilder::max_pools) (1,000) reached | 503 for the new tenant's token; `add_pool` fails with [`ConfigError::TooManyPools`] |
+//! | [`max_pools`](CognitoVerifierBuilder::max_pools) (1,000) reached | the oldest unproven pool makes room for the new one (a resolved pool is dropped only after every unproven pool added before it); when every pool is proven, 503 for the new tenant's token and `add_pool` fails with [`ConfigError::TooManyPools`] |
 //! | a pool removed | its tokens 401 at once, cached ones included; a pool added again under the same id never trusts the old pool's cache entries. With a resolver, take the tenant out of the registry first, or its next token resolves it again |
+//! | a pool removed while the resolver is answering for it | the removal wins: that resolution does not add it, and its token is refused (401) like one the resolver refused |
 //! | a just-resolved pool's token with a `kid` its fresh key set lacks | 401 [`UnknownKeyId`](crate::ErrorKind::UnknownKeyId) at once: a request waits at most two fetch timeouts on a resolution |
 //!
 //! `status().usable` is false while any pool's keys are unusable: a multi-tenant health check
@@ -95,6 +103,7 @@ mod builder;
 pub mod pipeline;
 mod pool_resolver;
 mod pool_table;
+mod removal_log;
 mod requirements;
 mod run_time_pools;
 mod status;

@@ -36,8 +36,16 @@
 //!   ([`UnknownKeyId`](crate::ErrorKind::UnknownKeyId)): a request waits at most twice the
 //!   fetch timeout (plus a second of scheduling margin) on a resolution.
 //! - With a resolver, [`remove_pool`](crate::CognitoVerifier::remove_pool) lasts only as long
-//!   as the registry no longer lists the tenant: its next token resolves it again.
-//! - Pools count against [`max_pools`](crate::CognitoVerifierBuilder::max_pools).
+//!   as the registry no longer lists the tenant: its next token resolves it again. A
+//!   resolution already in flight when the pool is removed does not add it.
+//! - The resolver is asked before the token's signature is checked, so the pool it answers
+//!   with is unproven until a token of it passes that check: tokens that never verify (forged,
+//!   naming tenants' public pool ids) cannot fill the table. When the table is full at
+//!   [`max_pools`](crate::CognitoVerifierBuilder::max_pools), the oldest unproven pool makes
+//!   room; an unproven pool is dropped 5 minutes after it was added (its keys, its background
+//!   refresh). A real tenant's token is verified right after its pool is added, which proves
+//!   it; until then the new pool is the last unproven one to make room. Only when every pool
+//!   is proven is a new tenant refused (503).
 
 use std::{
     collections::HashMap,
@@ -48,7 +56,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::user_pool::UserPool;
+use super::{removal_log::RemovalLog, user_pool::UserPool};
 use crate::{
     budget::{Budget, Refill, now_ms},
     single_flight::{Flight, SingleFlight, Waiting},
@@ -62,8 +70,10 @@ pub type ResolveFuture =
     Pin<Box<dyn Future<Output = Result<Option<UserPool>, ResolveError>> + Send>>;
 
 /// The application's answer for an issuer that no trusted pool accepts: `Ok(Some(pool))` to
-/// trust that pool from now on (it must accept the issuer), `Ok(None)` to refuse it,
-/// `Err(_)` when the answer is unknown for now (the registry is down).
+/// trust that pool (it must accept the issuer), `Ok(None)` to refuse it, `Err(_)` when the
+/// answer is unknown for now (the registry is down). The pool stays once a token of it passes
+/// the signature check; until then it is unproven, and goes first when the table is full, or
+/// after 5 minutes ([pools at run time](crate::verifier#pools-at-run-time)).
 ///
 /// Any `Fn(String) -> impl Future<Output = Result<Option<UserPool>, ResolveError>>` is one.
 /// The issuer comes from a token that has not been verified yet: look it up, never trust it.
@@ -151,6 +161,8 @@ pub(super) struct IssuerResolution {
     refused: Arc<Mutex<HashMap<u64, Instant>>>,
     resolutions: Arc<SingleFlight<Box<str>, Resolved>>,
     rate: Budget,
+    /// Pools removed while a resolution was in flight, which it must not add.
+    pub(super) removals: RemovalLog,
 }
 
 impl IssuerResolution {
@@ -162,6 +174,7 @@ impl IssuerResolution {
             refused: Arc::default(),
             resolutions: Arc::new(SingleFlight::new(usize::MAX)),
             rate: Budget::new(limits.calls, limits.per, Refill::Evenly),
+            removals: RemovalLog::default(),
         }
     }
 

@@ -20,24 +20,12 @@ pub(super) struct PoolTable {
 }
 
 impl PoolTable {
-    /// A table of `pools`, checked: no pool twice, no issuer accepted by two pools (each would
-    /// trust the other's tokens), at most `max_pools`.
+    /// A table of `pools`, checked: [distinct](check_distinct), at most `max_pools`.
     pub(super) fn new(pools: Vec<Arc<TrustedPool>>, max_pools: usize) -> Result<Self, ConfigError> {
         if pools.len() > max_pools {
             return Err(ConfigError::TooManyPools(max_pools));
         }
-        let mut ids: HashSet<&str> = HashSet::new();
-        let mut issuers: HashSet<&str> = HashSet::new();
-        for pool in &pools {
-            if !ids.insert(&pool.id) {
-                return Err(ConfigError::DuplicateUserPool(pool.id.to_string()));
-            }
-            for issuer in &pool.issuers {
-                if !issuers.insert(issuer) {
-                    return Err(ConfigError::DuplicateIssuer(issuer.clone()));
-                }
-            }
-        }
+        check_distinct(&pools)?;
         Ok(Self::indexed(pools))
     }
 
@@ -56,24 +44,48 @@ impl PoolTable {
         Self { pools, by_issuer }
     }
 
-    /// This table with `pool` added.
+    /// This table with `pool` added. When that makes one pool too many, the oldest pool no token
+    /// has proven makes room: it is returned, for the caller to clean up after.
     pub(super) fn with(
         &self,
         pool: Arc<TrustedPool>,
         max_pools: usize,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<(Self, Option<Arc<TrustedPool>>), ConfigError> {
         let mut pools = self.pools.clone();
         pools.push(pool);
-        Self::new(pools, max_pools)
+        // Against every pool, the one about to make room included: a pool that is trusted
+        // already is a duplicate, not a replacement.
+        check_distinct(&pools)?;
+        let mut evicted = None;
+        if pools.len() > max_pools {
+            // Pools keep the order they were added in: the first unproven is the oldest.
+            let oldest = pools[..pools.len() - 1]
+                .iter()
+                .position(|p| !p.is_proven())
+                .ok_or(ConfigError::TooManyPools(max_pools))?;
+            evicted = Some(pools.remove(oldest));
+        }
+        Ok((Self::indexed(pools), evicted))
     }
 
     /// This table without the pool `id`; `None` when it holds no such pool.
     pub(super) fn without(&self, id: &str) -> Option<Self> {
         let index = self.pools.iter().position(|p| &*p.id == id)?;
+        Some(self.without_index(index))
+    }
+
+    /// This table without the pool of `serial` if no token has proven it; `None` when it holds
+    /// no such pool.
+    pub(super) fn without_unproven(&self, serial: u64) -> Option<Self> {
+        let index = (self.pools.iter()).position(|p| p.serial == serial && !p.is_proven())?;
+        Some(self.without_index(index))
+    }
+
+    fn without_index(&self, index: usize) -> Self {
         let mut pools = self.pools.clone();
         pools.remove(index);
         // Fewer pools than a checked table: still checked.
-        Some(Self::indexed(pools))
+        Self::indexed(pools)
     }
 
     /// The index of the pool that accepts `issuer`.
@@ -96,4 +108,21 @@ impl PoolTable {
     pub(super) fn pools(&self) -> &[Arc<TrustedPool>] {
         &self.pools
     }
+}
+
+/// No pool twice, no issuer accepted by two pools (each would trust the other's tokens).
+fn check_distinct(pools: &[Arc<TrustedPool>]) -> Result<(), ConfigError> {
+    let mut ids: HashSet<&str> = HashSet::new();
+    let mut issuers: HashSet<&str> = HashSet::new();
+    for pool in pools {
+        if !ids.insert(&pool.id) {
+            return Err(ConfigError::DuplicateUserPool(pool.id.to_string()));
+        }
+        for issuer in &pool.issuers {
+            if !issuers.insert(issuer) {
+                return Err(ConfigError::DuplicateIssuer(issuer.clone()));
+            }
+        }
+    }
+    Ok(())
 }

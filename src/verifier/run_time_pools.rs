@@ -2,16 +2,27 @@
 //! [`PoolResolver`](super::PoolResolver).
 //!
 //! The request path reads the pool table through arc-swap, without a lock; a change builds a
-//! new table and swaps it in. A removed pool's cached tokens are dropped at once (a cache hit
-//! re-checks its pool anyway), and its key store, with its background refresh, ends when the
-//! last request that was using it finishes.
+//! new table and swaps it in. A pool that leaves the table (removed, or an unproven one
+//! dropped) has its cached tokens dropped at once (a cache hit re-checks its pool anyway), and
+//! its key store, with its background refresh, ends when the last request that was using it
+//! finishes.
+//!
+//! A pool the resolver answers with is unproven until a token of it passes the signature
+//! check (issue 22, finding 1: tokens that never verify filled the table): when the table is
+//! full, the oldest unproven pool makes room for a new one, and an unproven pool goes on its
+//! own after [`UNPROVEN_POOL_TTL`]. Pools the application gives are proven from the start.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, MutexGuard},
+    time::Duration,
+};
 
 use super::{
     CognitoVerifier,
     config_error::ConfigError,
     pool_resolver::{Admission, Resolved},
+    removal_log::ResolutionInFlight,
+    trusted_pool::TrustedPool,
     user_pool::UserPool,
 };
 use crate::{
@@ -19,10 +30,20 @@ use crate::{
     rate_limited_log::RateLimit,
 };
 
+/// How long a pool the resolver added stays while no token of it passes the signature check:
+/// far longer than the token that asked for it takes to be verified right after, short enough
+/// that the pools a flood of forged tokens named do not linger (each has a background
+/// refresh).
+const UNPROVEN_POOL_TTL: Duration = Duration::from_secs(300);
+
 impl CognitoVerifier {
     /// Trusts one more user pool from now on, without a restart: its keys are loaded first,
     /// then its tokens are accepted, then refreshed in the background like the others'. The
     /// verifier's settings (token use, leeway, limits, the builder's client ids) apply.
+    ///
+    /// At [`max_pools`](crate::CognitoVerifierBuilder::max_pools), the oldest pool that the
+    /// [pool resolver](crate::CognitoVerifierBuilder::pool_resolver) added and no token has
+    /// proven yet makes room for it.
     ///
     /// # Errors
     ///
@@ -31,7 +52,7 @@ impl CognitoVerifier {
     /// [`DuplicateUserPool`](ConfigError::DuplicateUserPool),
     /// [`DuplicateIssuer`](ConfigError::DuplicateIssuer) against the pools trusted now,
     /// [`TooManyPools`](ConfigError::TooManyPools) at
-    /// [`max_pools`](crate::CognitoVerifierBuilder::max_pools).
+    /// [`max_pools`](crate::CognitoVerifierBuilder::max_pools) when every pool is proven.
     ///
     /// ```
     /// use axum_cognito::{CognitoVerifier, ErrorKind, TokenUse, test_util::TestIssuer};
@@ -52,52 +73,38 @@ impl CognitoVerifier {
     /// # }
     /// ```
     pub async fn add_pool(&self, pool: impl Into<UserPool>) -> Result<(), ConfigError> {
-        let pool = pool.into();
         let inner = &*self.inner;
-        // Refused before any fetch when the table refuses it now; checked again when it goes
-        // in, as another pool may have been added meanwhile.
-        let trusted = Arc::new(
-            inner
-                .pool_settings
-                .trusted_pool(&pool, inner.cache.as_ref())?,
-        );
-        inner
-            .pools
-            .load()
-            .with(Arc::clone(&trusted), inner.max_pools)?;
-        trusted.load_keys(inner.pool_settings.fetch_timeout).await?;
-        {
-            let _writing = inner.lock_pool_writes();
-            let table = inner
-                .pools
-                .load()
-                .with(Arc::clone(&trusted), inner.max_pools)?;
-            inner.pools.store(Arc::new(table));
-        }
-        trusted.store.start_background(trusted.store.next_refresh());
-        tracing::info!(pool = %trusted.id, "user pool added");
-        Ok(())
+        let trusted = inner
+            .pool_settings
+            .trusted_pool(&pool.into(), inner.cache.as_ref())?;
+        let trusted = Arc::new(trusted);
+        self.load_new_pool(&trusted).await?;
+        self.put_in_table(trusted, inner.lock_pool_writes())
     }
 
     /// Stops trusting the pool `id`: its tokens fail with
     /// [`InvalidIssuer`](crate::ErrorKind::InvalidIssuer) from now on, cached ones included,
     /// and its background refresh ends. Returns whether the verifier trusted it.
     ///
-    /// With a [pool resolver](crate::CognitoVerifierBuilder::pool_resolver), the pool's next
-    /// token puts its issuer to the resolver again: take the tenant out of the registry the
-    /// resolver reads first, or the pool comes back.
+    /// A resolution of the pool that started before the call does not add it afterwards. With
+    /// a [pool resolver](crate::CognitoVerifierBuilder::pool_resolver), the pool's next token
+    /// puts its issuer to the resolver again: take the tenant out of the registry the resolver
+    /// reads first, or the pool comes back.
     pub fn remove_pool(&self, id: &str) -> bool {
         let inner = &*self.inner;
         {
             let _writing = inner.lock_pool_writes();
+            if let Some(resolution) = &inner.resolution {
+                // Whether the table holds it or not: a resolution in flight may be about to
+                // add it.
+                resolution.removals.pool_removed(id);
+            }
             let Some(table) = inner.pools.load().without(id) else {
                 return false;
             };
             inner.pools.store(Arc::new(table));
         }
-        if let Some(cache) = &inner.cache {
-            cache.retain(|verified| verified.pool_id() != id);
-        }
+        self.drop_cached_tokens(id);
         tracing::info!(pool = %id, "user pool removed");
         true
     }
@@ -117,8 +124,10 @@ impl CognitoVerifier {
         // A task of its own: a request that stops waiting does not cancel the call the others
         // wait for.
         let admission = resolution.admit(issuer, || {
+            // Noted before the task runs: a removal from now on wins over this resolution.
+            let in_flight = resolution.removals.resolution_started();
             let (verifier, issuer) = (self.clone(), Box::<str>::from(issuer));
-            async move { verifier.run_resolver(&issuer).await }
+            async move { verifier.run_resolver(&issuer, &in_flight).await }
         });
         let waiting = match admission {
             Admission::Refused => return Err(Error::new(ErrorKind::InvalidIssuer)),
@@ -144,8 +153,9 @@ impl CognitoVerifier {
         }
     }
 
-    /// Runs the resolver for `issuer` and adds the pool it answers with.
-    async fn run_resolver(&self, issuer: &str) -> Resolved {
+    /// Runs the resolver for `issuer` and adds the pool it answers with, unless a removal of
+    /// that pool came after `in_flight` started.
+    async fn run_resolver(&self, issuer: &str, in_flight: &ResolutionInFlight) -> Resolved {
         let Some(resolution) = &self.inner.resolution else {
             return Resolved::Refused;
         };
@@ -170,8 +180,12 @@ impl CognitoVerifier {
             ));
             return Resolved::Refused;
         }
-        match self.add_pool(pool).await {
-            Ok(()) => Resolved::Added,
+        match self.add_resolved_pool(&pool, in_flight).await {
+            Ok(true) => Resolved::Added,
+            Ok(false) => {
+                tracing::info!(pool = %pool.id(), "pool from the resolver not added: removed while it was resolved");
+                Resolved::Refused
+            }
             // Added by someone else meanwhile.
             Err(ConfigError::DuplicateUserPool(_) | ConfigError::DuplicateIssuer(_))
                 if self.inner.pools.load().position(issuer).is_some() =>
@@ -188,6 +202,99 @@ impl CognitoVerifier {
                 ));
                 Resolved::Refused
             }
+        }
+    }
+
+    /// Adds the pool the resolver answered with, unproven; `Ok(false)` when a removal of it
+    /// came after `in_flight` started.
+    async fn add_resolved_pool(
+        &self,
+        pool: &UserPool,
+        in_flight: &ResolutionInFlight,
+    ) -> Result<bool, ConfigError> {
+        let inner = &*self.inner;
+        let trusted = inner
+            .pool_settings
+            .trusted_pool(pool, inner.cache.as_ref())?
+            .unproven();
+        let trusted = Arc::new(trusted);
+        self.load_new_pool(&trusted).await?;
+        let writing = inner.lock_pool_writes();
+        if in_flight.removed_since(&trusted.id) {
+            return Ok(false);
+        }
+        self.put_in_table(trusted, writing)?;
+        Ok(true)
+    }
+
+    /// What must hold before `trusted` goes in: the table would take it, and its keys load.
+    async fn load_new_pool(&self, trusted: &Arc<TrustedPool>) -> Result<(), ConfigError> {
+        let inner = &*self.inner;
+        // Refused before any fetch when the table refuses it now; checked again when it goes
+        // in, as another pool may have been added meanwhile.
+        inner
+            .pools
+            .load()
+            .with(Arc::clone(trusted), inner.max_pools)?;
+        trusted.load_keys(inner.pool_settings.fetch_timeout).await
+    }
+
+    /// Puts `trusted`, its keys loaded, in the table, while `writing` holds the pool-writes
+    /// lock; the oldest unproven pool makes room when the table is full.
+    fn put_in_table(
+        &self,
+        trusted: Arc<TrustedPool>,
+        writing: MutexGuard<'_, ()>,
+    ) -> Result<(), ConfigError> {
+        let inner = &*self.inner;
+        let (table, evicted) = inner
+            .pools
+            .load()
+            .with(Arc::clone(&trusted), inner.max_pools)?;
+        inner.pools.store(Arc::new(table));
+        drop(writing);
+        trusted.store.start_background(trusted.store.next_refresh());
+        tracing::info!(pool = %trusted.id, proven = trusted.is_proven(), "user pool added");
+        if let Some(evicted) = evicted {
+            self.drop_cached_tokens(&evicted.id);
+            tracing::info!(pool = %evicted.id, "unproven user pool dropped to make room: no token of it verified");
+        }
+        if !trusted.is_proven() {
+            self.expire_unless_proven(&trusted);
+        }
+        Ok(())
+    }
+
+    /// Drops `pool` after [`UNPROVEN_POOL_TTL`] unless a token of it verified by then.
+    fn expire_unless_proven(&self, pool: &Arc<TrustedPool>) {
+        // Weak: the wait keeps neither the verifier nor the pool alive.
+        let (inner, pool) = (Arc::downgrade(&self.inner), Arc::downgrade(pool));
+        tokio::spawn(async move {
+            tokio::time::sleep(UNPROVEN_POOL_TTL).await;
+            if let (Some(inner), Some(pool)) = (inner.upgrade(), pool.upgrade()) {
+                CognitoVerifier { inner }.drop_if_unproven(&pool);
+            }
+        });
+    }
+
+    /// Takes `pool` out of the table if it is there and no token of it verified yet.
+    fn drop_if_unproven(&self, pool: &TrustedPool) {
+        let inner = &*self.inner;
+        {
+            let _writing = inner.lock_pool_writes();
+            let Some(table) = inner.pools.load().without_unproven(pool.serial) else {
+                return;
+            };
+            inner.pools.store(Arc::new(table));
+        }
+        self.drop_cached_tokens(&pool.id);
+        tracing::info!(pool = %pool.id, "unproven user pool dropped: no token of it verified in {UNPROVEN_POOL_TTL:?}");
+    }
+
+    /// After a pool left the table: its cached tokens go now rather than at their next hit.
+    fn drop_cached_tokens(&self, id: &str) {
+        if let Some(cache) = &self.inner.cache {
+            cache.retain(|verified| verified.pool_id() != id);
         }
     }
 }
@@ -248,5 +355,123 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidIssuer, "{error:?}");
         assert_eq!(calls.load(Ordering::Relaxed), 1, "asked afresh");
+    }
+
+    #[cfg(feature = "test-util")]
+    mod unproven {
+        use super::*;
+        use crate::test_util::{SigningKey, TestIssuer};
+
+        /// A verifier whose resolver knows `tenants`, holding at most `max_pools`.
+        async fn resolving(tenants: &[&TestIssuer], max_pools: usize) -> CognitoVerifier {
+            let registry: Arc<Vec<(String, UserPool)>> = Arc::new(
+                tenants
+                    .iter()
+                    .map(|t| (t.issuer(), t.user_pool()))
+                    .collect(),
+            );
+            CognitoVerifier::builder()
+                .without_initial_pools()
+                .pool_resolver(move |issuer: String| {
+                    let registry = Arc::clone(&registry);
+                    async move {
+                        let pool = registry.iter().find(|(i, _)| *i == issuer);
+                        Ok::<_, ResolveError>(pool.map(|(_, pool)| pool.clone()))
+                    }
+                })
+                .pool_resolver_rate(100, Duration::from_secs(1))
+                .max_pools(max_pools)
+                .any_token_use()
+                .build()
+                .await
+                .unwrap()
+        }
+
+        async fn tenant(n: u32) -> TestIssuer {
+            TestIssuer::start_with(&format!("eu-west-1_Unproven{n:02}"), &format!("client-{n}"))
+                .await
+        }
+
+        fn forged(tenant: &TestIssuer) -> String {
+            let attacker = SigningKey::generate();
+            tenant.access_token().signed_with(&attacker).sign()
+        }
+
+        /// Issue 22, finding 1: a full table makes room by dropping its oldest unproven pool,
+        /// for the resolver and for `add_pool` alike, never a proven one; once every pool is
+        /// proven, a new one is refused.
+        #[tokio::test]
+        async fn a_full_table_drops_its_oldest_unproven_pool_never_a_proven_one() {
+            let t = tenants(6).await;
+            let verifier = resolving(&[&t[0], &t[1], &t[2], &t[3]], 3).await;
+            assert!(verifier.verify(&forged(&t[0])).await.is_err());
+            assert!(verifier.verify(&forged(&t[1])).await.is_err());
+            let valid = t[2].access_token().sign();
+            verifier.verify(&valid).await.unwrap();
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[0].pool_id(), t[1].pool_id(), t[2].pool_id()]
+            );
+
+            assert!(verifier.verify(&forged(&t[3])).await.is_err());
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[1].pool_id(), t[2].pool_id(), t[3].pool_id()]
+            );
+            verifier.add_pool(t[4].user_pool()).await.unwrap();
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[2].pool_id(), t[3].pool_id(), t[4].pool_id()]
+            );
+            assert_eq!(
+                verifier.status().cached_tokens,
+                1,
+                "a proven pool's tokens stay"
+            );
+
+            // A forged token naming a pool already there (unproven) costs no call and proves
+            // nothing; a valid one proves it.
+            assert!(verifier.verify(&forged(&t[3])).await.is_err());
+            verifier.verify(&t[3].access_token().sign()).await.unwrap();
+            let full = verifier.add_pool(t[5].user_pool()).await.unwrap_err();
+            assert!(matches!(full, ConfigError::TooManyPools(3)), "{full}");
+            let error = verifier.verify(&forged(&t[0])).await.unwrap_err();
+            assert!(error.is_unavailable(), "{error:?}");
+            assert_eq!(
+                verifier.pool_ids(),
+                [t[2].pool_id(), t[3].pool_id(), t[4].pool_id()]
+            );
+        }
+
+        /// Issue 22, finding 1: an unproven pool goes on its own after its time; a proven one
+        /// stays.
+        #[tokio::test]
+        async fn an_unproven_pool_goes_after_its_time_and_a_proven_one_stays() {
+            let (unproven, proven) = (tenant(10).await, tenant(11).await);
+            let verifier = resolving(&[&unproven, &proven], 10).await;
+            assert!(verifier.verify(&forged(&unproven)).await.is_err());
+            verifier
+                .verify(&proven.access_token().sign())
+                .await
+                .unwrap();
+            assert_eq!(verifier.pool_ids().len(), 2);
+
+            tokio::time::pause();
+            tokio::time::advance(UNPROVEN_POOL_TTL - Duration::from_secs(1)).await;
+            assert_eq!(verifier.pool_ids().len(), 2, "not yet");
+            tokio::time::advance(Duration::from_secs(2)).await;
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(verifier.pool_ids(), [proven.pool_id()]);
+        }
+
+        async fn tenants(count: u32) -> Vec<TestIssuer> {
+            let mut tenants = Vec::new();
+            for n in 0..count {
+                tenants.push(tenant(n).await);
+            }
+            tenants
+        }
     }
 }

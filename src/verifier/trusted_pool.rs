@@ -4,7 +4,7 @@
 use std::{
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -35,6 +35,11 @@ pub(super) struct TrustedPool {
     pub(super) issuers: Vec<String>,
     pub(super) clients: AppClients,
     pub(super) store: Arc<KeyStore>,
+    /// Whether a token of this pool has passed the signature check. The pools the application
+    /// gives are proven from the start; a pool the pool resolver answers with is not until
+    /// then, as the token that named it may be forged: it is the first to go when the table is
+    /// full, and goes on its own after a while.
+    proven: AtomicBool,
 }
 
 /// Whether a JWKS URL may be `http://` to a host that is not this machine.
@@ -131,6 +136,7 @@ impl PoolSettings {
             issuers: pool.issuers(),
             clients,
             store,
+            proven: AtomicBool::new(true),
         })
     }
 
@@ -177,6 +183,26 @@ impl PoolSettings {
 }
 
 impl TrustedPool {
+    /// This pool, not proven until a token of it passes the signature check.
+    pub(super) fn unproven(mut self) -> Self {
+        *self.proven.get_mut() = false;
+        self
+    }
+
+    pub(super) fn is_proven(&self) -> bool {
+        self.proven.load(Ordering::Relaxed)
+    }
+
+    /// On the request path, after a signature verified with one of its keys.
+    #[inline]
+    pub(super) fn mark_proven(&self) {
+        // Read first: once proven, verifications only read the flag, so its cache line stays
+        // shared between cores.
+        if !self.proven.load(Ordering::Relaxed) {
+            self.proven.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// The first load of its keys; the error a build reports.
     pub(super) async fn load_keys(&self, fetch_timeout: Duration) -> Result<(), ConfigError> {
         self.store.refresh().await.map_err(|error| {

@@ -383,6 +383,8 @@ impl CognitoVerifier {
                 });
             }
         };
+        // A pool the resolver added stays for good only once one of its keys signed a token.
+        pool.mark_proven();
         let checked = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
             .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
         let provenance = Provenance {
