@@ -38,7 +38,8 @@ pub enum ConfigError {
         region: String,
     },
     /// The verifier holds [`max_pools`](crate::CognitoVerifierBuilder::max_pools) pools
-    /// already.
+    /// already, every one proven (given at build, added with `add_pool`, or resolved and
+    /// verified a token): an unproven one would have made room.
     #[error("the verifier holds {0} user pools, its maximum")]
     TooManyPools(usize),
     /// The same pool was added twice.
