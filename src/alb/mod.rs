@@ -18,7 +18,7 @@
 //! balancer's fields, ES256) and where keys come from (one PEM document per `kid`).
 //!
 //! - [`AlbVerifier`], built by [`AlbVerifierBuilder`]: the checks of the
-//!   [pipeline docs](crate::verifier::pipeline#load-balancer-tokens), the per-`kid` key cache,
+//!   [checks](crate::verifier#load-balancer-tokens), the per-`kid` key cache,
 //!   the verified-token cache.
 //! - [`AlbAuthLayer`] (its service [`AlbAuth`]): reads `x-amzn-oidc-data`, answers 401 / 403 /
 //!   503 through the same [`OnRejection`](crate::OnRejection) seam as

@@ -11,7 +11,7 @@
 //! | keys unusable (never loaded, older than the maximum staleness, a failed refetch), the pool resolver failed or its rate spent, or Cognito's `GetUser` could not be asked under the fail-closed policy | 503 | `Retry-After: <seconds>` |
 //! | an extractor with no layer and no verifier | 500, the body names the fix | none |
 //!
-//! Which check gives which error is in the [pipeline](crate::verifier::pipeline)'s table.
+//! Which check gives which error is in [the checks' table](crate::verifier#the-checks-in-order).
 //! Bodies are terse by default ("Unauthorized", "Forbidden", "Service Unavailable"); nothing
 //! internal leaks. [`DefaultRejection::verbose`] adds the reason to the body and an
 //! `error_description` to the header. Any [`OnRejection`], such as a closure

@@ -3,7 +3,7 @@
 //! A Cognito token stays valid until `exp` after `RevokeToken`, `GlobalSignOut`,
 //! `AdminUserGlobalSignOut`, or its user being disabled or deleted. The verifier consults a
 //! revocation step after the standard checks, on every full verification **and every cache
-//! hit** (step 11 of the [pipeline](crate::verifier::pipeline)); a revoked token fails with
+//! hit** (step 11 of [the checks](crate::verifier#the-checks-in-order)); a revoked token fails with
 //! [`Revoked`](crate::ErrorKind::Revoked), HTTP 401 `invalid_token`. Three layers, each
 //! optional, asked in this order:
 //!

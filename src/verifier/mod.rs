@@ -9,7 +9,8 @@
 //!   [`PoolResolver`] asked about issuers no pool accepts (multi-tenant services).
 //! - [`TokenRequirements`]: rules on top of the standard checks (token use, groups, scopes,
 //!   custom checks).
-//! - [`pipeline`]: the checks in order, shared by full verifications and cache hits.
+//! - [The checks, in order](#the-checks-in-order), shared by full verifications and cache
+//!   hits: below.
 //! - [`VerifierStatus`]: the key stores' state, for a health endpoint.
 //!
 //! ```
@@ -64,7 +65,7 @@
 //!
 //! A token seen again is served from the verified-token cache, skipping the decoding and the
 //! signature check: the whole token must match, and every other check and rule runs again on
-//! each hit (the [`pipeline`] says which). An entry dies with the token's `exp`, with
+//! each hit ([the checks](#the-checks-in-order) say which). An entry dies with the token's `exp`, with
 //! its key leaving the key set, with stale keys and with its pool's removal. Only tokens that
 //! passed verification are stored. Its size is
 //! [`token_cache_bytes`](CognitoVerifierBuilder::token_cache_bytes) (`0` turns it off).
@@ -98,9 +99,11 @@
 //!
 //! `status().usable` is false while any pool's keys are unusable: a multi-tenant health check
 //! should read each pool's `status().pools[i].usable` instead.
+//!
+#![doc = include_str!("checks.md")]
 
 mod builder;
-pub mod pipeline;
+pub(crate) mod pipeline;
 mod pool_resolver;
 mod pool_table;
 mod removal_log;

@@ -1,4 +1,4 @@
-//! The two paths through the [pipeline](super::pipeline): a full verification, and a cache hit
+//! The two paths through [the checks](super#the-checks-in-order): a full verification, and a cache hit
 //! that re-runs every check but the decoding and the signature. Both pick the pool, look the
 //! key up and check the claims with the same functions.
 
