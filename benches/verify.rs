@@ -659,6 +659,7 @@ fn print_paired(fixture: &Fixture) {
     let (uncached, cached) = (&fixture.uncached, &fixture.cached);
     let second = realistic_access_token(&fixture.issuer);
     assert!(cached.verify_sync(&second).is_ok());
+    let hostile = hostile_groups_token(&fixture.issuer);
     let authorization = format!("Bearer {token}");
     let routes = routes(fixture);
     let route = |name: &str| {
@@ -681,6 +682,11 @@ fn print_paired(fixture: &Fixture) {
         (
             "signature only / uncached verify_access (per CPU-second; target >= 0.87)",
             signature_only(),
+            timed_async(runtime, || uncached.verify_access(token)),
+        ),
+        (
+            "hostile 16 KiB of groups, bad signature / uncached verify_access",
+            timed(|| uncached.verify_sync(&hostile)),
             timed_async(runtime, || uncached.verify_access(token)),
         ),
         (
