@@ -1,13 +1,16 @@
 //! One pass over a token's payload: the claims every check reads and the crate's typed claims
 //! ([`IdClaims`](super::IdClaims), [`AccessClaims`](super::AccessClaims)) come from the same
-//! read, member by member, with no buffer of the whole object and no second parse.
+//! read, member by member, with no buffer of the whole object and no second parse of it.
 //!
 //! Two kinds of members:
 //! - **Checked claims** (`iss`, `sub`, `exp`, `nbf`, `token_use`, `aud`, `client_id`, `scope`,
 //!   `cognito:groups`, `username`, `cognito:username`, `jti`, `origin_jti`, `iat`,
 //!   `auth_time`) have one type, and a payload that gives one the wrong type is refused as a
 //!   whole (step 4 of the [pipeline](crate::verifier::pipeline)): no claim can be smuggled past
-//!   a check by a type the check does not read.
+//!   a check by a type the check does not read. The pass runs before the signature, so it
+//!   builds nothing per element: `cognito:groups` is captured as `scope` is (its text) and only
+//!   checked to be an array of strings; both become the typed claims' lists after the
+//!   signature, and an unsigned payload of thousands of groups costs no allocation for them.
 //! - **Every other member** (`email`, `email_verified`, `cognito:roles`, `version`, unknown
 //!   ones) is captured as it is and read only when the typed claims are fitted, after the
 //!   checks. A verification captures it as raw JSON text (`&RawValue`: skipped without
@@ -17,8 +20,9 @@
 //!   not fit the crate's types, exactly as the types' derived `Deserialize` refused them, while
 //!   a caller's own claims type, which may read it otherwise, still gets the token.
 //!
-//! Any named claim given twice refuses the payload. A claim the types do not name goes to their
-//! `extra` map (and `custom:*` string attributes of an ID token to `custom`).
+//! Any named claim given twice refuses the payload. A claim the types do not name (its name
+//! borrowed from the text unless it has escapes) goes to their `extra` map (and `custom:*`
+//! string attributes of an ID token to `custom`).
 
 use std::{
     borrow::Cow,
