@@ -97,8 +97,8 @@ macro_rules! limit_setters {
         /// as much again for a caller's own claims type, and 256 bytes of bookkeeping (a
         /// typical 1.2 KB access token about 3.7 KB; one with 1,000 groups and 500 scopes about
         /// 85 KB); `status().cached_token_bytes` says the total. The least recently useful
-        /// are evicted first. A hit skips the decoding and the signature check,
-        /// never the expiry, key and rule checks.
+        /// are evicted first. A hit skips the decoding and the signature check, never the
+        /// expiry, key and rule checks.
         pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
             self.limits.token_cache_bytes = bytes;
             self
