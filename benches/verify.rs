@@ -11,6 +11,9 @@
 //!   claims with serde (`iss`, `exp`, `token_use`, `client_id`) and compare them. It shows how
 //!   close to the floor a full verification can come.
 //! - `verify/uncached/*`: every check of the same token, cache off.
+//! - `verify/hostile_groups_bad_signature`: a token of the trusted issuer just under the 16 KiB
+//!   limit, its payload thousands of one-letter groups, its signature wrong: what an attacker
+//!   without the key makes the verifier do, against `verify/uncached_verify_access`.
 //! - `verify/jsonwebtoken_decode`: stock `jsonwebtoken::decode` of the same token into
 //!   [`AccessClaims`], on the same backend (aws-lc-rs), for comparison.
 //! - `verify/cache_hit/*`: the same token again, cache on.
@@ -68,6 +71,16 @@ fn realistic_access_token(issuer: &TestIssuer) -> String {
             "email",
         ])
         .sign()
+}
+
+/// A token of the trusted issuer at the default 16 KiB limit, with thousands of one-letter
+/// groups and a signature that does not match.
+fn hostile_groups_token(issuer: &TestIssuer) -> String {
+    let token = issuer.access_token().groups(vec!["a"; 2800]).sign();
+    let (signed, _) = token.rsplit_once('.').expect("a compact token");
+    let token = format!("{signed}.{}", URL_SAFE_NO_PAD.encode([7u8; 256]));
+    assert!(token.len() <= 16 * 1024, "{} bytes", token.len());
+    token
 }
 
 struct Fixture {
@@ -210,6 +223,11 @@ fn verify(c: &mut Criterion, fixture: &Fixture) {
     });
     group.bench_function("uncached_verify_sync", |b| {
         b.iter(|| uncached.verify_sync(black_box(token)).unwrap())
+    });
+    let hostile = hostile_groups_token(&fixture.issuer);
+    assert!(uncached.verify_sync(&hostile).is_err());
+    group.bench_function("hostile_groups_bad_signature", |b| {
+        b.iter(|| uncached.verify_sync(black_box(&hostile)).unwrap_err())
     });
 
     let (decoding_key, validation) = jsonwebtoken_setup(fixture);
@@ -470,6 +488,11 @@ const RATIOS: &[(&str, &str, &str)] = &[
         "verify/signature_only",
     ),
     (
+        "hostile 16 KiB of groups, bad signature / uncached verify_access",
+        "verify/hostile_groups_bad_signature",
+        "verify/uncached_verify_access",
+    ),
+    (
         "uncached verify_access / jsonwebtoken::decode",
         "verify/uncached_verify_access",
         "verify/jsonwebtoken_decode",
@@ -636,6 +659,7 @@ fn print_paired(fixture: &Fixture) {
     let (uncached, cached) = (&fixture.uncached, &fixture.cached);
     let second = realistic_access_token(&fixture.issuer);
     assert!(cached.verify_sync(&second).is_ok());
+    let hostile = hostile_groups_token(&fixture.issuer);
     let authorization = format!("Bearer {token}");
     let routes = routes(fixture);
     let route = |name: &str| {
@@ -658,6 +682,11 @@ fn print_paired(fixture: &Fixture) {
         (
             "signature only / uncached verify_access (per CPU-second; target >= 0.87)",
             signature_only(),
+            timed_async(runtime, || uncached.verify_access(token)),
+        ),
+        (
+            "hostile 16 KiB of groups, bad signature / uncached verify_access",
+            timed(|| uncached.verify_sync(&hostile)),
             timed_async(runtime, || uncached.verify_access(token)),
         ),
         (

@@ -99,9 +99,13 @@ macro_rules! limit_setters {
 
         /// Capacity of the verified-token cache, in bytes; `0` turns it off. Default 16 MiB
         /// ([`DEFAULT_TOKEN_CACHE_BYTES`](crate::defaults::DEFAULT_TOKEN_CACHE_BYTES)). An
-        /// entry weighs its token, its claims and a fixed share for its bookkeeping; the least
-        /// recently useful are evicted first. A hit skips the decoding and the signature check,
-        /// never the expiry, key and rule checks.
+        /// entry weighs what it holds on the heap, within 2x: its token, the claims' text, the
+        /// typed claims (a slot for each group and scope, an entry for each other claim), half
+        /// as much again for a caller's own claims type, and 256 bytes of bookkeeping (a
+        /// typical 1.2 KB access token about 3.7 KB; one with 1,000 groups and 500 scopes about
+        /// 85 KB); `status().cached_token_bytes` says the total. The least recently useful
+        /// are evicted first. A hit skips the decoding and the signature check, never the
+        /// expiry, key and rule checks.
         pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
             self.limits.token_cache_bytes = bytes;
             self

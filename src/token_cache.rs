@@ -158,6 +158,11 @@ impl<V: Weigh + Clone> TokenCache<V> {
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
+
+    /// The entries' weight in bytes: what [`Weigh`] says, their tokens, their bookkeeping.
+    pub(crate) fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
 }
 
 impl<V: Weigh + Clone> std::fmt::Debug for TokenCache<V> {

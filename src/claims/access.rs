@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{
     lenient::scope_string,
     members::{claims_type, fitted},
-    payload::{Captured, Fit, Fitting, Payload},
+    payload::{Captured, Fit, Fitting, GroupsClaim, Payload},
 };
 use crate::token_use::TokenUse;
 
@@ -55,7 +55,7 @@ claims_type! {
 impl AccessClaims {
     /// The claims of a payload read in one pass, with whether they fit this type. The checked
     /// claims are moved; the others are read from what the pass captured.
-    pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
+    pub(crate) fn from_payload<C: Captured>(p: Payload<'_, C>, token_use: TokenUse) -> (Self, Fit) {
         let mut f = Fitting::new(p.rest, None);
         f.keep_checked("nbf", p.nbf);
         f.keep_checked("aud", p.aud);
@@ -75,7 +75,7 @@ impl AccessClaims {
         let claims = fitted!(p, f, {
             client_id: f.required(p.client_id, "client_id"),
             token_use,
-            scope: p.scope.map(|scope| scope.0).unwrap_or_default(),
+            scope: p.scope.map(|scope| scope.scopes()).unwrap_or_default(),
             username: p.username,
         }, {
             version: f.field(p.version, "version"),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{
     lenient::join_scopes,
     members::{claims_type, fitted},
-    payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, Payload},
+    payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, GroupsClaim, Payload},
 };
 use crate::token_use::TokenUse;
 
@@ -95,13 +95,13 @@ claims_type! {
 impl IdClaims {
     /// The claims of a payload read in one pass, with whether they fit this type. The checked
     /// claims are moved; the others are read from what the pass captured.
-    pub(crate) fn from_payload<C: Captured>(p: Payload<C>, token_use: TokenUse) -> (Self, Fit) {
+    pub(crate) fn from_payload<C: Captured>(p: Payload<'_, C>, token_use: TokenUse) -> (Self, Fit) {
         let mut custom = BTreeMap::new();
         let mut f = Fitting::new(p.rest, Some(&mut custom));
         f.keep_checked("nbf", p.nbf);
         f.keep_checked("client_id", p.client_id);
         // Sorted, without repeats.
-        f.keep_checked("scope", p.scope.map(|scope| join_scopes(&scope.0)));
+        f.keep_checked("scope", p.scope.map(|scope| join_scopes(&scope.scopes())));
         f.keep_checked("username", p.username);
         f.keep("version", p.version);
         let claims = fitted!(p, f, {

@@ -60,7 +60,7 @@ macro_rules! fitted {
             sub: $f.required($p.sub, "sub"),
             iss: $f.required($p.iss, "iss"),
             $($head)*
-            groups: $p.groups.unwrap_or_default(),
+            groups: $p.groups.map(GroupsClaim::into_groups).unwrap_or_default(),
             auth_time: $p.auth_time,
             iat: $p.iat,
             exp: $f.required($p.exp, "exp"),

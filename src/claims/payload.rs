@@ -1,13 +1,16 @@
 //! One pass over a token's payload: the claims every check reads and the crate's typed claims
 //! ([`IdClaims`](super::IdClaims), [`AccessClaims`](super::AccessClaims)) come from the same
-//! read, member by member, with no buffer of the whole object and no second parse.
+//! read, member by member, with no buffer of the whole object and no second parse of it.
 //!
 //! Two kinds of members:
 //! - **Checked claims** (`iss`, `sub`, `exp`, `nbf`, `token_use`, `aud`, `client_id`, `scope`,
 //!   `cognito:groups`, `username`, `cognito:username`, `jti`, `origin_jti`, `iat`,
 //!   `auth_time`) have one type, and a payload that gives one the wrong type is refused as a
 //!   whole (step 4 of the [pipeline](crate::verifier::pipeline)): no claim can be smuggled past
-//!   a check by a type the check does not read.
+//!   a check by a type the check does not read. The pass runs before the signature, so it
+//!   builds nothing per element: `cognito:groups` is captured as `scope` is (its text) and only
+//!   checked to be an array of strings; both become the typed claims' lists after the
+//!   signature, and an unsigned payload of thousands of groups costs no allocation for them.
 //! - **Every other member** (`email`, `email_verified`, `cognito:roles`, `version`, unknown
 //!   ones) is captured as it is and read only when the typed claims are fitted, after the
 //!   checks. A verification captures it as raw JSON text (`&RawValue`: skipped without
@@ -17,8 +20,9 @@
 //!   not fit the crate's types, exactly as the types' derived `Deserialize` refused them, while
 //!   a caller's own claims type, which may read it otherwise, still gets the token.
 //!
-//! Any named claim given twice refuses the payload. A claim the types do not name goes to their
-//! `extra` map (and `custom:*` string attributes of an ID token to `custom`).
+//! Any named claim given twice refuses the payload. A claim the types do not name (its name
+//! borrowed from the text unless it has escapes) goes to their `extra` map (and `custom:*`
+//! string attributes of an ID token to `custom`).
 
 use std::{
     borrow::Cow,
@@ -43,17 +47,51 @@ pub(super) const CUSTOM_PREFIX: &str = "custom:";
 pub(crate) trait Captured: Sized {
     /// The member read as `T`; `None` when it does not fit `T`.
     fn read<T: DeserializeOwned>(self) -> Option<T>;
+
+    /// True when the member is an array of strings.
+    fn is_string_array(&self) -> bool;
 }
 
 impl Captured for &RawValue {
     fn read<T: DeserializeOwned>(self) -> Option<T> {
         serde_json::from_str(self.get()).ok()
     }
+
+    fn is_string_array(&self) -> bool {
+        // Each element checked and dropped: a `Vec` of a zero-sized type never allocates, so
+        // an unsigned token's thousands of groups cost no allocation before the signature.
+        serde_json::from_str::<Vec<AnyString>>(self.get()).is_ok()
+    }
 }
 
 impl Captured for Value {
     fn read<T: DeserializeOwned>(self) -> Option<T> {
         T::deserialize(self).ok()
+    }
+
+    fn is_string_array(&self) -> bool {
+        matches!(self, Value::Array(items) if items.iter().all(Value::is_string))
+    }
+}
+
+/// A string, checked and dropped.
+struct AnyString;
+
+impl<'de> Deserialize<'de> for AnyString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(Self)
+    }
+}
+
+impl Visitor<'_> for AnyString {
+    type Value = Self;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
     }
 }
 
@@ -77,17 +115,41 @@ impl<'de> Deserialize<'de> for UseClaim {
     }
 }
 
-/// `scope`, a string of space-separated scopes, read straight into the set
-/// [`AccessClaims::scope`](super::AccessClaims::scope) holds: each scope copied once, the whole
-/// string never.
-#[derive(Debug, Default)]
-pub(crate) struct ScopeClaim(pub(super) BTreeSet<String>);
+/// `scope`, a string of space-separated scopes, as the payload has it (borrowed when it has no
+/// escapes): split into the set [`AccessClaims::scope`](super::AccessClaims::scope) holds only
+/// after the signature.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct ScopeClaim<'a>(#[serde(borrow)] Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for ScopeClaim {
+impl ScopeClaim<'_> {
+    /// Each scope once, sorted.
+    pub(super) fn scopes(&self) -> BTreeSet<String> {
+        let scopes = self.0.split(' ').filter(|s| !s.is_empty());
+        scopes.map(str::to_owned).collect()
+    }
+}
+
+/// `cognito:groups` as captured, known to be an array of strings: its strings are built only
+/// after the signature.
+#[derive(Debug)]
+pub(crate) struct GroupsClaim<C>(C);
+
+impl<'de, C: Captured + Deserialize<'de>> Deserialize<'de> for GroupsClaim<C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let Text(text) = Text::deserialize(d)?;
-        let scopes = text.split(' ').filter(|s| !s.is_empty());
-        Ok(Self(scopes.map(str::to_owned).collect()))
+        let groups = C::deserialize(d)?;
+        if !groups.is_string_array() {
+            return Err(de::Error::custom(
+                "`cognito:groups` is not an array of strings",
+            ));
+        }
+        Ok(Self(groups))
+    }
+}
+
+impl<C: Captured> GroupsClaim<C> {
+    pub(super) fn into_groups(self) -> Vec<String> {
+        self.0.read().unwrap_or_default()
     }
 }
 
@@ -98,10 +160,11 @@ macro_rules! payload_members {
         /// Every claim of a user-pool token, read in one pass; see the module docs. `C` is how
         /// the members the checks do not read are captured.
         #[derive(Debug)]
-        pub(crate) struct Payload<C> {
+        pub(crate) struct Payload<'a, C> {
             $(pub(super) $member: Option<$ty>,)*
-            /// Every other member, `custom:*` included, in the payload's order.
-            pub(super) rest: Vec<(String, C)>,
+            /// Every other member, `custom:*` included, in the payload's order; a name is
+            /// borrowed unless it has escapes.
+            pub(super) rest: Vec<(Cow<'a, str>, C)>,
         }
 
         /// The named members, each the number of its bit in the set of members seen.
@@ -110,14 +173,14 @@ macro_rules! payload_members {
             $($member,)*
         }
 
-        impl<'de, C: Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
-            type Value = Payload<C>;
+        impl<'de, C: Captured + Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
+            type Value = Payload<'de, C>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object of claims")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Payload<C>, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Payload<'de, C>, A::Error> {
                 let mut p = Payload {
                     $($member: None,)*
                     rest: Vec::new(),
@@ -141,7 +204,7 @@ macro_rules! payload_members {
                         })*
                         _ => {
                             let value = map.next_value::<C>()?;
-                            p.rest.push((key.into_owned(), value));
+                            p.rest.push((key, value));
                         }
                     }
                 }
@@ -160,8 +223,8 @@ payload_members! {
     token_use: UseClaim = "token_use",
     aud: String = "aud",
     client_id: String = "client_id",
-    scope: ScopeClaim = "scope",
-    groups: Vec<String> = "cognito:groups",
+    scope: ScopeClaim<'a> = "scope",
+    groups: GroupsClaim<C> = "cognito:groups",
     username: String = "username",
     cognito_username: String = "cognito:username",
     jti: String = "jti",
@@ -186,11 +249,11 @@ payload_members! {
 }
 
 /// The payload of a token being verified: other members captured as raw text.
-pub(crate) type TokenPayload<'a> = Payload<&'a RawValue>;
+pub(crate) type TokenPayload<'a> = Payload<'a, &'a RawValue>;
 
 struct PayloadVisitor<C>(PhantomData<C>);
 
-impl<'de, C: Deserialize<'de>> Deserialize<'de> for Payload<C> {
+impl<'de, C: Captured + Deserialize<'de>> Deserialize<'de> for Payload<'de, C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(PayloadVisitor(PhantomData))
     }
@@ -216,7 +279,7 @@ impl Fitting {
     /// Starts with the members no claims type names: into `extra`, but for the `custom:*`
     /// strings, which go to `custom` without their prefix when it is given.
     pub(super) fn new(
-        rest: Vec<(String, impl Captured)>,
+        rest: Vec<(Cow<'_, str>, impl Captured)>,
         mut custom: Option<&mut BTreeMap<String, String>>,
     ) -> Self {
         let mut fitting = Self {
@@ -236,7 +299,7 @@ impl Fitting {
                     custom.insert(name.to_owned(), text);
                 }
                 (_, value, _) => {
-                    fitting.extra.insert(key, value);
+                    fitting.extra.insert(key.into_owned(), value);
                 }
             }
         }
@@ -319,7 +382,7 @@ impl<'a> TokenPayload<'a> {
     }
 }
 
-impl<C> Payload<C> {
+impl<C> Payload<'_, C> {
     /// The view the standard checks read.
     pub(crate) fn standard(&self) -> StandardClaims<'_> {
         StandardClaims {
@@ -363,12 +426,12 @@ pub(crate) use deserialize_by_payload;
 /// two), then the fitted claims, refused when they do not fit.
 pub(crate) fn deserialize_fitted<'de, D, T>(
     d: D,
-    fit: impl FnOnce(Payload<Value>, TokenUse) -> (T, Fit),
+    fit: impl FnOnce(Payload<'de, Value>, TokenUse) -> (T, Fit),
 ) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
 {
-    let payload = Payload::<Value>::deserialize(d)?;
+    let payload = Payload::<'de, Value>::deserialize(d)?;
     let Some(UseClaim(claim)) = payload.token_use else {
         return Err(de::Error::missing_field("token_use"));
     };

@@ -40,7 +40,7 @@ impl TokenClaims {
     /// The claims of a payload read in one pass, as the type of `token_use`, with whether they
     /// fit it.
     pub(crate) fn from_payload<C: Captured>(
-        payload: Payload<C>,
+        payload: Payload<'_, C>,
         token_use: TokenUse,
     ) -> (Self, Fit) {
         match token_use {

@@ -335,6 +335,7 @@ impl CognitoVerifier {
             usable: pools.iter().all(|p| p.usable),
             pools,
             cached_tokens: self.inner.cache.as_ref().map_or(0, |c| c.len()),
+            cached_token_bytes: self.inner.cache.as_ref().map_or(0, |c| c.weight()),
         }
     }
 

@@ -29,4 +29,7 @@ pub struct VerifierStatus {
     pub pools: Vec<KeyStoreStatus>,
     /// Tokens in the verified-token cache.
     pub cached_tokens: usize,
+    /// The verified-token cache's weight, in bytes: what its entries hold on the heap, within
+    /// 2x; at most the capacity set with `token_cache_bytes`.
+    pub cached_token_bytes: u64,
 }
