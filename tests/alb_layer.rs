@@ -362,7 +362,7 @@ async fn the_access_token_is_verified_and_must_be_the_same_users() {
     // No unknown-kid cooldown: the forged token's refetch must not hide the key added later.
     let pool = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();

@@ -579,7 +579,7 @@ async fn failed_refetch_for_unknown_kid_is_503_and_known_keys_still_work() {
     let issuer = TestIssuer::start().await;
     let verifier = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();
@@ -604,7 +604,7 @@ async fn unknown_kid_refetches_once_through_the_layer() {
     let issuer = TestIssuer::start().await;
     let verifier = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();
@@ -904,7 +904,7 @@ async fn generic_body_async_path_passes_the_request_through() {
     let issuer = TestIssuer::start().await;
     let verifier = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();

@@ -267,7 +267,7 @@ async fn a_location_serving_a_different_set_is_never_mixed_in_nor_chosen_by_a_ki
         .user_pool(pool)
         .any_token_use()
         .fetch_timeout(FETCH_TIMEOUT)
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();

@@ -118,7 +118,7 @@ async fn only_rs256_is_accepted_and_other_algorithms_fetch_nothing() {
     // No cooldown: any unknown kid that reached the key lookup would cause a fetch.
     let verifier = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();
@@ -347,7 +347,7 @@ async fn iss_must_name_a_configured_pool() {
     let issuer = TestIssuer::start().await;
     let verifier = issuer
         .verifier_builder()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();
@@ -937,7 +937,7 @@ async fn several_pools_each_verify_only_their_own_tokens() {
         .user_pool(a.user_pool())
         .user_pool(b.user_pool())
         .any_token_use()
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();
@@ -1002,7 +1002,7 @@ async fn an_in_memory_jwks_needs_no_server() {
                 .jwks_json(jwks),
         )
         .token_use(TokenUse::Id)
-        .unknown_kid_cooldown(Duration::from_millis(1))
+        .unknown_kid_cooldown(Duration::from_nanos(1))
         .build()
         .await
         .unwrap();
