@@ -426,24 +426,27 @@ async fn the_access_token_is_verified_and_must_be_the_same_users() {
     );
 }
 
-/// The access token must be of the load balancer's app client, not only of the same user; and
-/// an inner layer that requires it checks it even when a layer further out verified the ALB
-/// token already.
-#[tokio::test]
-async fn the_access_token_is_of_the_load_balancers_client_and_inner_layers_check_it() {
-    use axum_cognito::{CognitoVerifier, UserPool};
-
-    let issuer = TestIssuer::start().await;
-    let pool = CognitoVerifier::builder()
+/// A verifier of `issuer`'s pool for its app client (the load balancer's) and another app.
+async fn pool_of_two_apps(issuer: &TestIssuer) -> axum_cognito::CognitoVerifier {
+    axum_cognito::CognitoVerifier::builder()
         .user_pool(
-            UserPool::new(issuer.pool_id())
+            axum_cognito::UserPool::new(issuer.pool_id())
                 .client_ids([issuer.client_id(), "another-app"])
                 .jwks_url(issuer.jwks_url()),
         )
         .any_token_use()
         .build()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The access token must be of the load balancer's app client, not only of the same user; and
+/// an inner layer that requires it checks it even when a layer further out verified the ALB
+/// token already.
+#[tokio::test]
+async fn the_access_token_is_of_the_load_balancers_client_and_inner_layers_check_it() {
+    let issuer = TestIssuer::start().await;
+    let pool = pool_of_two_apps(&issuer).await;
     let alb = TestAlb::start().await;
     assert_eq!(alb.client_id(), issuer.client_id());
     let verifier = alb.verifier_builder().build().unwrap();
@@ -490,19 +493,10 @@ async fn the_access_token_is_of_the_load_balancers_client_and_inner_layers_check
 /// token, or another app's access token, of the same `sub` binds nothing.
 #[tokio::test]
 async fn an_inner_layer_binds_only_an_access_token_of_the_load_balancers_client() {
-    use axum_cognito::{CognitoAuthLayer, CognitoVerifier, UserPool};
+    use axum_cognito::CognitoAuthLayer;
 
     let issuer = TestIssuer::start().await;
-    let pool = CognitoVerifier::builder()
-        .user_pool(
-            UserPool::new(issuer.pool_id())
-                .client_ids([issuer.client_id(), "another-app"])
-                .jwks_url(issuer.jwks_url()),
-        )
-        .any_token_use()
-        .build()
-        .await
-        .unwrap();
+    let pool = pool_of_two_apps(&issuer).await;
     let alb = TestAlb::start().await;
     let verifier = alb.verifier_builder().build().unwrap();
     let app = Router::new()
