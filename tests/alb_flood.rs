@@ -146,6 +146,11 @@ async fn one_new_kid_is_fetched_once_for_all_concurrent_requests() {
         let (app, token) = (app.clone(), token.clone());
         requests.spawn(async move { status(&app, &token).await });
     }
+    // The fetch has reached the hanging endpoint (however slowly the tasks were scheduled),
+    // and the requests overlap it.
+    while alb.key_requests() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     alb.set_fault(None);
     while let Some(status) = requests.join_next().await {
