@@ -203,6 +203,8 @@ async fn the_missing_verifier_hint_is_not_in_a_terse_body() {
 struct Tenants {
     pools: std::sync::Arc<std::sync::Mutex<Vec<(String, UserPool)>>>,
     delay: Duration,
+    /// Questions asked so far.
+    asked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Tenants {
@@ -216,6 +218,9 @@ impl Tenants {
         move |issuer: String| -> axum_cognito::ResolveFuture {
             let tenants = tenants.clone();
             Box::pin(async move {
+                tenants
+                    .asked
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tokio::time::sleep(tenants.delay).await;
                 let pools = tenants.pools.lock().unwrap();
                 Ok(pools
@@ -285,7 +290,10 @@ async fn a_removal_wins_over_a_resolution_in_flight() {
         let verifier = verifier.clone();
         async move { verifier.verify(&token).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The resolver is answering: the removal comes after the resolution started.
+    while tenants.asked.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     verifier.remove_pool(offboarded.pool_id());
     assert!(
         pending.await.unwrap().is_err(),
