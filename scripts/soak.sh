@@ -12,4 +12,4 @@ secs="${1:-70}"
 shift || true
 cargo build --release --example soak
 # Low priority: the machine may be running benchmarks too.
-exec nice -n 10 target/release/examples/soak --secs "$secs" "$@"
+exec nice -n 10 "${CARGO_TARGET_DIR:-target}/release/examples/soak" --secs "$secs" "$@"
