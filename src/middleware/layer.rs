@@ -188,7 +188,7 @@ impl<R> CognitoAuthLayer<R> {
 
     /// The token must come from the pool `pool_id` and its `cognito:groups` hold at least one
     /// of `groups` (403 otherwise); see [`TokenRequirements::any_group_in`].
-    pub fn any_group_in<I, S>(self, pool_id: &str, groups: I) -> Self
+    pub fn any_group_in<I, S>(self, pool_id: impl Into<String>, groups: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
