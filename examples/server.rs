@@ -17,6 +17,7 @@
 //! | `COGNITO_IDP_ENDPOINT` | optional, with `getuser`: the endpoint to call instead of `https://cognito-idp.{region}.amazonaws.com/` (e.g. `http://127.0.0.1:5000` for moto) |
 //! | `COGNITO_REVOCATION_TTL_SECS` | optional, with `getuser`: how long a `GetUser` answer is reused, in seconds (default 60) |
 //! | `COGNITO_REVOCATION_FAILURE` | optional, with `getuser`: `closed` (default: 503 when Cognito cannot be asked) or `open` (accept) |
+//! | `COGNITO_REVOCATION_REDIS` | optional, `redis://host:port[/db]`: the revocation list of `POST /revocations` is shared with every server given the same Redis (needs the crate's `redis` feature: without it, setting it is a configuration error) |
 //! | `RUST_LOG` | optional, the log filter (`tracing_subscriber`'s syntax; default `info`) |
 //!
 //! A missing or malformed variable: a message naming it and exit code 2 (also for several
@@ -30,17 +31,28 @@
 //! "keys_loaded", "key_set_age_secs", "consecutive_failures"}]}`; 503 when the keys are
 //! unusable), `GET /healthz/detail` (the whole key store status, each key location's URL and
 //! last error included: an access token of the `admins` group, else 401 / 403), `GET /metrics`
-//! (the crate's metrics in the Prometheus text format). With `ALB_ARNS`: `GET /alb` answers
+//! (the crate's metrics in the Prometheus text format), `POST /revocations` (an access token of
+//! the `admins` group, else 401 / 403; body `{"jti": "...", "exp": <unix seconds>}` revokes one
+//! token until its expiry, `{"sub": "...", "before": <unix seconds>}` that user's tokens issued
+//! at or before it; 204, or 400 for a malformed body, which changes nothing). The list is this
+//! process's own, or shared through `COGNITO_REVOCATION_REDIS`: then the server catches up with
+//! the revocations in force before it listens (or, Redis unreachable, after about 8 s without
+//! them), and `/healthz` has `"revocation_redis": {"connected": bool}`. With `ALB_ARNS`: `GET /alb` answers
 //! `{"sub","email","username","signer","client"}` for a valid `x-amzn-oidc-data` token, 401 for
 //! a missing or bad one, 503 when its key cannot be fetched.
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
-use axum::{Extension, Json, Router, http::StatusCode, routing::get};
+use axum::{
+    Extension, Json, Router,
+    body::Bytes,
+    http::StatusCode,
+    routing::{get, post},
+};
 use axum_cognito::{
     Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
     VerifiedToken,
-    revocation::{FailurePolicy, GetUserCheck},
+    revocation::{FailurePolicy, GetUserCheck, RevocationList, Revoked},
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
@@ -89,6 +101,51 @@ async fn alb(user: axum_cognito::AlbClaims) -> Json<Value> {
     }))
 }
 
+/// The body of `POST /revocations`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Revocation {
+    Token(TokenRevocation),
+    User(UserRevocation),
+}
+
+/// One token, by its `jti`, until its expiry.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRevocation {
+    jti: String,
+    exp: u64,
+}
+
+/// A user's tokens issued at or before `before`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserRevocation {
+    sub: String,
+    before: u64,
+}
+
+/// `POST /revocations`, for the `admins` group: 204, 400 for a malformed body.
+async fn revoke(Extension(list): Extension<RevocationList>, body: Bytes) -> StatusCode {
+    let at = |secs: u64| std::time::UNIX_EPOCH + Duration::from_secs(secs);
+    let revoked = match serde_json::from_slice(&body) {
+        Ok(Revocation::Token(t)) if valid_id(&t.jti) => list.revoke_jti(&t.jti, at(t.exp)),
+        Ok(Revocation::User(u)) if valid_id(&u.sub) => {
+            list.revoke_user_before(&u.sub, at(u.before))
+        }
+        _ => return StatusCode::BAD_REQUEST,
+    };
+    match revoked {
+        Revoked::NotAddedFull => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::NO_CONTENT,
+    }
+}
+
+/// A `jti` or `sub` of at most 1 KiB.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 1024
+}
+
 /// 200 when the keys are usable, else 503.
 fn health_code(usable: bool) -> StatusCode {
     if usable {
@@ -100,7 +157,10 @@ fn health_code(usable: bool) -> StatusCode {
 
 /// `GET /healthz`: what a probe needs, nothing an unauthenticated caller should read (key URLs,
 /// errors).
-async fn healthz(Extension(verifier): Extension<CognitoVerifier>) -> (StatusCode, Json<Value>) {
+async fn healthz(
+    Extension(verifier): Extension<CognitoVerifier>,
+    Extension(list): Extension<RevocationList>,
+) -> (StatusCode, Json<Value>) {
     let status = verifier.status();
     let now = std::time::SystemTime::now();
     let pools: Vec<Value> = status
@@ -119,11 +179,17 @@ async fn healthz(Extension(verifier): Extension<CognitoVerifier>) -> (StatusCode
             })
         })
         .collect();
-    let summary = json!({
+    let mut summary = json!({
         "usable": status.usable,
         "cached_tokens": status.cached_tokens,
         "pools": pools,
     });
+    #[cfg(feature = "redis")]
+    if let Some(redis) = list.redis_status() {
+        summary["revocation_redis"] = json!({ "connected": redis.connected });
+    }
+    #[cfg(not(feature = "redis"))]
+    let _ = list;
     (health_code(status.usable), Json(summary))
 }
 
@@ -136,19 +202,21 @@ async fn healthz_detail(
 }
 
 /// The router, with `verifier` as its state so the extractors verify by themselves.
-fn app(verifier: CognitoVerifier) -> Router {
+fn app(verifier: CognitoVerifier, revocations: RevocationList) -> Router {
     let admins = CognitoAuthLayer::new(verifier.clone())
         .token_use(TokenUse::Access)
         .any_group(["admins"]);
     Router::new()
         .route("/admin", get(admin))
         .route("/healthz/detail", get(healthz_detail))
+        .route("/revocations", post(revoke))
         .route_layer(admins)
         .route("/id", get(id))
         .route("/access", get(access))
         .route("/whoami", get(whoami))
         .route("/healthz", get(healthz))
         .layer(Extension(verifier))
+        .layer(Extension(revocations))
 }
 
 /// `GET /metrics`: what the recorder installed at start-up holds, as Prometheus text.
@@ -192,6 +260,42 @@ fn revocation_settings() -> Result<Option<GetUserCheck>, String> {
         }
     }
     Ok(Some(check))
+}
+
+/// The revocation list of `POST /revocations`, shared through `COGNITO_REVOCATION_REDIS` if set:
+/// caught up with the revocations in force before the server listens.
+#[cfg(feature = "redis")]
+async fn revocation_list() -> Result<RevocationList, String> {
+    let list = RevocationList::default();
+    let Some(url) = std::env::var("COGNITO_REVOCATION_REDIS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(list);
+    };
+    let status = axum_cognito::revocation::RedisSync::new(url.trim())
+        .start(&list)
+        .await
+        .map_err(|e| format!("COGNITO_REVOCATION_REDIS: {e}"))?;
+    if !status.connected {
+        tracing::warn!(
+            "Redis unreachable: serving with this server's own revocations until it is back"
+        );
+    }
+    Ok(list)
+}
+
+/// Without the `redis` feature the list is this server's own: `COGNITO_REVOCATION_REDIS` is a
+/// mistake.
+#[cfg(not(feature = "redis"))]
+async fn revocation_list() -> Result<RevocationList, String> {
+    match std::env::var("COGNITO_REVOCATION_REDIS") {
+        Ok(v) if !v.trim().is_empty() => Err(
+            "COGNITO_REVOCATION_REDIS: this build has no Redis support (the crate's `redis` feature)"
+                .into(),
+        ),
+        _ => Ok(RevocationList::default()),
+    }
 }
 
 struct Settings {
@@ -397,7 +501,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut builder = CognitoVerifier::builder().any_token_use();
+    let revocations = match revocation_list().await {
+        Ok(list) => list,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = CognitoVerifier::builder()
+        .any_token_use()
+        .revocation_list(revocations.clone());
     for pool in settings.pools {
         builder = builder.user_pool(pool);
     }
@@ -434,7 +547,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let mut app = app(verifier).merge(metrics_route(metrics));
+    let mut app = app(verifier, revocations).merge(metrics_route(metrics));
     if let Some(alb) = settings.alb {
         app = app.merge(alb);
     }

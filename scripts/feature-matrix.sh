@@ -35,12 +35,12 @@ cargo metadata --manifest-path "$copy/Cargo.toml" --format-version 1 >/dev/null
 # The copy must really build without features: nothing may turn them back on. (The tree is
 # read first, so that a failing `cargo tree` fails the script instead of passing the check.)
 tree=$(cargo tree "${manifest[@]}" -e features --no-default-features -i axum-cognito)
-if grep -E 'axum-cognito feature "(test-util|metrics|alb)"' <<<"$tree"; then
+if grep -E 'axum-cognito feature "(test-util|metrics|alb|redis)"' <<<"$tree"; then
     echo "feature-matrix: a feature of axum-cognito is still on with --no-default-features" >&2
     exit 1
 fi
 
-for features in "" test-util metrics alb test-util,metrics,alb; do
+for features in "" test-util metrics alb redis test-util,metrics,alb,redis; do
     printf '\n-- features: %s\n' "${features:-(none)}"
     flags=(--no-default-features)
     [[ -n $features ]] && flags+=(--features "$features")

@@ -23,6 +23,20 @@ use crate::jwks::JwksError;
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A Redis URL for the shared revocation list does not parse (credentials not shown).
+    #[error("invalid Redis URL {url}: {reason}")]
+    InvalidRedisUrl {
+        /// The URL, its user and password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A shared revocation list's key is empty or its timeout zero.
+    #[error("invalid Redis settings: the key must not be empty, the timeout not zero")]
+    InvalidRedisKey,
+    /// The revocation list is already shared through Redis.
+    #[error("this revocation list is already shared through Redis")]
+    RevocationListShared,
     /// No user pool was added.
     #[error("no user pool configured")]
     NoUserPool,

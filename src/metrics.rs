@@ -14,6 +14,8 @@
 //! | `cognito_jwks_unknown_kid_refetches_total` | counter | `pool`, `result` | unknown `kid`s: `started` a fetch, `joined` one in flight, or refused by the `cooldown` |
 //! | `cognito_get_user_calls_total` | counter | `result` (`valid`, `revoked`, `error`) | `GetUser` calls of the revocation check |
 //! | `cognito_get_user_call_duration_seconds` | histogram | — | how long each `GetUser` call took |
+//! | `cognito_revocation_redis_connected` | gauge | — | 1 while a revocation list shared through Redis is connected and caught up, else 0 |
+//! | `cognito_revocation_redis_entries_total` | counter | `result` (`applied`, `dropped`, `published`) | entries of a shared revocation list: from Redis applied or dropped (not a valid entry), or published to it |
 //!
 //! Labels are low-cardinality by construction: `pool` is a configured pool id, never a
 //! client's `iss`; no label carries a `sub`, a user name, a token or a `kid`.
@@ -245,6 +247,27 @@ pub(crate) fn get_user_call(result: &'static str, elapsed: Duration) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (result, elapsed);
+}
+
+#[cfg(feature = "redis")]
+/// A revocation list shared through Redis connected (and caught up) or lost its connection.
+#[inline]
+pub(crate) fn redis_connected(connected: bool) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!("cognito_revocation_redis_connected").set(f64::from(u8::from(connected)));
+    #[cfg(not(feature = "metrics"))]
+    let _ = connected;
+}
+
+#[cfg(feature = "redis")]
+/// `count` entries of a shared revocation list `applied`, `dropped` or `published`.
+#[inline]
+pub(crate) fn redis_entries(result: &'static str, count: u64) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("cognito_revocation_redis_entries_total", "result" => result)
+        .increment(count);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (result, count);
 }
 
 #[cfg(test)]

@@ -22,7 +22,12 @@ const SHARDS: usize = 16;
 
 /// What an entry revokes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum What {
+#[cfg_attr(
+    feature = "redis",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub(crate) enum What {
     Jti = 0,
     Family = 1,
     User = 2,
@@ -68,6 +73,9 @@ struct Inner {
     evictions: AtomicU64,
     /// Writes are rare (revocations); one at a time keeps the count and the bound exact.
     writer: Mutex<()>,
+    /// Where this list's own revocations are sent to reach other instances, once shared.
+    #[cfg(feature = "redis")]
+    shared: std::sync::OnceLock<super::redis_sync::Outbox>,
 }
 
 /// The full list's warnings, at most one per window.
@@ -176,13 +184,15 @@ impl RevocationList {
                 grace_secs: i64::try_from(grace.as_secs()).unwrap_or(i64::MAX),
                 evictions: AtomicU64::new(0),
                 writer: Mutex::new(()),
+                #[cfg(feature = "redis")]
+                shared: std::sync::OnceLock::new(),
             }),
         }
     }
 
     /// Revokes the token whose `jti` is `jti`, until `exp` (its expiry) plus the grace.
     pub fn revoke_jti(&self, jti: &str, exp: SystemTime) -> Revoked {
-        self.insert(What::Jti, jti, unix(exp), 0)
+        self.revoke(What::Jti, jti, unix(exp))
     }
 
     /// Revokes every token whose `origin_jti` is `origin_jti` (the whole family of one refresh
@@ -190,7 +200,7 @@ impl RevocationList {
     /// the refresh token also revoked at Cognito (`RevokeToken`), now plus the app client's
     /// token validity.
     pub fn revoke_family(&self, origin_jti: &str, until: SystemTime) -> Revoked {
-        self.insert(What::Family, origin_jti, unix(until), 0)
+        self.revoke(What::Family, origin_jti, unix(until))
     }
 
     /// Revokes `token` by its `jti` until its `exp`; a token without `jti`, by its family
@@ -201,7 +211,7 @@ impl RevocationList {
             (None, Some(family)) => (What::Family, family),
             (None, None) => return None,
         };
-        Some(self.insert(what, id, token.exp(), 0))
+        Some(self.revoke(what, id, token.exp()))
     }
 
     /// Revokes every token of `sub` issued at or before `before` plus the grace (whole
@@ -209,10 +219,70 @@ impl RevocationList {
     /// sign-out with an `iat` after `before`. Lasts until the longest token lifetime after
     /// that, plus the grace.
     pub fn revoke_user_before(&self, sub: &str, before: SystemTime) -> Revoked {
-        let issued_up_to = unix(before).saturating_add(self.inner.grace_secs);
+        self.revoke(What::User, sub, unix(before))
+    }
+
+    /// Applies an entry here and, when the list is shared, sends it to the other instances.
+    fn revoke(&self, what: What, id: &str, time: i64) -> Revoked {
+        let outcome = self.apply(what, id, time);
+        #[cfg(feature = "redis")]
+        if let Some(outbox) = self.inner.shared.get()
+            && !matches!(outcome, Revoked::AlreadyExpired | Revoked::NotAddedFull)
+        {
+            outbox.send(what, id, time);
+        }
+        outcome
+    }
+
+    /// Applies an entry here only: `time` is a jti's `exp`, a family's end, or the time of a
+    /// user's sign-out.
+    pub(crate) fn apply(&self, what: What, id: &str, time: i64) -> Revoked {
+        if what != What::User {
+            return self.insert(what, id, time, 0);
+        }
+        let issued_up_to = time.saturating_add(self.inner.grace_secs);
         let lifetime = i64::try_from(COGNITO_MAX_TOKEN_LIFETIME.as_secs()).unwrap_or(i64::MAX);
         let last_exp = issued_up_to.saturating_add(lifetime);
-        self.insert(What::User, sub, last_exp, issued_up_to)
+        self.insert(What::User, id, last_exp, issued_up_to)
+    }
+
+    /// The entries that still apply at `now`, each as [`apply`](Self::apply) takes it.
+    #[cfg(feature = "redis")]
+    pub(crate) fn in_force(&self, now: i64) -> Vec<(What, Arc<str>, i64)> {
+        let grace = self.inner.grace_secs;
+        let mut entries = Vec::with_capacity(self.len());
+        for shard in self.inner.shards.iter() {
+            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            for (until, what, id) in shard.by_expiry.range((now, What::Jti, Arc::from(""))..) {
+                let time = match what {
+                    What::User => shard.entries[*what as usize][id].issued_up_to,
+                    _ => *until,
+                };
+                entries.push((*what, Arc::clone(id), time.saturating_sub(grace)));
+            }
+        }
+        entries
+    }
+
+    /// Sends this list's own revocations to `outbox` from now on; false if it already was.
+    #[cfg(feature = "redis")]
+    pub(crate) fn share(&self, outbox: super::redis_sync::Outbox) -> bool {
+        self.inner.shared.set(outbox).is_ok()
+    }
+
+    /// The state of its sharing through Redis; `None` for a list that is not shared.
+    #[cfg(feature = "redis")]
+    pub fn redis_status(&self) -> Option<super::RedisSyncStatus> {
+        self.inner
+            .shared
+            .get()
+            .map(super::redis_sync::Outbox::status)
+    }
+
+    /// A handle that does not keep the list alive.
+    #[cfg(feature = "redis")]
+    pub(crate) fn downgrade(&self) -> WeakList {
+        WeakList(Arc::downgrade(&self.inner))
     }
 
     /// True when `token` is revoked at `now` (Unix seconds).
@@ -371,6 +441,17 @@ impl RevocationList {
     }
 }
 
+/// A [`RevocationList`] that is gone once every clone of it is.
+#[cfg(feature = "redis")]
+pub(crate) struct WeakList(std::sync::Weak<Inner>);
+
+#[cfg(feature = "redis")]
+impl WeakList {
+    pub(crate) fn upgrade(&self) -> Option<RevocationList> {
+        self.0.upgrade().map(|inner| RevocationList { inner })
+    }
+}
+
 /// The shard of an id: FNV-1a of its last 16 bytes (ids are UUIDs; the maps inside hash with
 /// a random key, so an id chosen to collide here only shares a lock).
 fn shard_of(id: &str) -> usize {
@@ -383,7 +464,7 @@ fn shard_of(id: &str) -> usize {
 }
 
 /// Unix seconds; before 1970 reads as 0.
-fn unix(time: SystemTime) -> i64 {
+pub(super) fn unix(time: SystemTime) -> i64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

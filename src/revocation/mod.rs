@@ -37,11 +37,10 @@
 //!   `Retry-After`) whatever the policy: a full budget is not Cognito failing, and under
 //!   [`FailurePolicy::FailOpen`] it would let revoked tokens through.
 //!
-//! Several instances of a service each have their own list: spread revocations with a store
-//! you already run (Redis pub/sub, say: publish `{"jti": ..., "exp": ...}` where you revoke,
-//! have every instance's subscriber call [`RevocationList::revoke_jti`], and on start-up read
-//! the revocations still in force from a sorted set scored by `exp`). The crate does not build
-//! a cluster.
+//! Several instances of a service each have their own list, unless it is shared through Redis
+//! or Valkey with `RedisSync` (feature `redis`): every instance's revocations reach every
+//! instance within milliseconds, an instance that starts catches up before it serves, and
+//! Redis is never on the request path (`redis_sync` module docs).
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
@@ -67,9 +66,14 @@ mod check;
 mod get_user;
 mod get_user_client;
 mod list;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis_sync;
 mod step;
 
 pub use check::RevocationCheck;
 pub use get_user::{FailurePolicy, GetUserCheck};
 pub use list::{RevocationList, Revoked};
+#[cfg(feature = "redis")]
+pub use redis_sync::{RedisSync, RedisSyncStatus};
 pub(crate) use step::{RevocationSettings, RevocationStep, Verdict};
