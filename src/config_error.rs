@@ -31,9 +31,6 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A shared revocation list's key is empty or its timeout zero.
-    #[error("invalid Redis settings: the key must not be empty, the timeout not zero")]
-    InvalidRedisKey,
     /// The revocation list is already shared through Redis.
     #[error("this revocation list is already shared through Redis")]
     RevocationListShared,

@@ -397,6 +397,17 @@ async fn bad_urls_and_an_unreachable_redis() {
     let exp = SystemTime::now() + Duration::from_secs(60);
     list.revoke_jti("j", exp);
     assert_eq!(list.len(), 1);
+    for (key, timeout) in [("", 1), ("k", 0), ("k", 301_000)] {
+        let sync = RedisSync::new("redis://127.0.0.1:1").key(key);
+        let error = sync
+            .timeout(Duration::from_millis(timeout))
+            .start(&list)
+            .await;
+        assert!(
+            matches!(error, Err(ConfigError::InvalidSetting(_))),
+            "{key:?} {timeout}"
+        );
+    }
     let again = RedisSync::new(format!("redis://127.0.0.1:{port}"))
         .start(&list)
         .await;

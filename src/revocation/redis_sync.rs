@@ -70,7 +70,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::list::{RevocationList, Revoked, WeakList, What, unix};
 use crate::{
     config_error::ConfigError,
-    defaults::{COGNITO_MAX_TOKEN_LIFETIME, MAX_LEEWAY},
+    defaults::{COGNITO_MAX_TOKEN_LIFETIME, MAX_FETCH_TIMEOUT, MAX_LEEWAY},
     jwks::redacted_url,
     rate_limited_log::RateLimit,
 };
@@ -245,7 +245,8 @@ impl RedisSync {
     /// the task keeps trying in the background). Waits at most about four timeouts.
     ///
     /// Fails with [`ConfigError::InvalidRedisUrl`] for a URL that does not parse,
-    /// [`ConfigError::InvalidRedisKey`] for an empty key or a zero timeout, and
+    /// [`ConfigError::InvalidSetting`] for an empty key or a timeout of zero or over 5 minutes,
+    /// and
     /// [`ConfigError::RevocationListShared`] when the list is already shared. Must be called
     /// within a Tokio runtime.
     pub async fn start(self, list: &RevocationList) -> Result<RedisSyncStatus, ConfigError> {
@@ -255,8 +256,15 @@ impl RedisSync {
                 url: shown_url.clone(),
                 reason: error.to_string(),
             })?;
-        if self.key.is_empty() || self.timeout.is_zero() {
-            return Err(ConfigError::InvalidRedisKey);
+        if self.key.is_empty() || self.key.len() > MAX_ID_BYTES {
+            return Err(ConfigError::InvalidSetting(
+                "RedisSync::key must be 1 to 1024 bytes",
+            ));
+        }
+        if self.timeout.is_zero() || self.timeout > MAX_FETCH_TIMEOUT {
+            return Err(ConfigError::InvalidSetting(
+                "RedisSync::timeout must be above zero and at most 5 minutes",
+            ));
         }
         let state = Arc::new(State::default());
         let (sender, outbox) = mpsc::channel(OUTBOX_CAPACITY);
