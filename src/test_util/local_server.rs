@@ -1,34 +1,110 @@
-//! A router served on a port of 127.0.0.1 that can be stopped and served again on the same
-//! port, and the body its faults answer with.
+//! A key document served on a port of 127.0.0.1: counted, with an `ETag`, misbehaving on
+//! purpose when told to, and able to stop and to serve again on the same port.
 
 use std::{
+    hash::{BuildHasher, BuildHasherDefault, DefaultHasher},
     io,
     iter::Peekable,
     net::SocketAddr,
     pin::Pin,
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     task::{Context, Poll, ready},
     time::Duration,
 };
 
-use axum::Router;
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{AppendHeaders, IntoResponse, Response},
+    routing::get,
+};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Sleep};
+use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Interval};
+
+/// A way for a key endpoint to misbehave, for tests of a failing Cognito: the JWKS endpoint
+/// of a [`TestIssuer`](super::TestIssuer), or the key endpoint of a `TestAlb` (feature `alb`),
+/// whose faults are these under the name `AlbKeyFault`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksFault {
+    /// Answer with this status and an empty body.
+    Status(u16),
+    /// Answer 200 with this body instead of the key set.
+    Body(String),
+    /// Accept the request and never answer.
+    Hang,
+    /// Answer `302 Found` with this `Location`.
+    Redirect(String),
+    /// Answer 200 with the key set, sent one byte at a time at this rate (at least one a
+    /// second).
+    Trickle {
+        /// Bytes sent per second.
+        bytes_per_second: u32,
+    },
+    /// Answer 200 with a body of `bytes` spaces, streamed without holding it in memory. With
+    /// `content_length`, its length is declared up front; without, it is sent chunked, so
+    /// only counting the bytes received can stop it.
+    HugeBody {
+        /// The body's length.
+        bytes: u64,
+        /// Whether `Content-Length` declares it.
+        content_length: bool,
+    },
+    /// Answer 200 declaring the key set's full length, send its first half, then close the
+    /// connection.
+    Truncated,
+}
 
 /// The server of a test issuer or load balancer.
+#[derive(Debug)]
 pub(super) struct LocalServer {
     pub(super) addr: SocketAddr,
+    pub(super) endpoint: Arc<Endpoint>,
     router: Router,
     running: Mutex<Option<(oneshot::Sender<()>, JoinHandle<()>)>>,
 }
 
+/// The counters and switches of the served endpoint.
+#[derive(Debug, Default)]
+pub(super) struct Endpoint {
+    content_type: &'static str,
+    pub(super) requests: AtomicU64,
+    /// Requests answered 304 Not Modified.
+    pub(super) not_modified: AtomicU64,
+    pub(super) fault: Mutex<Option<JwksFault>>,
+    /// Parsed when set: a value that is no header value is never sent.
+    pub(super) cache_control: Mutex<Option<HeaderValue>>,
+}
+
+/// The document served for the path parameter of the route, `None` for a 404.
+type Documents = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 impl LocalServer {
-    /// Serves `router` on an ephemeral port.
-    pub(super) fn start(router: Router) -> Self {
+    /// Serves `documents` as `content_type` at `route` (with one path parameter) on an
+    /// ephemeral port.
+    pub(super) fn start(
+        route: &str,
+        content_type: &'static str,
+        documents: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        let endpoint = Arc::new(Endpoint {
+            content_type,
+            ..Endpoint::default()
+        });
+        let documents: Documents = Arc::new(documents);
+        let router = Router::new()
+            .route(route, get(answer))
+            .with_state((Arc::clone(&endpoint), documents));
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
         let server = Self {
             addr: listener.local_addr().expect("local address"),
+            endpoint,
             router,
             running: Mutex::default(),
         };
@@ -52,19 +128,16 @@ impl LocalServer {
     /// Serves again on the same port, once the system lets it be bound again.
     pub(super) async fn restart(&self) {
         self.stop().await;
-        let mut attempts = 0;
-        let listener = loop {
+        for attempt in 1.. {
             match bind(self.addr) {
-                Ok(listener) => break listener,
-                Err(e) if attempts < 50 => {
-                    attempts += 1;
+                Ok(listener) => return self.serve(listener),
+                Err(e) if attempt < 50 => {
                     tracing::debug!(error = %e, "rebinding the test server");
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 Err(e) => panic!("cannot bind {} again: {e}", self.addr),
             }
-        };
-        self.serve(listener);
+        }
     }
 
     fn serve(&self, listener: tokio::net::TcpListener) {
@@ -86,6 +159,71 @@ impl LocalServer {
     }
 }
 
+/// The document, or the fault's answer when one is set.
+async fn answer(
+    State((endpoint, documents)): State<(Arc<Endpoint>, Documents)>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    endpoint.requests.fetch_add(1, Ordering::SeqCst);
+    let document = documents(&name);
+    let content_type = [(header::CONTENT_TYPE, endpoint.content_type)];
+    let fault = lock(&endpoint.fault).clone();
+    let body = match fault {
+        None => return endpoint.serve(document, &headers),
+        Some(JwksFault::Status(status)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return status.into_response();
+        }
+        Some(JwksFault::Redirect(location)) => {
+            return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+        }
+        Some(JwksFault::Hang) => std::future::pending().await,
+        Some(JwksFault::Body(body)) => Body::from(body),
+        Some(JwksFault::Trickle { bytes_per_second }) => {
+            // At most a byte a nanosecond: an interval is never zero.
+            let interval = Duration::from_secs(1) / bytes_per_second.clamp(1, 1_000_000_000);
+            Body::new(FaultyBody::trickle(
+                document.unwrap_or_default().into(),
+                interval,
+            ))
+        }
+        Some(JwksFault::HugeBody {
+            bytes,
+            content_length,
+        }) => Body::new(FaultyBody::spaces(bytes, content_length)),
+        Some(JwksFault::Truncated) => {
+            Body::new(FaultyBody::cut_short(document.unwrap_or_default().into()))
+        }
+    };
+    (content_type, body).into_response()
+}
+
+impl Endpoint {
+    /// `document` with its `ETag` and `Cache-Control`, or 304 when `If-None-Match` names it.
+    fn serve(&self, document: Option<String>, headers: &HeaderMap) -> Response {
+        let Some(document) = document else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&document);
+        let etag = format!("\"{hash:016x}\"");
+        if headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+        {
+            self.not_modified.fetch_add(1, Ordering::SeqCst);
+            return StatusCode::NOT_MODIFIED.into_response();
+        }
+        let cache_control = lock(&self.cache_control).clone();
+        let cache_control = AppendHeaders(cache_control.map(|v| (header::CACHE_CONTROL, v)));
+        let headers = [
+            (header::CONTENT_TYPE, self.content_type),
+            (header::ETAG, &etag),
+        ];
+        (headers, cache_control, document).into_response()
+    }
+}
+
 /// Locks `mutex`, poisoned or not: a test that panicked holding it must not fail the next.
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -98,14 +236,13 @@ fn bind(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
     socket.listen(128)
 }
 
-/// A response body that misbehaves on purpose: its frames sent one per `pause` (at once
-/// without), and `length` declared up front (chunked without) whether or not they add up to it.
+/// A response body that misbehaves on purpose: its frames sent one per tick of `pace` (at
+/// once without), and `length` declared up front (chunked without) whether or not they add up
+/// to it.
 pub(super) struct FaultyBody {
     frames: Peekable<Frames>,
     length: Option<u64>,
-    pause: Option<Duration>,
-    /// The pause under way before the next frame.
-    sleep: Option<Pin<Box<Sleep>>>,
+    pace: Option<Interval>,
 }
 
 /// The frames of a [`FaultyBody`] still to send, made as they are sent.
@@ -137,12 +274,11 @@ impl FaultyBody {
         Self::new(Box::new(frames.into_iter()), Some(body.len() as u64), None)
     }
 
-    fn new(frames: Frames, length: Option<u64>, pause: Option<Duration>) -> Self {
+    fn new(frames: Frames, length: Option<u64>, pace: Option<Duration>) -> Self {
         Self {
             frames: frames.peekable(),
             length,
-            pause,
-            sleep: None,
+            pace: pace.map(tokio::time::interval),
         }
     }
 }
@@ -156,12 +292,8 @@ impl http_body::Body for FaultyBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = self.get_mut();
-        if let (Some(pause), Some(_)) = (this.pause, this.frames.peek()) {
-            let sleep = this
-                .sleep
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(pause)));
-            ready!(sleep.as_mut().poll(cx));
-            this.sleep = None;
+        if let (Some(pace), Some(_)) = (&mut this.pace, this.frames.peek()) {
+            ready!(pace.poll_tick(cx));
         }
         Poll::Ready(this.frames.next().map(|frame| frame.map(Frame::data)))
     }

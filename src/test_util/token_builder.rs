@@ -2,7 +2,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value, json};
 
 use super::{SigningKey, TestIssuer};
@@ -28,8 +27,10 @@ use super::{SigningKey, TestIssuer};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct TokenBuilder {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
+    /// A JSON object.
+    header: Value,
+    /// A JSON object.
+    claims: Value,
     key: SigningKey,
 }
 
@@ -47,9 +48,7 @@ fn from_now(delay: Duration) -> i64 {
 /// A random version 4 UUID, as Cognito's `sub` and `jti` and the load balancer's `kid` are.
 pub(super) fn random_uuid() -> String {
     let mut b = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut b)
-        .expect("system random source");
+    aws_lc_rs::rand::fill(&mut b).expect("system random source");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let mut uuid = format!("{:032x}", u128::from_be_bytes(b));
@@ -59,32 +58,26 @@ pub(super) fn random_uuid() -> String {
     uuid
 }
 
-/// `value`'s members: the header and claims literals of the token builders are JSON objects.
-pub(super) fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(members) => members,
-        _ => unreachable!("a JSON object literal"),
-    }
-}
-
-/// The setters every token builder has, on its `header` and `claims` maps.
+/// The setters every token builder has, on its `header` and `claims` objects.
 macro_rules! header_and_claim_setters {
     () => {
         /// Sets any claim.
         pub fn claim(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-            self.claims.insert(name.to_owned(), value.into());
+            self.claims[name] = value.into();
             self
         }
 
         /// Sets a header member (`alg`, `kid`, `typ`, or any other).
         pub fn header(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-            self.header.insert(name.to_owned(), value.into());
+            self.header[name] = value.into();
             self
         }
 
         /// Removes a header member.
         pub fn without_header(mut self, name: &str) -> Self {
-            self.header.remove(name);
+            if let Some(header) = self.header.as_object_mut() {
+                header.remove(name);
+            }
             self
         }
 
@@ -105,11 +98,14 @@ macro_rules! header_and_claim_setters {
 pub(super) use header_and_claim_setters;
 
 impl TokenBuilder {
-    fn base(issuer: &TestIssuer, token_use: &str) -> Self {
+    /// A token of `issuer` for `token_use`, with the claims every Cognito token has: the
+    /// [`TestIssuer`] methods add those of each kind.
+    pub(super) fn new(issuer: &TestIssuer, token_use: &str) -> Self {
         let key = issuer.signing_key();
         let now = now();
-        let header = json!({ "kid": key.kid(), "alg": "RS256" });
-        let claims = json!({
+        Self {
+            header: json!({ "kid": key.kid(), "alg": "RS256" }),
+            claims: json!({
             "sub": random_uuid(),
             "iss": issuer.issuer(),
             "token_use": token_use,
@@ -118,74 +114,43 @@ impl TokenBuilder {
             "exp": now + 3600,
             "jti": random_uuid(),
             "origin_jti": random_uuid(),
-            "event_id": random_uuid(),
-        });
-        Self {
-            header: object(header),
-            claims: object(claims),
+                "event_id": random_uuid(),
+            }),
             key,
         }
-    }
-
-    pub(crate) fn id(issuer: &TestIssuer) -> Self {
-        Self::base(issuer, "id")
-            .claim("aud", issuer.client_id())
-            .claim("cognito:username", "test-user")
-            .claim("email", "test-user@example.com")
-            .claim("email_verified", true)
-    }
-
-    pub(crate) fn access(issuer: &TestIssuer) -> Self {
-        Self::base(issuer, "access")
-            .claim("client_id", issuer.client_id())
-            .claim("username", "test-user")
-            .claim("scope", "aws.cognito.signin.user.admin")
-            .claim("version", 2)
-    }
-
-    pub(crate) fn machine(issuer: &TestIssuer) -> Self {
-        Self::base(issuer, "access")
-            .claim("sub", issuer.client_id())
-            .claim("client_id", issuer.client_id())
-            .claim("scope", "default-m2m-resource-server/read")
-            .claim("version", 2)
-            .without("auth_time")
-            .without("origin_jti")
     }
 
     header_and_claim_setters!();
 
     /// Removes a claim.
     pub fn without(mut self, name: &str) -> Self {
-        self.claims.remove(name);
+        if let Some(claims) = self.claims.as_object_mut() {
+            claims.remove(name);
+        }
         self
     }
 
     /// The user name: `cognito:username` in an ID token, `username` in an access token.
     pub fn username(self, username: &str) -> Self {
-        if self.claims.contains_key("aud") {
-            self.claim("cognito:username", username)
-        } else {
-            self.claim("username", username)
-        }
+        let id_token = self.claims.get("aud").is_some();
+        self.claim(
+            if id_token {
+                "cognito:username"
+            } else {
+                "username"
+            },
+            username,
+        )
     }
 
     /// `cognito:groups`.
-    pub fn groups<I, S>(self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
+    pub fn groups(self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
         self.claim("cognito:groups", groups)
     }
 
     /// `scope`, joined with spaces.
-    pub fn scopes<I, S>(self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
+    pub fn scopes(self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
         self.claim("scope", scopes.join(" "))
     }
@@ -197,11 +162,8 @@ impl TokenBuilder {
 
     /// The app client: `aud` of an ID token, `client_id` of an access token.
     pub fn client_id(self, client_id: &str) -> Self {
-        if self.claims.contains_key("aud") {
-            self.claim("aud", client_id)
-        } else {
-            self.claim("client_id", client_id)
-        }
+        let id_token = self.claims.get("aud").is_some();
+        self.claim(if id_token { "aud" } else { "client_id" }, client_id)
     }
 
     /// `iss`.
@@ -231,19 +193,17 @@ impl TokenBuilder {
 
     /// Signs with `key` and names its key id in the header.
     pub fn signed_with(mut self, key: &SigningKey) -> Self {
-        self.header.insert("kid".into(), key.kid().into());
         self.key = key.clone();
-        self
+        self.header("kid", key.kid())
     }
 
     /// The claims as they stand.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.as_object().expect("the claims are an object")
     }
 
     /// The compact token, RS256-signed with the builder's key whatever the header says.
     pub fn sign(self) -> String {
-        self.key
-            .sign_token(&Value::Object(self.header), &Value::Object(self.claims))
+        self.key.sign_token(&self.header, &self.claims)
     }
 }
