@@ -12,16 +12,13 @@ use aws_lc_rs::{
     rand::SystemRandom,
     signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _},
 };
-use base64::{
-    Engine as _,
-    engine::general_purpose::{STANDARD, URL_SAFE},
-};
-use serde_json::{Value, json};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_json::json;
 
 use super::{
-    JwksFault,
+    JwksFault, TokenBuilder,
     local_server::{LocalServer, lock},
-    token_builder::{header_and_claim_setters, now, random_uuid},
+    token_builder::{TokenKey, now, random_uuid},
 };
 use crate::alb::AlbVerifierBuilder;
 
@@ -107,16 +104,13 @@ impl TestAlb {
         }));
         let served = Arc::clone(&keys);
         let documents = move |kid: &str| lock(&served).documents.get(kid).cloned();
+        let server = LocalServer::start("/{kid}", "application/x-pem-file", documents);
         Self {
             arn: arn.to_owned(),
             client_id: client_id.to_owned(),
             issuer: format!("https://cognito-idp.{region}.amazonaws.com/{region}_TestPool01"),
             keys,
-            server: Arc::new(LocalServer::start(
-                "/{kid}",
-                "application/x-pem-file",
-                documents,
-            )),
+            server: Arc::new(server),
         }
     }
 
@@ -157,7 +151,27 @@ impl TestAlb {
     /// A token for user `test-user`, valid for an hour, signed with the current key; change it
     /// with the builder.
     pub fn token(&self) -> AlbTokenBuilder {
-        AlbTokenBuilder::new(self)
+        let exp = now() + 3600;
+        TokenBuilder {
+            header: json!({
+                "typ": "JWT",
+                "kid": self.kid(),
+                "alg": "ES256",
+                "iss": self.issuer(),
+                "client": self.client_id(),
+                "signer": self.arn(),
+                "exp": exp,
+            }),
+            claims: json!({
+                "sub": "test-user-sub",
+                "email_verified": "true",
+                "email": "test-user@example.com",
+                "username": "test-user",
+                "exp": exp,
+                "iss": self.issuer(),
+            }),
+            key: TokenKey::Alb(self.clone()),
+        }
     }
 
     /// The `kid` new tokens are signed with.
@@ -169,11 +183,8 @@ impl TestAlb {
     /// stay published. Returns the new `kid`.
     pub fn rotate(&self) -> String {
         let (kid, pair) = new_key();
-        let mut state = lock(&self.keys);
-        state
-            .documents
-            .insert(kid.clone(), public_key_pem_of(&pair));
-        state.signer = (kid.clone(), pair);
+        self.publish(&kid, public_key_pem_of(&pair));
+        lock(&self.keys).signer = (kid.clone(), pair);
         kid
     }
 
@@ -243,9 +254,9 @@ fn public_key_pem_of(pair: &EcdsaKeyPair) -> String {
     TestAlb::pem_of_der(der.as_ref())
 }
 
-/// Builds an `x-amzn-oidc-data` token of a [`TestAlb`]: the header and claims it writes, each
-/// changeable, segments base64url with `=` padding, signed with the load balancer's current
-/// key.
+/// Builds an `x-amzn-oidc-data` token of a [`TestAlb`]: a [`TokenBuilder`] of the header and
+/// claims the load balancer writes, each changeable, segments base64url with `=` padding,
+/// signed with the load balancer's current key.
 ///
 /// ```
 /// use axum_cognito::test_util::TestAlb;
@@ -257,77 +268,4 @@ fn public_key_pem_of(pair: &EcdsaKeyPair) -> String {
 /// assert_eq!(token.split('.').count(), 3);
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct AlbTokenBuilder {
-    alb: TestAlb,
-    /// A JSON object.
-    header: Value,
-    /// A JSON object.
-    claims: Value,
-}
-
-impl AlbTokenBuilder {
-    fn new(alb: &TestAlb) -> Self {
-        let exp = now() + 3600;
-        Self {
-            alb: alb.clone(),
-            header: json!({
-                "typ": "JWT",
-                "kid": alb.kid(),
-                "alg": "ES256",
-                "iss": alb.issuer(),
-                "client": alb.client_id(),
-                "signer": alb.arn(),
-                "exp": exp,
-            }),
-            claims: json!({
-                "sub": "test-user-sub",
-                "email_verified": "true",
-                "email": "test-user@example.com",
-                "username": "test-user",
-                "exp": exp,
-                "iss": alb.issuer(),
-            }),
-        }
-    }
-
-    header_and_claim_setters!();
-
-    /// The payload's `username`.
-    pub fn username(self, username: &str) -> Self {
-        self.claim("username", username)
-    }
-
-    /// `exp` (header and payload) an hour ago.
-    pub fn expired(self) -> Self {
-        let exp = now() - 3600;
-        self.header("exp", exp).claim("exp", exp)
-    }
-
-    /// The header's JSON text.
-    pub fn header_json(&self) -> String {
-        self.header.to_string()
-    }
-
-    /// The payload's JSON text.
-    pub fn claims_json(&self) -> String {
-        self.claims.to_string()
-    }
-
-    /// `header.payload` as the load balancer writes it: base64url with `=` padding.
-    pub fn signing_input(&self) -> String {
-        format!(
-            "{}.{}",
-            URL_SAFE.encode(self.header_json()),
-            URL_SAFE.encode(self.claims_json())
-        )
-    }
-
-    /// The token, signed with the load balancer's current key.
-    pub fn sign(self) -> String {
-        let input = self.signing_input();
-        let signature = self.alb.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE.encode(signature))
-    }
-}
+pub type AlbTokenBuilder = TokenBuilder;

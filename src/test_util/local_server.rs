@@ -166,36 +166,28 @@ async fn answer(
     headers: HeaderMap,
 ) -> Response {
     endpoint.requests.fetch_add(1, Ordering::SeqCst);
-    let document = documents(&name);
-    let content_type = [(header::CONTENT_TYPE, endpoint.content_type)];
-    let fault = lock(&endpoint.fault).clone();
+    let Some(fault) = lock(&endpoint.fault).clone() else {
+        return endpoint.serve(documents(&name), &headers);
+    };
+    let document = Bytes::from(documents(&name).unwrap_or_default());
     let body = match fault {
-        None => return endpoint.serve(document, &headers),
-        Some(JwksFault::Status(status)) => {
+        JwksFault::Status(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return status.into_response();
         }
-        Some(JwksFault::Redirect(location)) => {
+        JwksFault::Redirect(location) => {
             return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
         }
-        Some(JwksFault::Hang) => std::future::pending().await,
-        Some(JwksFault::Body(body)) => Body::from(body),
-        Some(JwksFault::Trickle { bytes_per_second }) => {
-            // At most a byte a nanosecond: an interval is never zero.
-            let interval = Duration::from_secs(1) / bytes_per_second.clamp(1, 1_000_000_000);
-            Body::new(FaultyBody::trickle(
-                document.unwrap_or_default().into(),
-                interval,
-            ))
-        }
-        Some(JwksFault::HugeBody {
+        JwksFault::Hang => std::future::pending().await,
+        JwksFault::Body(body) => Body::from(body),
+        JwksFault::Trickle { bytes_per_second } => FaultyBody::trickle(document, bytes_per_second),
+        JwksFault::HugeBody {
             bytes,
             content_length,
-        }) => Body::new(FaultyBody::spaces(bytes, content_length)),
-        Some(JwksFault::Truncated) => {
-            Body::new(FaultyBody::cut_short(document.unwrap_or_default().into()))
-        }
+        } => FaultyBody::spaces(bytes, content_length),
+        JwksFault::Truncated => FaultyBody::cut_short(document),
     };
+    let content_type = [(header::CONTENT_TYPE, endpoint.content_type)];
     (content_type, body).into_response()
 }
 
@@ -239,7 +231,7 @@ fn bind(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
 /// A response body that misbehaves on purpose: its frames sent one per tick of `pace` (at
 /// once without), and `length` declared up front (chunked without) whether or not they add up
 /// to it.
-pub(super) struct FaultyBody {
+struct FaultyBody {
     frames: Peekable<Frames>,
     length: Option<u64>,
     pace: Option<Interval>,
@@ -249,37 +241,38 @@ pub(super) struct FaultyBody {
 type Frames = Box<dyn Iterator<Item = io::Result<Bytes>> + Send>;
 
 impl FaultyBody {
-    /// `body`, one byte per `interval`.
-    pub(super) fn trickle(body: Bytes, interval: Duration) -> Self {
+    /// `body`, `bytes_per_second` (at least one, at most 10⁹: an interval is never zero).
+    fn trickle(body: Bytes, bytes_per_second: u32) -> Body {
+        let interval = Duration::from_secs(1) / bytes_per_second.clamp(1, 1_000_000_000);
         let bytes = (0..body.len()).map(move |i| Ok(body.slice(i..=i)));
-        Self::new(Box::new(bytes), None, Some(interval))
+        Self::body(Box::new(bytes), None, Some(interval))
     }
 
     /// `len` spaces in 64 KiB frames, never held in memory; `len` declared up front or not.
-    pub(super) fn spaces(len: u64, declared: bool) -> Self {
+    fn spaces(len: u64, declared: bool) -> Body {
         const FRAME: &[u8] = &[b' '; 64 * 1024];
         let frames = (0..len).step_by(FRAME.len()).map(move |sent| {
             let size =
                 usize::try_from(len - sent).map_or(FRAME.len(), |left| left.min(FRAME.len()));
             Ok(Bytes::from_static(&FRAME[..size]))
         });
-        Self::new(Box::new(frames), declared.then_some(len), None)
+        Self::body(Box::new(frames), declared.then_some(len), None)
     }
 
     /// Declares `body`'s length, sends its first half, then fails, which makes the server close
     /// the connection mid-body.
-    pub(super) fn cut_short(body: Bytes) -> Self {
+    fn cut_short(body: Bytes) -> Body {
         let half = body.slice(..body.len() / 2);
         let frames = [Ok(half), Err(io::Error::other("truncated on purpose"))];
-        Self::new(Box::new(frames.into_iter()), Some(body.len() as u64), None)
+        Self::body(Box::new(frames.into_iter()), Some(body.len() as u64), None)
     }
 
-    fn new(frames: Frames, length: Option<u64>, pace: Option<Duration>) -> Self {
-        Self {
+    fn body(frames: Frames, length: Option<u64>, pace: Option<Duration>) -> Body {
+        Body::new(Self {
             frames: frames.peekable(),
             length,
             pace: pace.map(tokio::time::interval),
-        }
+        })
     }
 }
 

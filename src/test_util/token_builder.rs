@@ -1,13 +1,17 @@
-//! Minting Cognito-shaped tokens.
+//! Minting tokens: a user pool's, and a load balancer's (feature `alb`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 
+#[cfg(feature = "alb")]
+use super::TestAlb;
 use super::{SigningKey, TestIssuer};
 
 /// Builds one token. Start from [`TestIssuer::id_token`], [`TestIssuer::access_token`] or
-/// [`TestIssuer::machine_token`]; every claim can be changed or removed, and the header too.
+/// [`TestIssuer::machine_token`] (or `TestAlb::token`, feature `alb`); every claim can be
+/// changed or removed, and the header too.
 ///
 /// ```
 /// # use axum_cognito::test_util::TestIssuer;
@@ -28,10 +32,20 @@ use super::{SigningKey, TestIssuer};
 #[must_use]
 pub struct TokenBuilder {
     /// A JSON object.
-    header: Value,
+    pub(super) header: Value,
     /// A JSON object.
-    claims: Value,
-    key: SigningKey,
+    pub(super) claims: Value,
+    pub(super) key: TokenKey,
+}
+
+/// What signs a token, which also says how its segments are encoded.
+#[derive(Debug, Clone)]
+pub(super) enum TokenKey {
+    /// A user pool's key: RS256, base64url without padding.
+    Pool(SigningKey),
+    /// A load balancer's key when the token is signed: ES256, base64url with `=` padding.
+    #[cfg(feature = "alb")]
+    Alb(TestAlb),
 }
 
 /// The Unix time now, in seconds.
@@ -58,45 +72,6 @@ pub(super) fn random_uuid() -> String {
     uuid
 }
 
-/// The setters every token builder has, on its `header` and `claims` objects.
-macro_rules! header_and_claim_setters {
-    () => {
-        /// Sets any claim.
-        pub fn claim(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-            self.claims[name] = value.into();
-            self
-        }
-
-        /// Sets a header member (`alg`, `kid`, `typ`, or any other).
-        pub fn header(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-            self.header[name] = value.into();
-            self
-        }
-
-        /// Removes a header member.
-        pub fn without_header(mut self, name: &str) -> Self {
-            if let Some(header) = self.header.as_object_mut() {
-                header.remove(name);
-            }
-            self
-        }
-
-        /// `sub`.
-        #[allow(clippy::should_implement_trait)] // named after the claim
-        pub fn sub(self, sub: &str) -> Self {
-            self.claim("sub", sub)
-        }
-
-        /// `email`.
-        pub fn email(self, email: &str) -> Self {
-            self.claim("email", email)
-        }
-    };
-}
-// For `AlbTokenBuilder`; `TokenBuilder` below uses the definition in place.
-#[cfg(feature = "alb")]
-pub(super) use header_and_claim_setters;
-
 impl TokenBuilder {
     /// A token of `issuer` for `token_use`, with the claims every Cognito token has: the
     /// [`TestIssuer`] methods add those of each kind.
@@ -116,11 +91,40 @@ impl TokenBuilder {
             "origin_jti": random_uuid(),
                 "event_id": random_uuid(),
             }),
-            key,
+            key: TokenKey::Pool(key),
         }
     }
 
-    header_and_claim_setters!();
+    /// Sets any claim.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims[name] = value.into();
+        self
+    }
+
+    /// Sets a header member (`alg`, `kid`, `typ`, or any other).
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header[name] = value.into();
+        self
+    }
+
+    /// Removes a header member.
+    pub fn without_header(mut self, name: &str) -> Self {
+        if let Some(header) = self.header.as_object_mut() {
+            header.remove(name);
+        }
+        self
+    }
+
+    /// `sub`.
+    #[allow(clippy::should_implement_trait)] // named after the claim
+    pub fn sub(self, sub: &str) -> Self {
+        self.claim("sub", sub)
+    }
+
+    /// `email`.
+    pub fn email(self, email: &str) -> Self {
+        self.claim("email", email)
+    }
 
     /// Removes a claim.
     pub fn without(mut self, name: &str) -> Self {
@@ -130,7 +134,8 @@ impl TokenBuilder {
         self
     }
 
-    /// The user name: `cognito:username` in an ID token, `username` in an access token.
+    /// The user name: `cognito:username` in an ID token, `username` in an access token or a
+    /// load balancer's.
     pub fn username(self, username: &str) -> Self {
         let id_token = self.claims.get("aud").is_some();
         self.claim(
@@ -173,17 +178,22 @@ impl TokenBuilder {
 
     /// Expires this long from now.
     pub fn expires_in(self, lifetime: Duration) -> Self {
-        self.claim("exp", from_now(lifetime))
+        self.expires_at(from_now(lifetime))
     }
 
     /// Expired an hour ago (well beyond any leeway).
     pub fn expired(self) -> Self {
-        self.claim("exp", now() - 3600)
+        self.expires_at(now() - 3600)
     }
 
-    /// `exp` set to this Unix time.
+    /// `exp` set to this Unix time, in the claims and, when it has one (a load balancer's
+    /// token), in the header.
     pub fn expires_at(self, unix_seconds: i64) -> Self {
-        self.claim("exp", unix_seconds)
+        let token = self.claim("exp", unix_seconds);
+        match token.header.get("exp") {
+            Some(_) => token.header("exp", unix_seconds),
+            None => token,
+        }
     }
 
     /// Not valid before this long from now (`nbf`).
@@ -193,7 +203,7 @@ impl TokenBuilder {
 
     /// Signs with `key` and names its key id in the header.
     pub fn signed_with(mut self, key: &SigningKey) -> Self {
-        self.key = key.clone();
+        self.key = TokenKey::Pool(key.clone());
         self.header("kid", key.kid())
     }
 
@@ -202,8 +212,39 @@ impl TokenBuilder {
         self.claims.as_object().expect("the claims are an object")
     }
 
-    /// The compact token, RS256-signed with the builder's key whatever the header says.
+    /// The header's JSON text.
+    pub fn header_json(&self) -> String {
+        self.header.to_string()
+    }
+
+    /// The payload's JSON text.
+    pub fn claims_json(&self) -> String {
+        self.claims.to_string()
+    }
+
+    /// `header.payload` as the key's family writes it: base64url, with `=` padding for a load
+    /// balancer.
+    pub fn signing_input(&self) -> String {
+        let engine = match self.key {
+            TokenKey::Pool(_) => &URL_SAFE_NO_PAD,
+            #[cfg(feature = "alb")]
+            TokenKey::Alb(_) => &base64::engine::general_purpose::URL_SAFE,
+        };
+        let (header, claims) = (self.header_json(), self.claims_json());
+        format!("{}.{}", engine.encode(header), engine.encode(claims))
+    }
+
+    /// The compact token, signed with the builder's key whatever the header says: RS256 with
+    /// a user pool's key, ES256 with the load balancer's current key.
     pub fn sign(self) -> String {
-        self.key.sign_token(&self.header, &self.claims)
+        let input = self.signing_input();
+        let signature = match &self.key {
+            TokenKey::Pool(key) => key.sign_b64(input.as_bytes()),
+            #[cfg(feature = "alb")]
+            TokenKey::Alb(alb) => {
+                base64::engine::general_purpose::URL_SAFE.encode(alb.sign(input.as_bytes()))
+            }
+        };
+        format!("{input}.{signature}")
     }
 }
