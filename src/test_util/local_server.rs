@@ -29,7 +29,8 @@ use tokio::{net::TcpSocket, sync::oneshot, task::JoinHandle, time::Interval};
 
 /// A way for a key endpoint to misbehave, for tests of a failing Cognito: the JWKS endpoint
 /// of a [`TestIssuer`](super::TestIssuer), or the key endpoint of a `TestAlb` (feature `alb`),
-/// whose faults are these under the name `AlbKeyFault`.
+/// whose faults are these under the name `AlbKeyFault`. "The key set" below is what the
+/// endpoint serves: the JWKS, or the load balancer's PEM key.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksFault {
@@ -42,7 +43,7 @@ pub enum JwksFault {
     /// Answer `302 Found` with this `Location`.
     Redirect(String),
     /// Answer 200 with the key set, sent one byte at a time at this rate (at least one a
-    /// second).
+    /// second, at most 10⁹).
     Trickle {
         /// Bytes sent per second.
         bytes_per_second: u32,
@@ -114,14 +115,14 @@ impl LocalServer {
 
     /// Stops serving: the port refuses connections until [`restart`](Self::restart).
     pub(super) async fn stop(&self) {
-        let running = lock(&self.running).take();
-        if let Some((stop, task)) = running {
-            let _ = stop.send(());
-            // Graceful shutdown closes idle connections; a hanging request is cut off.
-            let stopped = tokio::time::timeout(Duration::from_secs(1), task).await;
-            if stopped.is_err() {
-                tracing::debug!("test server did not stop gracefully");
-            }
+        let Some((stop, task)) = lock(&self.running).take() else {
+            return;
+        };
+        let _ = stop.send(());
+        // Graceful shutdown closes idle connections; a hanging request is cut off.
+        let stopped = tokio::time::timeout(Duration::from_secs(1), task).await;
+        if stopped.is_err() {
+            tracing::debug!("test server did not stop gracefully");
         }
     }
 

@@ -81,14 +81,14 @@ impl TokenBuilder {
         Self {
             header: json!({ "kid": key.kid(), "alg": "RS256" }),
             claims: json!({
-            "sub": random_uuid(),
-            "iss": issuer.issuer(),
-            "token_use": token_use,
-            "auth_time": now,
-            "iat": now,
-            "exp": now + 3600,
-            "jti": random_uuid(),
-            "origin_jti": random_uuid(),
+                "sub": random_uuid(),
+                "iss": issuer.issuer(),
+                "token_use": token_use,
+                "auth_time": now,
+                "iat": now,
+                "exp": now + 3600,
+                "jti": random_uuid(),
+                "origin_jti": random_uuid(),
                 "event_id": random_uuid(),
             }),
             key: TokenKey::Pool(key),
@@ -137,15 +137,12 @@ impl TokenBuilder {
     /// The user name: `cognito:username` in an ID token, `username` in an access token or a
     /// load balancer's.
     pub fn username(self, username: &str) -> Self {
-        let id_token = self.claims.get("aud").is_some();
-        self.claim(
-            if id_token {
-                "cognito:username"
-            } else {
-                "username"
-            },
-            username,
-        )
+        // An ID token names its client in `aud`.
+        let claim = self
+            .claims
+            .get("aud")
+            .map_or("username", |_| "cognito:username");
+        self.claim(claim, username)
     }
 
     /// `cognito:groups`.
@@ -167,8 +164,8 @@ impl TokenBuilder {
 
     /// The app client: `aud` of an ID token, `client_id` of an access token.
     pub fn client_id(self, client_id: &str) -> Self {
-        let id_token = self.claims.get("aud").is_some();
-        self.claim(if id_token { "aud" } else { "client_id" }, client_id)
+        let claim = self.claims.get("aud").map_or("client_id", |_| "aud");
+        self.claim(claim, client_id)
     }
 
     /// `iss`.
@@ -188,12 +185,11 @@ impl TokenBuilder {
 
     /// `exp` set to this Unix time, in the claims and, when it has one (a load balancer's
     /// token), in the header.
-    pub fn expires_at(self, unix_seconds: i64) -> Self {
-        let token = self.claim("exp", unix_seconds);
-        match token.header.get("exp") {
-            Some(_) => token.header("exp", unix_seconds),
-            None => token,
+    pub fn expires_at(mut self, unix_seconds: i64) -> Self {
+        if let Some(exp) = self.header.get_mut("exp") {
+            *exp = unix_seconds.into();
         }
+        self.claim("exp", unix_seconds)
     }
 
     /// Not valid before this long from now (`nbf`).
