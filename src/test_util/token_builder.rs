@@ -197,7 +197,7 @@ impl TokenBuilder {
         self.claim("nbf", from_now(delay))
     }
 
-    /// Signs with `key` and names its key id in the header.
+    /// Signs with `key` (RS256, segments without padding) and names its key id in the header.
     pub fn signed_with(mut self, key: &SigningKey) -> Self {
         self.key = TokenKey::Pool(key.clone());
         self.header("kid", key.kid())
