@@ -3,12 +3,8 @@
 
 use std::{
     collections::HashMap,
-    fmt,
     net::SocketAddr,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, atomic::Ordering},
 };
 
 use aws_lc_rs::{
@@ -16,27 +12,18 @@ use aws_lc_rs::{
     rand::SystemRandom,
     signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _},
 };
-use axum::{
-    Router,
-    body::Body,
-    extract::{Path, State},
-    http::{StatusCode, header},
-    response::{IntoResponse, Response},
-    routing::get,
-};
-use base64::{
-    Engine as _,
-    engine::general_purpose::{STANDARD, URL_SAFE},
-};
-use serde_json::{Map, Value, json};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_json::json;
 
 use super::{
-    local_server::{FaultyBody, LocalServer, lock},
-    token_builder::{header_and_claim_setters, now, object, random_uuid},
+    JwksFault, TokenBuilder,
+    local_server::{LocalServer, lock},
+    token_builder::{TokenKey, now, random_uuid},
 };
 use crate::alb::AlbVerifierBuilder;
 
-/// A way for the key endpoint to misbehave, for tests of a failing load balancer key service.
+/// A way for the key endpoint to misbehave, for tests of a failing load balancer key service:
+/// the faults of the JWKS endpoint, [`JwksFault`].
 ///
 /// ```
 /// use axum_cognito::{ErrorKind, test_util::{AlbKeyFault, TestAlb}};
@@ -50,26 +37,7 @@ use crate::alb::AlbVerifierBuilder;
 /// assert_eq!(error.kind(), ErrorKind::KeysUnavailable); // a redirect is never followed
 /// # }
 /// ```
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AlbKeyFault {
-    /// Answer with this status and an empty body.
-    Status(u16),
-    /// Answer 200 with this body instead of the key.
-    Body(String),
-    /// Accept the request and never answer.
-    Hang,
-    /// Answer `302 Found` with this `Location`.
-    Redirect(String),
-    /// Answer 200 with a body of `bytes` spaces, streamed; its length declared up front with
-    /// `content_length`, else sent chunked.
-    HugeBody {
-        /// The body's length.
-        bytes: u64,
-        /// Whether `Content-Length` declares it.
-        content_length: bool,
-    },
-}
+pub type AlbKeyFault = JwksFault;
 
 /// A local load balancer; see the [module docs](super).
 ///
@@ -89,26 +57,21 @@ pub enum AlbKeyFault {
 /// assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct TestAlb {
-    shared: Arc<Shared>,
-    server: Arc<LocalServer>,
-}
-
-struct Shared {
     arn: String,
     client_id: String,
     issuer: String,
-    state: Mutex<AlbState>,
-    key_requests: AtomicU64,
+    keys: Arc<Mutex<AlbKeys>>,
+    server: Arc<LocalServer>,
 }
 
-struct AlbState {
+#[derive(Debug)]
+struct AlbKeys {
     /// The document served per `kid`.
     documents: HashMap<String, String>,
     /// The key new tokens are signed with, and its `kid`.
     signer: (String, Arc<EcdsaKeyPair>),
-    fault: Option<AlbKeyFault>,
 }
 
 impl TestAlb {
@@ -135,40 +98,35 @@ impl TestAlb {
     pub async fn start_with(arn: &str, client_id: &str) -> Self {
         let region = arn.split(':').nth(3).unwrap_or("us-east-1");
         let (kid, pair) = new_key();
-        let documents = HashMap::from([(kid.clone(), public_key_pem_of(&pair))]);
-        let shared = Arc::new(Shared {
+        let keys = Arc::new(Mutex::new(AlbKeys {
+            documents: HashMap::from([(kid.clone(), public_key_pem_of(&pair))]),
+            signer: (kid, pair),
+        }));
+        let served = Arc::clone(&keys);
+        let documents = move |kid: &str| lock(&served).documents.get(kid).cloned();
+        let server = LocalServer::start("/{kid}", "application/x-pem-file", documents);
+        Self {
             arn: arn.to_owned(),
             client_id: client_id.to_owned(),
             issuer: format!("https://cognito-idp.{region}.amazonaws.com/{region}_TestPool01"),
-            state: Mutex::new(AlbState {
-                documents,
-                signer: (kid, pair),
-                fault: None,
-            }),
-            key_requests: AtomicU64::default(),
-        });
-        let router = Router::new()
-            .route("/{kid}", get(serve_key))
-            .with_state(Arc::clone(&shared));
-        Self {
-            shared,
-            server: Arc::new(LocalServer::start(router)),
+            keys,
+            server: Arc::new(server),
         }
     }
 
     /// The load balancer's ARN: the `signer` of its tokens.
     pub fn arn(&self) -> &str {
-        &self.shared.arn
+        &self.arn
     }
 
     /// The app client id: the `client` of its tokens.
     pub fn client_id(&self) -> &str {
-        &self.shared.client_id
+        &self.client_id
     }
 
     /// The `iss` of its tokens: a Cognito pool's issuer.
     pub fn issuer(&self) -> &str {
-        &self.shared.issuer
+        &self.issuer
     }
 
     /// The address the key server listens on.
@@ -193,29 +151,46 @@ impl TestAlb {
     /// A token for user `test-user`, valid for an hour, signed with the current key; change it
     /// with the builder.
     pub fn token(&self) -> AlbTokenBuilder {
-        AlbTokenBuilder::new(self)
+        let exp = now() + 3600;
+        TokenBuilder {
+            header: json!({
+                "typ": "JWT",
+                "kid": self.kid(),
+                "alg": "ES256",
+                "iss": self.issuer(),
+                "client": self.client_id(),
+                "signer": self.arn(),
+                "exp": exp,
+            }),
+            claims: json!({
+                "sub": "test-user-sub",
+                "email_verified": "true",
+                "email": "test-user@example.com",
+                "username": "test-user",
+                "exp": exp,
+                "iss": self.issuer(),
+            }),
+            key: TokenKey::Alb(self.clone()),
+        }
     }
 
     /// The `kid` new tokens are signed with.
     pub fn kid(&self) -> String {
-        lock(&self.shared.state).signer.0.clone()
+        lock(&self.keys).signer.0.clone()
     }
 
     /// Makes a new key under a new `kid`, publishes it and signs new tokens with it; old keys
     /// stay published. Returns the new `kid`.
     pub fn rotate(&self) -> String {
         let (kid, pair) = new_key();
-        let mut state = lock(&self.shared.state);
-        state
-            .documents
-            .insert(kid.clone(), public_key_pem_of(&pair));
-        state.signer = (kid.clone(), pair);
+        self.publish(&kid, public_key_pem_of(&pair));
+        lock(&self.keys).signer = (kid.clone(), pair);
         kid
     }
 
     /// Serves `document` as the key of `kid` (another key type, garbage, ...).
     pub fn publish(&self, kid: &str, document: impl Into<String>) {
-        lock(&self.shared.state)
+        lock(&self.keys)
             .documents
             .insert(kid.to_owned(), document.into());
     }
@@ -226,7 +201,7 @@ impl TestAlb {
     ///
     /// If signing fails (test code only).
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        let pair = Arc::clone(&lock(&self.shared.state).signer.1);
+        let pair = Arc::clone(&lock(&self.keys).signer.1);
         pair.sign(&SystemRandom::new(), message)
             .expect("ECDSA signing")
             .as_ref()
@@ -235,7 +210,7 @@ impl TestAlb {
 
     /// The PEM document of the current key.
     pub fn public_key_pem(&self) -> String {
-        public_key_pem_of(&lock(&self.shared.state).signer.1)
+        public_key_pem_of(&lock(&self.keys).signer.1)
     }
 
     /// A PEM `PUBLIC KEY` document of this DER SubjectPublicKeyInfo, 64 characters a line.
@@ -260,12 +235,12 @@ impl TestAlb {
 
     /// How many key requests the server has received.
     pub fn key_requests(&self) -> u64 {
-        self.shared.key_requests.load(Ordering::SeqCst)
+        self.server.endpoint.requests.load(Ordering::SeqCst)
     }
 
     /// Makes the key endpoint misbehave (`Some`) or behave again (`None`).
     pub fn set_fault(&self, fault: Option<AlbKeyFault>) {
-        lock(&self.shared.state).fault = fault;
+        *lock(&self.server.endpoint.fault) = fault;
     }
 }
 
@@ -279,35 +254,9 @@ fn public_key_pem_of(pair: &EcdsaKeyPair) -> String {
     TestAlb::pem_of_der(der.as_ref())
 }
 
-async fn serve_key(State(shared): State<Arc<Shared>>, Path(kid): Path<String>) -> Response {
-    shared.key_requests.fetch_add(1, Ordering::SeqCst);
-    let (fault, document) = {
-        let state = lock(&shared.state);
-        (state.fault.clone(), state.documents.get(&kid).cloned())
-    };
-    match fault {
-        Some(AlbKeyFault::Status(status)) => StatusCode::from_u16(status)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response(),
-        Some(AlbKeyFault::Body(body)) => body.into_response(),
-        Some(AlbKeyFault::Hang) => std::future::pending().await,
-        Some(AlbKeyFault::Redirect(location)) => {
-            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
-        }
-        Some(AlbKeyFault::HugeBody {
-            bytes,
-            content_length,
-        }) => Body::new(FaultyBody::spaces(bytes, content_length)).into_response(),
-        None => match document {
-            Some(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
-            None => StatusCode::NOT_FOUND.into_response(),
-        },
-    }
-}
-
-/// Builds an `x-amzn-oidc-data` token of a [`TestAlb`]: the header and claims it writes, each
-/// changeable, segments base64url with `=` padding, signed with the load balancer's current
-/// key.
+/// Builds an `x-amzn-oidc-data` token of a [`TestAlb`]: a [`TokenBuilder`] of the header and
+/// claims the load balancer writes, each changeable, segments base64url with `=` padding,
+/// signed with the load balancer's current key.
 ///
 /// ```
 /// use axum_cognito::test_util::TestAlb;
@@ -319,87 +268,4 @@ async fn serve_key(State(shared): State<Arc<Shared>>, Path(kid): Path<String>) -
 /// assert_eq!(token.split('.').count(), 3);
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct AlbTokenBuilder {
-    alb: TestAlb,
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-}
-
-impl AlbTokenBuilder {
-    fn new(alb: &TestAlb) -> Self {
-        let exp = now() + 3600;
-        let header = json!({
-            "typ": "JWT",
-            "kid": alb.kid(),
-            "alg": "ES256",
-            "iss": alb.issuer(),
-            "client": alb.client_id(),
-            "signer": alb.arn(),
-            "exp": exp,
-        });
-        let claims = json!({
-            "sub": "test-user-sub",
-            "email_verified": "true",
-            "email": "test-user@example.com",
-            "username": "test-user",
-            "exp": exp,
-            "iss": alb.issuer(),
-        });
-        Self {
-            alb: alb.clone(),
-            header: object(header),
-            claims: object(claims),
-        }
-    }
-
-    header_and_claim_setters!();
-
-    /// The payload's `username`.
-    pub fn username(self, username: &str) -> Self {
-        self.claim("username", username)
-    }
-
-    /// `exp` (header and payload) an hour ago.
-    pub fn expired(self) -> Self {
-        let exp = now() - 3600;
-        self.header("exp", exp).claim("exp", exp)
-    }
-
-    /// The header's JSON text.
-    pub fn header_json(&self) -> String {
-        Value::Object(self.header.clone()).to_string()
-    }
-
-    /// The payload's JSON text.
-    pub fn claims_json(&self) -> String {
-        Value::Object(self.claims.clone()).to_string()
-    }
-
-    /// `header.payload` as the load balancer writes it: base64url with `=` padding.
-    pub fn signing_input(&self) -> String {
-        format!(
-            "{}.{}",
-            URL_SAFE.encode(self.header_json()),
-            URL_SAFE.encode(self.claims_json())
-        )
-    }
-
-    /// The token, signed with the load balancer's current key.
-    pub fn sign(self) -> String {
-        let input = self.signing_input();
-        let signature = self.alb.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE.encode(signature))
-    }
-}
-
-impl fmt::Debug for TestAlb {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestAlb")
-            .field("arn", &self.shared.arn)
-            .field("client_id", &self.shared.client_id)
-            .field("addr", &self.server.addr)
-            .finish_non_exhaustive()
-    }
-}
+pub type AlbTokenBuilder = TokenBuilder;

@@ -1,64 +1,21 @@
 //! The local issuer: keys, a JWKS server on 127.0.0.1, and token minting.
 
 use std::{
-    fmt,
-    hash::{BuildHasher, BuildHasherDefault, DefaultHasher},
     net::SocketAddr,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
+    sync::{Arc, Mutex, atomic::Ordering},
 };
 
-use axum::{
-    Router,
-    body::Body,
-    extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{AppendHeaders, IntoResponse, Response},
-    routing::get,
-};
+use axum::http::HeaderValue;
 use serde_json::json;
 
 use super::{
-    SigningKey, TokenBuilder,
-    local_server::{FaultyBody, LocalServer, lock},
+    JwksFault, SigningKey, TokenBuilder,
+    local_server::{LocalServer, lock},
 };
 use crate::{
     verified_token::VerifiedToken,
     verifier::{CognitoVerifier, CognitoVerifierBuilder, TokenRequirements, UserPool},
 };
-
-/// A way for the JWKS endpoint to misbehave, for tests of a failing Cognito.
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JwksFault {
-    /// Answer with this status and an empty body.
-    Status(u16),
-    /// Answer 200 with this body instead of the key set.
-    Body(String),
-    /// Accept the request and never answer.
-    Hang,
-    /// Answer 200 with the key set, sent one byte at a time at this rate (at least one a
-    /// second).
-    Trickle {
-        /// Bytes sent per second.
-        bytes_per_second: u32,
-    },
-    /// Answer 200 with a body of `bytes` spaces, streamed without holding it in memory. With
-    /// `content_length`, its length is declared up front; without, it is sent chunked, so
-    /// only counting the bytes received can stop it.
-    HugeBody {
-        /// The body's length.
-        bytes: u64,
-        /// Whether `Content-Length` declares it.
-        content_length: bool,
-    },
-    /// Answer 200 declaring the key set's full length, send its first half, then close the
-    /// connection.
-    Truncated,
-}
 
 /// A local Cognito user pool: see the [module docs](super).
 ///
@@ -82,25 +39,17 @@ pub enum JwksFault {
 /// assert!(verifier.verify_access(&new).await.is_ok(), "the last good keys stay");
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct TestIssuer {
-    shared: Arc<Shared>,
-    server: Arc<LocalServer>,
-}
-
-struct Shared {
     pool_id: String,
     region: String,
     client_id: String,
-    fault: Mutex<Option<JwksFault>>,
-    /// Parsed when set: a value that is no header value is never sent.
-    cache_control: Mutex<Option<HeaderValue>>,
     /// Shared with this issuer's replicas: every region serves the same keys.
     keys: Arc<Mutex<PublishedKeys>>,
-    jwks_requests: AtomicU64,
-    not_modified: AtomicU64,
+    server: Arc<LocalServer>,
 }
 
+#[derive(Debug)]
 struct PublishedKeys {
     /// Published keys, in JWKS order.
     published: Vec<SigningKey>,
@@ -130,8 +79,16 @@ impl TestIssuer {
             published: vec![signer.clone()],
             signer,
         }));
-        let region = pool_id.split_once('_').map_or("us-east-1", |(r, _)| r);
-        Self::serving(pool_id, region, client_id, keys)
+        Self {
+            pool_id: pool_id.to_owned(),
+            region: pool_id
+                .split_once('_')
+                .map_or("us-east-1", |(r, _)| r)
+                .to_owned(),
+            client_id: client_id.to_owned(),
+            server: jwks_server(pool_id, &keys),
+            keys,
+        }
     }
 
     /// A replica of this pool in `region` (Cognito Multi-Region Replication), on a port of
@@ -163,52 +120,26 @@ impl TestIssuer {
     ///
     /// If no loopback port can be bound (test code only).
     pub fn replica(&self, region: &str) -> Self {
-        Self::serving(
-            &self.shared.pool_id,
-            region,
-            &self.shared.client_id,
-            Arc::clone(&self.shared.keys),
-        )
-    }
-
-    fn serving(
-        pool_id: &str,
-        region: &str,
-        client_id: &str,
-        keys: Arc<Mutex<PublishedKeys>>,
-    ) -> Self {
-        let shared = Arc::new(Shared {
-            pool_id: pool_id.to_owned(),
-            region: region.to_owned(),
-            client_id: client_id.to_owned(),
-            fault: Mutex::default(),
-            cache_control: Mutex::default(),
-            keys,
-            jwks_requests: AtomicU64::default(),
-            not_modified: AtomicU64::default(),
-        });
-        let router = Router::new()
-            .route("/{pool}/.well-known/jwks.json", get(serve_jwks))
-            .with_state(Arc::clone(&shared));
         Self {
-            shared,
-            server: Arc::new(LocalServer::start(router)),
+            region: region.to_owned(),
+            server: jwks_server(&self.pool_id, &self.keys),
+            ..self.clone()
         }
     }
 
     /// The region in the `iss` of minted tokens: the pool id's, or a replica's.
     pub fn region(&self) -> &str {
-        &self.shared.region
+        &self.region
     }
 
     /// The pool id.
     pub fn pool_id(&self) -> &str {
-        &self.shared.pool_id
+        &self.pool_id
     }
 
     /// The default app client id of minted tokens.
     pub fn client_id(&self) -> &str {
-        &self.shared.client_id
+        &self.client_id
     }
 
     /// The issuer URL that minted tokens carry: Cognito's, as emulators keep it.
@@ -279,33 +210,47 @@ impl TestIssuer {
 
     /// The JWKS document currently published.
     pub fn jwks_json(&self) -> String {
-        jwks_document(&lock(&self.shared.keys).published)
+        jwks_document(&lock(&self.keys).published)
     }
 
     /// An ID token for user `test-user`, valid for an hour; change it with the builder.
     pub fn id_token(&self) -> TokenBuilder {
-        TokenBuilder::id(self)
+        TokenBuilder::new(self, "id")
+            .claim("aud", self.client_id())
+            .claim("cognito:username", "test-user")
+            .claim("email", "test-user@example.com")
+            .claim("email_verified", true)
     }
 
     /// An access token for user `test-user` with scope `aws.cognito.signin.user.admin`.
     pub fn access_token(&self) -> TokenBuilder {
-        TokenBuilder::access(self)
+        TokenBuilder::new(self, "access")
+            .claim("client_id", self.client_id())
+            .claim("username", "test-user")
+            .claim("scope", "aws.cognito.signin.user.admin")
+            .claim("version", 2)
     }
 
     /// A machine-to-machine access token (client credentials grant): `sub` is the client id,
     /// no user name, no groups, scope `default-m2m-resource-server/read`.
     pub fn machine_token(&self) -> TokenBuilder {
-        TokenBuilder::machine(self)
+        TokenBuilder::new(self, "access")
+            .claim("sub", self.client_id())
+            .claim("client_id", self.client_id())
+            .claim("scope", "default-m2m-resource-server/read")
+            .claim("version", 2)
+            .without("auth_time")
+            .without("origin_jti")
     }
 
     /// The key new tokens are signed with.
     pub fn signing_key(&self) -> SigningKey {
-        lock(&self.shared.keys).signer.clone()
+        lock(&self.keys).signer.clone()
     }
 
     /// The key ids published now, in order.
     pub fn published_kids(&self) -> Vec<String> {
-        lock(&self.shared.keys)
+        lock(&self.keys)
             .published
             .iter()
             .map(|k| k.kid().to_owned())
@@ -315,30 +260,28 @@ impl TestIssuer {
     /// Publishes a new key and signs new tokens with it; old keys stay published. Returns the
     /// new key id.
     pub fn rotate(&self) -> String {
-        let key = SigningKey::generate();
+        let key = self.add_key();
         let kid = key.kid().to_owned();
-        let mut keys = lock(&self.shared.keys);
-        keys.published.push(key.clone());
-        keys.signer = key;
+        lock(&self.keys).signer = key;
         kid
     }
 
     /// Publishes a new key without signing with it. Returns it.
     pub fn add_key(&self) -> SigningKey {
         let key = SigningKey::generate();
-        lock(&self.shared.keys).published.push(key.clone());
+        self.publish(key.clone());
         key
     }
 
     /// Publishes `key` as given (for keys with chosen key ids).
     pub fn publish(&self, key: SigningKey) {
-        lock(&self.shared.keys).published.push(key);
+        lock(&self.keys).published.push(key);
     }
 
     /// Stops publishing the key `kid`. Tokens already signed with it stay signed with it.
     /// Returns whether it was published.
     pub fn remove_key(&self, kid: &str) -> bool {
-        let mut keys = lock(&self.shared.keys);
+        let mut keys = lock(&self.keys);
         let before = keys.published.len();
         keys.published.retain(|k| k.kid() != kid);
         keys.published.len() != before
@@ -346,23 +289,24 @@ impl TestIssuer {
 
     /// How many JWKS requests the server has received.
     pub fn jwks_requests(&self) -> u64 {
-        self.shared.jwks_requests.load(Ordering::SeqCst)
+        self.server.endpoint.requests.load(Ordering::SeqCst)
     }
 
     /// How many of those requests were answered 304 Not Modified: the key set is served with
     /// an `ETag`, and a request whose `If-None-Match` names the current one gets no body.
     pub fn not_modified_responses(&self) -> u64 {
-        self.shared.not_modified.load(Ordering::SeqCst)
+        self.server.endpoint.not_modified.load(Ordering::SeqCst)
     }
 
     /// Makes the JWKS endpoint misbehave (`Some`) or behave again (`None`).
     pub fn set_fault(&self, fault: Option<JwksFault>) {
-        *lock(&self.shared.fault) = fault;
+        *lock(&self.server.endpoint.fault) = fault;
     }
 
     /// Sends this `Cache-Control` header with the key set.
     pub fn set_cache_control(&self, value: Option<&str>) {
-        *lock(&self.shared.cache_control) = value.and_then(|v| HeaderValue::from_str(v).ok());
+        *lock(&self.server.endpoint.cache_control) =
+            value.and_then(|v| HeaderValue::from_str(v).ok());
     }
 
     /// Stops the JWKS server: the port refuses connections until [`restart`](Self::restart).
@@ -380,62 +324,14 @@ impl TestIssuer {
     }
 }
 
+/// A server of the JWKS of `keys` at `/{pool_id}/.well-known/jwks.json`.
+fn jwks_server(pool_id: &str, keys: &Arc<Mutex<PublishedKeys>>) -> Arc<LocalServer> {
+    let (pool, keys) = (pool_id.to_owned(), Arc::clone(keys));
+    let jwks = move |name: &str| (name == pool).then(|| jwks_document(&lock(&keys).published));
+    let route = "/{pool}/.well-known/jwks.json";
+    Arc::new(LocalServer::start(route, "application/json", jwks))
+}
+
 fn jwks_document(keys: &[SigningKey]) -> String {
     json!({ "keys": keys.iter().map(SigningKey::jwk).collect::<Vec<_>>() }).to_string()
-}
-
-async fn serve_jwks(
-    State(shared): State<Arc<Shared>>,
-    Path(pool): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
-    if pool != shared.pool_id {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let fault = lock(&shared.fault).clone();
-    let body = jwks_document(&lock(&shared.keys).published);
-    let json = [(header::CONTENT_TYPE, "application/json")];
-    match fault {
-        Some(JwksFault::Status(status)) => StatusCode::from_u16(status)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response(),
-        Some(JwksFault::Body(body)) => (json, body).into_response(),
-        Some(JwksFault::Hang) => std::future::pending().await,
-        Some(JwksFault::Trickle { bytes_per_second }) => {
-            let interval = Duration::from_secs(1) / bytes_per_second.max(1);
-            (json, Body::new(FaultyBody::trickle(body.into(), interval))).into_response()
-        }
-        Some(JwksFault::HugeBody {
-            bytes,
-            content_length,
-        }) => (json, Body::new(FaultyBody::spaces(bytes, content_length))).into_response(),
-        Some(JwksFault::Truncated) => {
-            (json, Body::new(FaultyBody::cut_short(body.into()))).into_response()
-        }
-        None => {
-            let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&body);
-            let etag = format!("\"{hash:016x}\"");
-            if headers
-                .get(header::IF_NONE_MATCH)
-                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-            {
-                shared.not_modified.fetch_add(1, Ordering::SeqCst);
-                return StatusCode::NOT_MODIFIED.into_response();
-            }
-            let cache_control = lock(&shared.cache_control).clone();
-            let cache_control = AppendHeaders(cache_control.map(|v| (header::CACHE_CONTROL, v)));
-            (json, [(header::ETAG, etag)], cache_control, body).into_response()
-        }
-    }
-}
-
-impl fmt::Debug for TestIssuer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestIssuer")
-            .field("pool_id", &self.shared.pool_id)
-            .field("client_id", &self.shared.client_id)
-            .field("addr", &self.server.addr)
-            .finish_non_exhaustive()
-    }
 }

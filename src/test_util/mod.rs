@@ -43,6 +43,7 @@ mod token_builder;
 #[cfg(feature = "alb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 pub use alb::{AlbKeyFault, AlbTokenBuilder, TestAlb};
-pub use issuer::{JwksFault, TestIssuer};
+pub use issuer::TestIssuer;
+pub use local_server::JwksFault;
 pub use signing_key::SigningKey;
 pub use token_builder::TokenBuilder;

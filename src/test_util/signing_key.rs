@@ -1,9 +1,9 @@
 //! An RSA key pair that signs test tokens.
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use aws_lc_rs::{
-    rand::{SecureRandom, SystemRandom},
+    rand::{self, SystemRandom},
     rsa::{KeyPair, KeySize},
     signature::{KeyPair as _, RSA_PKCS1_SHA256},
 };
@@ -11,7 +11,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 /// An RSA-2048 key pair with a key id, as a Cognito pool has.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SigningKey {
     kid: String,
     pair: Arc<KeyPair>,
@@ -26,9 +26,7 @@ impl SigningKey {
     /// If the system cannot generate an RSA key (test code only).
     pub fn generate() -> Self {
         let mut raw = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut raw)
-            .expect("system random source");
+        rand::fill(&mut raw).expect("system random source");
         Self::generate_with_kid(base64::engine::general_purpose::STANDARD.encode(raw))
     }
 
@@ -96,13 +94,5 @@ impl SigningKey {
         );
         let signature = self.sign_b64(signing_input.as_bytes());
         format!("{signing_input}.{signature}")
-    }
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
     }
 }

@@ -1,14 +1,17 @@
-//! Minting Cognito-shaped tokens.
+//! Minting tokens: a user pool's, and a load balancer's (feature `alb`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 
+#[cfg(feature = "alb")]
+use super::TestAlb;
 use super::{SigningKey, TestIssuer};
 
 /// Builds one token. Start from [`TestIssuer::id_token`], [`TestIssuer::access_token`] or
-/// [`TestIssuer::machine_token`]; every claim can be changed or removed, and the header too.
+/// [`TestIssuer::machine_token`] (or `TestAlb::token`, feature `alb`); every claim can be
+/// changed or removed, and the header too.
 ///
 /// ```
 /// # use axum_cognito::test_util::TestIssuer;
@@ -28,9 +31,21 @@ use super::{SigningKey, TestIssuer};
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct TokenBuilder {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-    key: SigningKey,
+    /// A JSON object.
+    pub(super) header: Value,
+    /// A JSON object.
+    pub(super) claims: Value,
+    pub(super) key: TokenKey,
+}
+
+/// What signs a token, which also says how its segments are encoded.
+#[derive(Debug, Clone)]
+pub(super) enum TokenKey {
+    /// A user pool's key: RS256, base64url without padding.
+    Pool(SigningKey),
+    /// A load balancer's key when the token is signed: ES256, base64url with `=` padding.
+    #[cfg(feature = "alb")]
+    Alb(TestAlb),
 }
 
 /// The Unix time now, in seconds.
@@ -47,9 +62,7 @@ fn from_now(delay: Duration) -> i64 {
 /// A random version 4 UUID, as Cognito's `sub` and `jti` and the load balancer's `kid` are.
 pub(super) fn random_uuid() -> String {
     let mut b = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut b)
-        .expect("system random source");
+    aws_lc_rs::rand::fill(&mut b).expect("system random source");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let mut uuid = format!("{:032x}", u128::from_be_bytes(b));
@@ -59,133 +72,87 @@ pub(super) fn random_uuid() -> String {
     uuid
 }
 
-/// `value`'s members: the header and claims literals of the token builders are JSON objects.
-pub(super) fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(members) => members,
-        _ => unreachable!("a JSON object literal"),
-    }
-}
-
-/// The setters every token builder has, on its `header` and `claims` maps.
-macro_rules! header_and_claim_setters {
-    () => {
-        /// Sets any claim.
-        pub fn claim(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-            self.claims.insert(name.to_owned(), value.into());
-            self
-        }
-
-        /// Sets a header member (`alg`, `kid`, `typ`, or any other).
-        pub fn header(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
-            self.header.insert(name.to_owned(), value.into());
-            self
-        }
-
-        /// Removes a header member.
-        pub fn without_header(mut self, name: &str) -> Self {
-            self.header.remove(name);
-            self
-        }
-
-        /// `sub`.
-        #[allow(clippy::should_implement_trait)] // named after the claim
-        pub fn sub(self, sub: &str) -> Self {
-            self.claim("sub", sub)
-        }
-
-        /// `email`.
-        pub fn email(self, email: &str) -> Self {
-            self.claim("email", email)
-        }
-    };
-}
-// For `AlbTokenBuilder`; `TokenBuilder` below uses the definition in place.
-#[cfg(feature = "alb")]
-pub(super) use header_and_claim_setters;
-
 impl TokenBuilder {
-    fn base(issuer: &TestIssuer, token_use: &str) -> Self {
+    /// A token of `issuer` for `token_use`, with the claims every Cognito token has: the
+    /// [`TestIssuer`] methods add those of each kind.
+    pub(super) fn new(issuer: &TestIssuer, token_use: &str) -> Self {
         let key = issuer.signing_key();
         let now = now();
-        let header = json!({ "kid": key.kid(), "alg": "RS256" });
-        let claims = json!({
-            "sub": random_uuid(),
-            "iss": issuer.issuer(),
-            "token_use": token_use,
-            "auth_time": now,
-            "iat": now,
-            "exp": now + 3600,
-            "jti": random_uuid(),
-            "origin_jti": random_uuid(),
-            "event_id": random_uuid(),
-        });
         Self {
-            header: object(header),
-            claims: object(claims),
-            key,
+            header: json!({ "kid": key.kid(), "alg": "RS256" }),
+            claims: json!({
+                "sub": random_uuid(),
+                "iss": issuer.issuer(),
+                "token_use": token_use,
+                "auth_time": now,
+                "iat": now,
+                "exp": now + 3600,
+                "jti": random_uuid(),
+                "origin_jti": random_uuid(),
+                "event_id": random_uuid(),
+            }),
+            key: TokenKey::Pool(key),
         }
     }
 
-    pub(crate) fn id(issuer: &TestIssuer) -> Self {
-        Self::base(issuer, "id")
-            .claim("aud", issuer.client_id())
-            .claim("cognito:username", "test-user")
-            .claim("email", "test-user@example.com")
-            .claim("email_verified", true)
-    }
-
-    pub(crate) fn access(issuer: &TestIssuer) -> Self {
-        Self::base(issuer, "access")
-            .claim("client_id", issuer.client_id())
-            .claim("username", "test-user")
-            .claim("scope", "aws.cognito.signin.user.admin")
-            .claim("version", 2)
-    }
-
-    pub(crate) fn machine(issuer: &TestIssuer) -> Self {
-        Self::base(issuer, "access")
-            .claim("sub", issuer.client_id())
-            .claim("client_id", issuer.client_id())
-            .claim("scope", "default-m2m-resource-server/read")
-            .claim("version", 2)
-            .without("auth_time")
-            .without("origin_jti")
-    }
-
-    header_and_claim_setters!();
-
-    /// Removes a claim.
-    pub fn without(mut self, name: &str) -> Self {
-        self.claims.remove(name);
+    /// Sets any claim.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims[name] = value.into();
         self
     }
 
-    /// The user name: `cognito:username` in an ID token, `username` in an access token.
-    pub fn username(self, username: &str) -> Self {
-        if self.claims.contains_key("aud") {
-            self.claim("cognito:username", username)
-        } else {
-            self.claim("username", username)
+    /// Sets a header member (`alg`, `kid`, `typ`, or any other).
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header[name] = value.into();
+        self
+    }
+
+    /// Removes a header member.
+    pub fn without_header(mut self, name: &str) -> Self {
+        if let Some(header) = self.header.as_object_mut() {
+            header.remove(name);
         }
+        self
+    }
+
+    /// `sub`.
+    #[allow(clippy::should_implement_trait)] // named after the claim
+    pub fn sub(self, sub: &str) -> Self {
+        self.claim("sub", sub)
+    }
+
+    /// `email`.
+    pub fn email(self, email: &str) -> Self {
+        self.claim("email", email)
+    }
+
+    /// Removes a claim.
+    pub fn without(mut self, name: &str) -> Self {
+        if let Some(claims) = self.claims.as_object_mut() {
+            claims.remove(name);
+        }
+        self
+    }
+
+    /// The user name: `cognito:username` in an ID token, `username` in an access token or a
+    /// load balancer's.
+    pub fn username(self, username: &str) -> Self {
+        // An ID token names its client in `aud`.
+        let claim = self
+            .claims
+            .get("aud")
+            .map_or("username", |_| "cognito:username");
+        self.claim(claim, username)
     }
 
     /// `cognito:groups`.
-    pub fn groups<I, S>(self, groups: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
+    pub fn groups(self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
         self.claim("cognito:groups", groups)
     }
 
     /// `scope`, joined with spaces.
-    pub fn scopes<I, S>(self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
+    pub fn scopes(self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
         self.claim("scope", scopes.join(" "))
     }
@@ -197,11 +164,8 @@ impl TokenBuilder {
 
     /// The app client: `aud` of an ID token, `client_id` of an access token.
     pub fn client_id(self, client_id: &str) -> Self {
-        if self.claims.contains_key("aud") {
-            self.claim("aud", client_id)
-        } else {
-            self.claim("client_id", client_id)
-        }
+        let claim = self.claims.get("aud").map_or("client_id", |_| "aud");
+        self.claim(claim, client_id)
     }
 
     /// `iss`.
@@ -211,16 +175,20 @@ impl TokenBuilder {
 
     /// Expires this long from now.
     pub fn expires_in(self, lifetime: Duration) -> Self {
-        self.claim("exp", from_now(lifetime))
+        self.expires_at(from_now(lifetime))
     }
 
     /// Expired an hour ago (well beyond any leeway).
     pub fn expired(self) -> Self {
-        self.claim("exp", now() - 3600)
+        self.expires_at(now() - 3600)
     }
 
-    /// `exp` set to this Unix time.
-    pub fn expires_at(self, unix_seconds: i64) -> Self {
+    /// `exp` set to this Unix time, in the claims and, when it has one (a load balancer's
+    /// token), in the header.
+    pub fn expires_at(mut self, unix_seconds: i64) -> Self {
+        if let Some(exp) = self.header.get_mut("exp") {
+            *exp = unix_seconds.into();
+        }
         self.claim("exp", unix_seconds)
     }
 
@@ -229,21 +197,50 @@ impl TokenBuilder {
         self.claim("nbf", from_now(delay))
     }
 
-    /// Signs with `key` and names its key id in the header.
+    /// Signs with `key` (RS256, segments without padding) and names its key id in the header.
     pub fn signed_with(mut self, key: &SigningKey) -> Self {
-        self.header.insert("kid".into(), key.kid().into());
-        self.key = key.clone();
-        self
+        self.key = TokenKey::Pool(key.clone());
+        self.header("kid", key.kid())
     }
 
     /// The claims as they stand.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.as_object().expect("the claims are an object")
     }
 
-    /// The compact token, RS256-signed with the builder's key whatever the header says.
+    /// The header's JSON text.
+    pub fn header_json(&self) -> String {
+        self.header.to_string()
+    }
+
+    /// The payload's JSON text.
+    pub fn claims_json(&self) -> String {
+        self.claims.to_string()
+    }
+
+    /// `header.payload` as the key's family writes it: base64url, with `=` padding for a load
+    /// balancer.
+    pub fn signing_input(&self) -> String {
+        let engine = match self.key {
+            TokenKey::Pool(_) => &URL_SAFE_NO_PAD,
+            #[cfg(feature = "alb")]
+            TokenKey::Alb(_) => &base64::engine::general_purpose::URL_SAFE,
+        };
+        let (header, claims) = (self.header_json(), self.claims_json());
+        format!("{}.{}", engine.encode(header), engine.encode(claims))
+    }
+
+    /// The compact token, signed with the builder's key whatever the header says: RS256 with
+    /// a user pool's key, ES256 with the load balancer's current key.
     pub fn sign(self) -> String {
-        self.key
-            .sign_token(&Value::Object(self.header), &Value::Object(self.claims))
+        let input = self.signing_input();
+        let signature = match &self.key {
+            TokenKey::Pool(key) => key.sign_b64(input.as_bytes()),
+            #[cfg(feature = "alb")]
+            TokenKey::Alb(alb) => {
+                base64::engine::general_purpose::URL_SAFE.encode(alb.sign(input.as_bytes()))
+            }
+        };
+        format!("{input}.{signature}")
     }
 }
