@@ -110,11 +110,7 @@ impl AlbVerifier {
             Err(slot) => slot,
         };
         let key = self.inner.keys.fetch(slot).await?;
-        let now = Now::read();
-        match self.precheck(token, now.unix) {
-            Ok(pre) => self.finish(token, pre, &key),
-            Err(error) => Err(error),
-        }
+        self.finish(token, self.precheck(token, Now::read().unix)?, &key)
     }
 
     /// [`verify`](Self::verify) with the keys already kept, never touching the network: a
