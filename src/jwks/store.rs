@@ -24,7 +24,7 @@ use std::{
     future::Future,
     hash::{BuildHasher, RandomState},
     sync::{
-        Arc, Mutex, MutexGuard, Weak,
+        Arc, Mutex, Weak,
         atomic::{AtomicU8, Ordering},
     },
     time::{Duration, Instant, SystemTime},
@@ -41,6 +41,7 @@ use super::{
 };
 use crate::{
     error::Error,
+    lock::lock,
     metrics,
     single_flight::{Flight, SingleFlight, Unanswered, Waiting},
 };
@@ -216,7 +217,7 @@ impl KeyStore {
             return RefetchOutcome::Fixed;
         }
         let waiting = {
-            let mut state = self.lock_state();
+            let mut state = lock(&self.state);
             let cooldown = self.settings.unknown_kid_cooldown;
             let flight = self
                 .fetches
@@ -258,7 +259,7 @@ impl KeyStore {
             return Ok(());
         }
         let flight = {
-            let mut state = self.lock_state();
+            let mut state = lock(&self.state);
             self.fetches
                 .join_or_start((), || Ok::<_, ()>(self.fetch(&mut state, false)))
         };
@@ -275,10 +276,7 @@ impl KeyStore {
             return;
         }
         let (stop, stopped) = oneshot::channel();
-        *self
-            .stop_background
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) = Some(stop);
+        *lock(&self.stop_background) = Some(stop);
         self.background
             .store(Background::Running as u8, Ordering::Release);
         let running = BackgroundRunning(Arc::downgrade(self));
@@ -309,12 +307,12 @@ impl KeyStore {
 
     /// The delay before the next scheduled refresh, as the last fetch set it.
     pub(crate) fn next_refresh(&self) -> Duration {
-        self.lock_state().next_refresh
+        lock(&self.state).next_refresh
     }
 
     /// The error for a request that found the keys unusable, with the cause and a retry hint.
     pub(crate) fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {
-        let state = self.lock_state();
+        let state = lock(&self.state);
         let source = cause.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
         // Until the next retry, and while a failed refetch's cooldown lasts, asking again
         // gets the same answer.
@@ -333,7 +331,7 @@ impl KeyStore {
     pub(crate) fn status(&self) -> KeyStoreStatus {
         let loaded = self.current.load();
         let usable = loaded.loaded && loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
-        let state = self.lock_state();
+        let state = lock(&self.state);
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
             jwks_url: self.locations.as_ref().map(KeyLocations::shown_url),
@@ -356,14 +354,6 @@ impl KeyStore {
         }
     }
 
-    fn lock_state(&self) -> MutexGuard<'_, State> {
-        // The state is plain data updated in one step; a panic elsewhere cannot leave it half
-        // written, so a poisoned lock is still usable.
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
     /// A fetch to start; `on_demand` when an unknown `kid` causes it.
     fn fetch(
         self: &Arc<Self>,
@@ -375,7 +365,7 @@ impl KeyStore {
         let (store, etag) = (Arc::clone(self), state.etag.clone());
         async move {
             let outcome = store.fetch_and_apply(etag.as_deref(), on_demand).await;
-            let mut state = store.lock_state();
+            let mut state = lock(&store.state);
             if std::mem::take(&mut state.in_flight_on_demand) {
                 state.last_on_demand = Some((Instant::now(), outcome.clone()));
             }
@@ -405,7 +395,7 @@ impl KeyStore {
         let started = Instant::now();
         let fetched = locations.fetch(etag, on_demand).await;
         if let Some(skipped) = fetched.skipped {
-            self.lock_state().skipped_keys = skipped;
+            lock(&self.state).skipped_keys = skipped;
         }
         let (result, outcome) = match fetched.result {
             Ok(answer) => {
@@ -463,7 +453,7 @@ impl KeyStore {
             loaded: true,
             stale_at,
         }));
-        let mut state = self.lock_state();
+        let mut state = lock(&self.state);
         // A full answer's ETag (or its absence) replaces the last one: an ETag belongs to the
         // answer, and the answer may come from another location.
         if full_answer {
@@ -484,7 +474,7 @@ impl KeyStore {
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {
-        let mut state = self.lock_state();
+        let mut state = lock(&self.state);
         state.consecutive_failures += 1;
         state.last_error = Some((SystemTime::now(), error.clone()));
         let delay = state.retry_delay;
