@@ -59,17 +59,14 @@ impl<'a> AlbHeader<'a> {
         let (algorithm, kid) =
             algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, &ALB)?;
         let kid = AlbKeyId::parse(&kid).ok_or_else(invalid)?;
+        let missing = |claim| move || Error::missing_claim(claim);
         Ok(Self {
             algorithm,
             kid,
-            signer: header
-                .signer
-                .ok_or_else(|| Error::missing_claim("signer"))?,
-            client: header
-                .client
-                .ok_or_else(|| Error::missing_claim("client"))?,
+            signer: header.signer.ok_or_else(missing("signer"))?,
+            client: header.client.ok_or_else(missing("client"))?,
             iss: header.iss,
-            exp: header.exp.ok_or_else(|| Error::missing_claim("exp"))?,
+            exp: header.exp.ok_or_else(missing("exp"))?,
         })
     }
 }

@@ -231,16 +231,18 @@ impl AlbVerifier {
         let sub = subject
             .sub
             .ok_or_else(|| verified_claims(Error::missing_claim("sub")))?;
-        let verified = AlbToken::new(AlbTokenParts {
-            verifier_id: self.inner.id,
-            kid: pre.slot.1.as_str().into(),
-            signer: self.inner.signers[pre.signer].arn.as_str().into(),
-            client: pre.client.into(),
-            issuer: pre.issuer.map(Into::into),
-            exp: pre.exp,
-            sub: sub.into(),
-            payload: payload.clone().into_boxed_str(),
-        });
+        let verified = AlbToken {
+            inner: Arc::new(AlbTokenParts {
+                verifier_id: self.inner.id,
+                kid: pre.slot.1.as_str().into(),
+                signer: self.inner.signers[pre.signer].arn.as_str().into(),
+                client: pre.client.into(),
+                issuer: pre.issuer.map(Into::into),
+                exp: pre.exp,
+                sub: sub.into(),
+                payload: payload.clone().into_boxed_str(),
+            }),
+        };
         if let Some(cache) = &self.inner.cache {
             cache.insert(token, verified.clone());
         }
