@@ -152,21 +152,18 @@ impl KeyLocations {
             let fetcher = &self.fetchers[index];
             let etag = etag.filter(|_| serving == Some(index));
             let result = fetcher.fetch_within(etag, share).await.and_then(|fetched| {
-                let document = match fetched.document {
-                    Some(body) => {
-                        let (keys, skipped_here) = KeySet::read(&body);
-                        skipped = Some(skipped_here);
-                        Some(keys?)
-                    }
-                    None => None,
-                };
+                let document = fetched.document.map(|body| {
+                    let (keys, skipped_here) = KeySet::read(&body);
+                    skipped = Some(skipped_here);
+                    keys
+                });
                 Ok(Fetched {
-                    document,
+                    document: document.transpose()?,
                     etag: fetched.etag,
                     max_age: fetched.max_age,
                 })
             });
-            match result {
+            let error = match result {
                 Ok(answer) => {
                     self.record(index, None);
                     return LocatedFetch {
@@ -174,15 +171,13 @@ impl KeyLocations {
                         skipped,
                     };
                 }
-                Err(error) => {
-                    if tried + 1 < order.len() {
-                        tracing::warn!(url = fetcher.shown_url(), error = %error, "JWKS location failed; trying the next");
-                    }
-                    let error = Arc::new(error);
-                    self.record(index, Some(&error));
-                    last_error = Some(error);
-                }
+                Err(error) => Arc::new(error),
+            };
+            if tried + 1 < order.len() {
+                tracing::warn!(url = fetcher.shown_url(), error = %error, "JWKS location failed; trying the next");
             }
+            self.record(index, Some(&error));
+            last_error = Some(error);
         }
         let error = last_error.map_or(JwksError::Timeout(self.timeout), |e| (*e).clone());
         LocatedFetch {

@@ -27,7 +27,7 @@ use std::{
         Arc, Mutex, Weak,
         atomic::{AtomicU8, Ordering},
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use arc_swap::ArcSwap;
@@ -53,9 +53,8 @@ type FetchOutcome = Result<(), Arc<JwksError>>;
 
 struct Loaded {
     keys: Arc<KeySet>,
-    loaded: bool,
     /// Wall-clock time, as the token checks read it: one clock read per verification serves
-    /// both.
+    /// both. `None`: never stale. Keys not loaded yet are stale from the start.
     stale_at: Option<SystemTime>,
 }
 
@@ -176,8 +175,7 @@ impl KeyStore {
             settings,
             current: ArcSwap::from_pointee(Loaded {
                 keys: Arc::new(keys),
-                loaded: fixed,
-                stale_at: None,
+                stale_at: (!fixed).then_some(UNIX_EPOCH),
             }),
             state: Mutex::new(state),
             fetches: Arc::new(SingleFlight::new(1)),
@@ -199,7 +197,7 @@ impl KeyStore {
         self.revive_background();
         // One atomic load, no lock, no clock read of its own.
         let loaded = self.current.load();
-        if !loaded.loaded || loaded.stale_at.is_some_and(|at| now >= at) {
+        if loaded.stale_at.is_some_and(|at| now >= at) {
             return Err(KeyLookup::Unavailable);
         }
         loaded.keys.get(kid).map(f).ok_or(KeyLookup::Unknown)
@@ -330,7 +328,7 @@ impl KeyStore {
     /// A snapshot for health endpoints.
     pub(crate) fn status(&self) -> KeyStoreStatus {
         let loaded = self.current.load();
-        let usable = loaded.loaded && loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
+        let usable = loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
         let state = lock(&self.state);
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
@@ -398,14 +396,7 @@ impl KeyStore {
             lock(&self.state).skipped_keys = skipped;
         }
         let (result, outcome) = match fetched.result {
-            Ok(answer) => {
-                let result = match answer.document {
-                    Some(_) => "ok",
-                    None => "not_modified",
-                };
-                self.apply_success(answer);
-                (result, Ok(()))
-            }
+            Ok(answer) => (self.apply_success(answer), Ok(())),
             Err(error) => {
                 let error = Arc::new(error);
                 self.apply_failure(&error);
@@ -420,7 +411,8 @@ impl KeyStore {
         outcome
     }
 
-    fn apply_success(&self, answer: Fetched<KeySet>) {
+    /// Returns the fetch's metric label: `ok`, or `not_modified` for a 304.
+    fn apply_success(&self, answer: Fetched<KeySet>) -> &'static str {
         let stale_at = schedule::stale_at(&self.settings, SystemTime::now());
         let previous = self.current.load_full();
         // `None`: a 304, the set is unchanged.
@@ -433,7 +425,8 @@ impl KeyStore {
                 {
                     on_keys_removed(&removed);
                 }
-                if !removed.is_empty() || previous.keys.len() != keys.len() || !previous.loaded {
+                // The first load too: a set read holds at least one key.
+                if !removed.is_empty() || previous.keys.len() != keys.len() {
                     tracing::info!(
                         pool = %self.pool_id,
                         keys = ?keys.kids(),
@@ -448,11 +441,7 @@ impl KeyStore {
                 previous.keys.clone()
             }
         };
-        self.current.store(Arc::new(Loaded {
-            keys,
-            loaded: true,
-            stale_at,
-        }));
+        self.current.store(Arc::new(Loaded { keys, stale_at }));
         let mut state = lock(&self.state);
         // A full answer's ETag (or its absence) replaces the last one: an ETag belongs to the
         // answer, and the answer may come from another location.
@@ -471,6 +460,7 @@ impl KeyStore {
             schedule::interval_after_success(&self.settings, max_age),
             random,
         );
+        if full_answer { "ok" } else { "not_modified" }
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {
