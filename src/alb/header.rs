@@ -39,7 +39,6 @@ struct HeaderJson<'a> {
     client: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     iss: Option<Cow<'a, str>>,
-    #[serde(default)]
     exp: Option<i64>,
     /// Present with any value, `null` included: no extension is understood.
     #[serde(default, deserialize_with = "present")]

@@ -252,16 +252,9 @@ impl AlbVerifier {
 
 impl std::fmt::Debug for AlbVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let load_balancers: Vec<&String> = self.inner.signers.iter().map(|s| &s.arn).collect();
         f.debug_struct("AlbVerifier")
-            .field(
-                "load_balancers",
-                &self
-                    .inner
-                    .signers
-                    .iter()
-                    .map(|s| &s.arn)
-                    .collect::<Vec<_>>(),
-            )
+            .field("load_balancers", &load_balancers)
             .field("clients", &self.inner.clients)
             .field("issuer", &self.inner.issuer)
             .field("keys", &self.inner.keys)
