@@ -122,12 +122,10 @@ pub(crate) struct KeyStore {
 
 impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let jwks_url = self.locations.as_ref().map(KeyLocations::shown_url);
         f.debug_struct("KeyStore")
             .field("pool_id", &self.pool_id)
-            .field(
-                "jwks_url",
-                &self.locations.as_ref().map(KeyLocations::shown_url),
-            )
+            .field("jwks_url", &jwks_url)
             .finish_non_exhaustive()
     }
 }
@@ -284,10 +282,8 @@ impl KeyStore {
     /// On the request path: when the background task died with its runtime, starts it again
     /// on the runtime of this request, with a fetch at once. One relaxed load when it runs.
     fn revive_background(&self) {
-        if self.background.load(Ordering::Relaxed) != Background::Died as u8 {
-            return;
-        }
-        if tokio::runtime::Handle::try_current().is_err() {
+        let died = self.background.load(Ordering::Relaxed) == Background::Died as u8;
+        if !died || tokio::runtime::Handle::try_current().is_err() {
             return;
         }
         // One request revives it; the others see it running.
@@ -330,9 +326,10 @@ impl KeyStore {
         let loaded = self.current.load();
         let usable = loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
         let state = lock(&self.state);
+        let locations = self.locations.as_ref();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
-            jwks_url: self.locations.as_ref().map(KeyLocations::shown_url),
+            jwks_url: locations.map(KeyLocations::shown_url),
             usable,
             keys_loaded: loaded.keys.len(),
             key_ids: loaded.keys.kids(),
@@ -344,11 +341,7 @@ impl KeyStore {
             fetches: state.fetches,
             refreshing_in_background: self.background.load(Ordering::Acquire)
                 == Background::Running as u8,
-            locations: self
-                .locations
-                .as_ref()
-                .map(KeyLocations::status)
-                .unwrap_or_default(),
+            locations: locations.map(KeyLocations::status).unwrap_or_default(),
         }
     }
 
