@@ -179,12 +179,10 @@ impl std::fmt::Debug for VerifierMetrics {
 #[cfg(feature = "metrics")]
 fn outcome_label(kind: ErrorKind) -> &'static str {
     let error = Error::new(kind);
-    if error.is_unavailable() {
-        "unavailable"
-    } else if error.is_forbidden() {
-        "forbidden"
-    } else {
-        "invalid"
+    match (error.is_unavailable(), error.is_forbidden()) {
+        (true, _) => "unavailable",
+        (false, true) => "forbidden",
+        (false, false) => "invalid",
     }
 }
 
