@@ -161,7 +161,7 @@ macro_rules! payload_members {
         /// the members the checks do not read are captured.
         #[derive(Debug)]
         pub(crate) struct Payload<'a, C> {
-            $(pub(super) $member: Option<$ty>,)*
+            $(pub(crate) $member: Option<$ty>,)*
             /// Every other member, `custom:*` included, in the payload's order; a name is
             /// borrowed unless it has escapes.
             pub(super) rest: Vec<(Cow<'a, str>, C)>,
@@ -394,15 +394,6 @@ impl<C> Payload<'_, C> {
             aud: self.aud.as_deref(),
             client_id: self.client_id.as_deref(),
         }
-    }
-
-    pub(crate) fn nbf(&self) -> Option<i64> {
-        self.nbf
-    }
-
-    /// True when the payload names `cognito:username`.
-    pub(crate) fn has_cognito_username(&self) -> bool {
-        self.cognito_username.is_some()
     }
 }
 

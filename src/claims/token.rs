@@ -14,11 +14,13 @@ use crate::token_use::TokenUse;
 macro_rules! either {
     ($claims:expr, $c:ident => $body:expr) => {
         match $claims {
-            TokenClaims::Id($c) => $body,
-            TokenClaims::Access($c) => $body,
+            $crate::claims::TokenClaims::Id($c) => $body,
+            $crate::claims::TokenClaims::Access($c) => $body,
         }
     };
 }
+
+pub(crate) use either;
 
 /// The claims of a verified ID or access token, told apart by `token_use`.
 ///

@@ -143,7 +143,7 @@ use pool_resolver::IssuerResolution;
 use pool_table::PoolTable;
 use trusted_pool::PoolSettings;
 pub(crate) use verification::{FirstPass, Later};
-use verification::{access_claims, deserialize_claims, id_claims, token_claims};
+use verification::{deserialize_claims, shared_claims, token_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.
 ///
@@ -236,7 +236,7 @@ impl CognitoVerifier {
     /// As [`verify`](Self::verify); an access token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_id(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
-        self.verify_with(token, &only(TokenUse::Id), &id_claims)
+        self.verify_with(token, &only(TokenUse::Id), &shared_claims)
             .await
     }
 
@@ -247,7 +247,7 @@ impl CognitoVerifier {
     /// As [`verify`](Self::verify); an ID token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_access(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        self.verify_with(token, &only(TokenUse::Access), &access_claims)
+        self.verify_with(token, &only(TokenUse::Access), &shared_claims)
             .await
     }
 
@@ -284,7 +284,7 @@ impl CognitoVerifier {
     ///
     /// As [`verify_sync`](Self::verify_sync).
     pub fn verify_id_sync(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
-        self.verify_now(token, &only(TokenUse::Id), &id_claims)
+        self.verify_now(token, &only(TokenUse::Id), &shared_claims)
     }
 
     /// [`verify_access`](Self::verify_access) with the keys already loaded, never touching the
@@ -294,7 +294,7 @@ impl CognitoVerifier {
     ///
     /// As [`verify_sync`](Self::verify_sync).
     pub fn verify_access_sync(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        self.verify_now(token, &only(TokenUse::Access), &access_claims)
+        self.verify_now(token, &only(TokenUse::Access), &shared_claims)
     }
 
     /// [`verify_as`](Self::verify_as) with the keys already loaded, never touching the
