@@ -96,7 +96,7 @@ pub type CognitoAuthLayer<R = DefaultRejection> = AuthLayer<UserPoolAuth, R>;
 
 /// The configuration of a [`CognitoAuthLayer`] and the services it makes: the user-pool
 /// token family's [`Authenticator`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct UserPoolAuth {
     verifier: CognitoVerifier,
     requirements: TokenRequirements,
@@ -173,7 +173,7 @@ impl<R> CognitoAuthLayer<R> {
 
     /// Accepts only this token use (401 for the other).
     pub fn token_use(self, token_use: TokenUse) -> Self {
-        self.with_config(|c| c.requirements = c.requirements.clone().token_use(token_use))
+        self.with_config(|c| c.requirements.token_use = Some(token_use))
     }
 
     /// The token's `cognito:groups` must hold at least one of `groups` (403 otherwise).
@@ -182,8 +182,7 @@ impl<R> CognitoAuthLayer<R> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
-        self.with_config(|c| c.requirements = c.requirements.clone().any_group(groups))
+        self.require(TokenRequirements::new().any_group(groups))
     }
 
     /// The token must come from the pool `pool_id` and its `cognito:groups` hold at least one
@@ -202,8 +201,7 @@ impl<R> CognitoAuthLayer<R> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        self.with_config(|c| c.requirements = c.requirements.clone().any_scope(scopes))
+        self.require(TokenRequirements::new().any_scope(scopes))
     }
 
     /// Adds these rules (token use, groups, scopes, custom checks).
@@ -316,16 +314,5 @@ impl Authenticator for UserPoolAuth {
                 }
             }
         }
-    }
-}
-
-impl std::fmt::Debug for UserPoolAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserPoolAuth")
-            .field("verifier", &self.verifier)
-            .field("requirements", &self.requirements)
-            .field("presence", &self.presence)
-            .field("source", &self.source)
-            .finish()
     }
 }

@@ -45,10 +45,9 @@ pub struct AuthRejection {
     kind: RejectionKind,
     error: Option<Error>,
     problem: Option<TokenProblem>,
-    grpc: bool,
-    /// The renderer of the layer the request passed through, for a refusal made after it (an
-    /// extractor's, a handler guard's).
-    renderer: Option<Arc<dyn OnRejection>>,
+    /// Whether to answer the gRPC way, and the renderer of the layer the request passed
+    /// through, for a refusal made after it (an extractor's, a handler guard's).
+    context: RefusalContext,
     /// For [`RejectionKind::MissingVerifier`]: what is missing and how to add it.
     misconfiguration: &'static str,
 }
@@ -95,8 +94,7 @@ impl AuthRejection {
             kind,
             error: None,
             problem: None,
-            grpc: false,
-            renderer: None,
+            context: RefusalContext::default(),
             misconfiguration: MISSING_VERIFIER,
         }
     }
@@ -143,25 +141,22 @@ impl AuthRejection {
     /// Notes what the refused request was: a gRPC call (HTTP/2 or later with
     /// `content-type: application/grpc` or `application/grpc+...`) is answered the gRPC way.
     pub(crate) fn for_request<B>(mut self, request: &http::Request<B>) -> Self {
-        self.grpc = is_grpc(request.version(), request.headers());
+        self.context.grpc = is_grpc(request.version(), request.headers());
         self
     }
 
     /// For a refusal after a layer (an extractor's, a handler guard's): answered as
     /// `context` says.
     pub(crate) fn in_context(self, context: &RefusalContext) -> Self {
-        Self {
-            grpc: context.grpc,
-            renderer: context.renderer.clone(),
-            ..self
-        }
+        let context = context.clone();
+        Self { context, ..self }
     }
 
     /// True when the refused request was a gRPC call: [`DefaultRejection`] then answers with
     /// HTTP 200, `content-type: application/grpc` and a `grpc-status`, so that a gRPC client
     /// sees `Unauthenticated`, `PermissionDenied` or `Unavailable`.
     pub fn is_grpc(&self) -> bool {
-        self.grpc
+        self.context.grpc
     }
 
     /// A response with the status and the standard headers of this refusal
@@ -268,7 +263,7 @@ impl AuthRejection {
 /// [`DefaultRejection::terse`].
 impl IntoResponse for AuthRejection {
     fn into_response(mut self) -> Response {
-        match self.renderer.take() {
+        match self.context.renderer.take() {
             Some(renderer) => renderer.on_rejection(self),
             None => DefaultRejection::terse().on_rejection(self),
         }
@@ -304,7 +299,7 @@ impl fmt::Debug for AuthRejection {
         f.debug_struct("AuthRejection")
             .field("kind", &self.kind)
             .field("reason", &self.reason())
-            .field("grpc", &self.grpc)
+            .field("grpc", &self.context.grpc)
             .finish_non_exhaustive()
     }
 }

@@ -201,13 +201,10 @@ struct Inner {
     metrics: VerifierMetrics,
 }
 
-impl Inner {
-    fn lock_pool_writes(&self) -> MutexGuard<'_, ()> {
-        // Guards no data of its own: a poisoned lock is still usable.
-        self.pool_writes
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
+/// Locks `mutex`. Every lock of the verifier guards data changed in one step at a time (or
+/// none, as the pool writes' lock), so a poisoned one is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl CognitoVerifier {

@@ -11,6 +11,7 @@ use std::{
 
 use super::{
     config_error::ConfigError,
+    lock,
     user_pool::{AppClients, KeySource, UserPool},
 };
 use crate::{
@@ -168,10 +169,7 @@ impl PoolSettings {
     }
 
     fn client(&self) -> Result<reqwest::Client, ConfigError> {
-        let mut client = self
-            .client
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut client = lock(&self.client);
         if let Some(client) = &*client {
             return Ok(client.clone());
         }
