@@ -72,8 +72,8 @@ pub(crate) struct CompactToken<'t> {
 /// are never read, so never followed.
 #[derive(Debug)]
 pub(crate) struct Header<'a> {
-    algorithm: Algorithm,
-    kid: Cow<'a, str>,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -208,16 +208,6 @@ impl<'a> Header<'a> {
             algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, family)?;
         Ok(Self { algorithm, kid })
     }
-
-    /// The algorithm the header names.
-    pub(crate) fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// The key id.
-    pub(crate) fn kid(&self) -> &str {
-        &self.kid
-    }
 }
 
 /// A member that counts as soon as it is there: `Option` would read `null` as absent.
@@ -296,7 +286,7 @@ mod tests {
     #[test]
     fn header_checks() {
         let parse = |h: &str| {
-            Header::parse(h.as_bytes(), &crate::token_family::USER_POOL).map(|h| h.kid().to_owned())
+            Header::parse(h.as_bytes(), &crate::token_family::USER_POOL).map(|h| h.kid.into_owned())
         };
         assert_eq!(parse(r#"{"alg":"RS256","kid":"k"}"#).unwrap(), "k");
         for (header, kind) in [

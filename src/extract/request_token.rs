@@ -104,13 +104,10 @@ async fn verified_token(
 /// The verifier of this extractor, from the request extensions: an `Extension(verifier)`, or
 /// the one of an optional layer that let the request through.
 fn own_verifier(parts: &Parts) -> Option<CognitoVerifier> {
-    let extensions = &parts.extensions;
-    extensions
+    let passed = || parts.extensions.get::<PassedWithoutToken>().map(|p| &p.0);
+    parts
+        .extensions
         .get::<CognitoVerifier>()
-        .or_else(|| {
-            extensions
-                .get::<PassedWithoutToken>()
-                .map(|passed| &passed.0)
-        })
+        .or_else(passed)
         .cloned()
 }

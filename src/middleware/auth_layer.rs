@@ -35,16 +35,12 @@ impl<A> AuthLayer<A> {
 
 impl<A, R> AuthLayer<A, R> {
     /// The same layer with its configuration changed: services made before keep theirs.
-    pub(crate) fn with_config(self, change: impl FnOnce(&mut A)) -> Self
+    pub(crate) fn with_config(mut self, change: impl FnOnce(&mut A)) -> Self
     where
         A: Clone,
     {
-        let mut config = A::clone(&self.config);
-        change(&mut config);
-        Self {
-            config: Arc::new(config),
-            on_rejection: self.on_rejection,
-        }
+        change(Arc::make_mut(&mut self.config));
+        self
     }
 
     /// Builds refusals with `on_rejection` instead of the default responses.

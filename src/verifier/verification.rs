@@ -330,9 +330,8 @@ impl CognitoVerifier {
         if pool.serial != hit.pool_serial() {
             return Ok(Cached::Superseded);
         }
-        match usable_key(pool, hit.kid(), now, |key| hit.verified_by(key))? {
-            Some(true) => {}
-            Some(false) | None => return Ok(Cached::Superseded),
+        if usable_key(pool, hit.kid(), now, |key| hit.verified_by(key))? != Some(true) {
+            return Ok(Cached::Superseded);
         }
         check_claims(&claims, &pool.clients, &self.inner.policy, now.unix)
             .map_err(verified_claims)?;
@@ -357,25 +356,22 @@ impl CognitoVerifier {
             }
             PoolOf::Unknown(_) => return Err(Error::new(ErrorKind::InvalidIssuer).into()),
         };
-        let signed = usable_key(pool, header.kid(), now, |key| {
+        let Header { algorithm, kid } = header;
+        let signed = usable_key(pool, &kid, now, |key| {
             parts
-                .verify_signature(header.algorithm(), |message, signature| {
-                    key.verify(header.algorithm(), message, signature).is_ok()
+                .verify_signature(algorithm, |message, signature| {
+                    key.verify(algorithm, message, signature).is_ok()
                 })
                 .map(|()| Arc::clone(key))
         })?;
-        let key = match signed {
-            Some(verified) => verified?,
-            None => {
-                return Err(Attempt::UnknownKid {
-                    pool: Arc::clone(pool),
-                    kid: header.kid().into(),
-                });
-            }
+        let Some(signed) = signed else {
+            let (pool, kid) = (Arc::clone(pool), kid.into());
+            return Err(Attempt::UnknownKid { pool, kid });
         };
+        let key = signed?;
         // A pool the resolver added stays for good only once one of its keys signed a token.
         pool.mark_proven();
-        let checked = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
+        let token_use = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
             .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
@@ -383,7 +379,7 @@ impl CognitoVerifier {
             pool_id: Arc::clone(&pool.id),
             key,
         };
-        let claims = FittedClaims::new(payload, checked.token_use);
+        let claims = FittedClaims::new(payload, token_use);
         Ok(VerifiedToken::new(provenance, claims, json))
     }
 }
