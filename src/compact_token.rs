@@ -178,11 +178,8 @@ impl<'t> CompactToken<'t> {
                 base64_simd::Out::from_uninit_slice(&mut buffer[..len]),
             )
             .map_err(|_| invalid())?;
-        if verify(self.signing_input.as_bytes(), signature) {
-            Ok(())
-        } else {
-            Err(invalid())
-        }
+        let verified = verify(self.signing_input.as_bytes(), signature);
+        verified.then_some(()).ok_or_else(invalid)
     }
 
     /// Decodes a segment (strictly: the canonical form of this token's padding) into a buffer

@@ -263,14 +263,6 @@ impl VerifiedToken {
         }
     }
 
-    pub(crate) fn has_any_group(&self, wanted: &[String]) -> bool {
-        wanted.iter().any(|w| self.in_group(w))
-    }
-
-    pub(crate) fn has_any_scope(&self, wanted: &[String]) -> bool {
-        wanted.iter().any(|w| self.has_scope(w))
-    }
-
     pub(crate) fn payload(&self) -> &[u8] {
         self.inner.payload.as_bytes()
     }

@@ -352,10 +352,13 @@ impl CognitoVerifierBuilder {
             plain_http: self.plain_http,
             client: Arc::default(),
         };
-        let mut pools = Vec::with_capacity(self.pools.len());
-        for pool in &self.pools {
-            pools.push(Arc::new(pool_settings.trusted_pool(pool, cache.as_ref())?));
-        }
+        let pools = (self.pools.iter())
+            .map(|pool| {
+                pool_settings
+                    .trusted_pool(pool, cache.as_ref(), true)
+                    .map(Arc::new)
+            })
+            .collect::<Result<_, _>>()?;
         let table = PoolTable::new(pools, self.max_pools)?;
         let resolution = self
             .resolver

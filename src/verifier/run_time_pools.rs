@@ -91,7 +91,7 @@ impl CognitoVerifier {
                 // add it.
                 resolution.removals.pool_removed(id);
             }
-            let Some(table) = inner.pools.load().without(id) else {
+            let Some(table) = inner.pools.load().without(|p| &*p.id == id) else {
                 return false;
             };
             inner.pools.store(Arc::new(table));
@@ -206,10 +206,8 @@ impl CognitoVerifier {
         in_flight: Option<&ResolutionInFlight>,
     ) -> Result<bool, ConfigError> {
         let inner = &*self.inner;
-        let mut trusted = (inner.pool_settings).trusted_pool(pool, inner.cache.as_ref())?;
-        if in_flight.is_some() {
-            trusted = trusted.unproven();
-        }
+        let proven = in_flight.is_none();
+        let trusted = (inner.pool_settings).trusted_pool(pool, inner.cache.as_ref(), proven)?;
         let trusted = Arc::new(trusted);
         // Refused before any fetch when the table refuses it now; checked again when it goes
         // in, as another pool may have been added meanwhile.
@@ -251,7 +249,9 @@ impl CognitoVerifier {
         let inner = &*self.inner;
         {
             let _writing = lock(&inner.pool_writes);
-            let Some(table) = inner.pools.load().without_unproven(pool.serial) else {
+            let Some(table) =
+                (inner.pools.load()).without(|p| p.serial == pool.serial && !p.is_proven())
+            else {
                 return;
             };
             inner.pools.store(Arc::new(table));

@@ -66,11 +66,13 @@ pub(super) struct PoolSettings {
 
 impl PoolSettings {
     /// Checks `pool` and builds its key store (no fetch yet). Checks against the other pools
-    /// are the [pool table's](super::pool_table::PoolTable).
+    /// are the [pool table's](super::pool_table::PoolTable). A pool not `proven` (one the
+    /// resolver answered with) is proven once a token of it passes the signature check.
     pub(super) fn trusted_pool(
         &self,
         pool: &UserPool,
         cache: Option<&Arc<TokenCache<VerifiedToken>>>,
+        proven: bool,
     ) -> Result<TrustedPool, ConfigError> {
         if !pool.id_is_valid() {
             return Err(ConfigError::InvalidUserPoolId(pool.id.clone()));
@@ -137,7 +139,7 @@ impl PoolSettings {
             issuers: pool.issuers(),
             clients,
             store,
-            proven: AtomicBool::new(true),
+            proven: AtomicBool::new(proven),
         })
     }
 
@@ -181,12 +183,6 @@ impl PoolSettings {
 }
 
 impl TrustedPool {
-    /// This pool, not proven until a token of it passes the signature check.
-    pub(super) fn unproven(mut self) -> Self {
-        *self.proven.get_mut() = false;
-        self
-    }
-
     pub(super) fn is_proven(&self) -> bool {
         self.proven.load(Ordering::Relaxed)
     }
