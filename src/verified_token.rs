@@ -225,24 +225,17 @@ impl VerifiedToken {
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
-        let wanted = TypeId::of::<C>();
-        let crate_type = match &self.inner.fitted.claims {
-            TokenClaims::Id(claims) if wanted == TypeId::of::<IdClaims>() => {
-                Some(Arc::clone(claims) as Arc<dyn Any + Send + Sync>)
-            }
-            TokenClaims::Access(claims) if wanted == TypeId::of::<AccessClaims>() => {
-                Some(Arc::clone(claims) as Arc<dyn Any + Send + Sync>)
-            }
-            _ if wanted == TypeId::of::<TokenClaims>() => {
-                Some(Arc::new(self.inner.fitted.claims.clone()) as Arc<dyn Any + Send + Sync>)
-            }
-            _ => None,
-        };
-        if let Some(claims) = crate_type {
-            self.typed()?;
-            return Ok(Arc::downcast(claims).unwrap_or_else(|_| unreachable!("checked type")));
+        let claims = &self.inner.fitted.claims;
+        let crate_type: Arc<dyn Any + Send + Sync> =
+            if TypeId::of::<C>() == TypeId::of::<TokenClaims>() {
+                Arc::new(claims.clone())
+            } else {
+                either!(claims, c => c.clone())
+            };
+        match Arc::downcast(crate_type) {
+            Ok(claims) => self.typed().map(|_| claims),
+            Err(_) => self.inner.custom.get_or_read(|| self.claims::<C>()),
         }
-        self.inner.custom.get_or_read(|| self.claims::<C>())
     }
 
     /// The claims the standard checks read, as a full verification read them from the payload.

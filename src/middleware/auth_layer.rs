@@ -13,6 +13,7 @@ use crate::rejection::{DefaultRejection, OnRejection};
 /// verifier and the route's rules), `R` renders refusals. Use it through
 /// [`CognitoAuthLayer`](super::CognitoAuthLayer) (or `AlbAuthLayer`, feature `alb`).
 #[must_use]
+#[derive(Clone)]
 pub struct AuthLayer<A, R = DefaultRejection> {
     pub(crate) config: Arc<A>,
     on_rejection: R,
@@ -57,15 +58,6 @@ impl<S, A, R: OnRejection + Clone> Layer<S> for AuthLayer<A, R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService::from_parts(inner, Arc::clone(&self.config), self.on_rejection.clone())
-    }
-}
-
-impl<A, R: Clone> Clone for AuthLayer<A, R> {
-    fn clone(&self) -> Self {
-        Self {
-            config: Arc::clone(&self.config),
-            on_rejection: self.on_rejection.clone(),
-        }
     }
 }
 

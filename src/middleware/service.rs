@@ -40,6 +40,7 @@ use crate::{
 /// let _inner = service.get_ref();
 /// # }
 /// ```
+#[derive(Clone)]
 pub struct AuthService<S, A, R = DefaultRejection> {
     inner: S,
     auth: Arc<A>,
@@ -61,17 +62,6 @@ impl<S> CognitoAuth<S> {
     /// The layer that wraps services with `verifier`: [`CognitoAuthLayer::new`].
     pub fn layer(verifier: CognitoVerifier) -> CognitoAuthLayer {
         CognitoAuthLayer::new(verifier)
-    }
-}
-
-impl<S: Clone, A, R: Clone> Clone for AuthService<S, A, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            auth: Arc::clone(&self.auth),
-            on_rejection: self.on_rejection.clone(),
-            renderer: self.renderer.clone(),
-        }
     }
 }
 

@@ -317,9 +317,7 @@ impl CognitoVerifier {
     pub async fn refresh(&self) -> Result<(), Error> {
         let table = self.inner.pools.load_full();
         for pool in table.pools() {
-            if let Err(error) = pool.store.refresh().await {
-                return Err(pool.store.unavailable(error));
-            }
+            (pool.store.refresh().await).map_err(|error| pool.store.unavailable(error))?;
         }
         Ok(())
     }

@@ -177,8 +177,7 @@ impl PoolSettings {
         }
         let built = key_client(self.fetch_timeout, self.proxy.as_deref())
             .map_err(ConfigError::HttpClient)?;
-        *client = Some(built.clone());
-        Ok(built)
+        Ok(client.insert(built).clone())
     }
 }
 
