@@ -45,9 +45,10 @@ pub struct AuthRejection {
     kind: RejectionKind,
     error: Option<Error>,
     problem: Option<TokenProblem>,
-    /// Whether to answer the gRPC way, and the renderer of the layer the request passed
-    /// through, for a refusal made after it (an extractor's, a handler guard's).
-    context: RefusalContext,
+    grpc: bool,
+    /// The renderer of the layer the request passed through, for a refusal made after it (an
+    /// extractor's, a handler guard's).
+    renderer: Option<Arc<dyn OnRejection>>,
     /// For [`RejectionKind::MissingVerifier`]: what is missing and how to add it.
     misconfiguration: &'static str,
 }
@@ -94,7 +95,8 @@ impl AuthRejection {
             kind,
             error: None,
             problem: None,
-            context: RefusalContext::default(),
+            grpc: false,
+            renderer: None,
             misconfiguration: MISSING_VERIFIER,
         }
     }
@@ -141,22 +143,25 @@ impl AuthRejection {
     /// Notes what the refused request was: a gRPC call (HTTP/2 or later with
     /// `content-type: application/grpc` or `application/grpc+...`) is answered the gRPC way.
     pub(crate) fn for_request<B>(mut self, request: &http::Request<B>) -> Self {
-        self.context.grpc = is_grpc(request.version(), request.headers());
+        self.grpc = is_grpc(request.version(), request.headers());
         self
     }
 
     /// For a refusal after a layer (an extractor's, a handler guard's): answered as
     /// `context` says.
     pub(crate) fn in_context(self, context: &RefusalContext) -> Self {
-        let context = context.clone();
-        Self { context, ..self }
+        Self {
+            grpc: context.grpc,
+            renderer: context.renderer.clone(),
+            ..self
+        }
     }
 
     /// True when the refused request was a gRPC call: [`DefaultRejection`] then answers with
     /// HTTP 200, `content-type: application/grpc` and a `grpc-status`, so that a gRPC client
     /// sees `Unauthenticated`, `PermissionDenied` or `Unavailable`.
     pub fn is_grpc(&self) -> bool {
-        self.context.grpc
+        self.grpc
     }
 
     /// A response with the status and the standard headers of this refusal
@@ -263,7 +268,7 @@ impl AuthRejection {
 /// [`DefaultRejection::terse`].
 impl IntoResponse for AuthRejection {
     fn into_response(mut self) -> Response {
-        match self.context.renderer.take() {
+        match self.renderer.take() {
             Some(renderer) => renderer.on_rejection(self),
             None => DefaultRejection::terse().on_rejection(self),
         }
@@ -299,7 +304,7 @@ impl fmt::Debug for AuthRejection {
         f.debug_struct("AuthRejection")
             .field("kind", &self.kind)
             .field("reason", &self.reason())
-            .field("grpc", &self.context.grpc)
+            .field("grpc", &self.grpc)
             .finish_non_exhaustive()
     }
 }
