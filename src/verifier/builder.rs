@@ -16,7 +16,7 @@ use super::{
     pool_resolver::{IssuerResolution, PoolResolver, ResolverLimits},
     pool_table::PoolTable,
     requirements::TokenRequirements,
-    trusted_pool::{PlainHttp, PoolSettings},
+    trusted_pool::PoolSettings,
     user_pool::{AppClients, UserPool, client_setters},
 };
 use crate::{
@@ -62,19 +62,13 @@ pub struct CognitoVerifierBuilder {
     requirements: TokenRequirements,
     limits: Limits,
     refresh: RefreshSettings,
-    plain_http: PlainHttp,
+    plain_http: bool,
     max_pools: usize,
-    initial_pools: InitialPools,
+    /// Whether building without a pool is allowed (not a mistake).
+    without_initial_pools: bool,
     resolver: Option<Arc<dyn PoolResolver>>,
     resolver_limits: ResolverLimits,
     revocation: RevocationSettings,
-}
-
-/// Whether building without a pool is a mistake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InitialPools {
-    Required,
-    Optional,
 }
 
 impl std::fmt::Debug for CognitoVerifierBuilder {
@@ -106,9 +100,9 @@ impl Default for CognitoVerifierBuilder {
                 max_staleness: Some(DEFAULT_MAX_STALENESS),
                 unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
             },
-            plain_http: PlainHttp::LoopbackOnly,
+            plain_http: false,
             max_pools: DEFAULT_MAX_POOLS,
-            initial_pools: InitialPools::Required,
+            without_initial_pools: false,
             resolver: None,
             resolver_limits: ResolverLimits {
                 calls: DEFAULT_RESOLVER_CALLS,
@@ -193,7 +187,7 @@ impl CognitoVerifierBuilder {
         /// Accepts `http://` JWKS URLs to hosts other than this machine. Without it, an `http://`
         /// URL is accepted only for a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`), as
         /// emulators and tests use; anywhere else, whoever is on the network path serves the keys.
-        pub fn allow_plain_http_jwks() => plain_http = PlainHttp::Allowed;
+        pub fn allow_plain_http_jwks() => plain_http = true;
 
         /// The most pools the verifier holds, those it is built with and those added at run time
         /// ([`add_pool`](CognitoVerifier::add_pool), the [pool resolver](Self::pool_resolver))
@@ -206,7 +200,7 @@ impl CognitoVerifierBuilder {
         /// Builds a verifier that trusts no pool yet: pools come at run time, from
         /// [`add_pool`](CognitoVerifier::add_pool) or the [pool resolver](Self::pool_resolver).
         /// Without it, building without a pool fails with [`ConfigError::NoUserPool`].
-        pub fn without_initial_pools() => initial_pools = InitialPools::Optional;
+        pub fn without_initial_pools() => without_initial_pools = true;
 
         /// Asks `resolver` about issuers that no trusted pool accepts, and trusts the pool it
         /// answers with, for good once a token of it verifies; see [`PoolResolver`] for the
@@ -283,7 +277,7 @@ impl CognitoVerifierBuilder {
     }
 
     fn assemble(self) -> Result<CognitoVerifier, ConfigError> {
-        if self.pools.is_empty() && self.initial_pools == InitialPools::Required {
+        if self.pools.is_empty() && !self.without_initial_pools {
             return Err(ConfigError::NoUserPool);
         }
         let Some(accepted_use) = self.accepted_use else {

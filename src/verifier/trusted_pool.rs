@@ -43,13 +43,6 @@ pub(super) struct TrustedPool {
     proven: AtomicBool,
 }
 
-/// Whether a JWKS URL may be `http://` to a host that is not this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PlainHttp {
-    LoopbackOnly,
-    Allowed,
-}
-
 /// The verifier's settings that a pool is built with, kept for pools added at run time.
 #[derive(Debug, Clone)]
 pub(super) struct PoolSettings {
@@ -59,7 +52,8 @@ pub(super) struct PoolSettings {
     pub(super) max_jwks_bytes: usize,
     pub(super) refresh: RefreshSettings,
     pub(super) proxy: Option<String>,
-    pub(super) plain_http: PlainHttp,
+    /// Whether a JWKS URL may be `http://` to a host that is not this machine.
+    pub(super) plain_http: bool,
     /// The one HTTP client of every pool's fetchers, built on first need.
     pub(super) client: Arc<Mutex<Option<reqwest::Client>>>,
 }
@@ -153,10 +147,7 @@ impl PoolSettings {
                 url: redacted_url(&url),
             });
         };
-        if parsed.scheme() == "http"
-            && self.plain_http == PlainHttp::LoopbackOnly
-            && !is_loopback(&parsed)
-        {
+        if parsed.scheme() == "http" && !self.plain_http && !is_loopback(&parsed) {
             return Err(ConfigError::PlainHttpJwksUrl {
                 pool: pool.to_owned(),
                 url: redacted_url(&url),

@@ -82,10 +82,9 @@ macro_rules! client_setters {
             client_ids.into_iter().fold(self, Self::client_id)
         }
 
-        #[doc = concat!("Accepts tokens issued to any app client, in ", $of, ". An explicit choice: without it and without a client id, building fails.")]
-        pub fn any_client(mut self) -> Self {
-            self.clients = Some(AppClients::Any);
-            self
+        $crate::limits::setters! {
+            #[doc = concat!("Accepts tokens issued to any app client, in ", $of, ". An explicit choice: without it and without a client id, building fails.")]
+            pub fn any_client() => clients = Some(AppClients::Any);
         }
     };
 }
@@ -283,14 +282,9 @@ fn region_is_valid(region: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-impl From<&str> for UserPool {
-    fn from(id: &str) -> Self {
-        Self::new(id)
-    }
-}
-
-impl From<String> for UserPool {
-    fn from(id: String) -> Self {
+/// A pool by its id alone, as [`UserPool::new`] makes it.
+impl<S: Into<String>> From<S> for UserPool {
+    fn from(id: S) -> Self {
         Self::new(id)
     }
 }

@@ -152,11 +152,8 @@ impl CognitoVerifier {
             Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
             Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
             Attempt::AskCognito(verified) => {
-                let policy = self
-                    .inner
-                    .revocation
-                    .as_ref()
-                    .map_or(Ok(()), |revocation| revocation.without_cognito(&verified));
+                let revocation = self.inner.revocation.as_ref();
+                let policy = revocation.map_or(Ok(()), |r| r.without_cognito(&verified));
                 self.after_revocation(policy, &verified, requirements, finish)
             }
         }
