@@ -100,15 +100,9 @@ pub type CognitoAuthLayer<R = DefaultRejection> = AuthLayer<UserPoolAuth, R>;
 pub struct UserPoolAuth {
     verifier: CognitoVerifier,
     requirements: TokenRequirements,
-    presence: Presence,
+    /// Whether a request without a token passes.
+    optional: bool,
     source: Arc<dyn TokenSource>,
-}
-
-/// Whether a request without a token passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Presence {
-    Required,
-    Optional,
 }
 
 impl CognitoAuthLayer {
@@ -117,7 +111,7 @@ impl CognitoAuthLayer {
         Self::of(UserPoolAuth {
             verifier,
             requirements: TokenRequirements::new(),
-            presence: Presence::Required,
+            optional: false,
             source: Arc::new(AuthorizationBearer),
         })
     }
@@ -131,7 +125,7 @@ impl<R> CognitoAuthLayer<R> {
     /// layer around a whole app does not lock out the users of a nested router's own pool. A
     /// token of the verifier's pools that fails a check is refused here as always.
     pub fn optional(self) -> Self {
-        self.with_config(|c| c.presence = Presence::Optional)
+        self.with_config(|c| c.optional = true)
     }
 
     /// Reads the token from `source` instead of `Authorization: Bearer`: a
@@ -235,10 +229,7 @@ impl UserPoolAuth {
     fn judged(&self, result: Result<VerifiedToken, Error>) -> Result<UserPoolPass, Error> {
         match result {
             Ok(verified) => Ok(UserPoolPass::Verified(verified)),
-            Err(error)
-                if error.kind() == ErrorKind::InvalidIssuer
-                    && self.presence == Presence::Optional =>
-            {
+            Err(error) if error.kind() == ErrorKind::InvalidIssuer && self.optional => {
                 Ok(UserPoolPass::Foreign)
             }
             Err(error) => Err(error),
@@ -267,9 +258,7 @@ impl Authenticator for UserPoolAuth {
             };
         }
         match self.source.find(headers, uri) {
-            FoundToken::Absent if self.presence == Presence::Optional => {
-                Decision::Pass(UserPoolPass::Anonymous)
-            }
+            FoundToken::Absent if self.optional => Decision::Pass(UserPoolPass::Anonymous),
             FoundToken::Absent => Decision::Refuse(AuthRejection::missing_token()),
             FoundToken::Invalid(problem) => {
                 Decision::Refuse(AuthRejection::invalid_request(problem))
