@@ -143,7 +143,7 @@ use pool_resolver::IssuerResolution;
 use pool_table::PoolTable;
 use trusted_pool::PoolSettings;
 pub(crate) use verification::{FirstPass, Later};
-use verification::{access_claims, deserialize_claims, id_claims, token_claims};
+use verification::{deserialize_claims, shared_claims, token_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.
 ///
@@ -201,13 +201,10 @@ struct Inner {
     metrics: VerifierMetrics,
 }
 
-impl Inner {
-    fn lock_pool_writes(&self) -> MutexGuard<'_, ()> {
-        // Guards no data of its own: a poisoned lock is still usable.
-        self.pool_writes
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
+/// Locks `mutex`. Every lock of the verifier guards data changed in one step at a time (or
+/// none, as the pool writes' lock), so a poisoned one is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl CognitoVerifier {
@@ -236,7 +233,7 @@ impl CognitoVerifier {
     /// As [`verify`](Self::verify); an access token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_id(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
-        self.verify_with(token, &only(TokenUse::Id), &id_claims)
+        self.verify_with(token, &only(TokenUse::Id), &shared_claims)
             .await
     }
 
@@ -247,7 +244,7 @@ impl CognitoVerifier {
     /// As [`verify`](Self::verify); an ID token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_access(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        self.verify_with(token, &only(TokenUse::Access), &access_claims)
+        self.verify_with(token, &only(TokenUse::Access), &shared_claims)
             .await
     }
 
@@ -284,7 +281,7 @@ impl CognitoVerifier {
     ///
     /// As [`verify_sync`](Self::verify_sync).
     pub fn verify_id_sync(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
-        self.verify_now(token, &only(TokenUse::Id), &id_claims)
+        self.verify_now(token, &only(TokenUse::Id), &shared_claims)
     }
 
     /// [`verify_access`](Self::verify_access) with the keys already loaded, never touching the
@@ -294,7 +291,7 @@ impl CognitoVerifier {
     ///
     /// As [`verify_sync`](Self::verify_sync).
     pub fn verify_access_sync(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        self.verify_now(token, &only(TokenUse::Access), &access_claims)
+        self.verify_now(token, &only(TokenUse::Access), &shared_claims)
     }
 
     /// [`verify_as`](Self::verify_as) with the keys already loaded, never touching the
@@ -320,9 +317,7 @@ impl CognitoVerifier {
     pub async fn refresh(&self) -> Result<(), Error> {
         let table = self.inner.pools.load_full();
         for pool in table.pools() {
-            if let Err(error) = pool.store.refresh().await {
-                return Err(pool.store.unavailable(error));
-            }
+            (pool.store.refresh().await).map_err(|error| pool.store.unavailable(error))?;
         }
         Ok(())
     }
