@@ -114,7 +114,7 @@ mod trusted_pool;
 mod user_pool;
 mod verification;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
@@ -132,6 +132,7 @@ use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims},
     error::Error,
     jwks::KeyStoreStatus,
+    lock::lock,
     metrics::VerifierMetrics,
     revocation::RevocationStep,
     token_cache::TokenCache,
@@ -199,12 +200,6 @@ struct Inner {
     /// `None` when no revocation is configured: the step then costs one branch.
     revocation: Option<RevocationStep>,
     metrics: VerifierMetrics,
-}
-
-/// Locks `mutex`. Every lock of the verifier guards data changed in one step at a time (or
-/// none, as the pool writes' lock), so a poisoned one is still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl CognitoVerifier {
