@@ -19,6 +19,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::lock::lock;
+
 /// How spent permits come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refill {
@@ -69,7 +71,7 @@ impl Budget {
             Refill::Evenly => (window / u64::from(self.permits.max(1)), 1),
         };
         // A tiny lock: a few integer operations, never held across an await.
-        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spent = lock(&self.spent);
         let steps = now.saturating_sub(spent.since).checked_div(step);
         let back = steps.map_or(u64::MAX, |steps| steps.saturating_mul(u64::from(per_step)));
         if back >= u64::from(spent.taken) {

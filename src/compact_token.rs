@@ -72,8 +72,8 @@ pub(crate) struct CompactToken<'t> {
 /// are never read, so never followed.
 #[derive(Debug)]
 pub(crate) struct Header<'a> {
-    algorithm: Algorithm,
-    kid: Cow<'a, str>,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -178,11 +178,8 @@ impl<'t> CompactToken<'t> {
                 base64_simd::Out::from_uninit_slice(&mut buffer[..len]),
             )
             .map_err(|_| invalid())?;
-        if verify(self.signing_input.as_bytes(), signature) {
-            Ok(())
-        } else {
-            Err(invalid())
-        }
+        let verified = verify(self.signing_input.as_bytes(), signature);
+        verified.then_some(()).ok_or_else(invalid)
     }
 
     /// Decodes a segment (strictly: the canonical form of this token's padding) into a buffer
@@ -207,16 +204,6 @@ impl<'a> Header<'a> {
         let (algorithm, kid) =
             algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, family)?;
         Ok(Self { algorithm, kid })
-    }
-
-    /// The algorithm the header names.
-    pub(crate) fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// The key id.
-    pub(crate) fn kid(&self) -> &str {
-        &self.kid
     }
 }
 
@@ -296,7 +283,7 @@ mod tests {
     #[test]
     fn header_checks() {
         let parse = |h: &str| {
-            Header::parse(h.as_bytes(), &crate::token_family::USER_POOL).map(|h| h.kid().to_owned())
+            Header::parse(h.as_bytes(), &crate::token_family::USER_POOL).map(|h| h.kid.into_owned())
         };
         assert_eq!(parse(r#"{"alg":"RS256","kid":"k"}"#).unwrap(), "k");
         for (header, kind) in [

@@ -181,9 +181,7 @@ impl Error {
 
     pub(crate) fn with_verified_claims(mut self, payload: &[u8]) -> Self {
         // The payload was decoded from base64 and parsed as JSON, so it is UTF-8.
-        if let Ok(text) = std::str::from_utf8(payload) {
-            self.verified_claims = Some(text.into());
-        }
+        self.verified_claims = std::str::from_utf8(payload).ok().map(Into::into);
         self
     }
 

@@ -11,6 +11,7 @@ mod budget;
 mod byte_scan;
 mod error;
 mod json;
+mod lock;
 mod loopback;
 mod metrics;
 mod rate_limited_log;

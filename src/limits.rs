@@ -66,58 +66,64 @@ impl Limits {
     }
 }
 
+/// Builder setters that only assign: each `pub fn name(args) => field = value, ...;` becomes
+/// `pub fn name(mut self, args) -> Self` assigning each `self.field` and returning `self`.
+macro_rules! setters {
+    ($(
+        $(#[$doc:meta])*
+        pub fn $name:ident($($arg:ident: $ty:ty),*) => $($($field:ident).+ = $value:expr),+;
+    )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $($arg: $ty),*) -> Self {
+                $(self.$($field).+ = $value;)+
+                self
+            }
+        )*
+    };
+}
+
+pub(crate) use setters;
+
 /// The setters of [`Limits`], for a builder with a `limits: Limits` field: written once for
 /// every builder.
 macro_rules! limit_setters {
     () => {
-        /// Clock-skew leeway for `exp` (and `nbf`). Default 60 s
-        /// ([`DEFAULT_LEEWAY`](crate::defaults::DEFAULT_LEEWAY)): enough for a server clock
-        /// that drifts between NTP syncs, small against Cognito's shortest token lifetime of
-        /// 5 minutes. At most 5 minutes
-        /// ([`MAX_LEEWAY`](crate::defaults::MAX_LEEWAY)): building fails beyond it.
-        pub fn leeway(mut self, leeway: std::time::Duration) -> Self {
-            self.limits.leeway = leeway;
-            self
-        }
+        $crate::limits::setters! {
+            /// Clock-skew leeway for `exp` (and `nbf`). Default 60 s
+            /// ([`DEFAULT_LEEWAY`](crate::defaults::DEFAULT_LEEWAY)): enough for a server clock
+            /// that drifts between NTP syncs, small against Cognito's shortest token lifetime of
+            /// 5 minutes. At most 5 minutes
+            /// ([`MAX_LEEWAY`](crate::defaults::MAX_LEEWAY)): building fails beyond it.
+            pub fn leeway(leeway: std::time::Duration) => limits.leeway = leeway;
 
-        /// Largest accepted token, checked before any decoding. Default 16 KiB
-        /// ([`DEFAULT_MAX_TOKEN_BYTES`](crate::defaults::DEFAULT_MAX_TOKEN_BYTES)): Cognito
-        /// tokens are about 1 KB and reach several KB with many groups and attributes.
-        pub fn max_token_bytes(mut self, bytes: usize) -> Self {
-            self.limits.max_token_bytes = bytes;
-            self
-        }
+            /// Largest accepted token, checked before any decoding. Default 16 KiB
+            /// ([`DEFAULT_MAX_TOKEN_BYTES`](crate::defaults::DEFAULT_MAX_TOKEN_BYTES)): Cognito
+            /// tokens are about 1 KB and reach several KB with many groups and attributes.
+            pub fn max_token_bytes(bytes: usize) => limits.max_token_bytes = bytes;
 
-        /// Time limit for one key fetch, connection and body included; also the longest a
-        /// request waits for a key it does not know yet. Default 3 s
-        /// ([`DEFAULT_FETCH_TIMEOUT`](crate::defaults::DEFAULT_FETCH_TIMEOUT)); at most
-        /// 5 minutes.
-        pub fn fetch_timeout(mut self, timeout: std::time::Duration) -> Self {
-            self.limits.fetch_timeout = timeout;
-            self
-        }
+            /// Time limit for one key fetch, connection and body included; also the longest a
+            /// request waits for a key it does not know yet. Default 3 s
+            /// ([`DEFAULT_FETCH_TIMEOUT`](crate::defaults::DEFAULT_FETCH_TIMEOUT)); at most
+            /// 5 minutes.
+            pub fn fetch_timeout(timeout: std::time::Duration) => limits.fetch_timeout = timeout;
 
-        /// Capacity of the verified-token cache, in bytes; `0` turns it off. Default 16 MiB
-        /// ([`DEFAULT_TOKEN_CACHE_BYTES`](crate::defaults::DEFAULT_TOKEN_CACHE_BYTES)). An
-        /// entry weighs what it holds on the heap, within 2x: its token, the claims' text, the
-        /// typed claims (a slot for each group and scope, an entry for each other claim), half
-        /// as much again for a caller's own claims type, and 256 bytes of bookkeeping (a
-        /// typical 1.2 KB access token about 3.7 KB; one with 1,000 groups and 500 scopes about
-        /// 85 KB); `status().cached_token_bytes` says the total. The least recently useful
-        /// are evicted first. A hit skips the decoding and the signature check, never the
-        /// expiry, key and rule checks.
-        pub fn token_cache_bytes(mut self, bytes: u64) -> Self {
-            self.limits.token_cache_bytes = bytes;
-            self
-        }
+            /// Capacity of the verified-token cache, in bytes; `0` turns it off. Default 16 MiB
+            /// ([`DEFAULT_TOKEN_CACHE_BYTES`](crate::defaults::DEFAULT_TOKEN_CACHE_BYTES)). An
+            /// entry weighs what it holds on the heap, within 2x: its token, the claims' text, the
+            /// typed claims (a slot for each group and scope, an entry for each other claim), half
+            /// as much again for a caller's own claims type, and 256 bytes of bookkeeping (a
+            /// typical 1.2 KB access token about 3.7 KB; one with 1,000 groups and 500 scopes about
+            /// 85 KB); `status().cached_token_bytes` says the total. The least recently useful
+            /// are evicted first. A hit skips the decoding and the signature check, never the
+            /// expiry, key and rule checks.
+            pub fn token_cache_bytes(bytes: u64) => limits.token_cache_bytes = bytes;
 
-        /// Fetches the keys through this proxy (`http://host:port`, `socks5://...` where
-        /// reqwest supports it). Without it no proxy is used, whatever `HTTP_PROXY`,
-        /// `HTTPS_PROXY` or `ALL_PROXY` say: whoever runs a proxy could serve the keys of an
-        /// `http://` URL, so trusting one is a choice made here, not in the environment.
-        pub fn proxy(mut self, url: impl Into<String>) -> Self {
-            self.limits.proxy = Some(url.into());
-            self
+            /// Fetches the keys through this proxy (`http://host:port`, `socks5://...` where
+            /// reqwest supports it). Without it no proxy is used, whatever `HTTP_PROXY`,
+            /// `HTTPS_PROXY` or `ALL_PROXY` say: whoever runs a proxy could serve the keys of an
+            /// `http://` URL, so trusting one is a choice made here, not in the environment.
+            pub fn proxy(url: impl Into<String>) => limits.proxy = Some(url.into());
         }
     };
 }

@@ -115,6 +115,7 @@ impl VerifierMetrics {
     /// One verification ended: accepted, or refused with `kind`; of `token_use` when its
     /// claims were verified.
     #[inline]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
     pub(crate) fn verification(&self, kind: Option<ErrorKind>, token_use: Option<TokenUse>) {
         #[cfg(feature = "metrics")]
         {
@@ -145,8 +146,6 @@ impl VerifierMetrics {
                 })
                 .increment(1);
         }
-        #[cfg(not(feature = "metrics"))]
-        let _ = (kind, token_use);
     }
 
     /// A token was served from the verified-token cache.
@@ -182,12 +181,10 @@ impl std::fmt::Debug for VerifierMetrics {
 #[cfg(feature = "metrics")]
 fn outcome_label(kind: ErrorKind) -> &'static str {
     let error = Error::new(kind);
-    if error.is_unavailable() {
-        "unavailable"
-    } else if error.is_forbidden() {
-        "forbidden"
-    } else {
-        "invalid"
+    match (error.is_unavailable(), error.is_forbidden()) {
+        (true, _) => "unavailable",
+        (false, true) => "forbidden",
+        (false, false) => "invalid",
     }
 }
 
@@ -195,6 +192,7 @@ fn outcome_label(kind: ErrorKind) -> &'static str {
 /// failure's `JwksError::metric_label`); `status` (read only with the feature) gives the
 /// gauges.
 #[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn key_fetch(
     pool: &Arc<str>,
     result: &'static str,
@@ -219,12 +217,11 @@ pub(crate) fn key_fetch(
                 .set(last.elapsed().unwrap_or_default().as_secs_f64());
         }
     }
-    #[cfg(not(feature = "metrics"))]
-    let _ = (pool, result, elapsed, status);
 }
 
 /// An unknown `kid` of `pool` `started` a fetch, `joined` one, or met the `cooldown`.
 #[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn unknown_kid_refetch(pool: &Arc<str>, result: &'static str) {
     #[cfg(feature = "metrics")]
     metrics::counter!(
@@ -233,20 +230,17 @@ pub(crate) fn unknown_kid_refetch(pool: &Arc<str>, result: &'static str) {
         "result" => result
     )
     .increment(1);
-    #[cfg(not(feature = "metrics"))]
-    let _ = (pool, result);
 }
 
 /// A `GetUser` call of the revocation check answered `result` after `elapsed`.
 #[inline]
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn get_user_call(result: &'static str, elapsed: Duration) {
     #[cfg(feature = "metrics")]
     {
         metrics::counter!("cognito_get_user_calls_total", "result" => result).increment(1);
         metrics::histogram!("cognito_get_user_call_duration_seconds").record(elapsed.as_secs_f64());
     }
-    #[cfg(not(feature = "metrics"))]
-    let _ = (result, elapsed);
 }
 
 #[cfg(feature = "redis")]

@@ -20,11 +20,13 @@ use std::{
     collections::HashMap,
     future::Future,
     hash::Hash,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use tokio::sync::watch;
+
+use crate::lock::lock;
 
 /// Calls in flight by key, each shared by every caller that asks while it runs.
 pub(crate) struct SingleFlight<K, V> {
@@ -88,7 +90,7 @@ where
         F: Future<Output = V> + Send + 'static,
     {
         let (call, sender, receiver) = {
-            let mut calls = self.lock();
+            let mut calls = lock(&self.calls);
             if let Some(receiver) = calls.get(&key) {
                 return Flight::Joined(Waiting(receiver.clone()));
             }
@@ -119,21 +121,6 @@ where
     }
 }
 
-impl<K: Eq + Hash, V> SingleFlight<K, V> {
-    /// Calls in flight now.
-    #[cfg(test)]
-    fn in_flight(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Calls<K, V>> {
-        // A map changed in one step at a time: a poisoned lock is still usable.
-        self.calls
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-}
-
 impl<V: Clone> Waiting<V> {
     /// The call's result, waiting at most `limit` for it.
     ///
@@ -160,7 +147,7 @@ impl<K: Eq + Hash, V> Drop for Entry<K, V> {
     fn drop(&mut self) {
         // Only this call's entry can be under the key: no other call for it starts while it
         // is there.
-        self.flights.lock().remove(&self.key);
+        lock(&self.flights.calls).remove(&self.key);
     }
 }
 
@@ -173,6 +160,13 @@ mod tests {
     const LIMIT: Duration = Duration::from_secs(5);
 
     type Never = std::future::Pending<u32>;
+
+    impl<K: Eq + Hash, V> SingleFlight<K, V> {
+        /// Calls in flight now.
+        fn in_flight(&self) -> usize {
+            lock(&self.calls).len()
+        }
+    }
 
     fn flights(max_calls: usize) -> Arc<SingleFlight<u8, u32>> {
         Arc::new(SingleFlight::new(max_calls))

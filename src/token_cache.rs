@@ -165,16 +165,6 @@ impl<V: Weigh + Clone> TokenCache<V> {
     }
 }
 
-impl<V: Weigh + Clone> std::fmt::Debug for TokenCache<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenCache")
-            .field("entries", &self.entries.len())
-            .field("weight", &self.entries.weight())
-            .field("capacity", &self.entries.capacity())
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::hash::BuildHasher;

@@ -13,13 +13,12 @@ use serde::{Deserialize, Serialize};
 /// and a `match` on them should stay exhaustive. Tokens of other families (load balancer
 /// tokens) are told apart by their verifier, not by a third variant here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TokenUse {
     /// An ID token (`"token_use": "id"`): who the user is, for the app client in `aud`.
-    #[serde(rename = "id")]
     Id,
     /// An access token (`"token_use": "access"`): what the caller may do, with `scope` and
     /// `client_id`.
-    #[serde(rename = "access")]
     Access,
 }
 

@@ -12,7 +12,7 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde_json::{Map, Value};
 
 use crate::{
-    claims::{AccessClaims, Fit, IdClaims, StandardClaims, TokenClaims, TokenPayload},
+    claims::{AccessClaims, Fit, IdClaims, StandardClaims, TokenClaims, TokenPayload, either},
     jwks::VerifyingKey,
     token_cache::{ClaimsMemo, Weigh},
     token_use::TokenUse,
@@ -56,20 +56,8 @@ pub struct VerifiedToken {
 }
 
 struct Inner {
-    verifier_id: u64,
-    pool_serial: u64,
-    pool_id: Arc<str>,
-    key: Arc<VerifyingKey>,
-    nbf: Option<i64>,
-    /// The claims as the crate's own types, read in the same pass as the checked claims. A
-    /// token served from the cache hands these out again: a reference count, no copy.
-    claims: TokenClaims,
-    /// Whether `claims` fit their type; when not (an ID token without `cognito:username`, an
-    /// `email_verified` of `"yes"`), asking for them is refused with `InvalidClaims`, while
-    /// what the checks read (all present: the standard checks passed) stays usable.
-    fit: Fit,
-    /// False for an ID token without `cognito:username` (which does not fit [`IdClaims`]).
-    has_username: bool,
+    provenance: Provenance,
+    fitted: FittedClaims,
     payload: Box<str>,
     /// The claims as the caller's own type (`CognitoClaims<Id, MyClaims>`), read on first use
     /// and shared by every later hit of the cached token.
@@ -78,17 +66,23 @@ struct Inner {
 
 /// A payload's claims fitted to the crate's types, with what the checks read beyond them.
 pub(crate) struct FittedClaims {
+    /// The claims as the crate's own types, read in the same pass as the checked claims. A
+    /// token served from the cache hands these out again: a reference count, no copy.
     claims: TokenClaims,
+    /// Whether `claims` fit their type; when not (an ID token without `cognito:username`, an
+    /// `email_verified` of `"yes"`), asking for them is refused with `InvalidClaims`, while
+    /// what the checks read (all present: the standard checks passed) stays usable.
     fit: Fit,
     nbf: Option<i64>,
+    /// False for an ID token without `cognito:username` (which does not fit [`IdClaims`]).
     has_username: bool,
 }
 
 impl FittedClaims {
     /// The claims of `payload`, of the use the checks found, moved out of it.
     pub(crate) fn new(payload: TokenPayload<'_>, token_use: TokenUse) -> Self {
-        let nbf = payload.nbf();
-        let has_username = token_use == TokenUse::Access || payload.has_cognito_username();
+        let nbf = payload.nbf;
+        let has_username = token_use == TokenUse::Access || payload.cognito_username.is_some();
         let (claims, fit) = TokenClaims::from_payload(payload, token_use);
         Self {
             claims,
@@ -110,87 +104,70 @@ pub(crate) struct Provenance {
 impl VerifiedToken {
     /// Built only after the standard checks passed, so `iss`, `token_use`, `exp`, `sub` and the
     /// client claim are present and valid. `json` is the text the claims were read from.
-    pub(crate) fn new(provenance: Provenance, claims: FittedClaims, json: String) -> Self {
+    pub(crate) fn new(provenance: Provenance, fitted: FittedClaims, json: String) -> Self {
+        let payload = json.into_boxed_str();
+        let custom = ClaimsMemo::default();
         Self {
             inner: Arc::new(Inner {
-                verifier_id: provenance.verifier_id,
-                pool_serial: provenance.pool_serial,
-                pool_id: provenance.pool_id,
-                key: provenance.key,
-                nbf: claims.nbf,
-                claims: claims.claims,
-                fit: claims.fit,
-                has_username: claims.has_username,
-                payload: json.into_boxed_str(),
-                custom: ClaimsMemo::default(),
+                provenance,
+                fitted,
+                payload,
+                custom,
             }),
         }
     }
 
     /// ID or access token.
     pub fn token_use(&self) -> TokenUse {
-        self.inner.claims.token_use()
+        self.inner.fitted.claims.token_use()
     }
 
     /// `sub`.
     pub fn sub(&self) -> &str {
-        self.inner.claims.sub()
+        self.inner.fitted.claims.sub()
     }
 
     /// `cognito:username` of an ID token or `username` of an access token.
     pub fn username(&self) -> Option<&str> {
-        self.inner
-            .claims
+        (self.inner.fitted.claims)
             .username()
-            .filter(|_| self.inner.has_username)
+            .filter(|_| self.inner.fitted.has_username)
     }
 
     /// `exp`, in seconds since the epoch.
     pub fn exp(&self) -> i64 {
-        self.inner.claims.exp()
+        self.inner.fitted.claims.exp()
     }
 
     /// `jti`, the token's own id, when present (Cognito always sets it).
     pub fn jti(&self) -> Option<&str> {
-        match &self.inner.claims {
-            TokenClaims::Id(c) => c.jti.as_deref(),
-            TokenClaims::Access(c) => c.jti.as_deref(),
-        }
+        either!(&self.inner.fitted.claims, c => c.jti.as_deref())
     }
 
     /// `origin_jti`, shared by every token of one refresh-token family, when present (absent
     /// in machine-to-machine tokens).
     pub fn origin_jti(&self) -> Option<&str> {
-        match &self.inner.claims {
-            TokenClaims::Id(c) => c.origin_jti.as_deref(),
-            TokenClaims::Access(c) => c.origin_jti.as_deref(),
-        }
+        either!(&self.inner.fitted.claims, c => c.origin_jti.as_deref())
     }
 
     /// `iat`, when the token was issued, in seconds since the epoch.
     pub fn iat(&self) -> Option<i64> {
-        match &self.inner.claims {
-            TokenClaims::Id(c) => c.iat,
-            TokenClaims::Access(c) => c.iat,
-        }
+        either!(&self.inner.fitted.claims, c => c.iat)
     }
 
     /// `auth_time`, when the user authenticated, in seconds since the epoch.
     pub fn auth_time(&self) -> Option<i64> {
-        match &self.inner.claims {
-            TokenClaims::Id(c) => c.auth_time,
-            TokenClaims::Access(c) => c.auth_time,
-        }
+        either!(&self.inner.fitted.claims, c => c.auth_time)
     }
 
     /// True when `cognito:groups` holds `group`.
     pub fn in_group(&self, group: &str) -> bool {
-        self.inner.claims.groups().iter().any(|g| g == group)
+        self.inner.fitted.claims.groups().iter().any(|g| g == group)
     }
 
     /// True when `scope` holds `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        match &self.inner.claims {
+        match &self.inner.fitted.claims {
             TokenClaims::Id(_) => false,
             TokenClaims::Access(c) => c.scope.contains(scope),
         }
@@ -198,14 +175,14 @@ impl VerifiedToken {
 
     /// `cognito:groups`, in the token's order; empty when absent.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.inner.claims.groups().iter().map(String::as_str)
+        self.inner.fitted.claims.groups().iter().map(String::as_str)
     }
 
     /// The scopes of an access token's `scope`, sorted and without repeats (as
     /// [`AccessClaims::scope`] holds them); empty when absent, and for ID tokens.
     pub fn scopes(&self) -> impl ExactSizeIterator<Item = &str> {
         static NONE: BTreeSet<String> = BTreeSet::new();
-        let scopes = match &self.inner.claims {
+        let scopes = match &self.inner.fitted.claims {
             TokenClaims::Id(_) => &NONE,
             TokenClaims::Access(c) => &c.scope,
         };
@@ -233,8 +210,8 @@ impl VerifiedToken {
     /// When they do not fit [`IdClaims`] / [`AccessClaims`] (a claim of the wrong type, a
     /// missing `cognito:username`).
     pub(crate) fn typed(&self) -> Result<&TokenClaims, serde_json::Error> {
-        match self.inner.fit {
-            Fit::Fits => Ok(&self.inner.claims),
+        match self.inner.fitted.fit {
+            Fit::Fits => Ok(&self.inner.fitted.claims),
             Fit::DoesNotFit(what) => Err(serde_json::Error::custom(format_args!(
                 "the claim `{what}` is missing or of the wrong type"
             ))),
@@ -248,29 +225,22 @@ impl VerifiedToken {
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
-        let wanted = TypeId::of::<C>();
-        let crate_type = match &self.inner.claims {
-            TokenClaims::Id(claims) if wanted == TypeId::of::<IdClaims>() => {
-                Some(Arc::clone(claims) as Arc<dyn Any + Send + Sync>)
-            }
-            TokenClaims::Access(claims) if wanted == TypeId::of::<AccessClaims>() => {
-                Some(Arc::clone(claims) as Arc<dyn Any + Send + Sync>)
-            }
-            _ if wanted == TypeId::of::<TokenClaims>() => {
-                Some(Arc::new(self.inner.claims.clone()) as Arc<dyn Any + Send + Sync>)
-            }
-            _ => None,
-        };
-        if let Some(claims) = crate_type {
-            self.typed()?;
-            return Ok(Arc::downcast(claims).unwrap_or_else(|_| unreachable!("checked type")));
+        let claims = &self.inner.fitted.claims;
+        let crate_type: Arc<dyn Any + Send + Sync> =
+            if TypeId::of::<C>() == TypeId::of::<TokenClaims>() {
+                Arc::new(claims.clone())
+            } else {
+                either!(claims, c => c.clone())
+            };
+        match Arc::downcast(crate_type) {
+            Ok(claims) => self.typed().map(|_| claims),
+            Err(_) => self.inner.custom.get_or_read(|| self.claims::<C>()),
         }
-        self.inner.custom.get_or_read(|| self.claims::<C>())
     }
 
     /// The claims the standard checks read, as a full verification read them from the payload.
     pub(crate) fn standard_claims(&self) -> StandardClaims<'_> {
-        let claims = &self.inner.claims;
+        let claims = &self.inner.fitted.claims;
         let (aud, client_id) = match claims {
             TokenClaims::Id(c) => (Some(&*c.aud), None),
             TokenClaims::Access(c) => (None, Some(&*c.client_id)),
@@ -279,19 +249,11 @@ impl VerifiedToken {
             iss: Some(claims.iss()),
             sub: Some(claims.sub()),
             exp: Some(claims.exp()),
-            nbf: self.inner.nbf,
+            nbf: self.inner.fitted.nbf,
             token_use: Some(claims.token_use().as_str()),
             aud,
             client_id,
         }
-    }
-
-    pub(crate) fn has_any_group(&self, wanted: &[String]) -> bool {
-        wanted.iter().any(|w| self.in_group(w))
-    }
-
-    pub(crate) fn has_any_scope(&self, wanted: &[String]) -> bool {
-        wanted.iter().any(|w| self.has_scope(w))
     }
 
     pub(crate) fn payload(&self) -> &[u8] {
@@ -301,30 +263,30 @@ impl VerifiedToken {
     /// `aud` of an ID token, `client_id` of an access token.
     #[cfg(feature = "alb")]
     pub(crate) fn client(&self) -> &str {
-        self.inner.claims.client_id()
+        self.inner.fitted.claims.client_id()
     }
 
     pub(crate) fn verifier_id(&self) -> u64 {
-        self.inner.verifier_id
+        self.inner.provenance.verifier_id
     }
 
     pub(crate) fn pool_serial(&self) -> u64 {
-        self.inner.pool_serial
+        self.inner.provenance.pool_serial
     }
 
     /// The id of the user pool that issued it (`eu-west-1_AbC123456`): with several pools or
     /// a pool resolver, which tenant the user belongs to.
     pub fn pool_id(&self) -> &str {
-        &self.inner.pool_id
+        &self.inner.provenance.pool_id
     }
 
     pub(crate) fn kid(&self) -> &str {
-        self.inner.key.kid()
+        self.inner.provenance.key.kid()
     }
 
     /// True when `key` is the very key that verified this token.
     pub(crate) fn verified_by(&self, key: &Arc<VerifyingKey>) -> bool {
-        Arc::ptr_eq(&self.inner.key, key)
+        Arc::ptr_eq(&self.inner.provenance.key, key)
     }
 }
 
@@ -339,7 +301,7 @@ impl Weigh for VerifiedToken {
         let text = self.inner.payload.len();
         let slots = |strings: &Vec<String>| strings.capacity() * size_of::<String>();
         let typed = text
-            + match &self.inner.claims {
+            + match &self.inner.fitted.claims {
                 TokenClaims::Id(c) => {
                     size_of::<IdClaims>()
                         + slots(&c.groups)
@@ -383,7 +345,7 @@ impl fmt::Debug for VerifiedToken {
             .field("token_use", &self.token_use())
             .field("sub", &self.sub())
             .field("username", &self.username())
-            .field("pool", &self.inner.pool_id)
+            .field("pool", &self.inner.provenance.pool_id)
             .field("exp", &self.exp())
             .finish_non_exhaustive()
     }

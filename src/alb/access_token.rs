@@ -40,19 +40,14 @@ pub(crate) fn access_only() -> TokenRequirements {
 /// app client (the one the load balancer signs users in with): another client's token of the
 /// same user carries other scopes.
 pub(crate) fn same_user(alb: &AlbToken, access: VerifiedToken) -> Result<VerifiedToken, Error> {
-    if access.sub() != alb.sub() {
-        return Err(Error::custom_of(
-            ErrorKind::InvalidClaims,
-            "the access token's sub is not the ALB token's".into(),
-        ));
-    }
-    if access.client() != alb.client() {
-        return Err(Error::custom_of(
-            ErrorKind::InvalidClaims,
-            "the access token's client_id is not the ALB token's client".into(),
-        ));
-    }
-    Ok(access)
+    let mismatch = if access.sub() != alb.sub() {
+        "the access token's sub is not the ALB token's"
+    } else if access.client() != alb.client() {
+        "the access token's client_id is not the ALB token's client"
+    } else {
+        return Ok(access);
+    };
+    Err(Error::custom_of(ErrorKind::InvalidClaims, mismatch.into()))
 }
 
 /// True when `access`, verified further out in this request, is what `verifier` would accept
@@ -71,12 +66,9 @@ pub(crate) fn check_now(
     headers: &HeaderMap,
     alb: &AlbToken,
 ) -> Option<Result<VerifiedToken, Error>> {
-    let token = match access_token(headers) {
-        Ok(token) => token,
-        Err(error) => return Some(Err(error)),
-    };
-    match verifier.verify_token_now(token, &access_only()) {
-        FirstPass::Done(verified) => Some(verified.and_then(|access| same_user(alb, access))),
-        FirstPass::Later(_) => None,
+    match access_token(headers).map(|token| verifier.verify_token_now(token, &access_only())) {
+        Err(error) => Some(Err(error)),
+        Ok(FirstPass::Done(verified)) => Some(verified.and_then(|access| same_user(alb, access))),
+        Ok(FirstPass::Later(_)) => None,
     }
 }

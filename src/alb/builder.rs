@@ -88,13 +88,8 @@ impl AlbVerifierBuilder {
 
     /// Trusts tokens signed by any of these load balancers; see
     /// [`load_balancer`](Self::load_balancer).
-    pub fn load_balancers<I, S>(mut self, arns: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.arns.extend(arns.into_iter().map(Into::into));
-        self
+    pub fn load_balancers<I: IntoIterator<Item = impl Into<String>>>(self, arns: I) -> Self {
+        arns.into_iter().fold(self, Self::load_balancer)
     }
 
     /// Allows tokens whose `client` is this app client id. At least one is required.
@@ -104,13 +99,8 @@ impl AlbVerifierBuilder {
     }
 
     /// Allows tokens whose `client` is any of these app client ids.
-    pub fn client_ids<I, S>(mut self, client_ids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.clients.extend(client_ids.into_iter().map(Into::into));
-        self
+    pub fn client_ids<I: IntoIterator<Item = impl Into<String>>>(self, client_ids: I) -> Self {
+        client_ids.into_iter().fold(self, Self::client_id)
     }
 
     /// Requires the `iss` header to be exactly this (for Cognito:

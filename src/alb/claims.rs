@@ -1,6 +1,6 @@
 //! `AlbClaims<C>`: the load balancer's verified user claims as a handler argument.
 
-use std::{fmt, ops::Deref};
+use std::ops::Deref;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
@@ -43,6 +43,7 @@ use crate::{
 ///         .layer(AlbAuthLayer::new(verifier))
 /// }
 /// ```
+#[derive(Debug, Clone)]
 pub struct AlbClaims<C = AlbUserClaims> {
     claims: C,
     token: AlbToken,
@@ -125,23 +126,5 @@ impl<C> Deref for AlbClaims<C> {
 
     fn deref(&self) -> &C {
         &self.claims
-    }
-}
-
-impl<C: Clone> Clone for AlbClaims<C> {
-    fn clone(&self) -> Self {
-        Self {
-            claims: self.claims.clone(),
-            token: self.token.clone(),
-        }
-    }
-}
-
-impl<C: fmt::Debug> fmt::Debug for AlbClaims<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AlbClaims")
-            .field("claims", &self.claims)
-            .field("token", &self.token)
-            .finish()
     }
 }

@@ -39,7 +39,6 @@ struct HeaderJson<'a> {
     client: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     iss: Option<Cow<'a, str>>,
-    #[serde(default)]
     exp: Option<i64>,
     /// Present with any value, `null` included: no extension is understood.
     #[serde(default, deserialize_with = "present")]
@@ -59,17 +58,14 @@ impl<'a> AlbHeader<'a> {
         let (algorithm, kid) =
             algorithm_and_kid(header.alg.as_deref(), header.crit, header.kid, &ALB)?;
         let kid = AlbKeyId::parse(&kid).ok_or_else(invalid)?;
+        let missing = |claim| move || Error::missing_claim(claim);
         Ok(Self {
             algorithm,
             kid,
-            signer: header
-                .signer
-                .ok_or_else(|| Error::missing_claim("signer"))?,
-            client: header
-                .client
-                .ok_or_else(|| Error::missing_claim("client"))?,
+            signer: header.signer.ok_or_else(missing("signer"))?,
+            client: header.client.ok_or_else(missing("client"))?,
             iss: header.iss,
-            exp: header.exp.ok_or_else(|| Error::missing_claim("exp"))?,
+            exp: header.exp.ok_or_else(missing("exp"))?,
         })
     }
 }

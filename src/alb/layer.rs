@@ -75,7 +75,7 @@ pub type AlbAuthLayer<R = DefaultRejection> = AuthLayer<AlbAuthConfig, R>;
 
 /// The configuration of an [`AlbAuthLayer`] and the services it makes: the load balancer
 /// token family's [`Authenticator`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AlbAuthConfig {
     verifier: AlbVerifier,
     /// The route's custom checks (only those: the rest of [`TokenRequirements`] is about
@@ -193,52 +193,50 @@ impl Authenticator for AlbAuthConfig {
         // A layer further out with the same verifier verified this request's token: only this
         // layer's own checks remain. An access token this layer requires is checked here even
         // then, unless a layer further out already bound one of the same verifier to this user.
-        if let Some(verified) = extensions.get::<AlbToken>()
-            && verified.verifier_id() == self.verifier.id()
-        {
-            if let Err(error) = self.check(verified) {
-                return Decision::Refuse(AuthRejection::from_error(error));
+        let outer = extensions
+            .get::<AlbToken>()
+            .filter(|outer| outer.verifier_id() == self.verifier.id());
+        let verified = match outer {
+            Some(outer) => self.check(outer).map(|()| outer.clone()),
+            None => {
+                let token = match find_token(headers) {
+                    Ok(Some(token)) => token,
+                    Ok(None) => return Decision::Refuse(AuthRejection::missing_token()),
+                    Err(problem) => {
+                        return Decision::Refuse(AuthRejection::invalid_request(problem));
+                    }
+                };
+                match self.verifier.attempt(token, Now::read()) {
+                    Ok(result) => {
+                        result.and_then(|verified| self.check(&verified).map(|()| verified))
+                    }
+                    Err(_) => return Decision::Later(self.pending(token, headers)),
+                }
             }
-            let Some(access_verifier) = &self.access else {
-                return Decision::Pass(None);
-            };
-            let bound = extensions
-                .get::<VerifiedToken>()
-                .is_some_and(|access| binds(access_verifier, verified, access));
-            if bound {
-                return Decision::Pass(None);
-            }
-            return match check_now(access_verifier, headers, verified) {
-                Some(Ok(access)) => Decision::Pass(Some((verified.clone(), Some(access)))),
-                Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
-                // The access token's key needs a refetch: verify both again on the async path
-                // (the ALB token from its cache).
-                None => match find_token(headers) {
-                    Ok(Some(token)) => Decision::Later(self.pending(token, headers)),
-                    _ => Decision::Refuse(AuthRejection::missing_token()),
-                },
-            };
-        }
-        let token = match find_token(headers) {
-            Ok(Some(token)) => token,
-            Ok(None) => return Decision::Refuse(AuthRejection::missing_token()),
-            Err(problem) => return Decision::Refuse(AuthRejection::invalid_request(problem)),
-        };
-        let verified = match self.verifier.attempt(token, Now::read()) {
-            Ok(result) => result.and_then(|verified| self.check(&verified).map(|()| verified)),
-            Err(_) => return Decision::Later(self.pending(token, headers)),
         };
         let verified = match verified {
             Ok(verified) => verified,
             Err(error) => return Decision::Refuse(AuthRejection::from_error(error)),
         };
         let Some(access_verifier) = &self.access else {
-            return Decision::Pass(Some((verified, None)));
+            return Decision::Pass(outer.is_none().then_some((verified, None)));
         };
+        let bound = outer.is_some()
+            && extensions
+                .get::<VerifiedToken>()
+                .is_some_and(|access| binds(access_verifier, &verified, access));
+        if bound {
+            return Decision::Pass(None);
+        }
         match check_now(access_verifier, headers, &verified) {
             Some(Ok(access)) => Decision::Pass(Some((verified, Some(access)))),
             Some(Err(error)) => Decision::Refuse(AuthRejection::from_error(error)),
-            None => Decision::Later(self.pending(token, headers)),
+            // The access token's key needs a refetch: verify both again on the async path
+            // (the ALB token from its cache).
+            None => match find_token(headers) {
+                Ok(Some(token)) => Decision::Later(self.pending(token, headers)),
+                _ => Decision::Refuse(AuthRejection::missing_token()),
+            },
         }
     }
 
@@ -267,16 +265,6 @@ impl Authenticator for AlbAuthConfig {
                 extensions.insert(access);
             }
         }
-    }
-}
-
-impl std::fmt::Debug for AlbAuthConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlbAuthConfig")
-            .field("verifier", &self.verifier)
-            .field("checks", &self.checks)
-            .field("access", &self.access)
-            .finish()
     }
 }
 

@@ -14,15 +14,10 @@ pub(crate) struct LoadBalancer {
 impl LoadBalancer {
     /// Parses an ARN; `None` for anything but an application load balancer's.
     pub(crate) fn parse(arn: &str) -> Option<Self> {
-        let mut parts = arn.splitn(6, ':');
-        let (scheme, partition, service, region, account, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [scheme, partition, service, region, account, resource] = parts[..] else {
+            return None;
+        };
         let is_label = |s: &str| {
             !s.is_empty()
                 && s.bytes()

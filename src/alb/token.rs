@@ -27,7 +27,7 @@ use crate::token_cache::Weigh;
 /// ```
 #[derive(Clone)]
 pub struct AlbToken {
-    inner: Arc<AlbTokenParts>,
+    pub(super) inner: Arc<AlbTokenParts>,
 }
 
 /// What the verifier found, in the order of its checks.
@@ -43,12 +43,6 @@ pub(super) struct AlbTokenParts {
 }
 
 impl AlbToken {
-    pub(super) fn new(parts: AlbTokenParts) -> Self {
-        Self {
-            inner: Arc::new(parts),
-        }
-    }
-
     /// The user's `sub`, from the signed payload (never from the unsigned
     /// `x-amzn-oidc-identity` header).
     pub fn sub(&self) -> &str {

@@ -110,11 +110,7 @@ impl AlbVerifier {
             Err(slot) => slot,
         };
         let key = self.inner.keys.fetch(slot).await?;
-        let now = Now::read();
-        match self.precheck(token, now.unix) {
-            Ok(pre) => self.finish(token, pre, &key),
-            Err(error) => Err(error),
-        }
+        self.finish(token, self.precheck(token, Now::read().unix)?, &key)
     }
 
     /// [`verify`](Self::verify) with the keys already kept, never touching the network: a
@@ -235,16 +231,18 @@ impl AlbVerifier {
         let sub = subject
             .sub
             .ok_or_else(|| verified_claims(Error::missing_claim("sub")))?;
-        let verified = AlbToken::new(AlbTokenParts {
-            verifier_id: self.inner.id,
-            kid: pre.slot.1.as_str().into(),
-            signer: self.inner.signers[pre.signer].arn.as_str().into(),
-            client: pre.client.into(),
-            issuer: pre.issuer.map(Into::into),
-            exp: pre.exp,
-            sub: sub.into(),
-            payload: payload.clone().into_boxed_str(),
-        });
+        let verified = AlbToken {
+            inner: Arc::new(AlbTokenParts {
+                verifier_id: self.inner.id,
+                kid: pre.slot.1.as_str().into(),
+                signer: self.inner.signers[pre.signer].arn.as_str().into(),
+                client: pre.client.into(),
+                issuer: pre.issuer.map(Into::into),
+                exp: pre.exp,
+                sub: sub.into(),
+                payload: payload.clone().into_boxed_str(),
+            }),
+        };
         if let Some(cache) = &self.inner.cache {
             cache.insert(token, verified.clone());
         }
@@ -254,16 +252,9 @@ impl AlbVerifier {
 
 impl std::fmt::Debug for AlbVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let load_balancers: Vec<&String> = self.inner.signers.iter().map(|s| &s.arn).collect();
         f.debug_struct("AlbVerifier")
-            .field(
-                "load_balancers",
-                &self
-                    .inner
-                    .signers
-                    .iter()
-                    .map(|s| &s.arn)
-                    .collect::<Vec<_>>(),
-            )
+            .field("load_balancers", &load_balancers)
             .field("clients", &self.inner.clients)
             .field("issuer", &self.inner.issuer)
             .field("keys", &self.inner.keys)

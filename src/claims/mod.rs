@@ -39,6 +39,7 @@ pub use id::IdClaims;
 pub(crate) use payload::{Fit, TokenPayload};
 pub(crate) use standard::StandardClaims;
 pub use token::TokenClaims;
+pub(crate) use token::either;
 
 // The claims types deserialize as a verification reads them: in one pass over the payload.
 payload::deserialize_by_payload!(IdClaims);

@@ -161,7 +161,7 @@ macro_rules! payload_members {
         /// the members the checks do not read are captured.
         #[derive(Debug)]
         pub(crate) struct Payload<'a, C> {
-            $(pub(super) $member: Option<$ty>,)*
+            $(pub(crate) $member: Option<$ty>,)*
             /// Every other member, `custom:*` included, in the payload's order; a name is
             /// borrowed unless it has escapes.
             pub(super) rest: Vec<(Cow<'a, str>, C)>,
@@ -306,17 +306,16 @@ impl Fitting {
         fitting
     }
 
-    fn misfit(&mut self, what: &'static str) {
+    /// Notes `what` as the first misfit, if none was noted yet; `None`, for the field.
+    fn misfit<T>(&mut self, what: &'static str) -> Option<T> {
         if self.fit == Fit::Fits {
             self.fit = Fit::DoesNotFit(what);
         }
+        None
     }
 
     pub(super) fn required<T: Default>(&mut self, value: Option<T>, what: &'static str) -> T {
-        value.unwrap_or_else(|| {
-            self.misfit(what);
-            T::default()
-        })
+        (value.or_else(|| self.misfit(what))).unwrap_or_default()
     }
 
     /// A member read as `T` (`null` reads as absent, as `#[serde(default)]` fields read it).
@@ -325,13 +324,7 @@ impl Fitting {
         value: Option<impl Captured>,
         what: &'static str,
     ) -> Option<T> {
-        match value?.read::<Option<T>>() {
-            Some(read) => read,
-            None => {
-                self.misfit(what);
-                None
-            }
-        }
+        (value?.read::<Option<T>>()).unwrap_or_else(|| self.misfit(what))
     }
 
     /// `email_verified` / `phone_number_verified`: a boolean, or `"true"` / `"false"`.
@@ -344,20 +337,13 @@ impl Fitting {
             Value::Bool(flag) => Some(flag),
             Value::String(text) if text == "true" => Some(true),
             Value::String(text) if text == "false" => Some(false),
-            _ => {
-                self.misfit(what);
-                None
-            }
+            _ => self.misfit(what),
         }
     }
 
     /// A member as a JSON value, for `extra` (`null` kept).
     fn read(&mut self, value: impl Captured, what: &'static str) -> Option<Value> {
-        let read = value.read::<Value>();
-        if read.is_none() {
-            self.misfit(what);
-        }
-        read
+        value.read::<Value>().or_else(|| self.misfit(what))
     }
 
     /// Puts a captured member the type does not name into `extra`, as the payload had it.
@@ -394,15 +380,6 @@ impl<C> Payload<'_, C> {
             aud: self.aud.as_deref(),
             client_id: self.client_id.as_deref(),
         }
-    }
-
-    pub(crate) fn nbf(&self) -> Option<i64> {
-        self.nbf
-    }
-
-    /// True when the payload names `cognito:username`.
-    pub(crate) fn has_cognito_username(&self) -> bool {
-        self.cognito_username.is_some()
     }
 }
 

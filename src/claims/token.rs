@@ -14,11 +14,13 @@ use crate::token_use::TokenUse;
 macro_rules! either {
     ($claims:expr, $c:ident => $body:expr) => {
         match $claims {
-            TokenClaims::Id($c) => $body,
-            TokenClaims::Access($c) => $body,
+            $crate::claims::TokenClaims::Id($c) => $body,
+            $crate::claims::TokenClaims::Access($c) => $body,
         }
     };
 }
+
+pub(crate) use either;
 
 /// The claims of a verified ID or access token, told apart by `token_use`.
 ///
@@ -43,15 +45,12 @@ impl TokenClaims {
         payload: Payload<'_, C>,
         token_use: TokenUse,
     ) -> (Self, Fit) {
+        fn either<C: Into<TokenClaims>>((claims, fit): (C, Fit)) -> (TokenClaims, Fit) {
+            (claims.into(), fit)
+        }
         match token_use {
-            TokenUse::Id => {
-                let (claims, fit) = IdClaims::from_payload(payload, TokenUse::Id);
-                (Self::Id(claims.into()), fit)
-            }
-            TokenUse::Access => {
-                let (claims, fit) = AccessClaims::from_payload(payload, TokenUse::Access);
-                (Self::Access(claims.into()), fit)
-            }
+            TokenUse::Id => either(IdClaims::from_payload(payload, token_use)),
+            TokenUse::Access => either(AccessClaims::from_payload(payload, token_use)),
         }
     }
 

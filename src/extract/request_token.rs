@@ -18,20 +18,28 @@ pub(super) async fn required_token(
     parts: &mut Parts,
     token_use: Option<TokenUse>,
 ) -> Result<(VerifiedToken, RefusalContext), AuthRejection> {
-    let context = RefusalContext::of(parts);
-    let token = verified_token(parts, token_use, &context).await?;
-    let token = required(token, parts, &context)?;
-    Ok((token, context))
+    match optional_token(parts, token_use).await? {
+        Some(found) => Ok(found),
+        None => Err(refuse(
+            AuthRejection::missing_token(),
+            &RefusalContext::of(parts),
+        )),
+    }
 }
 
-/// As [`required_token`], `None` for a request without a token.
+/// As [`required_token`], `None` for a request without a token. A request without one is
+/// refused with a 500 when the route has no verifier at all, so that a misconfigured route says
+/// so even to anonymous requests.
 pub(super) async fn optional_token(
     parts: &mut Parts,
     token_use: Option<TokenUse>,
 ) -> Result<Option<(VerifiedToken, RefusalContext)>, AuthRejection> {
     let context = RefusalContext::of(parts);
     let token = verified_token(parts, token_use, &context).await?;
-    Ok(optional(token, parts, &context)?.map(|token| (token, context)))
+    if token.is_none() && own_verifier(parts).is_none() {
+        return Err(refuse(AuthRejection::missing_verifier(), &context));
+    }
+    Ok(token.map(|token| (token, context)))
 }
 
 pub(super) fn reject(error: Error, context: &RefusalContext) -> AuthRejection {
@@ -81,10 +89,8 @@ async fn verified_token(
     let Some(verifier) = own else {
         return Err(refuse(AuthRejection::missing_verifier(), context));
     };
-    let requirements = match token_use {
-        Some(token_use) => TokenRequirements::new().token_use(token_use),
-        None => TokenRequirements::new(),
-    };
+    let mut requirements = TokenRequirements::new();
+    requirements.token_use = token_use;
     let verified = verifier
         .verify_token(&token, &requirements)
         .await
@@ -98,44 +104,10 @@ async fn verified_token(
 /// The verifier of this extractor, from the request extensions: an `Extension(verifier)`, or
 /// the one of an optional layer that let the request through.
 fn own_verifier(parts: &Parts) -> Option<CognitoVerifier> {
-    let extensions = &parts.extensions;
-    extensions
+    let passed = || parts.extensions.get::<PassedWithoutToken>().map(|p| &p.0);
+    parts
+        .extensions
         .get::<CognitoVerifier>()
-        .or_else(|| {
-            extensions
-                .get::<PassedWithoutToken>()
-                .map(|passed| &passed.0)
-        })
+        .or_else(passed)
         .cloned()
-}
-
-/// The token, or the refusal for a request without one: 401, or 500 when the route has no
-/// verifier at all, so that a misconfigured route says so.
-fn required(
-    token: Option<VerifiedToken>,
-    parts: &Parts,
-    context: &RefusalContext,
-) -> Result<VerifiedToken, AuthRejection> {
-    match token {
-        Some(token) => Ok(token),
-        None if own_verifier(parts).is_some() => {
-            Err(refuse(AuthRejection::missing_token(), context))
-        }
-        None => Err(refuse(AuthRejection::missing_verifier(), context)),
-    }
-}
-
-/// The token if any; a request without one passes, unless the route has no verifier at all
-/// (500, so that a misconfigured route says so even to anonymous requests).
-fn optional(
-    token: Option<VerifiedToken>,
-    parts: &Parts,
-    context: &RefusalContext,
-) -> Result<Option<VerifiedToken>, AuthRejection> {
-    match token {
-        None if own_verifier(parts).is_none() => {
-            Err(refuse(AuthRejection::missing_verifier(), context))
-        }
-        token => Ok(token),
-    }
 }

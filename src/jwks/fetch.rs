@@ -87,11 +87,10 @@ impl JwksFetcher {
             StatusCode::NOT_MODIFIED if etag.is_some() => (None, None),
             status => return Err(JwksError::Status(status.as_u16())),
         };
-        let max_age = max_age(&answer.headers);
         Ok(Fetched {
             document,
             etag,
-            max_age,
+            max_age: max_age(&answer.headers),
         })
     }
 

@@ -29,7 +29,7 @@
 //! Keys given in memory have no locations at all: the store is fixed.
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -38,6 +38,7 @@ use super::{
     fetch::{Fetched, JwksFetcher},
     status::KeyLocationStatus,
 };
+use crate::lock::lock;
 
 /// The locations of one pool's key set.
 #[derive(Debug)]
@@ -95,7 +96,7 @@ impl KeyLocations {
     /// The URL of the location that serves the current set (before any answer, the first to
     /// be asked), for the status and logs.
     pub(crate) fn shown_url(&self) -> String {
-        let state = self.lock_state();
+        let state = lock(&self.state);
         let index = state.serving.unwrap_or(state.preferred);
         self.fetchers[index].shown_url().to_owned()
     }
@@ -108,7 +109,7 @@ impl KeyLocations {
 
     /// Each location's state, in the configured order.
     pub(crate) fn status(&self) -> Vec<KeyLocationStatus> {
-        let state = self.lock_state();
+        let state = lock(&self.state);
         self.fetchers
             .iter()
             .zip(&state.each)
@@ -129,7 +130,7 @@ impl KeyLocations {
     pub(crate) async fn fetch(&self, etag: Option<&str>, for_unknown_kid: bool) -> LocatedFetch {
         let started = Instant::now();
         let (order, serving) = {
-            let state = self.lock_state();
+            let state = lock(&self.state);
             let first = if for_unknown_kid { 0 } else { state.preferred };
             let order: Vec<usize> = std::iter::once(first)
                 .chain((0..self.fetchers.len()).filter(|&i| i != first))
@@ -151,21 +152,18 @@ impl KeyLocations {
             let fetcher = &self.fetchers[index];
             let etag = etag.filter(|_| serving == Some(index));
             let result = fetcher.fetch_within(etag, share).await.and_then(|fetched| {
-                let document = match fetched.document {
-                    Some(body) => {
-                        let (keys, skipped_here) = KeySet::read(&body);
-                        skipped = Some(skipped_here);
-                        Some(keys?)
-                    }
-                    None => None,
-                };
+                let document = fetched.document.map(|body| {
+                    let (keys, skipped_here) = KeySet::read(&body);
+                    skipped = Some(skipped_here);
+                    keys
+                });
                 Ok(Fetched {
-                    document,
+                    document: document.transpose()?,
                     etag: fetched.etag,
                     max_age: fetched.max_age,
                 })
             });
-            match result {
+            let error = match result {
                 Ok(answer) => {
                     self.record(index, None);
                     return LocatedFetch {
@@ -173,15 +171,13 @@ impl KeyLocations {
                         skipped,
                     };
                 }
-                Err(error) => {
-                    if tried + 1 < order.len() {
-                        tracing::warn!(url = fetcher.shown_url(), error = %error, "JWKS location failed; trying the next");
-                    }
-                    let error = Arc::new(error);
-                    self.record(index, Some(&error));
-                    last_error = Some(error);
-                }
+                Err(error) => Arc::new(error),
+            };
+            if tried + 1 < order.len() {
+                tracing::warn!(url = fetcher.shown_url(), error = %error, "JWKS location failed; trying the next");
             }
+            self.record(index, Some(&error));
+            last_error = Some(error);
         }
         let error = last_error.map_or(JwksError::Timeout(self.timeout), |e| (*e).clone());
         LocatedFetch {
@@ -193,7 +189,7 @@ impl KeyLocations {
     /// A fetch from `index` ended with `error`, or well: then the set in use is `index`'s
     /// answer, and `index` is asked first next time.
     fn record(&self, index: usize, error: Option<&Arc<JwksError>>) {
-        let mut state = self.lock_state();
+        let mut state = lock(&self.state);
         let each = &mut state.each[index];
         each.fetches += 1;
         let at = SystemTime::now();
@@ -211,12 +207,5 @@ impl KeyLocations {
         }
         state.preferred = index;
         state.serving = Some(index);
-    }
-
-    fn lock_state(&self) -> MutexGuard<'_, LocationsState> {
-        // Plain counters and times written in one step each: a poisoned lock is still usable.
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
     }
 }

@@ -24,10 +24,10 @@ use std::{
     future::Future,
     hash::{BuildHasher, RandomState},
     sync::{
-        Arc, Mutex, MutexGuard, Weak,
+        Arc, Mutex, Weak,
         atomic::{AtomicU8, Ordering},
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use arc_swap::ArcSwap;
@@ -41,6 +41,7 @@ use super::{
 };
 use crate::{
     error::Error,
+    lock::lock,
     metrics,
     single_flight::{Flight, SingleFlight, Unanswered, Waiting},
 };
@@ -52,9 +53,8 @@ type FetchOutcome = Result<(), Arc<JwksError>>;
 
 struct Loaded {
     keys: Arc<KeySet>,
-    loaded: bool,
     /// Wall-clock time, as the token checks read it: one clock read per verification serves
-    /// both.
+    /// both. `None`: never stale. Keys not loaded yet are stale from the start.
     stale_at: Option<SystemTime>,
 }
 
@@ -122,12 +122,10 @@ pub(crate) struct KeyStore {
 
 impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let jwks_url = self.locations.as_ref().map(KeyLocations::shown_url);
         f.debug_struct("KeyStore")
             .field("pool_id", &self.pool_id)
-            .field(
-                "jwks_url",
-                &self.locations.as_ref().map(KeyLocations::shown_url),
-            )
+            .field("jwks_url", &jwks_url)
             .finish_non_exhaustive()
     }
 }
@@ -175,8 +173,7 @@ impl KeyStore {
             settings,
             current: ArcSwap::from_pointee(Loaded {
                 keys: Arc::new(keys),
-                loaded: fixed,
-                stale_at: None,
+                stale_at: (!fixed).then_some(UNIX_EPOCH),
             }),
             state: Mutex::new(state),
             fetches: Arc::new(SingleFlight::new(1)),
@@ -198,7 +195,7 @@ impl KeyStore {
         self.revive_background();
         // One atomic load, no lock, no clock read of its own.
         let loaded = self.current.load();
-        if !loaded.loaded || loaded.stale_at.is_some_and(|at| now >= at) {
+        if loaded.stale_at.is_some_and(|at| now >= at) {
             return Err(KeyLookup::Unavailable);
         }
         loaded.keys.get(kid).map(f).ok_or(KeyLookup::Unknown)
@@ -216,7 +213,7 @@ impl KeyStore {
             return RefetchOutcome::Fixed;
         }
         let waiting = {
-            let mut state = self.lock_state();
+            let mut state = lock(&self.state);
             let cooldown = self.settings.unknown_kid_cooldown;
             let flight = self
                 .fetches
@@ -258,7 +255,7 @@ impl KeyStore {
             return Ok(());
         }
         let flight = {
-            let mut state = self.lock_state();
+            let mut state = lock(&self.state);
             self.fetches
                 .join_or_start((), || Ok::<_, ()>(self.fetch(&mut state, false)))
         };
@@ -275,10 +272,7 @@ impl KeyStore {
             return;
         }
         let (stop, stopped) = oneshot::channel();
-        *self
-            .stop_background
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner()) = Some(stop);
+        *lock(&self.stop_background) = Some(stop);
         self.background
             .store(Background::Running as u8, Ordering::Release);
         let running = BackgroundRunning(Arc::downgrade(self));
@@ -288,10 +282,8 @@ impl KeyStore {
     /// On the request path: when the background task died with its runtime, starts it again
     /// on the runtime of this request, with a fetch at once. One relaxed load when it runs.
     fn revive_background(&self) {
-        if self.background.load(Ordering::Relaxed) != Background::Died as u8 {
-            return;
-        }
-        if tokio::runtime::Handle::try_current().is_err() {
+        let died = self.background.load(Ordering::Relaxed) == Background::Died as u8;
+        if !died || tokio::runtime::Handle::try_current().is_err() {
             return;
         }
         // One request revives it; the others see it running.
@@ -309,12 +301,12 @@ impl KeyStore {
 
     /// The delay before the next scheduled refresh, as the last fetch set it.
     pub(crate) fn next_refresh(&self) -> Duration {
-        self.lock_state().next_refresh
+        lock(&self.state).next_refresh
     }
 
     /// The error for a request that found the keys unusable, with the cause and a retry hint.
     pub(crate) fn unavailable(&self, cause: Option<Arc<JwksError>>) -> Error {
-        let state = self.lock_state();
+        let state = lock(&self.state);
         let source = cause.or_else(|| state.last_error.as_ref().map(|(_, e)| e.clone()));
         // Until the next retry, and while a failed refetch's cooldown lasts, asking again
         // gets the same answer.
@@ -332,11 +324,12 @@ impl KeyStore {
     /// A snapshot for health endpoints.
     pub(crate) fn status(&self) -> KeyStoreStatus {
         let loaded = self.current.load();
-        let usable = loaded.loaded && loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
-        let state = self.lock_state();
+        let usable = loaded.stale_at.is_none_or(|at| SystemTime::now() < at);
+        let state = lock(&self.state);
+        let locations = self.locations.as_ref();
         KeyStoreStatus {
             user_pool_id: self.pool_id.to_string(),
-            jwks_url: self.locations.as_ref().map(KeyLocations::shown_url),
+            jwks_url: locations.map(KeyLocations::shown_url),
             usable,
             keys_loaded: loaded.keys.len(),
             key_ids: loaded.keys.kids(),
@@ -348,20 +341,8 @@ impl KeyStore {
             fetches: state.fetches,
             refreshing_in_background: self.background.load(Ordering::Acquire)
                 == Background::Running as u8,
-            locations: self
-                .locations
-                .as_ref()
-                .map(KeyLocations::status)
-                .unwrap_or_default(),
+            locations: locations.map(KeyLocations::status).unwrap_or_default(),
         }
-    }
-
-    fn lock_state(&self) -> MutexGuard<'_, State> {
-        // The state is plain data updated in one step; a panic elsewhere cannot leave it half
-        // written, so a poisoned lock is still usable.
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// A fetch to start; `on_demand` when an unknown `kid` causes it.
@@ -375,7 +356,7 @@ impl KeyStore {
         let (store, etag) = (Arc::clone(self), state.etag.clone());
         async move {
             let outcome = store.fetch_and_apply(etag.as_deref(), on_demand).await;
-            let mut state = store.lock_state();
+            let mut state = lock(&store.state);
             if std::mem::take(&mut state.in_flight_on_demand) {
                 state.last_on_demand = Some((Instant::now(), outcome.clone()));
             }
@@ -405,17 +386,10 @@ impl KeyStore {
         let started = Instant::now();
         let fetched = locations.fetch(etag, on_demand).await;
         if let Some(skipped) = fetched.skipped {
-            self.lock_state().skipped_keys = skipped;
+            lock(&self.state).skipped_keys = skipped;
         }
         let (result, outcome) = match fetched.result {
-            Ok(answer) => {
-                let result = match answer.document {
-                    Some(_) => "ok",
-                    None => "not_modified",
-                };
-                self.apply_success(answer);
-                (result, Ok(()))
-            }
+            Ok(answer) => (self.apply_success(answer), Ok(())),
             Err(error) => {
                 let error = Arc::new(error);
                 self.apply_failure(&error);
@@ -430,7 +404,8 @@ impl KeyStore {
         outcome
     }
 
-    fn apply_success(&self, answer: Fetched<KeySet>) {
+    /// Returns the fetch's metric label: `ok`, or `not_modified` for a 304.
+    fn apply_success(&self, answer: Fetched<KeySet>) -> &'static str {
         let stale_at = schedule::stale_at(&self.settings, SystemTime::now());
         let previous = self.current.load_full();
         // `None`: a 304, the set is unchanged.
@@ -443,7 +418,8 @@ impl KeyStore {
                 {
                     on_keys_removed(&removed);
                 }
-                if !removed.is_empty() || previous.keys.len() != keys.len() || !previous.loaded {
+                // The first load too: a set read holds at least one key.
+                if !removed.is_empty() || previous.keys.len() != keys.len() {
                     tracing::info!(
                         pool = %self.pool_id,
                         keys = ?keys.kids(),
@@ -458,12 +434,8 @@ impl KeyStore {
                 previous.keys.clone()
             }
         };
-        self.current.store(Arc::new(Loaded {
-            keys,
-            loaded: true,
-            stale_at,
-        }));
-        let mut state = self.lock_state();
+        self.current.store(Arc::new(Loaded { keys, stale_at }));
+        let mut state = lock(&self.state);
         // A full answer's ETag (or its absence) replaces the last one: an ETag belongs to the
         // answer, and the answer may come from another location.
         if full_answer {
@@ -481,10 +453,11 @@ impl KeyStore {
             schedule::interval_after_success(&self.settings, max_age),
             random,
         );
+        if full_answer { "ok" } else { "not_modified" }
     }
 
     fn apply_failure(&self, error: &Arc<JwksError>) {
-        let mut state = self.lock_state();
+        let mut state = lock(&self.state);
         state.consecutive_failures += 1;
         state.last_error = Some((SystemTime::now(), error.clone()));
         let delay = state.retry_delay;

@@ -13,6 +13,7 @@ use crate::rejection::{DefaultRejection, OnRejection};
 /// verifier and the route's rules), `R` renders refusals. Use it through
 /// [`CognitoAuthLayer`](super::CognitoAuthLayer) (or `AlbAuthLayer`, feature `alb`).
 #[must_use]
+#[derive(Clone)]
 pub struct AuthLayer<A, R = DefaultRejection> {
     pub(crate) config: Arc<A>,
     on_rejection: R,
@@ -35,16 +36,12 @@ impl<A> AuthLayer<A> {
 
 impl<A, R> AuthLayer<A, R> {
     /// The same layer with its configuration changed: services made before keep theirs.
-    pub(crate) fn with_config(self, change: impl FnOnce(&mut A)) -> Self
+    pub(crate) fn with_config(mut self, change: impl FnOnce(&mut A)) -> Self
     where
         A: Clone,
     {
-        let mut config = A::clone(&self.config);
-        change(&mut config);
-        Self {
-            config: Arc::new(config),
-            on_rejection: self.on_rejection,
-        }
+        change(Arc::make_mut(&mut self.config));
+        self
     }
 
     /// Builds refusals with `on_rejection` instead of the default responses.
@@ -61,15 +58,6 @@ impl<S, A, R: OnRejection + Clone> Layer<S> for AuthLayer<A, R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService::from_parts(inner, Arc::clone(&self.config), self.on_rejection.clone())
-    }
-}
-
-impl<A, R: Clone> Clone for AuthLayer<A, R> {
-    fn clone(&self) -> Self {
-        Self {
-            config: Arc::clone(&self.config),
-            on_rejection: self.on_rejection.clone(),
-        }
     }
 }
 

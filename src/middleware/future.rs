@@ -34,7 +34,7 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
-    enum State<S, B>
+    pub(super) enum State<S, B>
     where
         S: Service<Request<B>>,
     {
@@ -44,28 +44,9 @@ pin_project! {
     }
 }
 
-impl<S, B> ResponseFuture<S, B>
-where
-    S: Service<Request<B>>,
-{
-    pub(crate) fn called(future: S::Future) -> Self {
-        Self {
-            state: State::Called { future },
-        }
-    }
-
-    pub(crate) fn rejected(response: Response) -> Self {
-        Self {
-            state: State::Rejected {
-                response: Some(response),
-            },
-        }
-    }
-
-    pub(crate) fn after_network(future: AfterNetwork<S::Error>) -> Self {
-        Self {
-            state: State::AfterNetwork { future },
-        }
+impl<S: Service<Request<B>>, B> From<State<S, B>> for ResponseFuture<S, B> {
+    fn from(state: State<S, B>) -> Self {
+        Self { state }
     }
 }
 

@@ -96,19 +96,13 @@ pub type CognitoAuthLayer<R = DefaultRejection> = AuthLayer<UserPoolAuth, R>;
 
 /// The configuration of a [`CognitoAuthLayer`] and the services it makes: the user-pool
 /// token family's [`Authenticator`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct UserPoolAuth {
     verifier: CognitoVerifier,
     requirements: TokenRequirements,
-    presence: Presence,
+    /// Whether a request without a token passes.
+    optional: bool,
     source: Arc<dyn TokenSource>,
-}
-
-/// Whether a request without a token passes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Presence {
-    Required,
-    Optional,
 }
 
 impl CognitoAuthLayer {
@@ -117,7 +111,7 @@ impl CognitoAuthLayer {
         Self::of(UserPoolAuth {
             verifier,
             requirements: TokenRequirements::new(),
-            presence: Presence::Required,
+            optional: false,
             source: Arc::new(AuthorizationBearer),
         })
     }
@@ -131,7 +125,7 @@ impl<R> CognitoAuthLayer<R> {
     /// layer around a whole app does not lock out the users of a nested router's own pool. A
     /// token of the verifier's pools that fails a check is refused here as always.
     pub fn optional(self) -> Self {
-        self.with_config(|c| c.presence = Presence::Optional)
+        self.with_config(|c| c.optional = true)
     }
 
     /// Reads the token from `source` instead of `Authorization: Bearer`: a
@@ -173,7 +167,7 @@ impl<R> CognitoAuthLayer<R> {
 
     /// Accepts only this token use (401 for the other).
     pub fn token_use(self, token_use: TokenUse) -> Self {
-        self.with_config(|c| c.requirements = c.requirements.clone().token_use(token_use))
+        self.with_config(|c| c.requirements.token_use = Some(token_use))
     }
 
     /// The token's `cognito:groups` must hold at least one of `groups` (403 otherwise).
@@ -182,8 +176,7 @@ impl<R> CognitoAuthLayer<R> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let groups: Vec<String> = groups.into_iter().map(Into::into).collect();
-        self.with_config(|c| c.requirements = c.requirements.clone().any_group(groups))
+        self.require(TokenRequirements::new().any_group(groups))
     }
 
     /// The token must come from the pool `pool_id` and its `cognito:groups` hold at least one
@@ -202,8 +195,7 @@ impl<R> CognitoAuthLayer<R> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        self.with_config(|c| c.requirements = c.requirements.clone().any_scope(scopes))
+        self.require(TokenRequirements::new().any_scope(scopes))
     }
 
     /// Adds these rules (token use, groups, scopes, custom checks).
@@ -237,10 +229,7 @@ impl UserPoolAuth {
     fn judged(&self, result: Result<VerifiedToken, Error>) -> Result<UserPoolPass, Error> {
         match result {
             Ok(verified) => Ok(UserPoolPass::Verified(verified)),
-            Err(error)
-                if error.kind() == ErrorKind::InvalidIssuer
-                    && self.presence == Presence::Optional =>
-            {
+            Err(error) if error.kind() == ErrorKind::InvalidIssuer && self.optional => {
                 Ok(UserPoolPass::Foreign)
             }
             Err(error) => Err(error),
@@ -269,9 +258,7 @@ impl Authenticator for UserPoolAuth {
             };
         }
         match self.source.find(headers, uri) {
-            FoundToken::Absent if self.presence == Presence::Optional => {
-                Decision::Pass(UserPoolPass::Anonymous)
-            }
+            FoundToken::Absent if self.optional => Decision::Pass(UserPoolPass::Anonymous),
             FoundToken::Absent => Decision::Refuse(AuthRejection::missing_token()),
             FoundToken::Invalid(problem) => {
                 Decision::Refuse(AuthRejection::invalid_request(problem))
@@ -316,16 +303,5 @@ impl Authenticator for UserPoolAuth {
                 }
             }
         }
-    }
-}
-
-impl std::fmt::Debug for UserPoolAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserPoolAuth")
-            .field("verifier", &self.verifier)
-            .field("requirements", &self.requirements)
-            .field("presence", &self.presence)
-            .field("source", &self.source)
-            .finish()
     }
 }

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use super::{
     authenticator::{Authenticator, Decision},
-    future::ResponseFuture,
+    future::{ResponseFuture, State},
     layer::{CognitoAuthLayer, UserPoolAuth},
 };
 use crate::{
@@ -40,6 +40,7 @@ use crate::{
 /// let _inner = service.get_ref();
 /// # }
 /// ```
+#[derive(Clone)]
 pub struct AuthService<S, A, R = DefaultRejection> {
     inner: S,
     auth: Arc<A>,
@@ -61,17 +62,6 @@ impl<S> CognitoAuth<S> {
     /// The layer that wraps services with `verifier`: [`CognitoAuthLayer::new`].
     pub fn layer(verifier: CognitoVerifier) -> CognitoAuthLayer {
         CognitoAuthLayer::new(verifier)
-    }
-}
-
-impl<S: Clone, A, R: Clone> Clone for AuthService<S, A, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            auth: Arc::clone(&self.auth),
-            on_rejection: self.on_rejection.clone(),
-            renderer: self.renderer.clone(),
-        }
     }
 }
 
@@ -136,19 +126,23 @@ where
         match decision {
             Decision::Pass(verified) => {
                 self.auth.admit(verified, request.extensions_mut());
-                ResponseFuture::called(self.inner.call(request))
+                State::Called {
+                    future: self.inner.call(request),
+                }
+                .into()
             }
             Decision::Refuse(rejection) => {
                 let rejection = rejection.for_request(&request);
                 log_rejection(&rejection);
-                ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
+                let response = Some(self.on_rejection.on_rejection(rejection));
+                State::Rejected { response }.into()
             }
             Decision::Later(pending) => {
                 // The ready service goes into the future; a clone stays for the next call.
                 let clone = self.inner.clone();
                 let mut ready = std::mem::replace(&mut self.inner, clone);
                 let (auth, on_rejection) = (Arc::clone(&self.auth), self.on_rejection.clone());
-                ResponseFuture::after_network(Box::pin(async move {
+                let future = Box::pin(async move {
                     match auth.go_on(pending).await {
                         Ok(verified) => {
                             auth.admit(verified, request.extensions_mut());
@@ -160,7 +154,8 @@ where
                             Ok(on_rejection.on_rejection(rejection))
                         }
                     }
-                }))
+                });
+                State::AfterNetwork { future }.into()
             }
         }
     }

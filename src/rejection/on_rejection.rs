@@ -76,22 +76,10 @@ where
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DefaultRejection {
-    detail: Detail,
-    body: BodyFormat,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Detail {
-    #[default]
-    Terse,
-    Verbose,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum BodyFormat {
-    #[default]
-    Text,
-    ProblemJson,
+    /// Says which check failed; terse (the default) says only the status.
+    verbose: bool,
+    /// `application/problem+json` bodies; plain text (the default) otherwise.
+    problem_json: bool,
 }
 
 impl DefaultRejection {
@@ -104,7 +92,7 @@ impl DefaultRejection {
     /// text of a custom check's error is included, so keep secrets out of it.
     pub fn verbose() -> Self {
         Self {
-            detail: Detail::Verbose,
+            verbose: true,
             ..Self::default()
         }
     }
@@ -112,7 +100,7 @@ impl DefaultRejection {
     /// `application/problem+json` bodies (RFC 9457) instead of plain text; the headers stay.
     pub fn problem_json(self) -> Self {
         Self {
-            body: BodyFormat::ProblemJson,
+            problem_json: true,
             ..self
         }
     }
@@ -121,7 +109,7 @@ impl DefaultRejection {
 impl OnRejection for DefaultRejection {
     fn on_rejection(&self, rejection: AuthRejection) -> Response {
         let status = rejection.status();
-        let verbose = self.detail == Detail::Verbose;
+        let verbose = self.verbose;
         let phrase = status.canonical_reason().unwrap_or_default();
         // Terse: the reason phrase, even for a misconfigured route (its hint goes to the logs).
         let text = if verbose {
@@ -146,20 +134,19 @@ impl OnRejection for DefaultRejection {
             }
             return response;
         }
-        let (content_type, body) = match self.body {
-            BodyFormat::Text => ("text/plain; charset=utf-8", text),
-            BodyFormat::ProblemJson => {
-                let mut problem = serde_json::json!({
-                    "type": "about:blank",
-                    "title": phrase,
-                    "status": status.as_u16(),
-                    "code": rejection.kind().code(),
-                });
-                if verbose {
-                    problem["detail"] = text.into();
-                }
-                ("application/problem+json", problem.to_string())
+        let (content_type, body) = if self.problem_json {
+            let mut problem = serde_json::json!({
+                "type": "about:blank",
+                "title": phrase,
+                "status": status.as_u16(),
+                "code": rejection.kind().code(),
+            });
+            if verbose {
+                problem["detail"] = text.into();
             }
+            ("application/problem+json", problem.to_string())
+        } else {
+            ("text/plain; charset=utf-8", text)
         };
         let mut response = rejection.response_with_body(content_type, body);
         if verbose && let Some(value) = rejection.www_authenticate_with_description() {

@@ -10,6 +10,8 @@ use std::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::lock::lock;
+
 /// The slots of every pool, and of each.
 pub(crate) struct CallSlots {
     all: Arc<Semaphore>,
@@ -60,7 +62,7 @@ impl CallSlots {
 
     fn pool(&self, pool: &str) -> Arc<Semaphore> {
         // Changed in one step at a time: a poisoned lock is still usable.
-        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pools = lock(&self.pools);
         if let Some(slots) = pools.get(pool) {
             return Arc::clone(slots);
         }

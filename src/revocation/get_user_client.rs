@@ -230,21 +230,14 @@ impl GetUserClient {
 
     async fn call(&self, url: &str, token: &str) -> Answer {
         let started = Instant::now();
-        let answer =
-            match tokio::time::timeout(self.config.timeout, self.exchange(url, token)).await {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(why)) => {
-                    WARNINGS.warn(format_args!("GetUser check failed: {why}"));
-                    Answer::Failed
-                }
-                Err(_) => {
-                    WARNINGS.warn(format_args!(
-                        "GetUser check timed out after {:?}",
-                        self.config.timeout
-                    ));
-                    Answer::Failed
-                }
-            };
+        let timeout = self.config.timeout;
+        let exchange = tokio::time::timeout(timeout, self.exchange(url, token)).await;
+        let answer = exchange
+            .unwrap_or_else(|_| Err(format!("timed out after {timeout:?}")))
+            .unwrap_or_else(|why| {
+                WARNINGS.warn(format_args!("GetUser check failed: {why}"));
+                Answer::Failed
+            });
         let label = match answer {
             Answer::Valid => "valid",
             Answer::Revoked => "revoked",
@@ -309,9 +302,8 @@ fn hash(token: &str) -> TokenHash {
     for part in [header, ".", signature] {
         context.update(part.as_bytes());
     }
-    let mut key = [0; 32];
-    key.copy_from_slice(context.finish().as_ref());
-    key
+    // A SHA-256 digest is 32 bytes.
+    context.finish().as_ref().try_into().unwrap_or_default()
 }
 
 /// `NotAuthorizedException` of `com.amazonaws...#NotAuthorizedException` or of the header's

@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeSet, HashMap},
     sync::{
-        Arc, Mutex, RwLock, RwLockWriteGuard,
+        Arc, Mutex, RwLock,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
@@ -12,6 +12,7 @@ use std::{
 
 use crate::{
     defaults::{COGNITO_MAX_TOKEN_LIFETIME, DEFAULT_LEEWAY, DEFAULT_REVOCATION_LIST_MAX_ENTRIES},
+    lock::{lock, read, write},
     rate_limited_log::RateLimit,
     verified_token::VerifiedToken,
 };
@@ -293,8 +294,7 @@ impl RevocationList {
             if inner.counts[what as usize].load(Ordering::Relaxed) == 0 {
                 return None;
             }
-            let shard = inner.shards[shard_of(id)].read();
-            let entry = *shard.unwrap_or_else(|p| p.into_inner()).entries[what as usize].get(id)?;
+            let entry = *read(&inner.shards[shard_of(id)]).entries[what as usize].get(id)?;
             (now <= entry.until).then_some(entry)
         };
         if applies(What::Jti, token.jti()).is_some()
@@ -344,7 +344,7 @@ impl RevocationList {
     /// Drops the entries that no longer apply; returns how many. Writes do it too, so calling
     /// it is only needed to free memory in a list nobody writes to.
     pub fn purge_expired(&self) -> usize {
-        let _writer = self.lock_writer();
+        let _writer = lock(&self.inner.writer);
         self.purge(unix(SystemTime::now()))
     }
 
@@ -355,9 +355,9 @@ impl RevocationList {
         if until < now {
             return Revoked::AlreadyExpired;
         }
-        let _writer = self.lock_writer();
+        let _writer = lock(&self.inner.writer);
         {
-            let mut shard = self.write(id);
+            let mut shard = write(&inner.shards[shard_of(id)]);
             if let Some(old) = shard.entries[what as usize].get(id).copied() {
                 let id: Arc<str> = id.into();
                 shard.remove(old.until, what, &id);
@@ -373,9 +373,7 @@ impl RevocationList {
         if self.len() >= inner.max_entries && self.purge(now) == 0 {
             match self.soonest() {
                 Some((shard, soonest)) if soonest.0 < until => {
-                    let mut shard = inner.shards[shard]
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner());
+                    let mut shard = write(&inner.shards[shard]);
                     shard.remove(soonest.0, soonest.1, &soonest.2);
                     inner.counts[soonest.1 as usize].fetch_sub(1, Ordering::Relaxed);
                     inner.evictions.fetch_add(1, Ordering::Relaxed);
@@ -392,7 +390,7 @@ impl RevocationList {
             until,
             issued_up_to,
         };
-        self.write(id).add(what, id.into(), entry);
+        write(&inner.shards[shard_of(id)]).add(what, id.into(), entry);
         inner.counts[what as usize].fetch_add(1, Ordering::Relaxed);
         outcome
     }
@@ -401,7 +399,7 @@ impl RevocationList {
     fn purge(&self, now: i64) -> usize {
         let mut purged = 0;
         for shard in self.inner.shards.iter() {
-            let mut shard = shard.write().unwrap_or_else(|p| p.into_inner());
+            let mut shard = write(shard);
             while let Some(first) = shard.by_expiry.first().filter(|(until, ..)| *until < now) {
                 let (until, what, id) = first.clone();
                 shard.remove(until, what, &id);
@@ -419,25 +417,10 @@ impl RevocationList {
             .iter()
             .enumerate()
             .filter_map(|(index, shard)| {
-                let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+                let shard = read(shard);
                 shard.by_expiry.first().cloned().map(|first| (index, first))
             })
             .min_by_key(|(_, first)| first.0)
-    }
-
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
-        // The lock guards no data of its own: a panic elsewhere cannot leave anything half
-        // written behind it.
-        self.inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    fn write(&self, id: &str) -> RwLockWriteGuard<'_, Shard> {
-        self.inner.shards[shard_of(id)]
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -44,8 +44,7 @@ impl RevocationSettings {
             );
         }
         Ok(Some(RevocationStep {
-            list: self.list.clone(),
-            checks: self.checks.clone().into_boxed_slice(),
+            settings: self.clone(),
             get_user: match &self.get_user {
                 Some(config) => Some(Arc::new(GetUserClient::new(config)?)),
                 None => None,
@@ -74,9 +73,10 @@ pub(crate) enum Verdict {
 
 /// The list, the application's checks, and the `GetUser` check, in that order: the local
 /// ones first, so a token they refuse never causes a call.
+#[derive(Debug)]
 pub(crate) struct RevocationStep {
-    list: Option<RevocationList>,
-    checks: Box<[Arc<dyn RevocationCheck>]>,
+    /// The list and the checks; the GetUser check as configured.
+    settings: RevocationSettings,
     get_user: Option<Arc<GetUserClient>>,
 }
 
@@ -86,8 +86,9 @@ const GET_USER_SCOPE: &str = "aws.cognito.signin.user.admin";
 impl RevocationStep {
     /// Without the network: the list and the checks, then a kept `GetUser` answer.
     pub(crate) fn check(&self, token: &str, verified: &VerifiedToken, now: i64) -> Verdict {
-        let revoked = self.list.as_ref().is_some_and(|l| l.revokes(verified, now))
-            || self.checks.iter().any(|c| c.is_revoked(verified));
+        let RevocationSettings { list, checks, .. } = &self.settings;
+        let revoked = list.as_ref().is_some_and(|l| l.revokes(verified, now))
+            || checks.iter().any(|c| c.is_revoked(verified));
         if revoked {
             return Verdict::Refuse(Error::new(ErrorKind::Revoked));
         }
@@ -129,15 +130,5 @@ impl RevocationStep {
         self.get_user.as_ref().filter(|_| {
             verified.token_use() == TokenUse::Access && verified.has_scope(GET_USER_SCOPE)
         })
-    }
-}
-
-impl std::fmt::Debug for RevocationStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevocationStep")
-            .field("list", &self.list)
-            .field("checks", &self.checks.len())
-            .field("get_user", &self.get_user)
-            .finish()
     }
 }

@@ -1,6 +1,7 @@
 //! A local Application Load Balancer: P-256 keys per `kid`, their PEM documents served on
 //! 127.0.0.1, and `x-amzn-oidc-data` tokens minted as the load balancer writes them.
 
+use crate::lock::lock;
 use std::{
     collections::HashMap,
     net::SocketAddr,
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use super::{
     JwksFault, TokenBuilder,
-    local_server::{LocalServer, lock},
+    local_server::LocalServer,
     token_builder::{TokenKey, now, random_uuid},
 };
 use crate::alb::AlbVerifierBuilder;

@@ -8,11 +8,9 @@ use std::{
 use axum::http::HeaderValue;
 use serde_json::json;
 
-use super::{
-    JwksFault, SigningKey, TokenBuilder,
-    local_server::{LocalServer, lock},
-};
+use super::{JwksFault, SigningKey, TokenBuilder, local_server::LocalServer};
 use crate::{
+    lock::lock,
     verified_token::VerifiedToken,
     verifier::{CognitoVerifier, CognitoVerifierBuilder, TokenRequirements, UserPool},
 };

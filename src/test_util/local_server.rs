@@ -1,6 +1,7 @@
 //! A key document served on a port of 127.0.0.1: counted, with an `ETag`, misbehaving on
 //! purpose when told to, and able to stop and to serve again on the same port.
 
+use crate::lock::lock;
 use std::{
     hash::{BuildHasher, BuildHasherDefault, DefaultHasher},
     io,
@@ -8,7 +9,7 @@ use std::{
     net::SocketAddr,
     pin::Pin,
     sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll, ready},
@@ -215,11 +216,6 @@ impl Endpoint {
         ];
         (headers, cache_control, document).into_response()
     }
-}
-
-/// Locks `mutex`, poisoned or not: a test that panicked holding it must not fail the next.
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn bind(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {

@@ -16,7 +16,7 @@ use super::{
     pool_resolver::{IssuerResolution, PoolResolver, ResolverLimits},
     pool_table::PoolTable,
     requirements::TokenRequirements,
-    trusted_pool::{PlainHttp, PoolSettings},
+    trusted_pool::PoolSettings,
     user_pool::{AppClients, UserPool, client_setters},
 };
 use crate::{
@@ -28,7 +28,7 @@ use crate::{
         DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
     jwks::RefreshSettings,
-    limits::{Limits, limit_setters},
+    limits::{Limits, limit_setters, setters},
     metrics::VerifierMetrics,
     revocation::{GetUserCheck, RevocationCheck, RevocationList, RevocationSettings},
     token_cache::TokenCache,
@@ -62,19 +62,13 @@ pub struct CognitoVerifierBuilder {
     requirements: TokenRequirements,
     limits: Limits,
     refresh: RefreshSettings,
-    plain_http: PlainHttp,
+    plain_http: bool,
     max_pools: usize,
-    initial_pools: InitialPools,
+    /// Whether building without a pool is allowed (not a mistake).
+    without_initial_pools: bool,
     resolver: Option<Arc<dyn PoolResolver>>,
     resolver_limits: ResolverLimits,
     revocation: RevocationSettings,
-}
-
-/// Whether building without a pool is a mistake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InitialPools {
-    Required,
-    Optional,
 }
 
 impl std::fmt::Debug for CognitoVerifierBuilder {
@@ -106,9 +100,9 @@ impl Default for CognitoVerifierBuilder {
                 max_staleness: Some(DEFAULT_MAX_STALENESS),
                 unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
             },
-            plain_http: PlainHttp::LoopbackOnly,
+            plain_http: false,
             max_pools: DEFAULT_MAX_POOLS,
-            initial_pools: InitialPools::Required,
+            without_initial_pools: false,
             resolver: None,
             resolver_limits: ResolverLimits {
                 calls: DEFAULT_RESOLVER_CALLS,
@@ -133,18 +127,14 @@ impl CognitoVerifierBuilder {
         "every pool that names no clients of its own (a pool with clients of its own would ignore these, so building fails with [`ConfigError::ClientIdsIgnored`] when both are given)"
     );
 
-    /// Accepts only ID tokens or only access tokens. One of this and
-    /// [`any_token_use`](Self::any_token_use) must be called.
-    pub fn token_use(mut self, token_use: TokenUse) -> Self {
-        self.accepted_use = Some(AcceptedUse::Only(token_use));
-        self
-    }
+    setters! {
+        /// Accepts only ID tokens or only access tokens. One of this and
+        /// [`any_token_use`](Self::any_token_use) must be called.
+        pub fn token_use(token_use: TokenUse) => accepted_use = Some(AcceptedUse::Only(token_use));
 
-    /// Accepts both ID and access tokens; each call or route then says which it wants (the
-    /// axum extractors `CognitoClaims<Id>` and `CognitoClaims<Access>` do).
-    pub fn any_token_use(mut self) -> Self {
-        self.accepted_use = Some(AcceptedUse::Both);
-        self
+        /// Accepts both ID and access tokens; each call or route then says which it wants (the
+        /// axum extractors `CognitoClaims<Id>` and `CognitoClaims<Access>` do).
+        pub fn any_token_use() => accepted_use = Some(AcceptedUse::Both);
     }
 
     /// Rules every token must meet (groups, scopes, custom checks), on top of per-call ones.
@@ -155,119 +145,87 @@ impl CognitoVerifierBuilder {
 
     limit_setters!();
 
-    /// Largest accepted JWKS response. Default 64 KiB
-    /// ([`DEFAULT_MAX_JWKS_BYTES`](crate::defaults::DEFAULT_MAX_JWKS_BYTES)); Cognito's
-    /// is about 1 KB.
-    pub fn max_jwks_bytes(mut self, bytes: usize) -> Self {
-        self.limits.max_key_bytes = bytes;
-        self
-    }
+    setters! {
+        /// Largest accepted JWKS response. Default 64 KiB
+        /// ([`DEFAULT_MAX_JWKS_BYTES`](crate::defaults::DEFAULT_MAX_JWKS_BYTES)); Cognito's
+        /// is about 1 KB.
+        pub fn max_jwks_bytes(bytes: usize) => limits.max_key_bytes = bytes;
 
-    /// Interval between background refreshes. Default 10 minutes
-    /// ([`DEFAULT_REFRESH_INTERVAL`]). It bounds how long a key that Cognito removed stays
-    /// trusted, so `Cache-Control: max-age` may shorten it (down to
-    /// [`min_refresh_interval`](Self::min_refresh_interval)) but never lengthen it.
-    pub fn refresh_interval(mut self, interval: Duration) -> Self {
-        self.refresh.refresh_interval = interval;
-        self
-    }
+        /// Interval between background refreshes. Default 10 minutes
+        /// ([`DEFAULT_REFRESH_INTERVAL`]). It bounds how long a key that Cognito removed stays
+        /// trusted, so `Cache-Control: max-age` may shorten it (down to
+        /// [`min_refresh_interval`](Self::min_refresh_interval)) but never lengthen it.
+        pub fn refresh_interval(interval: Duration) => refresh.refresh_interval = interval;
 
-    /// Floor under an interval shortened by `Cache-Control: max-age`. Default 60 s
-    /// ([`DEFAULT_MIN_REFRESH_INTERVAL`]). Zero is refused: `max-age=0` would have the keys
-    /// fetched back to back.
-    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
-        self.refresh.min_refresh_interval = interval;
-        self
-    }
+        /// Floor under an interval shortened by `Cache-Control: max-age`. Default 60 s
+        /// ([`DEFAULT_MIN_REFRESH_INTERVAL`]). Zero is refused: `max-age=0` would have the keys
+        /// fetched back to back.
+        pub fn min_refresh_interval(interval: Duration) => refresh.min_refresh_interval = interval;
 
-    /// Retry delays after failed fetches: `first`, doubled after each failure up to `max`.
-    /// Defaults 1 s and 60 s ([`DEFAULT_FIRST_RETRY`], [`DEFAULT_MAX_RETRY`]).
-    pub fn retry_backoff(mut self, first: Duration, max: Duration) -> Self {
-        self.refresh.first_retry = first;
-        self.refresh.max_retry = max;
-        self
-    }
+        /// Retry delays after failed fetches: `first`, doubled after each failure up to `max`.
+        /// Defaults 1 s and 60 s ([`DEFAULT_FIRST_RETRY`], [`DEFAULT_MAX_RETRY`]).
+        pub fn retry_backoff(first: Duration, max: Duration) =>
+            refresh.first_retry = first, refresh.max_retry = max;
 
-    /// How long keys are trusted without a successful fetch; after that, tokens fail with
-    /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (HTTP 503) until a fetch
-    /// succeeds. `None` trusts them forever. It must be longer than the
-    /// [`refresh_interval`](Self::refresh_interval) (building fails otherwise: the keys
-    /// would go stale between two refreshes). Default 24 hours ([`DEFAULT_MAX_STALENESS`]):
-    /// long enough to ride out any Cognito or network outage, short enough that keys removed
-    /// during one stop being trusted within a day, the longest a Cognito token lives.
-    pub fn max_staleness(mut self, staleness: Option<Duration>) -> Self {
-        self.refresh.max_staleness = staleness;
-        self
-    }
+        /// How long keys are trusted without a successful fetch; after that, tokens fail with
+        /// [`KeysUnavailable`](crate::ErrorKind::KeysUnavailable) (HTTP 503) until a fetch
+        /// succeeds. `None` trusts them forever. It must be longer than the
+        /// [`refresh_interval`](Self::refresh_interval) (building fails otherwise: the keys
+        /// would go stale between two refreshes). Default 24 hours ([`DEFAULT_MAX_STALENESS`]):
+        /// long enough to ride out any Cognito or network outage, short enough that keys removed
+        /// during one stop being trusted within a day, the longest a Cognito token lives.
+        pub fn max_staleness(staleness: Option<Duration>) => refresh.max_staleness = staleness;
 
-    /// After a fetch that an unknown `kid` caused, for this long an unknown `kid` fails at once
-    /// without a new fetch. Background refreshes and the first load do not start it, so a key
-    /// Cognito adds right after one is still found at once. Default 10 s
-    /// ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
-    /// most one fetch per 10 s, while a key Cognito just added is found within 10 s. Zero is
-    /// refused: it would remove that bound.
-    pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
-        self.refresh.unknown_kid_cooldown = cooldown;
-        self
-    }
+        /// After a fetch that an unknown `kid` caused, for this long an unknown `kid` fails at once
+        /// without a new fetch. Background refreshes and the first load do not start it, so a key
+        /// Cognito adds right after one is still found at once. Default 10 s
+        /// ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]): a flood of random key ids causes at
+        /// most one fetch per 10 s, while a key Cognito just added is found within 10 s. Zero is
+        /// refused: it would remove that bound.
+        pub fn unknown_kid_cooldown(cooldown: Duration) => refresh.unknown_kid_cooldown = cooldown;
 
-    /// Accepts `http://` JWKS URLs to hosts other than this machine. Without it, an `http://`
-    /// URL is accepted only for a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`), as
-    /// emulators and tests use; anywhere else, whoever is on the network path serves the keys.
-    pub fn allow_plain_http_jwks(mut self) -> Self {
-        self.plain_http = PlainHttp::Allowed;
-        self
-    }
+        /// Accepts `http://` JWKS URLs to hosts other than this machine. Without it, an `http://`
+        /// URL is accepted only for a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`), as
+        /// emulators and tests use; anywhere else, whoever is on the network path serves the keys.
+        pub fn allow_plain_http_jwks() => plain_http = true;
 
-    /// The most pools the verifier holds, those it is built with and those added at run time
-    /// ([`add_pool`](CognitoVerifier::add_pool), the [pool resolver](Self::pool_resolver))
-    /// together. Default 1,000 ([`DEFAULT_MAX_POOLS`], Cognito's default quota of pools per
-    /// account and region); each pool has a key store and a background refresh task. When it
-    /// is reached, the oldest pool the resolver added that no token has proven yet makes room
-    /// ([pools at run time](crate::verifier#pools-at-run-time)).
-    pub fn max_pools(mut self, max: usize) -> Self {
-        self.max_pools = max;
-        self
-    }
+        /// The most pools the verifier holds, those it is built with and those added at run time
+        /// ([`add_pool`](CognitoVerifier::add_pool), the [pool resolver](Self::pool_resolver))
+        /// together. Default 1,000 ([`DEFAULT_MAX_POOLS`], Cognito's default quota of pools per
+        /// account and region); each pool has a key store and a background refresh task. When it
+        /// is reached, the oldest pool the resolver added that no token has proven yet makes room
+        /// ([pools at run time](crate::verifier#pools-at-run-time)).
+        pub fn max_pools(max: usize) => max_pools = max;
 
-    /// Builds a verifier that trusts no pool yet: pools come at run time, from
-    /// [`add_pool`](CognitoVerifier::add_pool) or the [pool resolver](Self::pool_resolver).
-    /// Without it, building without a pool fails with [`ConfigError::NoUserPool`].
-    pub fn without_initial_pools(mut self) -> Self {
-        self.initial_pools = InitialPools::Optional;
-        self
-    }
+        /// Builds a verifier that trusts no pool yet: pools come at run time, from
+        /// [`add_pool`](CognitoVerifier::add_pool) or the [pool resolver](Self::pool_resolver).
+        /// Without it, building without a pool fails with [`ConfigError::NoUserPool`].
+        pub fn without_initial_pools() => without_initial_pools = true;
 
-    /// Asks `resolver` about issuers that no trusted pool accepts, and trusts the pool it
-    /// answers with, for good once a token of it verifies; see [`PoolResolver`] for the
-    /// contract and the bounds (rate limit, single flight, refusals remembered, unproven pools).
-    pub fn pool_resolver(mut self, resolver: impl PoolResolver) -> Self {
-        self.resolver = Some(Arc::new(resolver));
-        self
-    }
+        /// Asks `resolver` about issuers that no trusted pool accepts, and trusts the pool it
+        /// answers with, for good once a token of it verifies; see [`PoolResolver`] for the
+        /// contract and the bounds (rate limit, single flight, refusals remembered, unproven
+        /// pools).
+        pub fn pool_resolver(resolver: impl PoolResolver) => resolver = Some(Arc::new(resolver));
 
-    /// The pool resolver's rate: at most `calls` calls at once, refilled at `calls` per `per`.
-    /// Defaults 10 per second ([`DEFAULT_RESOLVER_CALLS`], [`DEFAULT_RESOLVER_WINDOW`]).
-    pub fn pool_resolver_rate(mut self, calls: u32, per: Duration) -> Self {
-        self.resolver_limits.calls = calls;
-        self.resolver_limits.per = per;
-        self
-    }
+        /// The pool resolver's rate: at most `calls` calls at once, refilled at `calls` per `per`.
+        /// Defaults 10 per second ([`DEFAULT_RESOLVER_CALLS`], [`DEFAULT_RESOLVER_WINDOW`]).
+        pub fn pool_resolver_rate(calls: u32, per: Duration) =>
+            resolver_limits.calls = calls, resolver_limits.per = per;
 
-    /// How long an issuer the pool resolver refused is refused without asking again. Default
-    /// 60 s ([`DEFAULT_REFUSED_ISSUER_TTL`]).
-    pub fn refused_issuer_ttl(mut self, ttl: Duration) -> Self {
-        self.resolver_limits.refused_ttl = ttl;
-        self
-    }
+        /// How long an issuer the pool resolver refused is refused without asking again. Default
+        /// 60 s ([`DEFAULT_REFUSED_ISSUER_TTL`]).
+        pub fn refused_issuer_ttl(ttl: Duration) => resolver_limits.refused_ttl = ttl;
 
-    /// Refuses the tokens `list` revokes, on every verification and every cache hit, with
-    /// [`Revoked`](crate::ErrorKind::Revoked) (HTTP 401); see
-    /// [`RevocationList`]. Building fails when the list's
-    /// [grace](RevocationList::grace) is shorter than the [`leeway`](Self::leeway).
-    pub fn revocation_list(mut self, list: RevocationList) -> Self {
-        self.revocation.list = Some(list);
-        self
+        /// Refuses the tokens `list` revokes, on every verification and every cache hit, with
+        /// [`Revoked`](crate::ErrorKind::Revoked) (HTTP 401); see
+        /// [`RevocationList`]. Building fails when the list's
+        /// [grace](RevocationList::grace) is shorter than the [`leeway`](Self::leeway).
+        pub fn revocation_list(list: RevocationList) => revocation.list = Some(list);
+
+        /// Asks Cognito's `GetUser` whether an access token was revoked, after the other
+        /// revocation checks; see [`GetUserCheck`]. Off by default.
+        pub fn get_user_check(check: GetUserCheck) => revocation.get_user = Some(check);
     }
 
     /// Refuses the tokens `check` says are revoked, on every verification and every cache
@@ -275,13 +233,6 @@ impl CognitoVerifierBuilder {
     /// May be called several times.
     pub fn revocation_check(mut self, check: impl RevocationCheck) -> Self {
         self.revocation.checks.push(Arc::new(check));
-        self
-    }
-
-    /// Asks Cognito's `GetUser` whether an access token was revoked, after the other
-    /// revocation checks; see [`GetUserCheck`]. Off by default.
-    pub fn get_user_check(mut self, check: GetUserCheck) -> Self {
-        self.revocation.get_user = Some(check);
         self
     }
 
@@ -326,59 +277,51 @@ impl CognitoVerifierBuilder {
     }
 
     fn assemble(self) -> Result<CognitoVerifier, ConfigError> {
-        if self.pools.is_empty() && self.initial_pools == InitialPools::Required {
+        if self.pools.is_empty() && !self.without_initial_pools {
             return Err(ConfigError::NoUserPool);
         }
         let Some(accepted_use) = self.accepted_use else {
             return Err(ConfigError::TokenUseNotSet);
         };
         self.limits.check()?;
-        if let Some(staleness) = self.refresh.max_staleness
-            && staleness <= self.refresh.refresh_interval
-        {
-            return Err(ConfigError::InvalidSetting(
+        let refresh = &self.refresh;
+        // The two floors of fetching (`min_refresh_interval`, `unknown_kid_cooldown`): at zero,
+        // `max-age=0` or a flood of unknown `kid`s would have keys fetched back to back.
+        let invalid = [
+            (
+                refresh
+                    .max_staleness
+                    .is_some_and(|s| s <= refresh.refresh_interval),
                 "max_staleness must be longer than refresh_interval, or keys go stale between refreshes",
-            ));
-        }
-        if self.refresh.first_retry > self.refresh.max_retry {
-            return Err(ConfigError::InvalidSetting(
+            ),
+            (
+                refresh.first_retry > refresh.max_retry,
                 "the first retry delay must not exceed the longest",
-            ));
-        }
-        if self.refresh.refresh_interval.is_zero() || self.refresh.first_retry.is_zero() {
-            return Err(ConfigError::InvalidSetting(
+            ),
+            (
+                refresh.refresh_interval.is_zero() || refresh.first_retry.is_zero(),
                 "refresh_interval and retry delays must be above zero",
-            ));
-        }
-        // The two floors of fetching: at zero, `max-age=0` or a flood of unknown `kid`s would
-        // have keys fetched back to back.
-        if self.refresh.min_refresh_interval.is_zero() {
-            return Err(ConfigError::InvalidSetting(
+            ),
+            (
+                refresh.min_refresh_interval.is_zero(),
                 "min_refresh_interval must be above zero",
-            ));
-        }
-        if self.refresh.unknown_kid_cooldown.is_zero() {
-            return Err(ConfigError::InvalidSetting(
+            ),
+            (
+                refresh.unknown_kid_cooldown.is_zero(),
                 "unknown_kid_cooldown must be above zero",
-            ));
-        }
-        if self
-            .revocation
-            .list
-            .as_ref()
-            .is_some_and(|list| list.max_entries() == 0)
-        {
-            return Err(ConfigError::InvalidSetting(
+            ),
+            (
+                (self.revocation.list.as_ref()).is_some_and(|list| list.max_entries() == 0),
                 "the revocation list must hold at least 1 entry (RevocationList::new(0) would refuse every revocation)",
-            ));
-        }
-        if self.max_pools == 0 {
-            return Err(ConfigError::InvalidSetting("max_pools must be above zero"));
-        }
-        if self.resolver_limits.calls == 0 || self.resolver_limits.per.is_zero() {
-            return Err(ConfigError::InvalidSetting(
+            ),
+            (self.max_pools == 0, "max_pools must be above zero"),
+            (
+                self.resolver_limits.calls == 0 || self.resolver_limits.per.is_zero(),
                 "the pool resolver's rate must be above zero",
-            ));
+            ),
+        ];
+        if let Some((_, message)) = invalid.into_iter().find(|(bad, _)| *bad) {
+            return Err(ConfigError::InvalidSetting(message));
         }
         let revocation = self
             .revocation
@@ -403,10 +346,13 @@ impl CognitoVerifierBuilder {
             plain_http: self.plain_http,
             client: Arc::default(),
         };
-        let mut pools = Vec::with_capacity(self.pools.len());
-        for pool in &self.pools {
-            pools.push(Arc::new(pool_settings.trusted_pool(pool, cache.as_ref())?));
-        }
+        let pools = (self.pools.iter())
+            .map(|pool| {
+                pool_settings
+                    .trusted_pool(pool, cache.as_ref(), true)
+                    .map(Arc::new)
+            })
+            .collect::<Result<_, _>>()?;
         let table = PoolTable::new(pools, self.max_pools)?;
         let resolution = self
             .resolver

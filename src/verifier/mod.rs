@@ -114,7 +114,7 @@ mod trusted_pool;
 mod user_pool;
 mod verification;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
@@ -132,6 +132,7 @@ use crate::{
     claims::{AccessClaims, IdClaims, TokenClaims},
     error::Error,
     jwks::KeyStoreStatus,
+    lock::lock,
     metrics::VerifierMetrics,
     revocation::RevocationStep,
     token_cache::TokenCache,
@@ -143,7 +144,7 @@ use pool_resolver::IssuerResolution;
 use pool_table::PoolTable;
 use trusted_pool::PoolSettings;
 pub(crate) use verification::{FirstPass, Later};
-use verification::{access_claims, deserialize_claims, id_claims, token_claims};
+use verification::{deserialize_claims, shared_claims, token_claims};
 
 /// Verifies Cognito user-pool tokens. Cheap to clone: clones share one key store per pool.
 ///
@@ -201,15 +202,6 @@ struct Inner {
     metrics: VerifierMetrics,
 }
 
-impl Inner {
-    fn lock_pool_writes(&self) -> MutexGuard<'_, ()> {
-        // Guards no data of its own: a poisoned lock is still usable.
-        self.pool_writes
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-}
-
 impl CognitoVerifier {
     /// A builder with every default; see [`CognitoVerifierBuilder`].
     pub fn builder() -> CognitoVerifierBuilder {
@@ -236,7 +228,7 @@ impl CognitoVerifier {
     /// As [`verify`](Self::verify); an access token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_id(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
-        self.verify_with(token, &only(TokenUse::Id), &id_claims)
+        self.verify_with(token, &only(TokenUse::Id), &shared_claims)
             .await
     }
 
@@ -247,7 +239,7 @@ impl CognitoVerifier {
     /// As [`verify`](Self::verify); an ID token fails with
     /// [`InvalidTokenUse`](crate::ErrorKind::InvalidTokenUse).
     pub async fn verify_access(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        self.verify_with(token, &only(TokenUse::Access), &access_claims)
+        self.verify_with(token, &only(TokenUse::Access), &shared_claims)
             .await
     }
 
@@ -284,7 +276,7 @@ impl CognitoVerifier {
     ///
     /// As [`verify_sync`](Self::verify_sync).
     pub fn verify_id_sync(&self, token: &str) -> Result<Arc<IdClaims>, Error> {
-        self.verify_now(token, &only(TokenUse::Id), &id_claims)
+        self.verify_now(token, &only(TokenUse::Id), &shared_claims)
     }
 
     /// [`verify_access`](Self::verify_access) with the keys already loaded, never touching the
@@ -294,7 +286,7 @@ impl CognitoVerifier {
     ///
     /// As [`verify_sync`](Self::verify_sync).
     pub fn verify_access_sync(&self, token: &str) -> Result<Arc<AccessClaims>, Error> {
-        self.verify_now(token, &only(TokenUse::Access), &access_claims)
+        self.verify_now(token, &only(TokenUse::Access), &shared_claims)
     }
 
     /// [`verify_as`](Self::verify_as) with the keys already loaded, never touching the
@@ -320,9 +312,7 @@ impl CognitoVerifier {
     pub async fn refresh(&self) -> Result<(), Error> {
         let table = self.inner.pools.load_full();
         for pool in table.pools() {
-            if let Err(error) = pool.store.refresh().await {
-                return Err(pool.store.unavailable(error));
-            }
+            (pool.store.refresh().await).map_err(|error| pool.store.unavailable(error))?;
         }
         Ok(())
     }

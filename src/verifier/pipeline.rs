@@ -26,12 +26,6 @@ pub(crate) struct ClaimPolicy {
     pub(crate) leeway_secs: i64,
 }
 
-/// What the claim checks found: the token's use, known to be present and valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CheckedClaims {
-    pub(crate) token_use: TokenUse,
-}
-
 /// What step 4 found for a token's `iss`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PoolOf<'a> {
@@ -52,13 +46,13 @@ pub(crate) fn pool_of_issuer<'a>(
 }
 
 /// Steps 7 to 10, in order, for a token of a pool whose app clients are `clients`, at `now`
-/// (seconds since the epoch).
+/// (seconds since the epoch); the token's use, known to be present and valid, when they pass.
 pub(crate) fn check_claims(
     claims: &StandardClaims<'_>,
     clients: &AppClients,
     policy: &ClaimPolicy,
     now: i64,
-) -> Result<CheckedClaims, Error> {
+) -> Result<TokenUse, Error> {
     let token_use = claims
         .token_use
         .ok_or_else(|| Error::missing_claim("token_use"))?;
@@ -88,7 +82,7 @@ pub(crate) fn check_claims(
     {
         return Err(Error::new(kind));
     }
-    Ok(CheckedClaims { token_use })
+    Ok(token_use)
 }
 
 /// The clock a verification reads, once: the key store's staleness check takes the time, the
@@ -166,7 +160,7 @@ mod tests {
         Failure,
     );
 
-    fn outcome(result: Result<CheckedClaims, Error>) -> Failure {
+    fn outcome(result: Result<TokenUse, Error>) -> Failure {
         result
             .err()
             .map(|error| (error.kind(), error.missing_claim_name()))
@@ -225,12 +219,7 @@ mod tests {
     #[test]
     fn passed_claims_carry_their_use() {
         let checked = check_claims(&access_token(), &web(), &policy(AcceptedUse::Both), NOW);
-        assert_eq!(
-            checked.unwrap(),
-            CheckedClaims {
-                token_use: TokenUse::Access,
-            }
-        );
+        assert_eq!(checked.unwrap(), TokenUse::Access);
     }
 
     #[test]

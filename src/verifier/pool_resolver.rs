@@ -56,7 +56,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{removal_log::RemovalLog, user_pool::UserPool};
+use super::{lock, removal_log::RemovalLog, user_pool::UserPool};
 use crate::{
     budget::{Budget, Refill, now_ms},
     single_flight::{Flight, SingleFlight, Waiting},
@@ -243,11 +243,6 @@ fn remember_refusal(refused: &mut HashMap<u64, Instant>, key: u64, limits: Resol
         }
     }
     refused.insert(key, now);
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Plain maps updated in one step: a poisoned lock is still usable.
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 #[cfg(test)]

@@ -68,24 +68,12 @@ impl PoolTable {
         Ok((Self::indexed(pools), evicted))
     }
 
-    /// This table without the pool `id`; `None` when it holds no such pool.
-    pub(super) fn without(&self, id: &str) -> Option<Self> {
-        let index = self.pools.iter().position(|p| &*p.id == id)?;
-        Some(self.without_index(index))
-    }
-
-    /// This table without the pool of `serial` if no token has proven it; `None` when it holds
-    /// no such pool.
-    pub(super) fn without_unproven(&self, serial: u64) -> Option<Self> {
-        let index = (self.pools.iter()).position(|p| p.serial == serial && !p.is_proven())?;
-        Some(self.without_index(index))
-    }
-
-    fn without_index(&self, index: usize) -> Self {
+    /// This table without the first pool `which` picks; `None` when it picks none.
+    pub(super) fn without(&self, which: impl FnMut(&Arc<TrustedPool>) -> bool) -> Option<Self> {
         let mut pools = self.pools.clone();
-        pools.remove(index);
+        pools.remove(self.pools.iter().position(which)?);
         // Fewer pools than a checked table: still checked.
-        Self::indexed(pools)
+        Some(Self::indexed(pools))
     }
 
     /// The index of the pool that accepts `issuer`.

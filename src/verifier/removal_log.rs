@@ -9,8 +9,10 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex},
 };
+
+use super::lock;
 
 /// The log, shared with the resolutions in flight.
 #[derive(Debug, Default)]
@@ -83,11 +85,6 @@ impl Drop for ResolutionInFlight {
             None => log.removed.clear(),
         }
     }
-}
-
-fn lock(log: &Mutex<Log>) -> MutexGuard<'_, Log> {
-    // Maps updated in one step each: a poisoned lock is still usable.
-    log.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 #[cfg(test)]

@@ -180,12 +180,13 @@ impl TokenRequirements {
     pub(crate) fn check(&self, token: &VerifiedToken) -> Result<(), Error> {
         self.check_token_use(token.token_use())?;
         let holds = |(pool, any): &(Option<String>, Vec<String>)| {
-            pool.as_deref().is_none_or(|pool| pool == token.pool_id()) && token.has_any_group(any)
+            pool.as_deref().is_none_or(|pool| pool == token.pool_id())
+                && any.iter().any(|group| token.in_group(group))
         };
         if !self.groups.iter().all(holds) {
             return Err(Error::new(ErrorKind::MissingGroup));
         }
-        if !self.scopes.iter().all(|any| token.has_any_scope(any)) {
+        if !(self.scopes.iter()).all(|any| any.iter().any(|scope| token.has_scope(scope))) {
             return Err(Error::new(ErrorKind::MissingScope));
         }
         self.check_custom(token.payload())

@@ -12,14 +12,12 @@
 //! full, the oldest unproven pool makes room for a new one, and an unproven pool goes on its
 //! own after [`UNPROVEN_POOL_TTL`]. Pools the application gives are proven from the start.
 
-use std::{
-    sync::{Arc, MutexGuard},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use super::{
     CognitoVerifier,
     config_error::ConfigError,
+    lock,
     pool_resolver::{Admission, Resolved},
     removal_log::ResolutionInFlight,
     trusted_pool::TrustedPool,
@@ -73,13 +71,7 @@ impl CognitoVerifier {
     /// # }
     /// ```
     pub async fn add_pool(&self, pool: impl Into<UserPool>) -> Result<(), ConfigError> {
-        let inner = &*self.inner;
-        let trusted = inner
-            .pool_settings
-            .trusted_pool(&pool.into(), inner.cache.as_ref())?;
-        let trusted = Arc::new(trusted);
-        self.load_new_pool(&trusted).await?;
-        self.put_in_table(trusted, inner.lock_pool_writes())
+        self.add_trusted_pool(&pool.into(), None).await.map(drop)
     }
 
     /// Stops trusting the pool `id`: its tokens fail with
@@ -93,13 +85,13 @@ impl CognitoVerifier {
     pub fn remove_pool(&self, id: &str) -> bool {
         let inner = &*self.inner;
         {
-            let _writing = inner.lock_pool_writes();
+            let _writing = lock(&inner.pool_writes);
             if let Some(resolution) = &inner.resolution {
                 // Whether the table holds it or not: a resolution in flight may be about to
                 // add it.
                 resolution.removals.pool_removed(id);
             }
-            let Some(table) = inner.pools.load().without(id) else {
+            let Some(table) = inner.pools.load().without(|p| &*p.id == id) else {
                 return false;
             };
             inner.pools.store(Arc::new(table));
@@ -180,7 +172,7 @@ impl CognitoVerifier {
             ));
             return Resolved::Refused;
         }
-        match self.add_resolved_pool(&pool, in_flight).await {
+        match self.add_trusted_pool(&pool, Some(in_flight)).await {
             Ok(true) => Resolved::Added,
             Ok(false) => {
                 tracing::info!(pool = %pool.id(), "pool from the resolver not added: removed while it was resolved");
@@ -205,52 +197,27 @@ impl CognitoVerifier {
         }
     }
 
-    /// Adds the pool the resolver answered with, unproven; `Ok(false)` when a removal of it
-    /// came after `in_flight` started.
-    async fn add_resolved_pool(
+    /// Loads the keys of `pool` and puts it in the table; the oldest unproven pool makes room
+    /// when the table is full. A pool the resolver answered with (`in_flight`) goes in unproven;
+    /// `Ok(false)` when a removal of it came after `in_flight` started.
+    async fn add_trusted_pool(
         &self,
         pool: &UserPool,
-        in_flight: &ResolutionInFlight,
+        in_flight: Option<&ResolutionInFlight>,
     ) -> Result<bool, ConfigError> {
         let inner = &*self.inner;
-        let trusted = inner
-            .pool_settings
-            .trusted_pool(pool, inner.cache.as_ref())?
-            .unproven();
+        let proven = in_flight.is_none();
+        let trusted = (inner.pool_settings).trusted_pool(pool, inner.cache.as_ref(), proven)?;
         let trusted = Arc::new(trusted);
-        self.load_new_pool(&trusted).await?;
-        let writing = inner.lock_pool_writes();
-        if in_flight.removed_since(&trusted.id) {
-            return Ok(false);
-        }
-        self.put_in_table(trusted, writing)?;
-        Ok(true)
-    }
-
-    /// What must hold before `trusted` goes in: the table would take it, and its keys load.
-    async fn load_new_pool(&self, trusted: &Arc<TrustedPool>) -> Result<(), ConfigError> {
-        let inner = &*self.inner;
         // Refused before any fetch when the table refuses it now; checked again when it goes
         // in, as another pool may have been added meanwhile.
-        inner
-            .pools
-            .load()
-            .with(Arc::clone(trusted), inner.max_pools)?;
-        trusted.load_keys(inner.pool_settings.fetch_timeout).await
-    }
-
-    /// Puts `trusted`, its keys loaded, in the table, while `writing` holds the pool-writes
-    /// lock; the oldest unproven pool makes room when the table is full.
-    fn put_in_table(
-        &self,
-        trusted: Arc<TrustedPool>,
-        writing: MutexGuard<'_, ()>,
-    ) -> Result<(), ConfigError> {
-        let inner = &*self.inner;
-        let (table, evicted) = inner
-            .pools
-            .load()
-            .with(Arc::clone(&trusted), inner.max_pools)?;
+        (inner.pools.load()).with(Arc::clone(&trusted), inner.max_pools)?;
+        trusted.load_keys(inner.pool_settings.fetch_timeout).await?;
+        let writing = lock(&inner.pool_writes);
+        if in_flight.is_some_and(|in_flight| in_flight.removed_since(&trusted.id)) {
+            return Ok(false);
+        }
+        let (table, evicted) = (inner.pools.load()).with(Arc::clone(&trusted), inner.max_pools)?;
         inner.pools.store(Arc::new(table));
         drop(writing);
         trusted.store.start_background(trusted.store.next_refresh());
@@ -262,7 +229,7 @@ impl CognitoVerifier {
         if !trusted.is_proven() {
             self.expire_unless_proven(&trusted);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Drops `pool` after [`UNPROVEN_POOL_TTL`] unless a token of it verified by then.
@@ -281,8 +248,10 @@ impl CognitoVerifier {
     fn drop_if_unproven(&self, pool: &TrustedPool) {
         let inner = &*self.inner;
         {
-            let _writing = inner.lock_pool_writes();
-            let Some(table) = inner.pools.load().without_unproven(pool.serial) else {
+            let _writing = lock(&inner.pool_writes);
+            let Some(table) =
+                (inner.pools.load()).without(|p| p.serial == pool.serial && !p.is_proven())
+            else {
                 return;
             };
             inner.pools.store(Arc::new(table));

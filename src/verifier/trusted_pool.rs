@@ -11,6 +11,7 @@ use std::{
 
 use super::{
     config_error::ConfigError,
+    lock,
     user_pool::{AppClients, KeySource, UserPool},
 };
 use crate::{
@@ -42,13 +43,6 @@ pub(super) struct TrustedPool {
     proven: AtomicBool,
 }
 
-/// Whether a JWKS URL may be `http://` to a host that is not this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PlainHttp {
-    LoopbackOnly,
-    Allowed,
-}
-
 /// The verifier's settings that a pool is built with, kept for pools added at run time.
 #[derive(Debug, Clone)]
 pub(super) struct PoolSettings {
@@ -58,18 +52,21 @@ pub(super) struct PoolSettings {
     pub(super) max_jwks_bytes: usize,
     pub(super) refresh: RefreshSettings,
     pub(super) proxy: Option<String>,
-    pub(super) plain_http: PlainHttp,
+    /// Whether a JWKS URL may be `http://` to a host that is not this machine.
+    pub(super) plain_http: bool,
     /// The one HTTP client of every pool's fetchers, built on first need.
     pub(super) client: Arc<Mutex<Option<reqwest::Client>>>,
 }
 
 impl PoolSettings {
     /// Checks `pool` and builds its key store (no fetch yet). Checks against the other pools
-    /// are the [pool table's](super::pool_table::PoolTable).
+    /// are the [pool table's](super::pool_table::PoolTable). A pool not `proven` (one the
+    /// resolver answered with) is proven once a token of it passes the signature check.
     pub(super) fn trusted_pool(
         &self,
         pool: &UserPool,
         cache: Option<&Arc<TokenCache<VerifiedToken>>>,
+        proven: bool,
     ) -> Result<TrustedPool, ConfigError> {
         if !pool.id_is_valid() {
             return Err(ConfigError::InvalidUserPoolId(pool.id.clone()));
@@ -136,7 +133,7 @@ impl PoolSettings {
             issuers: pool.issuers(),
             clients,
             store,
-            proven: AtomicBool::new(true),
+            proven: AtomicBool::new(proven),
         })
     }
 
@@ -150,10 +147,7 @@ impl PoolSettings {
                 url: redacted_url(&url),
             });
         };
-        if parsed.scheme() == "http"
-            && self.plain_http == PlainHttp::LoopbackOnly
-            && !is_loopback(&parsed)
-        {
+        if parsed.scheme() == "http" && !self.plain_http && !is_loopback(&parsed) {
             return Err(ConfigError::PlainHttpJwksUrl {
                 pool: pool.to_owned(),
                 url: redacted_url(&url),
@@ -168,27 +162,17 @@ impl PoolSettings {
     }
 
     fn client(&self) -> Result<reqwest::Client, ConfigError> {
-        let mut client = self
-            .client
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut client = lock(&self.client);
         if let Some(client) = &*client {
             return Ok(client.clone());
         }
         let built = key_client(self.fetch_timeout, self.proxy.as_deref())
             .map_err(ConfigError::HttpClient)?;
-        *client = Some(built.clone());
-        Ok(built)
+        Ok(client.insert(built).clone())
     }
 }
 
 impl TrustedPool {
-    /// This pool, not proven until a token of it passes the signature check.
-    pub(super) fn unproven(mut self) -> Self {
-        *self.proven.get_mut() = false;
-        self
-    }
-
     pub(super) fn is_proven(&self) -> bool {
         self.proven.load(Ordering::Relaxed)
     }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::limits::setters;
+
 /// A Cognito user pool the verifier trusts.
 ///
 /// The region is read from the id (`eu-west-1_AbC123456` is in `eu-west-1`). Tokens are
@@ -80,10 +82,9 @@ macro_rules! client_setters {
             client_ids.into_iter().fold(self, Self::client_id)
         }
 
-        #[doc = concat!("Accepts tokens issued to any app client, in ", $of, ". An explicit choice: without it and without a client id, building fails.")]
-        pub fn any_client(mut self) -> Self {
-            self.clients = Some(AppClients::Any);
-            self
+        $crate::limits::setters! {
+            #[doc = concat!("Accepts tokens issued to any app client, in ", $of, ". An explicit choice: without it and without a client id, building fails.")]
+            pub fn any_client() => clients = Some(AppClients::Any);
         }
     };
 }
@@ -117,24 +118,23 @@ impl UserPool {
         }
     }
 
-    /// Overrides the region read from the pool id.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
     client_setters!("this pool");
 
-    /// Fetches the keys from this URL instead of Cognito's, for local emulators that serve
-    /// them at `http://host:port/{pool}/.well-known/jwks.json` while their tokens keep the AWS
-    /// issuer.
-    ///
-    /// `{region}` in the URL stands for each of the pool's regions (its own, then its
-    /// [replica regions](Self::replica_regions)): one location per region, tried in that
-    /// order.
-    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
-        self.keys = KeySource::Url(url.into());
-        self
+    setters! {
+        /// Overrides the region read from the pool id.
+        pub fn region(region: impl Into<String>) => region = Some(region.into());
+
+        /// Fetches the keys from this URL instead of Cognito's, for local emulators that serve
+        /// them at `http://host:port/{pool}/.well-known/jwks.json` while their tokens keep the AWS
+        /// issuer.
+        ///
+        /// `{region}` in the URL stands for each of the pool's regions (its own, then its
+        /// [replica regions](Self::replica_regions)): one location per region, tried in that
+        /// order.
+        pub fn jwks_url(url: impl Into<String>) => keys = KeySource::Url(url.into());
+
+        /// Uses this JWKS document and never fetches: for air-gapped hosts and tests.
+        pub fn jwks_json(json: impl Into<String>) => keys = KeySource::Json(json.into());
     }
 
     /// Fetches the keys from these URLs, which serve one key set: the first that answers
@@ -168,12 +168,6 @@ impl UserPool {
     {
         self.replica_regions
             .extend(regions.into_iter().map(Into::into));
-        self
-    }
-
-    /// Uses this JWKS document and never fetches: for air-gapped hosts and tests.
-    pub fn jwks_json(mut self, json: impl Into<String>) -> Self {
-        self.keys = KeySource::Json(json.into());
         self
     }
 
@@ -288,14 +282,9 @@ fn region_is_valid(region: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-impl From<&str> for UserPool {
-    fn from(id: &str) -> Self {
-        Self::new(id)
-    }
-}
-
-impl From<String> for UserPool {
-    fn from(id: String) -> Self {
+/// A pool by its id alone, as [`UserPool::new`] makes it.
+impl<S: Into<String>> From<S> for UserPool {
+    fn from(id: S) -> Self {
         Self::new(id)
     }
 }

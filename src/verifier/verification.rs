@@ -13,7 +13,7 @@ use super::{
     trusted_pool::TrustedPool,
 };
 use crate::{
-    claims::{AccessClaims, IdClaims, TokenClaims, TokenPayload},
+    claims::{TokenClaims, TokenPayload},
     compact_token::{CompactToken, Header, Padding},
     error::{Error, ErrorKind},
     jwks::{KeyLookup, RefetchOutcome, VerifyingKey},
@@ -42,6 +42,12 @@ impl<T> From<Result<T, Error>> for Attempt<T> {
     }
 }
 
+impl<T> From<Error> for Attempt<T> {
+    fn from(error: Error) -> Self {
+        Self::Done(Err(error))
+    }
+}
+
 /// Step 13: what a verification hands back, made from the verified token (the token itself,
 /// its claims as the crate's types, or as the caller's).
 pub(super) trait Finish<T>: Fn(&VerifiedToken) -> Result<T, Error> {}
@@ -60,22 +66,6 @@ pub struct Later(Attempt<VerifiedToken>);
 impl std::fmt::Debug for Later {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Later").finish_non_exhaustive()
-    }
-}
-
-/// Why the standard checks stopped.
-enum Stop {
-    Failed(Error),
-    UnknownKid {
-        pool: Arc<TrustedPool>,
-        kid: Box<str>,
-    },
-    UnknownIssuer(Box<str>),
-}
-
-impl From<Error> for Stop {
-    fn from(error: Error) -> Self {
-        Self::Failed(error)
     }
 }
 
@@ -162,11 +152,8 @@ impl CognitoVerifier {
             Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
             Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
             Attempt::AskCognito(verified) => {
-                let policy = self
-                    .inner
-                    .revocation
-                    .as_ref()
-                    .map_or(Ok(()), |revocation| revocation.without_cognito(&verified));
+                let revocation = self.inner.revocation.as_ref();
+                let policy = revocation.map_or(Ok(()), |r| r.without_cognito(&verified));
                 self.after_revocation(policy, &verified, requirements, finish)
             }
         }
@@ -229,9 +216,8 @@ impl CognitoVerifier {
     ) -> Attempt<T> {
         let verified = match self.standard_checks(token, now) {
             Ok(verified) => verified,
-            Err(Stop::Failed(error)) => return self.refused(error),
-            Err(Stop::UnknownKid { pool, kid }) => return Attempt::UnknownKid { pool, kid },
-            Err(Stop::UnknownIssuer(issuer)) => return Attempt::UnknownIssuer(issuer),
+            Err(Attempt::Done(Err(error))) => return self.refused(error),
+            Err(stop) => return stop,
         };
         if let Some(revocation) = &self.inner.revocation {
             match revocation.check(token, &verified, now.unix) {
@@ -295,8 +281,9 @@ impl CognitoVerifier {
     }
 
     /// Everything but the rules: from the token cache when it holds the token and every check
-    /// still holds, else in full (and then cached).
-    fn standard_checks(&self, token: &str, now: Now) -> Result<VerifiedToken, Stop> {
+    /// still holds, else in full (and then cached). Stops with a failure, not yet counted, or
+    /// where the network may help.
+    fn standard_checks<T>(&self, token: &str, now: Now) -> Result<VerifiedToken, Attempt<T>> {
         let Some(cache) = &self.inner.cache else {
             return self.verify_in_full(token, now);
         };
@@ -314,7 +301,7 @@ impl CognitoVerifier {
                     if !error.is_unavailable() {
                         cache.remove(token);
                     }
-                    return Err(Stop::Failed(error));
+                    return Err(error.into());
                 }
             }
         }
@@ -340,9 +327,8 @@ impl CognitoVerifier {
         if pool.serial != hit.pool_serial() {
             return Ok(Cached::Superseded);
         }
-        match usable_key(pool, hit.kid(), now, |key| hit.verified_by(key))? {
-            Some(true) => {}
-            Some(false) | None => return Ok(Cached::Superseded),
+        if usable_key(pool, hit.kid(), now, |key| hit.verified_by(key))? != Some(true) {
+            return Ok(Cached::Superseded);
         }
         check_claims(&claims, &pool.clients, &self.inner.policy, now.unix)
             .map_err(verified_claims)?;
@@ -350,7 +336,7 @@ impl CognitoVerifier {
     }
 
     /// Steps 1 to 10 of the pipeline.
-    fn verify_in_full(&self, token: &str, now: Now) -> Result<VerifiedToken, Stop> {
+    fn verify_in_full<T>(&self, token: &str, now: Now) -> Result<VerifiedToken, Attempt<T>> {
         let inner = &*self.inner;
         let parts = CompactToken::split(token, inner.max_token_bytes, Padding::Unpadded)?;
         let header_json = parts.header_json()?;
@@ -363,29 +349,26 @@ impl CognitoVerifier {
         let pool = match pool_of_issuer(&claims, |iss| table.position(iss))? {
             PoolOf::Found(index) => table.get(index),
             PoolOf::Unknown(issuer) if inner.resolution.is_some() => {
-                return Err(Stop::UnknownIssuer(issuer.into()));
+                return Err(Attempt::UnknownIssuer(issuer.into()));
             }
-            PoolOf::Unknown(_) => return Err(Stop::Failed(Error::new(ErrorKind::InvalidIssuer))),
+            PoolOf::Unknown(_) => return Err(Error::new(ErrorKind::InvalidIssuer).into()),
         };
-        let signed = usable_key(pool, header.kid(), now, |key| {
+        let Header { algorithm, kid } = header;
+        let signed = usable_key(pool, &kid, now, |key| {
             parts
-                .verify_signature(header.algorithm(), |message, signature| {
-                    key.verify(header.algorithm(), message, signature).is_ok()
+                .verify_signature(algorithm, |message, signature| {
+                    key.verify(algorithm, message, signature).is_ok()
                 })
                 .map(|()| Arc::clone(key))
         })?;
-        let key = match signed {
-            Some(verified) => verified?,
-            None => {
-                return Err(Stop::UnknownKid {
-                    pool: Arc::clone(pool),
-                    kid: header.kid().into(),
-                });
-            }
+        let Some(signed) = signed else {
+            let (pool, kid) = (Arc::clone(pool), kid.into());
+            return Err(Attempt::UnknownKid { pool, kid });
         };
+        let key = signed?;
         // A pool the resolver added stays for good only once one of its keys signed a token.
         pool.mark_proven();
-        let checked = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
+        let token_use = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
             .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
@@ -393,7 +376,7 @@ impl CognitoVerifier {
             pool_id: Arc::clone(&pool.id),
             key,
         };
-        let claims = FittedClaims::new(payload, checked.token_use);
+        let claims = FittedClaims::new(payload, token_use);
         Ok(VerifiedToken::new(provenance, claims, json))
     }
 }
@@ -438,22 +421,13 @@ pub(super) fn token_claims(verified: &VerifiedToken) -> Result<TokenClaims, Erro
         .map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
-/// Step 13 for [`IdClaims`]: the claims read at verification, shared.
+/// Step 13 for [`IdClaims`] and [`AccessClaims`]: the claims read at verification, shared.
 #[inline]
-pub(super) fn id_claims(verified: &VerifiedToken) -> Result<Arc<IdClaims>, Error> {
-    match verified.typed() {
-        Ok(TokenClaims::Id(claims)) => Ok(Arc::clone(claims)),
-        _ => Err(Error::new(ErrorKind::InvalidClaims)),
-    }
-}
-
-/// Step 13 for [`AccessClaims`]: the claims read at verification, shared.
-#[inline]
-pub(super) fn access_claims(verified: &VerifiedToken) -> Result<Arc<AccessClaims>, Error> {
-    match verified.typed() {
-        Ok(TokenClaims::Access(claims)) => Ok(Arc::clone(claims)),
-        _ => Err(Error::new(ErrorKind::InvalidClaims)),
-    }
+pub(super) fn shared_claims<C>(verified: &VerifiedToken) -> Result<Arc<C>, Error>
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    (verified.claims_as()).map_err(|_| Error::new(ErrorKind::InvalidClaims))
 }
 
 #[cfg(test)]
@@ -465,11 +439,12 @@ mod tests {
     use crate::{claims::TokenClaims, test_util::TestIssuer};
 
     fn standard(verifier: &CognitoVerifier, token: &str, now: Now) -> Result<VerifiedToken, Error> {
-        match verifier.standard_checks(token, now) {
+        match verifier.standard_checks::<()>(token, now) {
             Ok(verified) => Ok(verified),
-            Err(Stop::Failed(error)) => Err(error),
-            Err(Stop::UnknownKid { .. }) => Err(Error::new(ErrorKind::UnknownKeyId)),
-            Err(Stop::UnknownIssuer(_)) => Err(Error::new(ErrorKind::InvalidIssuer)),
+            Err(Attempt::Done(result)) => Err(result.unwrap_err()),
+            Err(Attempt::UnknownKid { .. }) => Err(Error::new(ErrorKind::UnknownKeyId)),
+            Err(Attempt::UnknownIssuer(_)) => Err(Error::new(ErrorKind::InvalidIssuer)),
+            Err(Attempt::AskCognito(_)) => unreachable!("no revocation check in these tests"),
         }
     }
 
