@@ -147,6 +147,8 @@ async fn revocations_reach_every_instance_and_a_late_one_catches_up() {
     });
     assert!(within_a_second.await, "{:?}", two.redis_status());
     assert!(two.redis_status().unwrap().entries_applied >= 2);
+    let status = verifier_two.status().revocation_redis.expect("shared");
+    assert!(status.connected && status.connections == 1, "{status:?}");
     assert_eq!(one.redis_status().unwrap().entries_published, 2);
 
     // An instance started later refuses them from its first verification.

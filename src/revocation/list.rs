@@ -253,7 +253,7 @@ impl RevocationList {
         let grace = self.inner.grace_secs;
         let mut entries = Vec::with_capacity(self.len());
         for shard in self.inner.shards.iter() {
-            let shard = shard.read().unwrap_or_else(|p| p.into_inner());
+            let shard = read(shard);
             for (until, what, id) in shard.by_expiry.range((now, What::Jti, Arc::from(""))..) {
                 let time = match what {
                     What::User => shard.entries[*what as usize][id].issued_up_to,

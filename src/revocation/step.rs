@@ -80,6 +80,14 @@ pub(crate) struct RevocationStep {
     get_user: Option<Arc<GetUserClient>>,
 }
 
+impl RevocationStep {
+    /// The list's sharing through Redis, when it is shared.
+    #[cfg(feature = "redis")]
+    pub(crate) fn redis_status(&self) -> Option<super::RedisSyncStatus> {
+        self.settings.list.as_ref()?.redis_status()
+    }
+}
+
 /// The scope `GetUser` requires of the access token it is called with.
 const GET_USER_SCOPE: &str = "aws.cognito.signin.user.admin";
 

@@ -326,6 +326,12 @@ impl CognitoVerifier {
             pools,
             cached_tokens: self.inner.cache.as_ref().map_or(0, |c| c.len()),
             cached_token_bytes: self.inner.cache.as_ref().map_or(0, |c| c.weight()),
+            #[cfg(feature = "redis")]
+            revocation_redis: self
+                .inner
+                .revocation
+                .as_ref()
+                .and_then(|r| r.redis_status()),
         }
     }
 

@@ -32,4 +32,7 @@ pub struct VerifierStatus {
     /// The verified-token cache's weight, in bytes: what its entries hold on the heap, within
     /// 2x; at most the capacity set with `token_cache_bytes`.
     pub cached_token_bytes: u64,
+    /// The revocation list's sharing through Redis, when it is shared (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub revocation_redis: Option<crate::revocation::RedisSyncStatus>,
 }
