@@ -10,6 +10,7 @@ use super::{
 use crate::{
     error::{Error, ErrorKind},
     rejection::{AuthRejection, DefaultRejection, log_accepted},
+    resource_server::ProtectedResource,
     token_source::{AuthorizationBearer, FoundToken, TokenSource},
     token_use::TokenUse,
     verified_token::VerifiedToken,
@@ -102,6 +103,8 @@ pub struct UserPoolAuth {
     requirements: TokenRequirements,
     presence: Presence,
     source: Arc<dyn TokenSource>,
+    /// The RFC 9728 metadata URL every refusal names.
+    resource_metadata: Option<Arc<str>>,
 }
 
 /// Whether a request without a token passes.
@@ -119,6 +122,7 @@ impl CognitoAuthLayer {
             requirements: TokenRequirements::new(),
             presence: Presence::Required,
             source: Arc::new(AuthorizationBearer),
+            resource_metadata: None,
         })
     }
 }
@@ -206,7 +210,28 @@ impl<R> CognitoAuthLayer<R> {
         self.with_config(|c| c.requirements = c.requirements.clone().any_scope(scopes))
     }
 
-    /// Adds these rules (token use, groups, scopes, custom checks).
+    /// The token's `aud` must name `resource` (401 otherwise); see
+    /// [`TokenRequirements::resource`].
+    pub fn resource(self, resource: impl Into<String>) -> Self {
+        self.require(TokenRequirements::new().resource(resource))
+    }
+
+    /// A token without `aud` is refused (401); see [`TokenRequirements::require_audience`].
+    pub fn require_audience(self) -> Self {
+        self.require(TokenRequirements::new().require_audience())
+    }
+
+    /// Guards `resource`: its [`resource`](ProtectedResource::resource) is required in `aud`
+    /// (as [`resource`](Self::resource)), and every 401 and 403 of the layer names its
+    /// metadata in `WWW-Authenticate` (`resource_metadata`, RFC 9728); see
+    /// [`resource_server`](crate::resource_server).
+    pub fn protected_resource(self, resource: &ProtectedResource) -> Self {
+        let url = Some(resource.metadata_url().into());
+        self.resource(resource.resource())
+            .with_config(|c| c.resource_metadata = url)
+    }
+
+    /// Adds these rules (token use, audience, groups, scopes, custom checks).
     pub fn require(self, requirements: TokenRequirements) -> Self {
         self.with_config(|c| c.requirements = c.requirements.clone().and(&requirements))
     }
@@ -296,6 +321,10 @@ impl Authenticator for UserPoolAuth {
         self.judged(result)
     }
 
+    fn refused(&self, rejection: AuthRejection) -> AuthRejection {
+        rejection.with_resource_metadata(self.resource_metadata.as_ref())
+    }
+
     fn admit(&self, pass: UserPoolPass, extensions: &mut Extensions) {
         match pass {
             UserPoolPass::Verified(verified) => {
@@ -326,6 +355,7 @@ impl std::fmt::Debug for UserPoolAuth {
             .field("requirements", &self.requirements)
             .field("presence", &self.presence)
             .field("source", &self.source)
+            .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
 }

@@ -139,7 +139,7 @@ where
                 ResponseFuture::called(self.inner.call(request))
             }
             Decision::Refuse(rejection) => {
-                let rejection = rejection.for_request(&request);
+                let rejection = self.auth.refused(rejection.for_request(&request));
                 log_rejection(&rejection);
                 ResponseFuture::rejected(self.on_rejection.on_rejection(rejection))
             }
@@ -156,6 +156,7 @@ where
                         }
                         Err(error) => {
                             let rejection = AuthRejection::from_error(error).for_request(&request);
+                            let rejection = auth.refused(rejection);
                             log_rejection(&rejection);
                             Ok(on_rejection.on_rejection(rejection))
                         }

@@ -163,7 +163,7 @@ impl TokenBuilder {
 
     /// The user name: `cognito:username` in an ID token, `username` in an access token.
     pub fn username(self, username: &str) -> Self {
-        if self.claims.contains_key("aud") {
+        if self.is_id_token() {
             self.claim("cognito:username", username)
         } else {
             self.claim("username", username)
@@ -190,6 +190,17 @@ impl TokenBuilder {
         self.claim("scope", scopes.join(" "))
     }
 
+    /// `aud` of an access token: the resource it was issued for (RFC 8707), as a user pool
+    /// that binds access tokens to resources sets it. An array of several is
+    /// `.claim("aud", json!([..]))`.
+    pub fn audience(self, resource: &str) -> Self {
+        self.claim("aud", resource)
+    }
+
+    fn is_id_token(&self) -> bool {
+        self.claims.get("token_use").and_then(Value::as_str) == Some("id")
+    }
+
     /// A `custom:{name}` attribute.
     pub fn custom(self, name: &str, value: &str) -> Self {
         self.claim(&format!("custom:{name}"), value)
@@ -197,7 +208,7 @@ impl TokenBuilder {
 
     /// The app client: `aud` of an ID token, `client_id` of an access token.
     pub fn client_id(self, client_id: &str) -> Self {
-        if self.claims.contains_key("aud") {
+        if self.is_id_token() {
             self.claim("aud", client_id)
         } else {
             self.claim("client_id", client_id)
