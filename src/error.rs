@@ -330,7 +330,10 @@ mod tests {
         );
         let aud = Error::invalid_claim("aud");
         assert_eq!(aud.to_string(), "Malformed 'aud' claim");
-        assert_eq!((aud.claim_name(), aud.missing_claim_name()), (Some("aud"), None));
+        assert_eq!(
+            (aud.claim_name(), aud.missing_claim_name()),
+            (Some("aud"), None)
+        );
     }
 
     #[test]

@@ -469,8 +469,14 @@ impl<'a> TokenPayload<'a> {
         let payload = d
             .deserialize_map(visitor)
             .and_then(|payload| d.end().map(|()| payload))
-            .map_err(|_| culprit.get().map_or(Error::new(ErrorKind::InvalidClaims), Error::invalid_claim))?;
-        if payload.token_use == Some(UseClaim("id")) && matches!(payload.aud, Some(AudClaim::Many(_))) {
+            .map_err(|_| {
+                culprit
+                    .get()
+                    .map_or(Error::new(ErrorKind::InvalidClaims), Error::invalid_claim)
+            })?;
+        if payload.token_use == Some(UseClaim("id"))
+            && matches!(payload.aud, Some(AudClaim::Many(_)))
+        {
             return Err(Error::invalid_claim("aud"));
         }
         Ok(payload)
@@ -616,10 +622,22 @@ mod tests {
             assert_eq!(payload.aud.unwrap().into_vec().len(), audiences, "{aud}");
         }
         let seventeen = serde_json::to_string(&vec!["r"; MAX_AUDIENCES + 1]).unwrap();
-        for aud in ["[]", "5", "{}", r#"[1]"#, r#"["a",null]"#, r#"[["a"]]"#, &seventeen] {
+        for aud in [
+            "[]",
+            "5",
+            "{}",
+            r#"[1]"#,
+            r#"["a",null]"#,
+            r#"[["a"]]"#,
+            &seventeen,
+        ] {
             let json = format!(r#"{{"token_use":"access","sub":"s","aud":{aud}}}"#);
             let error = TokenPayload::parse(&json).unwrap_err();
-            assert_eq!((error.kind(), error.claim_name()), (ErrorKind::InvalidClaims, Some("aud")), "{aud}");
+            assert_eq!(
+                (error.kind(), error.claim_name()),
+                (ErrorKind::InvalidClaims, Some("aud")),
+                "{aud}"
+            );
         }
         // An ID token's `aud` is its app client: one string.
         let error = TokenPayload::parse(r#"{"token_use":"id","aud":["web"]}"#).unwrap_err();
@@ -638,7 +656,11 @@ mod tests {
             (r#"{"sub":"s"} x"#, None),
             (r#"[]"#, None),
         ] {
-            assert_eq!(TokenPayload::parse(payload).unwrap_err().claim_name(), claim, "{payload}");
+            assert_eq!(
+                TokenPayload::parse(payload).unwrap_err().claim_name(),
+                claim,
+                "{payload}"
+            );
         }
     }
 

@@ -281,7 +281,8 @@ impl AuthRejection {
         if let Some(url) = &self.resource_metadata {
             param("resource_metadata", url);
         }
-        if let Some(description) = description.filter(|_| self.kind != RejectionKind::MissingToken) {
+        if let Some(description) = description.filter(|_| self.kind != RejectionKind::MissingToken)
+        {
             param("error_description", description);
         }
         HeaderValue::from_str(&value).ok()
@@ -395,13 +396,16 @@ mod tests {
 
     #[test]
     fn scope_and_resource_metadata_parameters() {
-        let url: Arc<str> = "https://api.example.com/.well-known/oauth-protected-resource/mcp".into();
+        let url: Arc<str> =
+            "https://api.example.com/.well-known/oauth-protected-resource/mcp".into();
         let scopes = ["mcp/tools".to_owned(), "a\"b".to_owned()];
         let scope = AuthRejection::from_error(Error::missing_scope(&scopes))
             .with_resource_metadata(Some(&url));
         assert_eq!(
             scope.www_authenticate().unwrap(),
-            format!(r#"Bearer error="insufficient_scope", scope="mcp/tools a\"b", resource_metadata="{url}""#)
+            format!(
+                r#"Bearer error="insufficient_scope", scope="mcp/tools a\"b", resource_metadata="{url}""#
+            )
         );
         let missing = AuthRejection::missing_token().with_resource_metadata(Some(&url));
         assert_eq!(
