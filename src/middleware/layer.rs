@@ -104,7 +104,7 @@ pub struct UserPoolAuth {
     presence: Presence,
     source: Arc<dyn TokenSource>,
     /// The RFC 9728 metadata URL every refusal names.
-    resource_metadata: Option<Arc<str>>,
+    resource_metadata: Option<Arc<String>>,
 }
 
 /// Whether a request without a token passes.
@@ -226,7 +226,7 @@ impl<R> CognitoAuthLayer<R> {
     /// metadata in `WWW-Authenticate` (`resource_metadata`, RFC 9728); see
     /// [`resource_server`](crate::resource_server).
     pub fn protected_resource(self, resource: &ProtectedResource) -> Self {
-        let url = Some(resource.metadata_url().into());
+        let url = Some(Arc::new(resource.metadata_url().to_owned()));
         self.resource(resource.resource())
             .with_config(|c| c.resource_metadata = url)
     }

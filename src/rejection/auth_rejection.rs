@@ -50,9 +50,11 @@ pub struct AuthRejection {
     /// extractor's, a handler guard's).
     renderer: Option<Arc<dyn OnRejection>>,
     /// For [`RejectionKind::MissingVerifier`]: what is missing and how to add it.
-    misconfiguration: &'static str,
-    /// The RFC 9728 metadata URL of the protected resource, for the challenge.
-    resource_metadata: Option<Arc<str>>,
+    /// A thin pointer, as `resource_metadata`: a refusal is returned by value.
+    misconfiguration: &'static &'static str,
+    /// The RFC 9728 metadata URL of the protected resource, for the challenge (a thin
+    /// pointer: a refusal is returned by value).
+    resource_metadata: Option<Arc<String>>,
 }
 
 /// The renderer a layer leaves in the extensions of the requests it lets through, so that what
@@ -99,7 +101,7 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
-            misconfiguration: MISSING_VERIFIER,
+            misconfiguration: &MISSING_VERIFIER,
             resource_metadata: None,
         }
     }
@@ -124,7 +126,7 @@ impl AuthRejection {
     #[cfg(feature = "alb")]
     pub(crate) fn missing_alb_layer() -> Self {
         Self {
-            misconfiguration: MISSING_ALB_LAYER,
+            misconfiguration: &MISSING_ALB_LAYER,
             ..Self::missing_verifier()
         }
     }
@@ -151,7 +153,7 @@ impl AuthRejection {
     }
 
     /// Names the protected resource's metadata in the challenge (`resource_metadata`).
-    pub(crate) fn with_resource_metadata(mut self, url: Option<&Arc<str>>) -> Self {
+    pub(crate) fn with_resource_metadata(mut self, url: Option<&Arc<String>>) -> Self {
         self.resource_metadata = url.cloned();
         self
     }
@@ -239,7 +241,7 @@ impl AuthRejection {
         match (&self.error, self.problem, self.kind) {
             (Some(error), _, _) => error.to_string(),
             (None, Some(problem), _) => problem.description().to_owned(),
-            (None, None, RejectionKind::MissingVerifier) => self.misconfiguration.to_owned(),
+            (None, None, RejectionKind::MissingVerifier) => (*self.misconfiguration).to_owned(),
             (None, None, _) => "Missing bearer token".to_owned(),
         }
     }
@@ -396,8 +398,8 @@ mod tests {
 
     #[test]
     fn scope_and_resource_metadata_parameters() {
-        let url: Arc<str> =
-            "https://api.example.com/.well-known/oauth-protected-resource/mcp".into();
+        let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+        let url = Arc::new(url.to_owned());
         let scopes = ["mcp/tools".to_owned(), "a\"b".to_owned()];
         let scope = AuthRejection::from_error(Error::missing_scope(&scopes))
             .with_resource_metadata(Some(&url));
