@@ -55,7 +55,6 @@ pub struct SessionBindingLayer {
     sessions: Arc<Sessions>,
 }
 
-#[derive(Debug)]
 struct Sessions {
     header: HeaderName,
     max_sessions: usize,
@@ -63,14 +62,13 @@ struct Sessions {
     bound: Mutex<HashMap<Box<str>, Bound>>,
 }
 
-#[derive(Debug)]
 struct Bound {
     owner: Owner,
     last_used: Instant,
 }
 
 /// Who opened a session: the token's pool and `sub` (a `sub` is unique within its pool).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 struct Owner(Box<str>, Box<str>);
 
 impl Owner {
@@ -132,6 +130,18 @@ impl SessionBindingLayer {
     }
 }
 
+/// Without the sessions: their ids are not for logs.
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("header", &self.header)
+            .field("max_sessions", &self.max_sessions)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("bound", &self.lock().len())
+            .finish()
+    }
+}
+
 impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Bound>> {
         self.bound.lock().unwrap_or_else(PoisonError::into_inner)
@@ -185,7 +195,17 @@ impl<S> Layer<S> for SessionBindingLayer {
     }
 }
 
-/// The service of a [`SessionBindingLayer`].
+/// The service of a [`SessionBindingLayer`], around the service that hands out sessions.
+///
+/// ```
+/// use axum_cognito::resource_server::{SessionBinding, SessionBindingLayer};
+/// use tower::{Layer, service_fn};
+///
+/// let mcp = service_fn(|_: http::Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// });
+/// let bound: SessionBinding<_> = SessionBindingLayer::new().layer(mcp);
+/// ```
 #[derive(Debug, Clone)]
 pub struct SessionBinding<S> {
     inner: S,
