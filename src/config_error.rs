@@ -75,6 +75,12 @@ pub enum ConfigError {
         "choose the accepted token use: token_use(TokenUse::Id), token_use(TokenUse::Access) or any_token_use()"
     )]
     TokenUseNotSet,
+    /// A protected resource's identifier is not an absolute `http(s)` URI without query or
+    /// fragment (RFC 8707, RFC 9728).
+    #[error(
+        "invalid protected resource {0:?}: expected an absolute http(s) URI without query or fragment"
+    )]
+    InvalidResource(String),
     /// A JWKS URL is not an absolute http(s) URL.
     #[error("user pool {pool}: invalid JWKS URL {url:?}")]
     InvalidJwksUrl {

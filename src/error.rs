@@ -37,7 +37,8 @@ pub enum ErrorKind {
     /// The signature does not match the key named by `kid`.
     InvalidSignature,
     /// The payload is not a JSON object of the expected shape (a claim of the wrong type, a
-    /// duplicate member name, or claims that do not fit the requested claims type).
+    /// duplicate member name, or claims that do not fit the requested claims type);
+    /// [`Error::claim_name`] names the claim when one is to blame.
     InvalidClaims,
     /// A required claim (`token_use`, `exp`, `iss`, `sub`, and `aud` or `client_id`) is missing.
     MissingClaim,
@@ -49,7 +50,8 @@ pub enum ErrorKind {
     InvalidIssuer,
     /// `token_use` is not one the verifier or route accepts.
     InvalidTokenUse,
-    /// The ID token's `aud` is not an allowed app client.
+    /// The ID token's `aud` is not an allowed app client, or the token's `aud` does not name
+    /// the resource a rule requires ([`TokenRequirements::resource`](crate::TokenRequirements::resource)).
     InvalidAudience,
     /// The access token's `client_id` (or a load balancer token's `client` header) is not an
     /// allowed app client.
@@ -156,6 +158,19 @@ impl Error {
         }
     }
 
+    /// A claim of the wrong type, or given twice.
+    pub(crate) fn invalid_claim(name: &'static str) -> Self {
+        Self {
+            detail: Detail::Claim(name),
+            ..Self::new(ErrorKind::InvalidClaims)
+        }
+    }
+
+    /// A scope rule failed: `scopes` are its scopes, space-separated, one of which was wanted.
+    pub(crate) fn missing_scope(scopes: &[String]) -> Self {
+        Self::custom_of(ErrorKind::MissingScope, scopes.join(" "))
+    }
+
     pub(crate) fn custom_of(kind: ErrorKind, message: String) -> Self {
         Self {
             detail: Detail::Message(message.into()),
@@ -216,8 +231,24 @@ impl Error {
 
     /// For [`ErrorKind::MissingClaim`], the name of the missing claim.
     pub fn missing_claim_name(&self) -> Option<&'static str> {
+        self.claim_name()
+            .filter(|_| self.kind == ErrorKind::MissingClaim)
+    }
+
+    /// The claim to blame: the missing one of [`ErrorKind::MissingClaim`], the malformed one
+    /// (of the wrong type, given twice) of [`ErrorKind::InvalidClaims`] when one is.
+    pub fn claim_name(&self) -> Option<&'static str> {
         match self.detail {
             Detail::Claim(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// For [`ErrorKind::MissingScope`] from a scope rule, the rule's scopes, space-separated:
+    /// the token needed one of them.
+    pub fn required_scope(&self) -> Option<&str> {
+        match &self.detail {
+            Detail::Message(scopes) if self.kind == ErrorKind::MissingScope => Some(scopes),
             _ => None,
         }
     }
@@ -239,7 +270,10 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.detail {
-            Detail::Claim(name) => write!(f, "Missing '{name}' claim"),
+            Detail::Claim(name) if self.kind == ErrorKind::MissingClaim => {
+                write!(f, "Missing '{name}' claim")
+            }
+            Detail::Claim(name) => write!(f, "Malformed '{name}' claim"),
             Detail::Message(message) => write!(f, "{}: {message}", self.kind),
             Detail::None => fmt::Display::fmt(&self.kind, f),
         }
@@ -291,6 +325,12 @@ mod tests {
         assert_eq!(
             Error::missing_claim("sub").to_string(),
             "Missing 'sub' claim"
+        );
+        let aud = Error::invalid_claim("aud");
+        assert_eq!(aud.to_string(), "Malformed 'aud' claim");
+        assert_eq!(
+            (aud.claim_name(), aud.missing_claim_name()),
+            (Some("aud"), None)
         );
     }
 

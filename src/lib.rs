@@ -43,6 +43,7 @@ pub mod verifier;
 pub mod extract;
 pub mod middleware;
 pub mod rejection;
+pub mod resource_server;
 pub mod token_source;
 
 // Load balancer tokens: their keys, verifier, layer and extractor (over all of the above).

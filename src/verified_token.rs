@@ -173,6 +173,17 @@ impl VerifiedToken {
         }
     }
 
+    /// `aud`: an ID token's app client; the resources an access token was issued for, empty
+    /// when it names none ([`AccessClaims::aud`]).
+    pub fn audiences(&self) -> impl ExactSizeIterator<Item = &str> {
+        match &self.inner.fitted.claims {
+            TokenClaims::Id(c) => std::slice::from_ref(&c.aud),
+            TokenClaims::Access(c) => c.aud.as_slice(),
+        }
+        .iter()
+        .map(String::as_str)
+    }
+
     /// `cognito:groups`, in the token's order; empty when absent.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &str> {
         self.inner.fitted.claims.groups().iter().map(String::as_str)

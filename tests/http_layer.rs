@@ -81,6 +81,12 @@ fn expect_403(case: &str, reply: &Reply) {
     );
 }
 
+/// 403 for a scope rule: the challenge names the rule's scopes.
+fn expect_403_scope(case: &str, reply: &Reply, scope: &str) {
+    let www = format!(r#"{INSUFFICIENT_SCOPE}, scope="{scope}""#);
+    expect(case, reply, StatusCode::FORBIDDEN, Some(&www), "Forbidden");
+}
+
 /// 503 with a positive `Retry-After` and no `WWW-Authenticate`.
 fn expect_503(case: &str, reply: &Reply) {
     assert_eq!(
@@ -429,16 +435,18 @@ async fn route_layer_any_scope() {
         .scopes(["orders/read", "orders/write"])
         .sign();
     let no_scope = issuer.access_token().sub("u").without("scope").sign();
-    expect_403(
+    expect_403_scope(
         "scope orders/read",
         &call(&app, with_token("/", &read)).await,
+        "orders/write",
     );
     expect_ok(
         "scope orders/write",
         &call(&app, with_token("/", &write)).await,
         "u",
     );
-    expect_403("no scope", &call(&app, with_token("/", &no_scope)).await);
+    let no_scope = call(&app, with_token("/", &no_scope)).await;
+    expect_403_scope("no scope", &no_scope, "orders/write");
 }
 
 async fn admin_guard(claims: CognitoClaims<Access>) -> Result<String, AuthRejection> {
@@ -474,9 +482,10 @@ async fn handler_guards_answer_403() {
         &call(&app, with_token("/admin", &admins)).await,
         "u",
     );
-    expect_403(
+    expect_403_scope(
         "guard, default scope",
         &call(&app, with_token("/write", &admins)).await,
+        "orders/write",
     );
     expect_ok(
         "guard, orders/write",

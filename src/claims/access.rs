@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{
     lenient::scope_string,
     members::{claims_type, fitted},
-    payload::{Captured, Fit, Fitting, GroupsClaim, Payload},
+    payload::{AudClaim, Captured, Fit, Fitting, GroupsClaim, Payload},
 };
 use crate::token_use::TokenUse;
 
@@ -32,8 +32,13 @@ claims_type! {
     #[derive(Debug, Clone, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct AccessClaims {
-        /// The app client the token was issued to (access tokens carry no `aud`).
+        /// The app client the token was issued to.
         pub client_id: String,
+        /// The resources the token was issued for (`aud`, a string or an array in the token):
+        /// empty unless the user pool binds access tokens to a resource (RFC 8707; see
+        /// [`resource_server`](crate::resource_server)).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub aud: Vec<String>,
         /// Always [`TokenUse::Access`] once verified.
         pub token_use: TokenUse,
         /// The granted scopes (`scope`, space-separated in the token); empty when absent.
@@ -58,7 +63,6 @@ impl AccessClaims {
     pub(crate) fn from_payload<C: Captured>(p: Payload<'_, C>, token_use: TokenUse) -> (Self, Fit) {
         let mut f = Fitting::new(p.rest, None);
         f.keep_checked("nbf", p.nbf);
-        f.keep_checked("aud", p.aud);
         f.keep_checked("cognito:username", p.cognito_username);
         f.keep("cognito:roles", p.roles);
         f.keep("cognito:preferred_role", p.preferred_role);
@@ -74,6 +78,7 @@ impl AccessClaims {
         f.keep("nonce", p.nonce);
         let claims = fitted!(p, f, {
             client_id: f.required(p.client_id, "client_id"),
+            aud: p.aud.map(AudClaim::into_vec).unwrap_or_default(),
             token_use,
             scope: p.scope.map(|scope| scope.scopes()).unwrap_or_default(),
             username: p.username,
@@ -101,7 +106,7 @@ pub(super) fn wire_reading(json: &str) -> AccessClaims {
     use serde_json::{Map, Value};
 
     use super::{
-        lenient::scope_set,
+        lenient::{audiences, scope_set},
         members::{WireMembers, from_wire},
     };
 
@@ -110,6 +115,8 @@ pub(super) fn wire_reading(json: &str) -> AccessClaims {
         #[serde(flatten)]
         members: WireMembers,
         client_id: String,
+        #[serde(default, deserialize_with = "audiences")]
+        aud: Vec<String>,
         #[serde(default, deserialize_with = "scope_set")]
         scope: BTreeSet<String>,
         #[serde(default)]
@@ -122,6 +129,7 @@ pub(super) fn wire_reading(json: &str) -> AccessClaims {
     let w: Wire = serde_json::from_str(json).unwrap();
     from_wire!(AccessClaims, w.members, {
         client_id: w.client_id,
+        aud: w.aud,
         scope: w.scope,
         username: w.username,
         version: w.version,

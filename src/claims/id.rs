@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{
     lenient::join_scopes,
     members::{claims_type, fitted},
-    payload::{CUSTOM_PREFIX, Captured, Fit, Fitting, GroupsClaim, Payload},
+    payload::{AudClaim, CUSTOM_PREFIX, Captured, Fit, Fitting, GroupsClaim, Payload},
 };
 use crate::token_use::TokenUse;
 
@@ -105,7 +105,7 @@ impl IdClaims {
         f.keep_checked("username", p.username);
         f.keep("version", p.version);
         let claims = fitted!(p, f, {
-            aud: f.required(p.aud, "aud"),
+            aud: f.required(p.aud.as_ref().and_then(AudClaim::single).map(str::to_owned), "aud"),
             token_use,
             username: f.required(p.cognito_username, "cognito:username"),
             roles: f.field(p.roles, "cognito:roles").unwrap_or_default(),

@@ -42,6 +42,22 @@ pub(crate) fn scope_set<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeSet<Stri
         .collect())
 }
 
+/// `aud`: one string or an array of strings, read as a list.
+#[cfg(test)]
+pub(crate) fn audiences<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Aud {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Aud>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Aud::One(one)) => vec![one],
+        Some(Aud::Many(all)) => all,
+    })
+}
+
 /// A scope set as Cognito writes it: one space-separated string.
 pub(crate) fn join_scopes(scopes: &BTreeSet<String>) -> String {
     Vec::from_iter(scopes.iter().map(String::as_str)).join(" ")

@@ -26,6 +26,7 @@
 
 use std::{
     borrow::Cow,
+    cell::Cell,
     collections::{BTreeMap, BTreeSet},
     fmt,
     marker::PhantomData,
@@ -33,12 +34,18 @@ use std::{
 
 use serde::{
     Deserialize, Deserializer,
-    de::{self, DeserializeOwned, MapAccess, Visitor},
+    de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor},
 };
 use serde_json::{Map, Value, value::RawValue};
 
 use super::StandardClaims;
-use crate::token_use::TokenUse;
+use crate::{
+    error::{Error, ErrorKind},
+    token_use::TokenUse,
+};
+
+/// The most audiences an `aud` array may name.
+pub(crate) const MAX_AUDIENCES: usize = 16;
 
 /// The prefix of an ID token's custom attributes.
 pub(super) const CUSTOM_PREFIX: &str = "custom:";
@@ -130,6 +137,69 @@ impl ScopeClaim<'_> {
     }
 }
 
+/// `aud` (RFC 7519): one string, or an array of 1 to [`MAX_AUDIENCES`] strings; anything else
+/// refuses the payload. An ID token's must be one string, its app client.
+#[derive(Debug)]
+pub(crate) enum AudClaim<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'de> Deserialize<'de> for AudClaim<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AudVisitor)
+    }
+}
+
+struct AudVisitor;
+
+impl<'de> Visitor<'de> for AudVisitor {
+    type Value = AudClaim<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string or an array of 1 to {MAX_AUDIENCES} strings")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(AudClaim::One(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(AudClaim::One(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut all = Vec::new();
+        while let Some(Text(one)) = seq.next_element()? {
+            if all.len() == MAX_AUDIENCES {
+                return Err(de::Error::invalid_length(MAX_AUDIENCES + 1, &self));
+            }
+            all.push(one);
+        }
+        if all.is_empty() {
+            return Err(de::Error::invalid_length(0, &self));
+        }
+        Ok(AudClaim::Many(all))
+    }
+}
+
+impl AudClaim<'_> {
+    /// The one string `aud` names: an ID token's app client.
+    pub(super) fn single(&self) -> Option<&str> {
+        match self {
+            Self::One(one) => Some(one),
+            Self::Many(_) => None,
+        }
+    }
+
+    pub(super) fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(one) => vec![one.into_owned()],
+            Self::Many(all) => all.into_iter().map(Cow::into_owned).collect(),
+        }
+    }
+}
+
 /// `cognito:groups` as captured, known to be an array of strings: its strings are built only
 /// after the signature.
 #[derive(Debug)]
@@ -173,7 +243,7 @@ macro_rules! payload_members {
             $($member,)*
         }
 
-        impl<'de, C: Captured + Deserialize<'de>> Visitor<'de> for PayloadVisitor<C> {
+        impl<'de, C: Captured + Deserialize<'de>> Visitor<'de> for PayloadVisitor<'_, C> {
             type Value = Payload<'de, C>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,8 +269,8 @@ macro_rules! payload_members {
                 while let Some(Text(key)) = map.next_key()? {
                     match &*key {
                         $($name => {
-                            first(Member::$member, $name)?;
-                            p.$member = map.next_value()?;
+                            let read = first(Member::$member, $name).and_then(|()| map.next_value());
+                            p.$member = read.inspect_err(|_| self.culprit.set(Some($name)))?;
                         })*
                         _ => {
                             let value = map.next_value::<C>()?;
@@ -221,7 +291,7 @@ payload_members! {
     exp: i64 = "exp",
     nbf: i64 = "nbf",
     token_use: UseClaim = "token_use",
-    aud: String = "aud",
+    aud: AudClaim<'a> = "aud",
     client_id: String = "client_id",
     scope: ScopeClaim<'a> = "scope",
     groups: GroupsClaim<C> = "cognito:groups",
@@ -251,11 +321,18 @@ payload_members! {
 /// The payload of a token being verified: other members captured as raw text.
 pub(crate) type TokenPayload<'a> = Payload<'a, &'a RawValue>;
 
-struct PayloadVisitor<C>(PhantomData<C>);
+/// Reads a payload, noting in `culprit` the named claim that refused it, if one did.
+struct PayloadVisitor<'c, C> {
+    culprit: &'c Cell<Option<&'static str>>,
+    captured: PhantomData<C>,
+}
 
 impl<'de, C: Captured + Deserialize<'de>> Deserialize<'de> for Payload<'de, C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(PayloadVisitor(PhantomData))
+        d.deserialize_map(PayloadVisitor {
+            culprit: &Cell::new(None),
+            captured: PhantomData,
+        })
     }
 }
 
@@ -363,8 +440,32 @@ impl Fitting {
 
 impl<'a> TokenPayload<'a> {
     /// Parses a token's payload, which must be a JSON object.
-    pub(crate) fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(json)
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidClaims`], naming the claim to blame when one is (of the wrong type,
+    /// given twice, an ID token's `aud` that is not one string).
+    pub(crate) fn parse(json: &'a str) -> Result<Self, Error> {
+        let culprit = Cell::new(None);
+        let mut d = serde_json::Deserializer::from_str(json);
+        let visitor = PayloadVisitor {
+            culprit: &culprit,
+            captured: PhantomData,
+        };
+        let payload = d
+            .deserialize_map(visitor)
+            .and_then(|payload| d.end().map(|()| payload))
+            .map_err(|_| {
+                culprit
+                    .get()
+                    .map_or(Error::new(ErrorKind::InvalidClaims), Error::invalid_claim)
+            })?;
+        if payload.token_use == Some(UseClaim("id"))
+            && matches!(payload.aud, Some(AudClaim::Many(_)))
+        {
+            return Err(Error::invalid_claim("aud"));
+        }
+        Ok(payload)
     }
 }
 
@@ -377,7 +478,7 @@ impl<C> Payload<'_, C> {
             exp: self.exp,
             nbf: self.nbf,
             token_use: self.token_use.map(|UseClaim(claim)| claim),
-            aud: self.aud.as_deref(),
+            aud: self.aud.as_ref().and_then(AudClaim::single),
             client_id: self.client_id.as_deref(),
         }
     }
@@ -472,7 +573,6 @@ mod tests {
             r#"{"exp":"1700000000"}"#,
             r#"{"exp":1.5}"#,
             r#"{"exp":99999999999999999999999}"#,
-            r#"{"aud":["a","b"]}"#,
             r#"{"iss":5}"#,
             r#"{"token_use":5}"#,
             r#"{"scope":["a"]}"#,
@@ -483,6 +583,61 @@ mod tests {
             r#"{"#,
         ] {
             assert!(TokenPayload::parse(payload).is_err(), "{payload}");
+        }
+    }
+
+    #[test]
+    fn aud_is_a_string_or_a_short_array_of_strings() {
+        let sixteen = serde_json::to_string(&vec!["r"; MAX_AUDIENCES]).unwrap();
+        for (aud, audiences) in [
+            (r#""a""#.to_owned(), 1),
+            (r#"["a","b"]"#.to_owned(), 2),
+            (sixteen, MAX_AUDIENCES),
+        ] {
+            let json = format!(r#"{{"token_use":"access","aud":{aud}}}"#);
+            let payload = TokenPayload::parse(&json).unwrap();
+            assert_eq!(payload.aud.unwrap().into_vec().len(), audiences, "{aud}");
+        }
+        let seventeen = serde_json::to_string(&vec!["r"; MAX_AUDIENCES + 1]).unwrap();
+        for aud in [
+            "[]",
+            "5",
+            "{}",
+            r#"[1]"#,
+            r#"["a",null]"#,
+            r#"[["a"]]"#,
+            &seventeen,
+        ] {
+            let json = format!(r#"{{"token_use":"access","sub":"s","aud":{aud}}}"#);
+            let error = TokenPayload::parse(&json).unwrap_err();
+            assert_eq!(
+                (error.kind(), error.claim_name()),
+                (ErrorKind::InvalidClaims, Some("aud")),
+                "{aud}"
+            );
+        }
+        // An ID token's `aud` is its app client: one string.
+        let error = TokenPayload::parse(r#"{"token_use":"id","aud":["web"]}"#).unwrap_err();
+        assert_eq!(error.claim_name(), Some("aud"));
+        let payload = TokenPayload::parse(r#"{"token_use":"id","aud":"web"}"#).unwrap();
+        assert_eq!(payload.standard().aud, Some("web"));
+    }
+
+    #[test]
+    fn the_malformed_claim_is_named() {
+        for (payload, claim) in [
+            (r#"{"sub":"s","exp":"1"}"#, Some("exp")),
+            (r#"{"iss":"a","iss":"a"}"#, Some("iss")),
+            (r#"{"cognito:groups":[1]}"#, Some("cognito:groups")),
+            (r#"{"email":1,"scope":5}"#, Some("scope")),
+            (r#"{"sub":"s"} x"#, None),
+            (r#"[]"#, None),
+        ] {
+            assert_eq!(
+                TokenPayload::parse(payload).unwrap_err().claim_name(),
+                claim,
+                "{payload}"
+            );
         }
     }
 

@@ -206,6 +206,6 @@ mod tests {
         assert_eq!(fit, Fit::Fits);
         assert_eq!(claims, super::super::access::wire_reading(access));
         assert_eq!(claims.extra["custom:tenant"], "acme");
-        assert_eq!(claims.extra["aud"], "x");
+        assert_eq!(claims.aud, ["x"]);
     }
 }

@@ -45,4 +45,9 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Puts what a pass found in the request extensions, for the extractors.
     fn admit(&self, verified: Self::Verified, extensions: &mut Extensions);
+
+    /// A refusal of this layer, as it answers: with the protected resource's metadata URL.
+    fn refused(&self, rejection: AuthRejection) -> AuthRejection {
+        rejection
+    }
 }

@@ -10,6 +10,7 @@ use super::{
 use crate::{
     error::{Error, ErrorKind},
     rejection::{AuthRejection, DefaultRejection, log_accepted},
+    resource_server::ProtectedResource,
     token_source::{AuthorizationBearer, FoundToken, TokenSource},
     token_use::TokenUse,
     verified_token::VerifiedToken,
@@ -103,6 +104,8 @@ pub struct UserPoolAuth {
     /// Whether a request without a token passes.
     optional: bool,
     source: Arc<dyn TokenSource>,
+    /// The RFC 9728 metadata URL every refusal names.
+    resource_metadata: Option<Arc<String>>,
 }
 
 impl CognitoAuthLayer {
@@ -113,6 +116,7 @@ impl CognitoAuthLayer {
             requirements: TokenRequirements::new(),
             optional: false,
             source: Arc::new(AuthorizationBearer),
+            resource_metadata: None,
         })
     }
 }
@@ -198,7 +202,28 @@ impl<R> CognitoAuthLayer<R> {
         self.require(TokenRequirements::new().any_scope(scopes))
     }
 
-    /// Adds these rules (token use, groups, scopes, custom checks).
+    /// The token's `aud` must name `resource` (401 otherwise); see
+    /// [`TokenRequirements::resource`].
+    pub fn resource(self, resource: impl Into<String>) -> Self {
+        self.require(TokenRequirements::new().resource(resource))
+    }
+
+    /// A token without `aud` is refused (401); see [`TokenRequirements::require_audience`].
+    pub fn require_audience(self) -> Self {
+        self.require(TokenRequirements::new().require_audience())
+    }
+
+    /// Guards `resource`: its [`resource`](ProtectedResource::resource) is required in `aud`
+    /// (as [`resource`](Self::resource)), and every 401 and 403 of the layer names its
+    /// metadata in `WWW-Authenticate` (`resource_metadata`, RFC 9728); see
+    /// [`resource_server`](crate::resource_server).
+    pub fn protected_resource(self, resource: &ProtectedResource) -> Self {
+        let url = Some(Arc::new(resource.metadata_url().to_owned()));
+        self.resource(resource.resource())
+            .with_config(|c| c.resource_metadata = url)
+    }
+
+    /// Adds these rules (token use, audience, groups, scopes, custom checks).
     pub fn require(self, requirements: TokenRequirements) -> Self {
         self.with_config(|c| c.requirements = c.requirements.clone().and(&requirements))
     }
@@ -281,6 +306,10 @@ impl Authenticator for UserPoolAuth {
             .verify_token_later(&token, &self.requirements, later)
             .await;
         self.judged(result)
+    }
+
+    fn refused(&self, rejection: AuthRejection) -> AuthRejection {
+        rejection.with_resource_metadata(self.resource_metadata.as_ref())
     }
 
     fn admit(&self, pass: UserPoolPass, extensions: &mut Extensions) {

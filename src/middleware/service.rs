@@ -132,7 +132,7 @@ where
                 .into()
             }
             Decision::Refuse(rejection) => {
-                let rejection = rejection.for_request(&request);
+                let rejection = self.auth.refused(rejection.for_request(&request));
                 log_rejection(&rejection);
                 let response = Some(self.on_rejection.on_rejection(rejection));
                 State::Rejected { response }.into()
@@ -150,6 +150,7 @@ where
                         }
                         Err(error) => {
                             let rejection = AuthRejection::from_error(error).for_request(&request);
+                            let rejection = auth.refused(rejection);
                             log_rejection(&rejection);
                             Ok(on_rejection.on_rejection(rejection))
                         }

@@ -50,7 +50,11 @@ pub struct AuthRejection {
     /// extractor's, a handler guard's).
     renderer: Option<Arc<dyn OnRejection>>,
     /// For [`RejectionKind::MissingVerifier`]: what is missing and how to add it.
-    misconfiguration: &'static str,
+    /// A thin pointer, as `resource_metadata`: a refusal is returned by value.
+    misconfiguration: &'static &'static str,
+    /// The RFC 9728 metadata URL of the protected resource, for the challenge (a thin
+    /// pointer: a refusal is returned by value).
+    resource_metadata: Option<Arc<String>>,
 }
 
 /// The renderer a layer leaves in the extensions of the requests it lets through, so that what
@@ -97,7 +101,8 @@ impl AuthRejection {
             problem: None,
             grpc: false,
             renderer: None,
-            misconfiguration: MISSING_VERIFIER,
+            misconfiguration: &MISSING_VERIFIER,
+            resource_metadata: None,
         }
     }
 
@@ -121,7 +126,7 @@ impl AuthRejection {
     #[cfg(feature = "alb")]
     pub(crate) fn missing_alb_layer() -> Self {
         Self {
-            misconfiguration: MISSING_ALB_LAYER,
+            misconfiguration: &MISSING_ALB_LAYER,
             ..Self::missing_verifier()
         }
     }
@@ -144,6 +149,12 @@ impl AuthRejection {
     /// `content-type: application/grpc` or `application/grpc+...`) is answered the gRPC way.
     pub(crate) fn for_request<B>(mut self, request: &http::Request<B>) -> Self {
         self.grpc = is_grpc(request.version(), request.headers());
+        self
+    }
+
+    /// Names the protected resource's metadata in the challenge (`resource_metadata`).
+    pub(crate) fn with_resource_metadata(mut self, url: Option<&Arc<String>>) -> Self {
+        self.resource_metadata = url.cloned();
         self
     }
 
@@ -230,12 +241,15 @@ impl AuthRejection {
         match (&self.error, self.problem, self.kind) {
             (Some(error), _, _) => error.to_string(),
             (None, Some(problem), _) => problem.description().to_owned(),
-            (None, None, RejectionKind::MissingVerifier) => self.misconfiguration.to_owned(),
+            (None, None, RejectionKind::MissingVerifier) => (*self.misconfiguration).to_owned(),
             (None, None, _) => "Missing bearer token".to_owned(),
         }
     }
 
-    /// The `WWW-Authenticate` value for 401 and 403 (RFC 6750): the scheme and the error code.
+    /// The `WWW-Authenticate` value for 401 and 403 (RFC 6750): the scheme and the error code;
+    /// for a missing scope, `scope` with the scopes of which one was wanted; behind a layer
+    /// of a [protected resource](crate::resource_server), its `resource_metadata` URL
+    /// (RFC 9728).
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         self.challenge(None)
     }
@@ -248,17 +262,30 @@ impl AuthRejection {
     }
 
     fn challenge(&self, description: Option<&str>) -> Option<HeaderValue> {
-        let mut value = match self.kind {
-            RejectionKind::MissingToken => return Some(HeaderValue::from_static("Bearer")),
+        let mut value = String::from("Bearer");
+        let mut param = |name: &str, text: &str| {
+            value.push_str(if value.len() == 6 { " " } else { ", " });
+            value.push_str(name);
+            value.push_str("=\"");
+            push_quoted(&mut value, text);
+            value.push('"');
+        };
+        match self.kind {
+            RejectionKind::MissingToken => {}
             RejectionKind::InvalidRequest
             | RejectionKind::InvalidToken
-            | RejectionKind::InsufficientScope => format!("Bearer error=\"{}\"", self.kind.code()),
+            | RejectionKind::InsufficientScope => param("error", self.kind.code()),
             RejectionKind::KeysUnavailable | RejectionKind::MissingVerifier => return None,
-        };
-        if let Some(description) = description {
-            value.push_str(", error_description=\"");
-            push_quoted(&mut value, description);
-            value.push('"');
+        }
+        if let Some(scope) = self.error.as_ref().and_then(Error::required_scope) {
+            param("scope", scope);
+        }
+        if let Some(url) = &self.resource_metadata {
+            param("resource_metadata", url);
+        }
+        if let Some(description) = description.filter(|_| self.kind != RejectionKind::MissingToken)
+        {
+            param("error_description", description);
         }
         HeaderValue::from_str(&value).ok()
     }
@@ -367,6 +394,26 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "7");
         assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn scope_and_resource_metadata_parameters() {
+        let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+        let url = Arc::new(url.to_owned());
+        let scopes = ["mcp/tools".to_owned(), "a\"b".to_owned()];
+        let scope = AuthRejection::from_error(Error::missing_scope(&scopes))
+            .with_resource_metadata(Some(&url));
+        assert_eq!(
+            scope.www_authenticate().unwrap(),
+            format!(
+                r#"Bearer error="insufficient_scope", scope="mcp/tools a\"b", resource_metadata="{url}""#
+            )
+        );
+        let missing = AuthRejection::missing_token().with_resource_metadata(Some(&url));
+        assert_eq!(
+            missing.www_authenticate_with_description().unwrap(),
+            format!(r#"Bearer resource_metadata="{url}""#)
+        );
     }
 
     #[test]

@@ -137,12 +137,23 @@ impl TokenBuilder {
     /// The user name: `cognito:username` in an ID token, `username` in an access token or a
     /// load balancer's.
     pub fn username(self, username: &str) -> Self {
-        // An ID token names its client in `aud`.
-        let claim = self
-            .claims
-            .get("aud")
-            .map_or("username", |_| "cognito:username");
+        let claim = if self.is_id_token() {
+            "cognito:username"
+        } else {
+            "username"
+        };
         self.claim(claim, username)
+    }
+
+    /// `aud` of an access token: the resource it was issued for (RFC 8707), as a user pool
+    /// that binds access tokens to resources sets it. An array of several is
+    /// `.claim("aud", json!([..]))`.
+    pub fn audience(self, resource: &str) -> Self {
+        self.claim("aud", resource)
+    }
+
+    fn is_id_token(&self) -> bool {
+        self.claims.get("token_use").and_then(Value::as_str) == Some("id")
     }
 
     /// `cognito:groups`.
@@ -164,7 +175,11 @@ impl TokenBuilder {
 
     /// The app client: `aud` of an ID token, `client_id` of an access token.
     pub fn client_id(self, client_id: &str) -> Self {
-        let claim = self.claims.get("aud").map_or("client_id", |_| "aud");
+        let claim = if self.is_id_token() {
+            "aud"
+        } else {
+            "client_id"
+        };
         self.claim(claim, client_id)
     }
 

@@ -143,6 +143,17 @@ impl CognitoVerifierBuilder {
         self
     }
 
+    /// Only tokens whose `aud` names `resource` (RFC 8707), for every call and route; see
+    /// [`TokenRequirements::resource`].
+    pub fn resource(self, resource: impl Into<String>) -> Self {
+        self.require(TokenRequirements::new().resource(resource))
+    }
+
+    /// Only tokens with an `aud`; see [`TokenRequirements::require_audience`].
+    pub fn require_audience(self) -> Self {
+        self.require(TokenRequirements::new().require_audience())
+    }
+
     limit_setters!();
 
     setters! {

@@ -1,5 +1,5 @@
-//! Rules a token must meet beyond being a valid token of a trusted pool: its use, its groups,
-//! its scopes, and checks of your own.
+//! Rules a token must meet beyond being a valid token of a trusted pool: its use, its
+//! audience, its groups, its scopes, and checks of your own.
 
 use std::{fmt, sync::Arc};
 
@@ -43,6 +43,9 @@ struct CustomCheck {
 #[derive(Clone, Default)]
 pub struct TokenRequirements {
     pub(crate) token_use: Option<TokenUse>,
+    /// Resources `aud` must name, each; and whether a token without `aud` is refused.
+    resources: Vec<String>,
+    require_audience: bool,
     /// Each rule: the pool it is scoped to (any, when `None`), and the groups of which one must
     /// be held.
     groups: Vec<(Option<String>, Vec<String>)>,
@@ -59,6 +62,31 @@ impl TokenRequirements {
     /// Only this token use is accepted.
     pub fn token_use(mut self, token_use: TokenUse) -> Self {
         self.token_use = Some(token_use);
+        self
+    }
+
+    /// The token's `aud` must name `resource` (RFC 8707): 401
+    /// [`InvalidAudience`](ErrorKind::InvalidAudience) otherwise. An access token without
+    /// `aud` (a user pool that does not bind tokens to resources) passes unless
+    /// [`require_audience`](Self::require_audience) is set; an ID token's `aud` is its app
+    /// client, so an ID token never passes. See [`resource_server`](crate::resource_server).
+    ///
+    /// ```
+    /// use axum_cognito::{TokenRequirements, TokenUse};
+    ///
+    /// let mcp = TokenRequirements::new()
+    ///     .token_use(TokenUse::Access)
+    ///     .resource("https://api.example.com/mcp")
+    ///     .require_audience();
+    /// ```
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
+        self
+    }
+
+    /// A token without `aud` is refused: 401 [`MissingClaim`](ErrorKind::MissingClaim).
+    pub fn require_audience(mut self) -> Self {
+        self.require_audience = true;
         self
     }
 
@@ -163,6 +191,8 @@ impl TokenRequirements {
     /// Both sets of rules.
     pub fn and(mut self, other: &TokenRequirements) -> Self {
         self.token_use = other.token_use.or(self.token_use);
+        self.resources.extend(other.resources.iter().cloned());
+        self.require_audience |= other.require_audience;
         self.groups.extend(other.groups.iter().cloned());
         self.scopes.extend(other.scopes.iter().cloned());
         self.checks.extend(other.checks.iter().cloned());
@@ -176,9 +206,17 @@ impl TokenRequirements {
         }
     }
 
-    /// The token-use rule, the group and scope rules, then the custom checks.
+    /// The token-use rule, the audience rules, the group and scope rules, then the custom
+    /// checks.
     pub(crate) fn check(&self, token: &VerifiedToken) -> Result<(), Error> {
         self.check_token_use(token.token_use())?;
+        if token.audiences().len() == 0 {
+            if self.require_audience {
+                return Err(Error::missing_claim("aud"));
+            }
+        } else if !(self.resources.iter()).all(|r| token.audiences().any(|aud| aud == r)) {
+            return Err(Error::new(ErrorKind::InvalidAudience));
+        }
         let holds = |(pool, any): &(Option<String>, Vec<String>)| {
             pool.as_deref().is_none_or(|pool| pool == token.pool_id())
                 && any.iter().any(|group| token.in_group(group))
@@ -186,8 +224,9 @@ impl TokenRequirements {
         if !self.groups.iter().all(holds) {
             return Err(Error::new(ErrorKind::MissingGroup));
         }
-        if !(self.scopes.iter()).all(|any| any.iter().any(|scope| token.has_scope(scope))) {
-            return Err(Error::new(ErrorKind::MissingScope));
+        if let Some(any) = (self.scopes.iter()).find(|any| !any.iter().any(|s| token.has_scope(s)))
+        {
+            return Err(Error::missing_scope(any));
         }
         self.check_custom(token.payload())
     }
@@ -205,6 +244,8 @@ impl fmt::Debug for TokenRequirements {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenRequirements")
             .field("token_use", &self.token_use)
+            .field("resource", &self.resources)
+            .field("require_audience", &self.require_audience)
             .field("any_group", &self.groups)
             .field("any_scope", &self.scopes)
             .field("custom_checks", &self.checks.len())

@@ -343,7 +343,7 @@ impl CognitoVerifier {
         let header = Header::parse(&header_json, &USER_POOL)?;
         let invalid_claims = || Error::new(ErrorKind::InvalidClaims);
         let json = String::from_utf8(parts.payload_json()?).map_err(|_| invalid_claims())?;
-        let payload = TokenPayload::parse(&json).map_err(|_| invalid_claims())?;
+        let payload = TokenPayload::parse(&json)?;
         let claims = payload.standard();
         let table = inner.pools.load();
         let pool = match pool_of_issuer(&claims, |iss| table.position(iss))? {

@@ -204,16 +204,29 @@ pub(crate) async fn verified_sub(Extension(token): Extension<VerifiedToken>) -> 
 
 /// The example server, as scripts run it: its path next to this test's binary.
 pub(crate) fn server_example() -> std::path::PathBuf {
+    example("server")
+}
+
+/// The example `name`, built by `cargo test` next to this test's binary.
+pub(crate) fn example(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let debug = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    debug.join("examples").join("server")
+    debug.join("examples").join(name)
 }
 
 /// Runs the server with `env` until it prints its address or exits.
 pub(crate) async fn start_server(
     env: &[(&str, String)],
 ) -> Result<(tokio::process::Child, String), String> {
-    let mut command = tokio::process::Command::new(server_example());
+    start_example("server", env).await
+}
+
+/// Runs the example `name` with `env` until it prints its address or exits.
+pub(crate) async fn start_example(
+    name: &str,
+    env: &[(&str, String)],
+) -> Result<(tokio::process::Child, String), String> {
+    let mut command = tokio::process::Command::new(example(name));
     command
         .env_remove("HTTP_PROXY")
         .env_remove("HTTPS_PROXY")
