@@ -156,6 +156,15 @@ impl Error {
         }
     }
 
+    /// [`ErrorKind::InvalidClaims`] for the claim `name`, of the wrong type or shape.
+    #[cfg(feature = "lambda")]
+    pub(crate) fn invalid_claim(name: &'static str) -> Self {
+        Self {
+            detail: Detail::Claim(name),
+            ..Self::new(ErrorKind::InvalidClaims)
+        }
+    }
+
     pub(crate) fn custom_of(kind: ErrorKind, message: String) -> Self {
         Self {
             detail: Detail::Message(message.into()),
@@ -218,6 +227,13 @@ impl Error {
 
     /// For [`ErrorKind::MissingClaim`], the name of the missing claim.
     pub fn missing_claim_name(&self) -> Option<&'static str> {
+        self.claim_name()
+            .filter(|_| self.kind == ErrorKind::MissingClaim)
+    }
+
+    /// For [`ErrorKind::MissingClaim`], and for [`ErrorKind::InvalidClaims`] when one claim is
+    /// to blame (a non-numeric `exp` from API Gateway, say), the claim's name.
+    pub fn claim_name(&self) -> Option<&'static str> {
         match self.detail {
             Detail::Claim(name) => Some(name),
             _ => None,
@@ -241,6 +257,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.detail {
+            Detail::Claim(name) if self.kind == ErrorKind::InvalidClaims => {
+                write!(f, "Invalid '{name}' claim")
+            }
             Detail::Claim(name) => write!(f, "Missing '{name}' claim"),
             Detail::Message(message) => write!(f, "{}: {message}", self.kind),
             Detail::None => fmt::Display::fmt(&self.kind, f),

@@ -59,7 +59,8 @@ struct Inner {
     verifier_id: u64,
     pool_serial: u64,
     pool_id: Arc<str>,
-    key: Arc<VerifyingKey>,
+    /// `None` for claims API Gateway verified (feature `lambda`): never cached.
+    key: Option<Arc<VerifyingKey>>,
     nbf: Option<i64>,
     /// The claims as the crate's own types, read in the same pass as the checked claims. A
     /// token served from the cache hands these out again: a reference count, no copy.
@@ -104,7 +105,7 @@ pub(crate) struct Provenance {
     pub(crate) verifier_id: u64,
     pub(crate) pool_serial: u64,
     pub(crate) pool_id: Arc<str>,
-    pub(crate) key: Arc<VerifyingKey>,
+    pub(crate) key: Option<Arc<VerifyingKey>>,
 }
 
 impl VerifiedToken {
@@ -319,12 +320,12 @@ impl VerifiedToken {
     }
 
     pub(crate) fn kid(&self) -> &str {
-        self.inner.key.kid()
+        self.inner.key.as_ref().map_or("", |key| key.kid())
     }
 
     /// True when `key` is the very key that verified this token.
     pub(crate) fn verified_by(&self, key: &Arc<VerifyingKey>) -> bool {
-        Arc::ptr_eq(&self.inner.key, key)
+        (self.inner.key.as_ref()).is_some_and(|own| Arc::ptr_eq(own, key))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -15,8 +15,8 @@ use super::{
 };
 use crate::{
     jwks::{
-        JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
-        key_client, redacted_url,
+        JwksError, JwksFetcher, KeyClient, KeyLocations, KeySet, KeyStore, KeysRemoved,
+        RefreshSettings, redacted_url,
     },
     loopback::is_loopback,
     token_cache::TokenCache,
@@ -57,10 +57,9 @@ pub(super) struct PoolSettings {
     pub(super) fetch_timeout: Duration,
     pub(super) max_jwks_bytes: usize,
     pub(super) refresh: RefreshSettings,
-    pub(super) proxy: Option<String>,
     pub(super) plain_http: PlainHttp,
-    /// The one HTTP client of every pool's fetchers, built on first need.
-    pub(super) client: Arc<Mutex<Option<reqwest::Client>>>,
+    /// The one HTTP client of every pool's fetchers, handed in or built by the first fetch.
+    pub(super) client: KeyClient,
 }
 
 impl PoolSettings {
@@ -94,12 +93,7 @@ impl PoolSettings {
         let id: Arc<str> = pool.id.as_str().into();
         let store = match &pool.keys {
             KeySource::Json(json) => {
-                let keys =
-                    KeySet::parse(json.as_bytes()).map_err(|source| ConfigError::InvalidJwks {
-                        pool: pool.id.clone(),
-                        source,
-                    })?;
-                KeyStore::fixed(id.clone(), keys, self.refresh.clone())
+                KeyStore::fixed(id.clone(), self.parse_keys(pool, json)?, self.refresh.clone())
             }
             KeySource::Default | KeySource::Url(_) | KeySource::Urls(_) => {
                 let urls = pool.jwks_locations();
@@ -122,12 +116,17 @@ impl PoolSettings {
                         });
                     })
                 });
-                KeyStore::remote(
-                    id.clone(),
-                    KeyLocations::new(fetchers),
-                    self.refresh.clone(),
-                    drop_tokens,
-                )
+                let locations = KeyLocations::new(fetchers);
+                match &pool.initial_keys {
+                    Some(json) => KeyStore::bundled(
+                        id.clone(),
+                        self.parse_keys(pool, json)?,
+                        locations,
+                        self.refresh.clone(),
+                        drop_tokens,
+                    ),
+                    None => KeyStore::remote(id.clone(), locations, self.refresh.clone(), drop_tokens),
+                }
             }
         };
         Ok(TrustedPool {
@@ -137,6 +136,13 @@ impl PoolSettings {
             clients,
             store,
             proven: AtomicBool::new(true),
+        })
+    }
+
+    fn parse_keys(&self, pool: &UserPool, json: &str) -> Result<KeySet, ConfigError> {
+        KeySet::parse(json.as_bytes()).map_err(|source| ConfigError::InvalidJwks {
+            pool: pool.id.clone(),
+            source,
         })
     }
 
@@ -160,26 +166,13 @@ impl PoolSettings {
             });
         }
         Ok(JwksFetcher::with_client(
-            self.client()?,
+            self.client.clone(),
             url,
             self.fetch_timeout,
             self.max_jwks_bytes,
         ))
     }
 
-    fn client(&self) -> Result<reqwest::Client, ConfigError> {
-        let mut client = self
-            .client
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if let Some(client) = &*client {
-            return Ok(client.clone());
-        }
-        let built = key_client(self.fetch_timeout, self.proxy.as_deref())
-            .map_err(ConfigError::HttpClient)?;
-        *client = Some(built.clone());
-        Ok(built)
-    }
 }
 
 impl TrustedPool {
