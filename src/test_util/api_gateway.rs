@@ -30,7 +30,7 @@ impl TestIssuer {
     ///
     /// # Panics
     ///
-    /// When `token`'s payload is not a base64url JSON object.
+    /// For an authorizer, when `token`'s payload is not a base64url JSON object.
     pub fn api_gateway_event(
         &self,
         shape: ApiGatewayEvent,
@@ -38,16 +38,18 @@ impl TestIssuer {
         path: &str,
         token: &str,
     ) -> Value {
-        let payload = token.split('.').nth(1).expect("a JWT");
-        let payload = URL_SAFE_NO_PAD.decode(payload).expect("base64url");
-        let claims: Map<String, Value> = serde_json::from_slice(&payload).expect("JSON object");
         let rest = shape == ApiGatewayEvent::RestCognitoAuthorizer;
-        let claims: Map<String, Value> = (claims.into_iter())
-            .map(|(name, value)| {
-                let text = as_api_gateway_writes(&name, value, rest);
-                (name, Value::String(text))
-            })
-            .collect();
+        let claims = || -> Map<String, Value> {
+            let payload = token.split('.').nth(1).expect("a JWT");
+            let payload = URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+            let claims: Map<String, Value> = serde_json::from_slice(&payload).expect("JSON object");
+            (claims.into_iter())
+                .map(|(name, value)| {
+                    let text = as_api_gateway_writes(&name, value, rest);
+                    (name, Value::String(text))
+                })
+                .collect()
+        };
         let bearer = format!("Bearer {token}");
         match shape {
             ApiGatewayEvent::RestCognitoAuthorizer => json!({
@@ -58,13 +60,13 @@ impl TestIssuer {
                     "accountId": "123456789012", "apiId": "test", "stage": "$default",
                     "requestId": "request", "resourcePath": "/{proxy+}", "httpMethod": method,
                     "path": path, "identity": {"sourceIp": "127.0.0.1"},
-                    "authorizer": {"claims": claims},
+                    "authorizer": {"claims": claims()},
                 },
                 "isBase64Encoded": false,
             }),
             _ => {
                 let authorizer = (shape == ApiGatewayEvent::HttpJwtAuthorizer)
-                    .then(|| json!({"jwt": {"claims": claims, "scopes": null}}));
+                    .then(|| json!({"jwt": {"claims": claims(), "scopes": null}}));
                 json!({
                     "version": "2.0", "routeKey": "$default", "rawPath": path,
                     "rawQueryString": "", "headers": {"authorization": bearer},
