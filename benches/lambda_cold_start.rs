@@ -17,7 +17,11 @@ use runtime_api::{Posted, RuntimeApi};
 const STARTS: usize = 20;
 
 /// One start: spawn, queue one event, wait for its response.
-async fn start(api: &mut RuntimeApi, env: &[(&str, String)], event: &serde_json::Value) -> Duration {
+async fn start(
+    api: &mut RuntimeApi,
+    env: &[(&str, String)],
+    event: &serde_json::Value,
+) -> Duration {
     api.invoke("1", event.clone());
     let started = Instant::now();
     let mut function = api.function(env).spawn().expect("the lambda example runs");
@@ -33,7 +37,14 @@ async fn start(api: &mut RuntimeApi, env: &[(&str, String)], event: &serde_json:
 
 fn build_example() {
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--release", "--features", "lambda", "--example", "lambda"])
+        .args([
+            "build",
+            "--release",
+            "--features",
+            "lambda",
+            "--example",
+            "lambda",
+        ])
         .status()
         .expect("cargo runs");
     assert!(status.success(), "the lambda example builds");
@@ -51,7 +62,8 @@ async fn main() {
     let file = dir.join("jwks.json");
     std::fs::write(&file, issuer.jwks_json()).unwrap();
     let token = issuer.access_token().sign();
-    let event = issuer.api_gateway_event(ApiGatewayEvent::HttpNoAuthorizer, "GET", "/access", &token);
+    let event =
+        issuer.api_gateway_event(ApiGatewayEvent::HttpNoAuthorizer, "GET", "/access", &token);
     let base = vec![
         ("COGNITO_USER_POOL_ID", issuer.pool_id().to_owned()),
         ("COGNITO_CLIENT_IDS", issuer.client_id().to_owned()),
@@ -60,7 +72,10 @@ async fn main() {
     let mut bundled = base.clone();
     bundled.push(("COGNITO_JWKS_FILE", file.display().to_string()));
     let mut api = RuntimeApi::start().await;
-    for (name, env) in [("bundled key set (COGNITO_JWKS_FILE)", &bundled), ("keys fetched from 127.0.0.1", &base)] {
+    for (name, env) in [
+        ("bundled key set (COGNITO_JWKS_FILE)", &bundled),
+        ("keys fetched from 127.0.0.1", &base),
+    ] {
         start(&mut api, env, &event).await; // warm the page cache
         let mut times = Vec::with_capacity(STARTS);
         for _ in 0..STARTS {

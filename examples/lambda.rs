@@ -67,7 +67,10 @@ async fn whoami(token: Option<VerifiedToken>) -> Json<Value> {
 
 /// The routes, each behind `layer` with its own rules.
 pub(crate) fn app(layer: CognitoAuthLayer) -> Router {
-    let admins = layer.clone().token_use(TokenUse::Access).any_group(["admins"]);
+    let admins = layer
+        .clone()
+        .token_use(TokenUse::Access)
+        .any_group(["admins"]);
     Router::new()
         .route("/id", get(id).route_layer(layer.clone()))
         .route("/access", get(access).route_layer(layer.clone()))
@@ -111,7 +114,11 @@ async fn layer() -> Result<CognitoAuthLayer, String> {
     };
     let verifier = verifier.map_err(|e| format!("{}: {e}", variable_of(&e)))?;
     let layer = CognitoAuthLayer::new(verifier);
-    Ok(if trust { layer.trust_api_gateway() } else { layer })
+    Ok(if trust {
+        layer.trust_api_gateway()
+    } else {
+        layer
+    })
 }
 
 fn variable_of(error: &ConfigError) -> &'static str {

@@ -28,7 +28,11 @@ async fn bundled_keys_serve_at_once_and_are_refreshed_from_the_url() {
         .await
         .unwrap();
     assert!(verifier.verify(&issuer.id_token().sign()).await.is_ok());
-    assert_eq!(issuer.jwks_requests(), 0, "nothing fetched before the first request");
+    assert_eq!(
+        issuer.jwks_requests(),
+        0,
+        "nothing fetched before the first request"
+    );
 
     // Keys rotated since the bundle: the unknown `kid` refetches.
     issuer.rotate();
@@ -37,7 +41,10 @@ async fn bundled_keys_serve_at_once_and_are_refreshed_from_the_url() {
     assert_eq!(after_refetch, 1);
 
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(issuer.jwks_requests() > after_refetch, "refreshed in the background");
+    assert!(
+        issuer.jwks_requests() > after_refetch,
+        "refreshed in the background"
+    );
 }
 
 /// A failing refresh keeps the bundled keys until `max_staleness`, then they are unavailable.
@@ -56,7 +63,10 @@ async fn a_failing_refresh_keeps_the_bundled_keys_until_max_staleness() {
     let token = issuer.id_token().sign();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(issuer.jwks_requests() >= 1, "refreshes were tried");
-    assert!(verifier.verify(&token).await.is_ok(), "kept while fresh enough");
+    assert!(
+        verifier.verify(&token).await.is_ok(),
+        "kept while fresh enough"
+    );
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let error = verifier.verify(&token).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
@@ -66,10 +76,14 @@ async fn a_failing_refresh_keeps_the_bundled_keys_until_max_staleness() {
 #[tokio::test]
 async fn a_bundled_document_that_is_no_key_set_is_refused() {
     let issuer = TestIssuer::start().await;
-    let built = bundled(&issuer, "{\"keys\": 1}".into()).build()
-        .await;
-    assert!(matches!(built, Err(axum_cognito::ConfigError::InvalidJwks { .. })));
-    let missing = issuer.user_pool().initial_jwks_file("/nonexistent/jwks.json");
+    let built = bundled(&issuer, "{\"keys\": 1}".into()).build().await;
+    assert!(matches!(
+        built,
+        Err(axum_cognito::ConfigError::InvalidJwks { .. })
+    ));
+    let missing = issuer
+        .user_pool()
+        .initial_jwks_file("/nonexistent/jwks.json");
     assert!(missing.is_err());
 }
 
@@ -90,9 +104,16 @@ async fn build_lazy_waits_for_the_first_key_set_within_the_fetch_timeout() {
         .build_lazy()
         .unwrap();
     let started = Instant::now();
-    let error = verifier.verify(&silent.id_token().sign()).await.unwrap_err();
+    let error = verifier
+        .verify(&silent.id_token().sign())
+        .await
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     // The synchronous twin never waits: unavailable, not an unknown key.
     let error = verifier.verify_sync(&silent.id_token().sign()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
@@ -122,5 +143,8 @@ async fn a_handed_in_http_client_fetches_the_keys() {
     };
     let verifier = build(Some(client)).await.unwrap();
     assert!(verifier.verify(&issuer.id_token().sign()).await.is_ok());
-    assert!(build(None).await.is_err(), "the crate's own client cannot resolve keys.test");
+    assert!(
+        build(None).await.is_err(),
+        "the crate's own client cannot resolve keys.test"
+    );
 }

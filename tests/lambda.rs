@@ -43,31 +43,64 @@ async fn trusting_app(issuer: &TestIssuer) -> Router {
 async fn authorizer_claims_reach_the_same_extractors_under_the_same_rules() {
     let issuer = TestIssuer::start().await;
     let app = trusting_app(&issuer).await;
-    let event = |shape, path: &str, token: &str| issuer.api_gateway_event(shape, "GET", path, token);
+    let event =
+        |shape, path: &str, token: &str| issuer.api_gateway_event(shape, "GET", path, token);
 
-    let root = issuer.access_token().username("root").groups(["admins", "ops"]).sign();
+    let root = issuer
+        .access_token()
+        .username("root")
+        .groups(["admins", "ops"])
+        .sign();
     let (status, body) = send(&app, &event(HttpJwtAuthorizer, "/admin", &root)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["admin"], true);
     assert_eq!(body["username"], "root");
     let (status, body) = send(&app, &event(HttpJwtAuthorizer, "/access", &root)).await;
-    assert_eq!((status, &body["groups"]), (StatusCode::OK, &json!(["admins", "ops"])));
+    assert_eq!(
+        (status, &body["groups"]),
+        (StatusCode::OK, &json!(["admins", "ops"]))
+    );
 
-    let alice = issuer.access_token().username("alice").groups(["readers"]).sign();
-    assert_eq!(send(&app, &event(HttpJwtAuthorizer, "/admin", &alice)).await.0, StatusCode::FORBIDDEN);
+    let alice = issuer
+        .access_token()
+        .username("alice")
+        .groups(["readers"])
+        .sign();
+    assert_eq!(
+        send(&app, &event(HttpJwtAuthorizer, "/admin", &alice))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
 
     // An HTTP API JWT authorizer lets an ID token through; the route wants an access token.
     let id_token = issuer.id_token().username("bob").groups(["a", "b"]).sign();
-    assert_eq!(send(&app, &event(HttpJwtAuthorizer, "/access", &id_token)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&app, &event(HttpJwtAuthorizer, "/access", &id_token))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, body) = send(&app, &event(HttpJwtAuthorizer, "/id", &id_token)).await;
-    assert_eq!((status, &body["groups"], &body["username"]), (StatusCode::OK, &json!(["a", "b"]), &json!("bob")));
+    assert_eq!(
+        (status, &body["groups"], &body["username"]),
+        (StatusCode::OK, &json!(["a", "b"]), &json!("bob"))
+    );
 
     // REST: `exp` and `iat` as dates, groups comma-separated.
     let (status, body) = send(&app, &event(RestCognitoAuthorizer, "/id", &id_token)).await;
-    assert_eq!((status, &body["groups"]), (StatusCode::OK, &json!(["a", "b"])));
+    assert_eq!(
+        (status, &body["groups"]),
+        (StatusCode::OK, &json!(["a", "b"]))
+    );
     let rest = event(RestCognitoAuthorizer, "/id", &id_token);
-    let exp = rest["requestContext"]["authorizer"]["claims"]["exp"].as_str().unwrap();
-    assert!(exp.contains(" UTC ") && exp.parse::<i64>().is_err(), "a date: {exp}");
+    let exp = rest["requestContext"]["authorizer"]["claims"]["exp"]
+        .as_str()
+        .unwrap();
+    assert!(
+        exp.contains(" UTC ") && exp.parse::<i64>().is_err(),
+        "a date: {exp}"
+    );
     let (status, body) = send(&app, &event(RestCognitoAuthorizer, "/admin", &root)).await;
     assert_eq!((status, &body["admin"]), (StatusCode::OK, &json!(true)));
 
@@ -86,7 +119,10 @@ async fn authorizer_claims_reach_the_same_extractors_under_the_same_rules() {
     }
     // `whoami` is optional: the claims still count.
     let (status, body) = send(&app, &event(HttpJwtAuthorizer, "/whoami", &alice)).await;
-    assert_eq!((status, &body["authenticated"]), (StatusCode::OK, &json!(true)));
+    assert_eq!(
+        (status, &body["authenticated"]),
+        (StatusCode::OK, &json!(true))
+    );
 }
 
 /// Claims of the wrong shape are a 401; an authorizer of another kind is not read as Cognito
@@ -101,7 +137,11 @@ async fn bad_claims_and_other_authorizers_are_refused() {
     for (name, bad) in [("exp", "soon"), ("cognito:groups", "[admins"), ("exp", "")] {
         let mut event = issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/admin", &root);
         event["requestContext"]["authorizer"]["jwt"]["claims"][name] = json!(bad);
-        assert_eq!(send(&app, &event).await.0, StatusCode::UNAUTHORIZED, "{name} = {bad:?}");
+        assert_eq!(
+            send(&app, &event).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{name} = {bad:?}"
+        );
     }
     let mut event = issuer.api_gateway_event(RestCognitoAuthorizer, "GET", "/admin", &root);
     event["requestContext"]["authorizer"]["claims"]["exp"] = json!("Tue Apr 04 18:39:39 CET 2023");
@@ -138,7 +178,11 @@ async fn bad_claims_and_other_authorizers_are_refused() {
     let mut event = issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/admin", &root);
     event["headers"]["authorization"] = json!("Bearer x.y.z");
     assert_eq!(send(&verifying, &event).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(send(&app, &event).await.0, StatusCode::OK, "the trusting layer reads the claims");
+    assert_eq!(
+        send(&app, &event).await.0,
+        StatusCode::OK,
+        "the trusting layer reads the claims"
+    );
 }
 
 /// Without authorizer claims, the token is verified in the function: a valid one passes, one
@@ -171,7 +215,10 @@ async fn revoked_authorizer_claims_are_refused() {
     let mallory = issuer.access_token().sub("mallory").sign();
     let alice = issuer.access_token().sub("alice").sign();
     let event = |token: &str| issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/access", token);
-    assert_eq!(send(&app, &event(&mallory)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&app, &event(&mallory)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(send(&app, &event(&alice)).await.0, StatusCode::OK);
 }
 
@@ -189,7 +236,11 @@ fn response(posted: &Posted) -> (&str, u64, Value) {
     match posted {
         Posted::Response(id, response) => {
             let body = response["body"].as_str().unwrap_or("null");
-            (id, response["statusCode"].as_u64().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+            (
+                id,
+                response["statusCode"].as_u64().unwrap(),
+                serde_json::from_str(body).unwrap_or(Value::Null),
+            )
         }
         other => panic!("not a response: {other:?}"),
     }
@@ -207,16 +258,38 @@ async fn the_function_serves_events_from_the_runtime_api() {
         ("COGNITO_TRUST_API_GATEWAY", "1".to_owned()),
     ];
     let mut function = api.function(&env).spawn().unwrap();
-    let root = issuer.access_token().username("root").groups(["admins"]).sign();
+    let root = issuer
+        .access_token()
+        .username("root")
+        .groups(["admins"])
+        .sign();
     let id_token = issuer.id_token().username("bob").sign();
-    api.invoke("1", issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/admin", &root));
-    api.invoke("2", issuer.api_gateway_event(HttpNoAuthorizer, "GET", "/id", &id_token));
-    api.invoke("3", issuer.api_gateway_event(RestCognitoAuthorizer, "GET", "/id", &id_token));
-    api.invoke("4", issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/access", &id_token));
-    api.invoke("5", issuer.api_gateway_event(HttpNoAuthorizer, "GET", "/whoami", "x.y.z"));
+    api.invoke(
+        "1",
+        issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/admin", &root),
+    );
+    api.invoke(
+        "2",
+        issuer.api_gateway_event(HttpNoAuthorizer, "GET", "/id", &id_token),
+    );
+    api.invoke(
+        "3",
+        issuer.api_gateway_event(RestCognitoAuthorizer, "GET", "/id", &id_token),
+    );
+    api.invoke(
+        "4",
+        issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/access", &id_token),
+    );
+    api.invoke(
+        "5",
+        issuer.api_gateway_event(HttpNoAuthorizer, "GET", "/whoami", "x.y.z"),
+    );
     let posted = answers(&mut api, 5).await;
     let (id, status, body) = response(&posted[0]);
-    assert_eq!((id, status, &body["admin"], &body["username"]), ("1", 200, &json!(true), &json!("root")));
+    assert_eq!(
+        (id, status, &body["admin"], &body["username"]),
+        ("1", 200, &json!(true), &json!("root"))
+    );
     for (posted, id) in posted[1..3].iter().zip(["2", "3"]) {
         let (got, status, body) = response(posted);
         assert_eq!((got, status, &body["username"]), (id, 200, &json!("bob")));
@@ -239,12 +312,18 @@ async fn a_bundled_key_set_needs_no_network() {
         ("COGNITO_USER_POOL_ID", issuer.pool_id().to_owned()),
         ("COGNITO_CLIENT_IDS", issuer.client_id().to_owned()),
         // Nothing listens on port 1.
-        ("COGNITO_JWKS_URL", "http://127.0.0.1:1/jwks.json".to_owned()),
+        (
+            "COGNITO_JWKS_URL",
+            "http://127.0.0.1:1/jwks.json".to_owned(),
+        ),
         ("COGNITO_JWKS_FILE", file.display().to_string()),
     ];
     let mut function = api.function(&env).spawn().unwrap();
     let token = issuer.access_token().sign();
-    api.invoke("1", issuer.api_gateway_event(HttpNoAuthorizer, "GET", "/access", &token));
+    api.invoke(
+        "1",
+        issuer.api_gateway_event(HttpNoAuthorizer, "GET", "/access", &token),
+    );
     assert_eq!(response(&answers(&mut api, 1).await[0]).1, 200);
     function.kill().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
@@ -266,13 +345,20 @@ async fn configuration_errors_are_init_errors_naming_the_variable() {
     let cases: [(&str, Option<String>); 5] = [
         ("COGNITO_USER_POOL_ID", None),
         ("COGNITO_CLIENT_IDS", None),
-        ("COGNITO_JWKS_FILE", Some(dir.join("missing.json").display().to_string())),
+        (
+            "COGNITO_JWKS_FILE",
+            Some(dir.join("missing.json").display().to_string()),
+        ),
         ("COGNITO_JWKS_FILE", Some(not_jwks.display().to_string())),
         ("COGNITO_TRUST_API_GATEWAY", Some("yes".into())),
     ];
     for (variable, value) in cases {
         let mut api = RuntimeApi::start().await;
-        let mut env: Vec<(&str, String)> = good.iter().filter(|(n, _)| *n != variable).cloned().collect();
+        let mut env: Vec<(&str, String)> = good
+            .iter()
+            .filter(|(n, _)| *n != variable)
+            .cloned()
+            .collect();
         if let Some(value) = value {
             env.push((variable, value));
         }

@@ -49,8 +49,12 @@ impl KeyFetcher {
     pub(crate) async fn fetch(&self, template: &str, kid: &AlbKeyId) -> KeyFetch {
         let url = template.replace("{kid}", kid.as_str());
         // A client is shared (an `Arc` inside); the rest is the URL.
-        let fetcher =
-            JwksFetcher::with_client(KeyClient::given(self.client.clone()), url, self.timeout, self.max_bytes);
+        let fetcher = JwksFetcher::with_client(
+            KeyClient::given(self.client.clone()),
+            url,
+            self.timeout,
+            self.max_bytes,
+        );
         let shown = fetcher.shown_url();
         let accept = "application/x-pem-file, text/plain, */*";
         let answer = match fetcher.get(accept, None, self.timeout).await {

@@ -40,7 +40,11 @@ impl KeyClient {
     /// [`key_client`]'s, built on first use.
     pub(crate) fn lazy(timeout: Duration, proxy: Option<String>) -> Self {
         let client = OnceLock::new();
-        Self(Arc::new(LazyClient { client, timeout, proxy }))
+        Self(Arc::new(LazyClient {
+            client,
+            timeout,
+            proxy,
+        }))
     }
 
     /// This one.
@@ -51,9 +55,15 @@ impl KeyClient {
     }
 
     fn get(&self) -> Result<&reqwest::Client, JwksError> {
-        let LazyClient { client, timeout, proxy } = &*self.0;
+        let LazyClient {
+            client,
+            timeout,
+            proxy,
+        } = &*self.0;
         let client = client.get_or_init(|| key_client(*timeout, proxy.as_deref()));
-        client.as_ref().map_err(|e| JwksError::Request(format!("HTTP client: {e}")))
+        client
+            .as_ref()
+            .map_err(|e| JwksError::Request(format!("HTTP client: {e}")))
     }
 }
 
@@ -141,7 +151,11 @@ impl JwksFetcher {
         limit: Duration,
     ) -> Result<Answer, JwksError> {
         let limit = limit.min(self.timeout);
-        let mut request = self.client.get()?.get(&self.url).header(header::ACCEPT, accept);
+        let mut request = self
+            .client
+            .get()?
+            .get(&self.url)
+            .header(header::ACCEPT, accept);
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }

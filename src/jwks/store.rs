@@ -164,10 +164,12 @@ impl KeyStore {
     ) -> Arc<Self> {
         let store = Self::new(pool_id, Some(locations), keys, settings, on_keys_removed);
         let mut loaded = Loaded::clone(&store.current.load());
-        (loaded.loaded, loaded.stale_at) = (true, schedule::stale_at(&store.settings, SystemTime::now()));
+        (loaded.loaded, loaded.stale_at) =
+            (true, schedule::stale_at(&store.settings, SystemTime::now()));
         store.current.store(Arc::new(loaded));
         let mut state = store.lock_state();
-        (state.last_success, state.next_refresh) = (Some(SystemTime::now()), store.settings.refresh_interval);
+        (state.last_success, state.next_refresh) =
+            (Some(SystemTime::now()), store.settings.refresh_interval);
         drop(state);
         store
     }

@@ -67,7 +67,10 @@ fn date_seconds(text: &str) -> Option<i64> {
     let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
     let number = |s: &str, max: i64| s.parse::<i64>().ok().filter(|n| (0..=max).contains(n));
     let (day, year) = (number(day, 31).filter(|d| *d > 0)?, number(year, 9999)?);
-    let hms: Vec<i64> = time.split(':').map(|t| number(t, 60)).collect::<Option<_>>()?;
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|t| number(t, 60))
+        .collect::<Option<_>>()?;
     let [hours, minutes, seconds] = hms[..] else {
         return None;
     };
@@ -89,7 +92,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn read(name: &str, text: &str, format: Format) -> Result<Value, Option<&'static str>> {
+    /// A value read back, or the claim its error names.
+    type Read = Result<Value, Option<&'static str>>;
+
+    fn read(name: &str, text: &str, format: Format) -> Read {
         typed(name, text.into(), format).map_err(|e| e.claim_name())
     }
 
@@ -97,7 +103,7 @@ mod tests {
     fn strings_read_back_as_their_types() {
         use Format::*;
         #[rustfmt::skip]
-        let cases: &[(&str, &str, Format, Result<Value, Option<&str>>)] = &[
+        let cases: &[(&str, &str, Format, Read)] = &[
             ("exp", "1765130400", HttpApi, Ok(json!(1_765_130_400))),
             ("exp", "Tue Apr 04 18:39:39 UTC 2023", RestApi, Ok(json!(1_680_633_579))),
             ("iat", "Thu Jan 01 00:00:00 UTC 1970", RestApi, Ok(json!(0))),

@@ -286,7 +286,10 @@ impl Authenticator for UserPoolAuth {
         if self.api_gateway
             && let Some(claims) = crate::lambda::authorizer_claims(extensions)
         {
-            let verify = |json| self.verifier.verify_authorizer_claims(json, &self.requirements);
+            let verify = |json| {
+                self.verifier
+                    .verify_authorizer_claims(json, &self.requirements)
+            };
             return match claims.and_then(verify) {
                 Ok(verified) => Decision::Pass(UserPoolPass::Verified(verified)),
                 Err(error) => Decision::Refuse(AuthRejection::from_error(error)),

@@ -103,10 +103,9 @@ impl TestIssuer {
 fn as_api_gateway_writes(name: &str, value: Value, rest: bool) -> String {
     match value {
         Value::String(text) => text,
-        Value::Number(n) if rest && matches!(name, "exp" | "iat") => n.as_i64().map_or_else(
-            || n.to_string(),
-            java_date,
-        ),
+        Value::Number(n) if rest && matches!(name, "exp" | "iat") => {
+            n.as_i64().map_or_else(|| n.to_string(), java_date)
+        }
         Value::Array(items) => {
             let items: Vec<String> = (items.into_iter())
                 .map(|item| as_api_gateway_writes("", item, rest))
@@ -151,8 +150,14 @@ fn java_date(seconds: i64) -> String {
 mod tests {
     #[test]
     fn dates_as_java_prints_them() {
-        assert_eq!(super::java_date(1_680_633_579), "Tue Apr 04 18:39:39 UTC 2023");
+        assert_eq!(
+            super::java_date(1_680_633_579),
+            "Tue Apr 04 18:39:39 UTC 2023"
+        );
         assert_eq!(super::java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        assert_eq!(super::java_date(1_835_438_400), "Tue Feb 29 12:00:00 UTC 2028");
+        assert_eq!(
+            super::java_date(1_835_438_400),
+            "Tue Feb 29 12:00:00 UTC 2028"
+        );
     }
 }

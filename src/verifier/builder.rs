@@ -408,7 +408,8 @@ impl CognitoVerifierBuilder {
         // The client is built by the first fetch; a proxy it cannot take is a mistake to tell
         // now.
         if let (Some(proxy), None) = (&self.limits.proxy, &self.http_client) {
-            reqwest::Proxy::all(proxy).map_err(|e| ConfigError::HttpClient(format!("proxy: {e}")))?;
+            reqwest::Proxy::all(proxy)
+                .map_err(|e| ConfigError::HttpClient(format!("proxy: {e}")))?;
         }
         let cache = TokenCache::with_capacity(self.limits.token_cache_bytes).map(Arc::new);
         let pool_settings = PoolSettings {

@@ -92,9 +92,11 @@ impl PoolSettings {
             .ok_or_else(|| ConfigError::ClientIdsNotSet(pool.id.clone()))?;
         let id: Arc<str> = pool.id.as_str().into();
         let store = match &pool.keys {
-            KeySource::Json(json) => {
-                KeyStore::fixed(id.clone(), self.parse_keys(pool, json)?, self.refresh.clone())
-            }
+            KeySource::Json(json) => KeyStore::fixed(
+                id.clone(),
+                self.parse_keys(pool, json)?,
+                self.refresh.clone(),
+            ),
             KeySource::Default | KeySource::Url(_) | KeySource::Urls(_) => {
                 let urls = pool.jwks_locations();
                 if urls.is_empty() {
@@ -125,7 +127,9 @@ impl PoolSettings {
                         self.refresh.clone(),
                         drop_tokens,
                     ),
-                    None => KeyStore::remote(id.clone(), locations, self.refresh.clone(), drop_tokens),
+                    None => {
+                        KeyStore::remote(id.clone(), locations, self.refresh.clone(), drop_tokens)
+                    }
                 }
             }
         };
@@ -172,7 +176,6 @@ impl PoolSettings {
             self.max_jwks_bytes,
         ))
     }
-
 }
 
 impl TrustedPool {

@@ -221,8 +221,9 @@ impl CognitoVerifier {
             Ok(verified) => verified,
             Err(error) => return self.refused(error),
         };
-        let revocation = (self.inner.revocation.as_ref())
-            .map_or(Ok(()), |revocation| revocation.without_token(&verified, now.unix));
+        let revocation = (self.inner.revocation.as_ref()).map_or(Ok(()), |revocation| {
+            revocation.without_token(&verified, now.unix)
+        });
         self.after_revocation(revocation, &verified, requirements, &the_token)
     }
 
@@ -230,7 +231,8 @@ impl CognitoVerifier {
     /// asked: the authorizer names the pools it trusts), then the claim checks.
     #[cfg(feature = "lambda")]
     fn authorizer_checks(&self, json: String, now: Now) -> Result<VerifiedToken, Error> {
-        let payload = TokenPayload::parse(&json).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
+        let payload =
+            TokenPayload::parse(&json).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
         let claims = payload.standard();
         let table = self.inner.pools.load();
         let PoolOf::Found(index) = pool_of_issuer(&claims, |iss| table.position(iss))? else {

@@ -54,7 +54,10 @@ async fn next(State(shared): State<Shared>) -> impl IntoResponse {
         if let Some((id, event)) = shared.events.lock().unwrap().pop_front() {
             let mut headers = HeaderMap::new();
             headers.insert("lambda-runtime-aws-request-id", id.parse().unwrap());
-            headers.insert("lambda-runtime-deadline-ms", "4102444800000".parse().unwrap());
+            headers.insert(
+                "lambda-runtime-deadline-ms",
+                "4102444800000".parse().unwrap(),
+            );
             let arn = "arn:aws:lambda:eu-west-1:123456789012:function:test";
             headers.insert("lambda-runtime-invoked-function-arn", arn.parse().unwrap());
             headers.insert("lambda-runtime-trace-id", "Root=1-0-0".parse().unwrap());
@@ -81,17 +84,21 @@ impl RuntimeApi {
             .route(&format!("{api}/invocation/next"), get(next))
             .route(
                 &format!("{api}/invocation/{{id}}/response"),
-                post(|State(s): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
-                    let _ = s.posted.send(Posted::Response(id, json(&body)));
-                    "{}"
-                }),
+                post(
+                    |State(s): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
+                        let _ = s.posted.send(Posted::Response(id, json(&body)));
+                        "{}"
+                    },
+                ),
             )
             .route(
                 &format!("{api}/invocation/{{id}}/error"),
-                post(|State(s): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
-                    let _ = s.posted.send(Posted::InvocationError(id, json(&body)));
-                    "{}"
-                }),
+                post(
+                    |State(s): State<Shared>, Path(id): Path<String>, body: Bytes| async move {
+                        let _ = s.posted.send(Posted::InvocationError(id, json(&body)));
+                        "{}"
+                    },
+                ),
             )
             .route(
                 &format!("{api}/init/error"),
@@ -104,12 +111,20 @@ impl RuntimeApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self { addr, shared, posted }
+        Self {
+            addr,
+            shared,
+            posted,
+        }
     }
 
     /// Queues `event` under the request id `id`.
     pub(crate) fn invoke(&self, id: &str, event: Value) {
-        self.shared.events.lock().unwrap().push_back((id.into(), event));
+        self.shared
+            .events
+            .lock()
+            .unwrap()
+            .push_back((id.into(), event));
         self.shared.queued.notify_waiters();
     }
 
