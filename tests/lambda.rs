@@ -86,6 +86,12 @@ async fn authorizer_claims_reach_the_same_extractors_under_the_same_rules() {
         (status, &body["groups"], &body["username"]),
         (StatusCode::OK, &json!(["a", "b"]), &json!("bob"))
     );
+    // The layer's own rule (`/admin`: access tokens only), before any extractor.
+    let admin_id_token = issuer.id_token().groups(["admins"]).sign();
+    for shape in [HttpJwtAuthorizer, RestCognitoAuthorizer] {
+        let (status, _) = send(&app, &event(shape, "/admin", &admin_id_token)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
 
     // REST: `exp` and `iat` as dates, groups comma-separated.
     let (status, body) = send(&app, &event(RestCognitoAuthorizer, "/id", &id_token)).await;

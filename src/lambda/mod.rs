@@ -33,6 +33,9 @@
 //!   API, `requestContext.authorizer.claims` of a REST API), which API Gateway writes: never
 //!   from a header, which a client could set. An authorizer context of another kind (IAM, a
 //!   Lambda authorizer) is not read as Cognito claims.
+//! - Trusting the event is trusting whoever may invoke the function: API Gateway, and any
+//!   principal granted `lambda:InvokeFunction` on it, who can send claims of its choosing.
+//!   Allow only API Gateway in the function's resource policy, or use shape 1.
 //! - A request without authorizer claims (a route without an authorizer, a function URL, the
 //!   same router run locally) is **verified in the function** like any bearer token, with the
 //!   verifier's keys: a token nobody verified is never let through. Refusing such requests
