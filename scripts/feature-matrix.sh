@@ -19,7 +19,7 @@ ln -s "$root/src" "$copy/src"
 ln -s "$root/README.md" "$copy/README.md" # the crate docs (`include_str!`)
 cp Cargo.lock "$copy/Cargo.lock"
 awk '
-    /^\[\[(test|bench)\]\]$/ { skip = 1; next }   # targets whose files the copy lacks
+    /^\[\[(test|bench|example)\]\]$/ { skip = 1; next }   # targets whose files the copy lacks
     skip && /^$/ { skip = 0; next }
     skip { next }
     /^axum-cognito = \{ path = "\."/ { next }     # the dev-dependency on itself
@@ -35,12 +35,12 @@ cargo metadata --manifest-path "$copy/Cargo.toml" --format-version 1 >/dev/null
 # The copy must really build without features: nothing may turn them back on. (The tree is
 # read first, so that a failing `cargo tree` fails the script instead of passing the check.)
 tree=$(cargo tree "${manifest[@]}" -e features --no-default-features -i axum-cognito)
-if grep -E 'axum-cognito feature "(test-util|metrics|alb|redis)"' <<<"$tree"; then
+if grep -E 'axum-cognito feature "(test-util|metrics|alb|redis|lambda)"' <<<"$tree"; then
     echo "feature-matrix: a feature of axum-cognito is still on with --no-default-features" >&2
     exit 1
 fi
 
-for features in "" test-util metrics alb redis test-util,metrics,alb,redis; do
+for features in "" test-util metrics alb redis lambda test-util,metrics,alb,redis,lambda; do
     printf '\n-- features: %s\n' "${features:-(none)}"
     flags=(--no-default-features)
     [[ -n $features ]] && flags+=(--features "$features")

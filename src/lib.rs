@@ -51,6 +51,11 @@ pub mod token_source;
 #[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 pub mod alb;
 
+// AWS Lambda behind API Gateway: the claims its authorizer verified (over the verifier).
+#[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
+pub mod lambda;
+
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;

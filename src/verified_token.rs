@@ -98,7 +98,7 @@ pub(crate) struct Provenance {
     pub(crate) verifier_id: u64,
     pub(crate) pool_serial: u64,
     pub(crate) pool_id: Arc<str>,
-    pub(crate) key: Arc<VerifyingKey>,
+    pub(crate) key: Option<Arc<VerifyingKey>>,
 }
 
 impl VerifiedToken {
@@ -292,12 +292,16 @@ impl VerifiedToken {
     }
 
     pub(crate) fn kid(&self) -> &str {
-        self.inner.provenance.key.kid()
+        self.inner
+            .provenance
+            .key
+            .as_ref()
+            .map_or("", |key| key.kid())
     }
 
     /// True when `key` is the very key that verified this token.
     pub(crate) fn verified_by(&self, key: &Arc<VerifyingKey>) -> bool {
-        Arc::ptr_eq(&self.inner.provenance.key, key)
+        (self.inner.provenance.key.as_ref()).is_some_and(|own| Arc::ptr_eq(own, key))
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use super::{key_id::AlbKeyId, public_key::AlbPublicKey};
-use crate::jwks::{JwksError, JwksFetcher, key_client};
+use crate::jwks::{JwksError, JwksFetcher, KeyClient, key_client};
 
 /// What a fetch of one `kid` found.
 #[derive(Debug)]
@@ -49,8 +49,12 @@ impl KeyFetcher {
     pub(crate) async fn fetch(&self, template: &str, kid: &AlbKeyId) -> KeyFetch {
         let url = template.replace("{kid}", kid.as_str());
         // A client is shared (an `Arc` inside); the rest is the URL.
-        let fetcher =
-            JwksFetcher::with_client(self.client.clone(), url, self.timeout, self.max_bytes);
+        let fetcher = JwksFetcher::with_client(
+            KeyClient::given(self.client.clone()),
+            url,
+            self.timeout,
+            self.max_bytes,
+        );
         let shown = fetcher.shown_url();
         let accept = "application/x-pem-file, text/plain, */*";
         let answer = match fetcher.get(accept, None, self.timeout).await {

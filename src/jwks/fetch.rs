@@ -1,7 +1,10 @@
 //! The HTTP GET of a key URL, bounded in time and size, without redirects: a JWKS, and a load
 //! balancer's PEM key (`alb/key_fetch.rs`), fetched the same way.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use http::{HeaderMap, StatusCode, header};
 
@@ -12,12 +15,56 @@ use super::JwksError;
 /// move.
 #[derive(Debug, Clone)]
 pub(crate) struct JwksFetcher {
-    client: reqwest::Client,
+    client: KeyClient,
     url: String,
     /// The URL without any `user:password@`, for the status and logs.
     shown_url: String,
     timeout: Duration,
     max_bytes: usize,
+}
+
+/// The HTTP client of key fetches, shared by the fetchers of one verifier: handed in, or built
+/// by the first fetch (building one reads the system's CA certificates: milliseconds that a
+/// start with keys given or bundled does not wait on).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyClient(Arc<LazyClient>);
+
+#[derive(Debug)]
+struct LazyClient {
+    client: OnceLock<Result<reqwest::Client, String>>,
+    timeout: Duration,
+    proxy: Option<String>,
+}
+
+impl KeyClient {
+    /// [`key_client`]'s, built on first use.
+    pub(crate) fn lazy(timeout: Duration, proxy: Option<String>) -> Self {
+        let client = OnceLock::new();
+        Self(Arc::new(LazyClient {
+            client,
+            timeout,
+            proxy,
+        }))
+    }
+
+    /// This one.
+    pub(crate) fn given(client: reqwest::Client) -> Self {
+        let built = Self::lazy(Duration::ZERO, None);
+        let _ = built.0.client.set(Ok(client));
+        built
+    }
+
+    fn get(&self) -> Result<&reqwest::Client, JwksError> {
+        let LazyClient {
+            client,
+            timeout,
+            proxy,
+        } = &*self.0;
+        let client = client.get_or_init(|| key_client(*timeout, proxy.as_deref()));
+        client
+            .as_ref()
+            .map_err(|e| JwksError::Request(format!("HTTP client: {e}")))
+    }
 }
 
 /// What a GET answered: its status and headers, and the body of a 200.
@@ -44,7 +91,7 @@ impl JwksFetcher {
     /// its TLS roots, which a verifier of a thousand pools pays once instead of a thousand
     /// times).
     pub(crate) fn with_client(
-        client: reqwest::Client,
+        client: KeyClient,
         url: String,
         timeout: Duration,
         max_bytes: usize,
@@ -103,7 +150,11 @@ impl JwksFetcher {
         limit: Duration,
     ) -> Result<Answer, JwksError> {
         let limit = limit.min(self.timeout);
-        let mut request = self.client.get(&self.url).header(header::ACCEPT, accept);
+        let mut request = self
+            .client
+            .get()?
+            .get(&self.url)
+            .header(header::ACCEPT, accept);
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }

@@ -84,8 +84,10 @@ mod status;
 mod store;
 
 pub use error::JwksError;
+#[cfg(feature = "alb")]
+pub(crate) use fetch::key_client;
 pub(crate) use fetch::{
-    JwksFetcher, client_builder, key_client, read_capped, redacted_url, request_error,
+    JwksFetcher, KeyClient, client_builder, read_capped, redacted_url, request_error,
 };
 pub(crate) use key::VerifyingKey;
 pub(crate) use key_set::KeySet;

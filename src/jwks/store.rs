@@ -51,11 +51,19 @@ pub(crate) type KeysRemoved = Box<dyn Fn(&[&str]) + Send + Sync>;
 
 type FetchOutcome = Result<(), Arc<JwksError>>;
 
+#[derive(Clone)]
 struct Loaded {
     keys: Arc<KeySet>,
     /// Wall-clock time, as the token checks read it: one clock read per verification serves
     /// both. `None`: never stale. Keys not loaded yet are stale from the start.
     stale_at: Option<SystemTime>,
+}
+
+impl Loaded {
+    /// Keys not loaded yet are stale since the epoch; no loaded set is.
+    fn is_loaded(&self) -> bool {
+        self.stale_at != Some(UNIX_EPOCH)
+    }
 }
 
 #[derive(Default)]
@@ -83,8 +91,10 @@ struct State {
 pub(crate) enum KeyLookup {
     /// The keys are usable but hold no key of that id.
     Unknown,
-    /// The keys were never loaded, or are older than the maximum staleness.
+    /// The keys are older than the maximum staleness.
     Unavailable,
+    /// No key set was ever loaded: a fetch may bring the first.
+    NotLoaded,
 }
 
 /// What [`KeyStore::refetch`] did.
@@ -148,6 +158,31 @@ impl KeyStore {
         )
     }
 
+    /// A store that starts with `keys` (bundled with the program), usable at once as if just
+    /// fetched, then refreshed from `locations` on the usual schedule.
+    pub(crate) fn bundled(
+        pool_id: Arc<str>,
+        keys: KeySet,
+        locations: KeyLocations,
+        settings: RefreshSettings,
+        on_keys_removed: Option<KeysRemoved>,
+    ) -> Arc<Self> {
+        let store = Self::new(pool_id, Some(locations), keys, settings, on_keys_removed);
+        let mut loaded = Loaded::clone(&store.current.load());
+        loaded.stale_at = schedule::stale_at(&store.settings, SystemTime::now());
+        store.current.store(Arc::new(loaded));
+        let mut state = lock(&store.state);
+        (state.last_success, state.next_refresh) =
+            (Some(SystemTime::now()), store.settings.refresh_interval);
+        drop(state);
+        store
+    }
+
+    /// True once a key set was loaded (given, bundled or fetched).
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.current.load().is_loaded()
+    }
+
     /// A store of keys given in memory: never refreshed, never stale.
     pub(crate) fn fixed(pool_id: Arc<str>, keys: KeySet, settings: RefreshSettings) -> Arc<Self> {
         Self::new(pool_id, None, keys, settings, None)
@@ -195,6 +230,9 @@ impl KeyStore {
         self.revive_background();
         // One atomic load, no lock, no clock read of its own.
         let loaded = self.current.load();
+        if !loaded.is_loaded() {
+            return Err(KeyLookup::NotLoaded);
+        }
         if loaded.stale_at.is_some_and(|at| now >= at) {
             return Err(KeyLookup::Unavailable);
         }

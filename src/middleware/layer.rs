@@ -106,6 +106,9 @@ pub struct UserPoolAuth {
     source: Arc<dyn TokenSource>,
     /// The RFC 9728 metadata URL every refusal names.
     resource_metadata: Option<Arc<String>>,
+    /// Whether the claims of an API Gateway authorizer are read (feature `lambda`).
+    #[cfg(feature = "lambda")]
+    api_gateway: bool,
 }
 
 impl CognitoAuthLayer {
@@ -117,6 +120,8 @@ impl CognitoAuthLayer {
             optional: false,
             source: Arc::new(AuthorizationBearer),
             resource_metadata: None,
+            #[cfg(feature = "lambda")]
+            api_gateway: false,
         })
     }
 }
@@ -167,6 +172,15 @@ impl<R> CognitoAuthLayer<R> {
     pub fn token_source(self, source: impl TokenSource) -> Self {
         let source: Arc<dyn TokenSource> = Arc::new(source);
         self.with_config(|c| c.source = source)
+    }
+
+    /// Behind API Gateway (feature `lambda`): takes the claims its JWT authorizer (HTTP API)
+    /// or Cognito authorizer (REST API) verified from the Lambda event's request context, and
+    /// runs every check that follows the signature's on them. A request without such claims
+    /// is verified here like any bearer token. See [`lambda`](crate::lambda).
+    #[cfg(feature = "lambda")]
+    pub fn trust_api_gateway(self) -> Self {
+        self.with_config(|c| c.api_gateway = true)
     }
 
     /// Accepts only this token use (401 for the other).
@@ -279,6 +293,19 @@ impl Authenticator for UserPoolAuth {
         {
             return match CognitoVerifier::recheck(verified, &self.requirements) {
                 Ok(()) => Decision::Pass(UserPoolPass::AlreadyVerified),
+                Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
+            };
+        }
+        #[cfg(feature = "lambda")]
+        if self.api_gateway
+            && let Some(claims) = crate::lambda::authorizer_claims(extensions)
+        {
+            let verify = |json| {
+                self.verifier
+                    .verify_authorizer_claims(json, &self.requirements)
+            };
+            return match claims.and_then(verify) {
+                Ok(verified) => Decision::Pass(UserPoolPass::Verified(verified)),
                 Err(error) => Decision::Refuse(AuthRejection::from_error(error)),
             };
         }

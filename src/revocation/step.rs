@@ -123,6 +123,19 @@ impl RevocationStep {
         }
     }
 
+    /// For claims verified without the token at hand (API Gateway's): the list and the
+    /// checks, then `GetUser`'s failure policy, as if Cognito could not be reached.
+    #[cfg(feature = "lambda")]
+    pub(crate) fn without_token(&self, verified: &VerifiedToken, now: i64) -> Result<(), Error> {
+        let RevocationSettings { list, checks, .. } = &self.settings;
+        if list.as_ref().is_some_and(|l| l.revokes(verified, now))
+            || checks.iter().any(|c| c.is_revoked(verified))
+        {
+            return Err(Error::new(ErrorKind::Revoked));
+        }
+        self.without_cognito(verified)
+    }
+
     /// After [`Verdict::AskCognito`] on a path that never touches the network: the failure
     /// policy, as if Cognito could not be reached.
     pub(crate) fn without_cognito(&self, verified: &VerifiedToken) -> Result<(), Error> {

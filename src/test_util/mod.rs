@@ -35,6 +35,8 @@
 
 #[cfg(feature = "alb")]
 mod alb;
+#[cfg(feature = "lambda")]
+mod api_gateway;
 mod issuer;
 mod local_server;
 mod signing_key;
@@ -43,6 +45,9 @@ mod token_builder;
 #[cfg(feature = "alb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alb")))]
 pub use alb::{AlbKeyFault, AlbTokenBuilder, TestAlb};
+#[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
+pub use api_gateway::ApiGatewayEvent;
 pub use issuer::TestIssuer;
 pub use local_server::JwksFault;
 pub use signing_key::SigningKey;

@@ -27,7 +27,7 @@ use crate::{
         DEFAULT_REFUSED_ISSUER_TTL, DEFAULT_RESOLVER_CALLS, DEFAULT_RESOLVER_WINDOW,
         DEFAULT_UNKNOWN_KID_COOLDOWN,
     },
-    jwks::RefreshSettings,
+    jwks::{KeyClient, RefreshSettings},
     limits::{Limits, limit_setters, setters},
     metrics::VerifierMetrics,
     revocation::{GetUserCheck, RevocationCheck, RevocationList, RevocationSettings},
@@ -69,6 +69,7 @@ pub struct CognitoVerifierBuilder {
     resolver: Option<Arc<dyn PoolResolver>>,
     resolver_limits: ResolverLimits,
     revocation: RevocationSettings,
+    http_client: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for CognitoVerifierBuilder {
@@ -111,6 +112,7 @@ impl Default for CognitoVerifierBuilder {
                 max_refused: DEFAULT_MAX_REFUSED_ISSUERS,
             },
             revocation: RevocationSettings::default(),
+            http_client: None,
         }
     }
 }
@@ -200,6 +202,13 @@ impl CognitoVerifierBuilder {
         /// emulators and tests use; anywhere else, whoever is on the network path serves the keys.
         pub fn allow_plain_http_jwks() => plain_http = true;
 
+        /// Fetches the keys with this client instead of one of the crate's own, which is built
+        /// by the first fetch (a cold start with [bundled keys](crate::UserPool::initial_jwks)
+        /// builds none before its first request). The fetch timeout and the size cap still apply
+        /// to each fetch; the client's own settings (proxy, redirects, TLS roots) are yours: the
+        /// crate's follows no redirect and uses no proxy unless [`proxy`](Self::proxy) names one.
+        pub fn http_client(client: reqwest::Client) => http_client = Some(client);
+
         /// The most pools the verifier holds, those it is built with and those added at run time
         /// ([`add_pool`](CognitoVerifier::add_pool), the [pool resolver](Self::pool_resolver))
         /// together. Default 1,000 ([`DEFAULT_MAX_POOLS`], Cognito's default quota of pools per
@@ -259,7 +268,7 @@ impl CognitoVerifierBuilder {
         let fetch_timeout = self.limits.fetch_timeout;
         let verifier = self.assemble()?;
         let table = verifier.inner.pools.load_full();
-        for pool in table.pools() {
+        for pool in table.pools().iter().filter(|pool| !pool.store.is_loaded()) {
             pool.load_keys(fetch_timeout).await?;
         }
         for pool in table.pools() {
@@ -347,15 +356,23 @@ impl CognitoVerifierBuilder {
                 "the GetUser check covers access tokens only, and this verifier accepts ID tokens too: a user signed out globally keeps passing with an ID token until it expires"
             );
         }
+        // The client is built by the first fetch; a proxy it cannot take is a mistake to tell
+        // now.
+        if let (Some(proxy), None) = (&self.limits.proxy, &self.http_client) {
+            reqwest::Proxy::all(proxy)
+                .map_err(|e| ConfigError::HttpClient(format!("proxy: {e}")))?;
+        }
         let cache = TokenCache::with_capacity(self.limits.token_cache_bytes).map(Arc::new);
         let pool_settings = PoolSettings {
             clients: self.clients,
             fetch_timeout: self.limits.fetch_timeout,
             max_jwks_bytes: self.limits.max_key_bytes,
             refresh: self.refresh,
-            proxy: self.limits.proxy.clone(),
             plain_http: self.plain_http,
-            client: Arc::default(),
+            client: match self.http_client {
+                Some(client) => KeyClient::given(client),
+                None => KeyClient::lazy(self.limits.fetch_timeout, self.limits.proxy.clone()),
+            },
         };
         let pools = (self.pools.iter())
             .map(|pool| {

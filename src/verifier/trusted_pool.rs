@@ -3,7 +3,7 @@
 
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -11,13 +11,12 @@ use std::{
 
 use super::{
     config_error::ConfigError,
-    lock,
     user_pool::{AppClients, KeySource, UserPool},
 };
 use crate::{
     jwks::{
-        JwksError, JwksFetcher, KeyLocations, KeySet, KeyStore, KeysRemoved, RefreshSettings,
-        key_client, redacted_url,
+        JwksError, JwksFetcher, KeyClient, KeyLocations, KeySet, KeyStore, KeysRemoved,
+        RefreshSettings, redacted_url,
     },
     loopback::is_loopback,
     token_cache::TokenCache,
@@ -51,11 +50,10 @@ pub(super) struct PoolSettings {
     pub(super) fetch_timeout: Duration,
     pub(super) max_jwks_bytes: usize,
     pub(super) refresh: RefreshSettings,
-    pub(super) proxy: Option<String>,
     /// Whether a JWKS URL may be `http://` to a host that is not this machine.
     pub(super) plain_http: bool,
-    /// The one HTTP client of every pool's fetchers, built on first need.
-    pub(super) client: Arc<Mutex<Option<reqwest::Client>>>,
+    /// The one HTTP client of every pool's fetchers, handed in or built by the first fetch.
+    pub(super) client: KeyClient,
 }
 
 impl PoolSettings {
@@ -90,14 +88,11 @@ impl PoolSettings {
             .ok_or_else(|| ConfigError::ClientIdsNotSet(pool.id.clone()))?;
         let id: Arc<str> = pool.id.as_str().into();
         let store = match &pool.keys {
-            KeySource::Json(json) => {
-                let keys =
-                    KeySet::parse(json.as_bytes()).map_err(|source| ConfigError::InvalidJwks {
-                        pool: pool.id.clone(),
-                        source,
-                    })?;
-                KeyStore::fixed(id.clone(), keys, self.refresh.clone())
-            }
+            KeySource::Json(json) => KeyStore::fixed(
+                id.clone(),
+                self.parse_keys(pool, json)?,
+                self.refresh.clone(),
+            ),
             KeySource::Default | KeySource::Url(_) | KeySource::Urls(_) => {
                 let urls = pool.jwks_locations();
                 if urls.is_empty() {
@@ -119,12 +114,19 @@ impl PoolSettings {
                         });
                     })
                 });
-                KeyStore::remote(
-                    id.clone(),
-                    KeyLocations::new(fetchers),
-                    self.refresh.clone(),
-                    drop_tokens,
-                )
+                let locations = KeyLocations::new(fetchers);
+                match &pool.initial_keys {
+                    Some(json) => KeyStore::bundled(
+                        id.clone(),
+                        self.parse_keys(pool, json)?,
+                        locations,
+                        self.refresh.clone(),
+                        drop_tokens,
+                    ),
+                    None => {
+                        KeyStore::remote(id.clone(), locations, self.refresh.clone(), drop_tokens)
+                    }
+                }
             }
         };
         Ok(TrustedPool {
@@ -134,6 +136,13 @@ impl PoolSettings {
             clients,
             store,
             proven: AtomicBool::new(proven),
+        })
+    }
+
+    fn parse_keys(&self, pool: &UserPool, json: &str) -> Result<KeySet, ConfigError> {
+        KeySet::parse(json.as_bytes()).map_err(|source| ConfigError::InvalidJwks {
+            pool: pool.id.clone(),
+            source,
         })
     }
 
@@ -154,21 +163,11 @@ impl PoolSettings {
             });
         }
         Ok(JwksFetcher::with_client(
-            self.client()?,
+            self.client.clone(),
             url,
             self.fetch_timeout,
             self.max_jwks_bytes,
         ))
-    }
-
-    fn client(&self) -> Result<reqwest::Client, ConfigError> {
-        let mut client = lock(&self.client);
-        if let Some(client) = &*client {
-            return Ok(client.clone());
-        }
-        let built = key_client(self.fetch_timeout, self.proxy.as_deref())
-            .map_err(ConfigError::HttpClient)?;
-        Ok(client.insert(built).clone())
     }
 }
 

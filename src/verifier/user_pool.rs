@@ -44,6 +44,8 @@ pub struct UserPool {
     pub(crate) region: Option<String>,
     pub(crate) clients: Option<AppClients>,
     pub(crate) keys: KeySource,
+    /// A key set to start with, refreshed from the URLs (`initial_jwks`).
+    pub(crate) initial_keys: Option<String>,
     pub(crate) issuers: Option<Vec<String>>,
     pub(crate) replica_regions: Vec<String>,
 }
@@ -113,6 +115,7 @@ impl UserPool {
             region: None,
             clients: None,
             keys: KeySource::Default,
+            initial_keys: None,
             issuers: None,
             replica_regions: Vec::new(),
         }
@@ -169,6 +172,35 @@ impl UserPool {
         self.replica_regions
             .extend(regions.into_iter().map(Into::into));
         self
+    }
+
+    /// Starts with this JWKS document, bundled with the program (`include_str!`, or
+    /// [`initial_jwks_file`](Self::initial_jwks_file)): `build()` fetches nothing and the keys
+    /// serve at once, then they are refreshed from the pool's URL after the refresh interval as
+    /// if just fetched. A failing refresh keeps them until `max_staleness`; a token of a `kid`
+    /// they lack (keys rotated since they were bundled) refetches as usual. Unlike
+    /// [`jwks_json`](Self::jwks_json), whose keys are never refreshed.
+    ///
+    /// ```
+    /// use axum_cognito::UserPool;
+    ///
+    /// # let jwks = r#"{"keys": []}"#;
+    /// // let jwks = include_str!("../jwks.json"); // saved from the pool's JWKS URL
+    /// let pool = UserPool::new("eu-west-1_AbC123456").initial_jwks(jwks);
+    /// assert!(pool.jwks_location().is_some(), "still refreshed from Cognito");
+    /// ```
+    pub fn initial_jwks(mut self, json: impl Into<String>) -> Self {
+        self.initial_keys = Some(json.into());
+        self
+    }
+
+    /// [`initial_jwks`](Self::initial_jwks) with the document read from `path` now.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read as UTF-8 text (the document itself is checked at build).
+    pub fn initial_jwks_file(self, path: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
+        Ok(self.initial_jwks(std::fs::read_to_string(path)?))
     }
 
     /// Replaces the accepted `iss` values, for emulators configured with an issuer of their

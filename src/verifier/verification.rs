@@ -126,7 +126,7 @@ impl CognitoVerifier {
         };
         match attempt {
             Attempt::Done(result) => result,
-            Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::UnknownKid { pool, .. } => self.unknown_kid(&pool),
             Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
             Attempt::AskCognito(verified) => {
                 let asked = match &self.inner.revocation {
@@ -149,7 +149,7 @@ impl CognitoVerifier {
     ) -> Result<T, Error> {
         match self.attempt(token, requirements, finish, Now::read()) {
             Attempt::Done(result) => result,
-            Attempt::UnknownKid { .. } => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            Attempt::UnknownKid { pool, .. } => self.unknown_kid(&pool),
             Attempt::UnknownIssuer(_) => self.refused(Error::new(ErrorKind::InvalidIssuer)),
             Attempt::AskCognito(verified) => {
                 let revocation = self.inner.revocation.as_ref();
@@ -191,6 +191,51 @@ impl CognitoVerifier {
         requirements: &TokenRequirements,
     ) -> Result<VerifiedToken, Error> {
         self.verify_with(token, requirements, &the_token).await
+    }
+
+    /// For the HTTP layer behind API Gateway (feature `lambda`): claims whose signature API
+    /// Gateway checked, as JSON, through every step but the decoding and the signature
+    /// (steps 4 and 7 to 13; no key is looked up, and `GetUser`, which needs the token, follows
+    /// its failure policy). Never cached: they come with each event.
+    #[cfg(feature = "lambda")]
+    pub(crate) fn verify_authorizer_claims(
+        &self,
+        json: String,
+        requirements: &TokenRequirements,
+    ) -> Result<VerifiedToken, Error> {
+        let now = Now::read();
+        let verified = match self.authorizer_checks(json, now) {
+            Ok(verified) => verified,
+            Err(error) => return self.refused(error),
+        };
+        let revocation = (self.inner.revocation.as_ref()).map_or(Ok(()), |revocation| {
+            revocation.without_token(&verified, now.unix)
+        });
+        self.after_revocation(revocation, &verified, requirements, &the_token)
+    }
+
+    /// Steps 4 and 7 to 10 for claims API Gateway verified: the pool of `iss` (no resolver is
+    /// asked: the authorizer names the pools it trusts), then the claim checks.
+    #[cfg(feature = "lambda")]
+    fn authorizer_checks(&self, json: String, now: Now) -> Result<VerifiedToken, Error> {
+        let payload =
+            TokenPayload::parse(&json).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
+        let claims = payload.standard();
+        let table = self.inner.pools.load();
+        let PoolOf::Found(index) = pool_of_issuer(&claims, |iss| table.position(iss))? else {
+            return Err(Error::new(ErrorKind::InvalidIssuer));
+        };
+        let pool = table.get(index);
+        let token_use = check_claims(&claims, &pool.clients, &self.inner.policy, now.unix)
+            .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
+        let provenance = Provenance {
+            verifier_id: self.id(),
+            pool_serial: pool.serial,
+            pool_id: Arc::clone(&pool.id),
+            key: None,
+        };
+        let claims = FittedClaims::new(payload, token_use);
+        Ok(VerifiedToken::new(provenance, claims, json))
     }
 
     /// For stacked layers and handler guards: checks `requirements` (token use, groups,
@@ -272,6 +317,15 @@ impl CognitoVerifier {
             .metrics
             .verification(kind, Some(verified.token_use()));
         R::from(result.map_err(|error| error.with_verified_claims(verified.payload())))
+    }
+
+    /// A `kid` still unknown once the network step is over (or skipped): the keys are not
+    /// there when no set was ever loaded (503), else the key is (401).
+    fn unknown_kid<T>(&self, pool: &TrustedPool) -> Result<T, Error> {
+        match pool.store.is_loaded() {
+            true => self.refused(Error::new(ErrorKind::UnknownKeyId)),
+            false => self.refused(pool.store.unavailable(None)),
+        }
     }
 
     /// A refusal before the claims were verified, counted.
@@ -374,7 +428,7 @@ impl CognitoVerifier {
             verifier_id: self.id(),
             pool_serial: pool.serial,
             pool_id: Arc::clone(&pool.id),
-            key,
+            key: Some(key),
         };
         let claims = FittedClaims::new(payload, token_use);
         Ok(VerifiedToken::new(provenance, claims, json))
@@ -391,7 +445,9 @@ fn usable_key<R>(
 ) -> Result<Option<R>, Error> {
     match pool.store.with_key(kid, now.time, f) {
         Ok(found) => Ok(Some(found)),
-        Err(KeyLookup::Unknown) => Ok(None),
+        // Never loaded: the first fetch is joined (or started) like an unknown `kid`'s, so
+        // that a request during a lazy start waits for it, within the fetch timeout.
+        Err(KeyLookup::Unknown | KeyLookup::NotLoaded) => Ok(None),
         Err(KeyLookup::Unavailable) => Err(pool.store.unavailable(None)),
     }
 }
