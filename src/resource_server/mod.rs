@@ -17,7 +17,9 @@
 //!   [`CognitoAuthLayer::protected_resource`](crate::CognitoAuthLayer::protected_resource)
 //!   requires the resource in `aud` and names the metadata in every 401 and 403 of the layer:
 //!   `WWW-Authenticate: Bearer resource_metadata="<url>"` (with `error`, and for a missing
-//!   scope `scope="<the rule's scopes>"`), from which a client discovers the pool.
+//!   scope `scope="<the rule's scopes>"`), from which a client discovers the pool. Refusals
+//!   made below the layer (an extractor, a handler's guard, the session binding's 401) do not
+//!   name it: put every rule on the layer.
 //! - [`SessionBindingLayer`]: each session (`mcp-session-id`) serves only the user whose token
 //!   opened it. Every request is authenticated by its own token; a session id never is.
 //!
