@@ -25,45 +25,17 @@
 
 use std::process::ExitCode;
 
-use axum::{Json, Router, routing::get};
-use axum_cognito::{
-    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
-    VerifiedToken,
-};
-use serde_json::{Value, json};
+use axum::{Router, routing::get};
+use axum_cognito::{CognitoAuthLayer, CognitoVerifier, ConfigError, TokenUse, UserPool};
+use serde_json::json;
 
-async fn id(claims: CognitoClaims<Id>) -> Json<Value> {
-    Json(json!({
-        "sub": claims.sub,
-        "username": claims.username,
-        "groups": claims.groups,
-        "email": claims.email,
-        "custom": claims.custom,
-    }))
-}
-
-async fn access(claims: CognitoClaims<Access>) -> Json<Value> {
-    Json(json!({
-        "sub": claims.sub,
-        "username": claims.username,
-        "groups": claims.groups,
-        "scope": claims.scope,
-        "client_id": claims.client_id,
-    }))
-}
-
-async fn admin(claims: CognitoClaims<Access>) -> Json<Value> {
-    Json(json!({ "sub": claims.sub, "username": claims.username, "admin": true }))
-}
-
-async fn whoami(token: Option<VerifiedToken>) -> Json<Value> {
-    Json(match token {
-        Some(token) => {
-            json!({ "authenticated": true, "sub": token.sub(), "token_use": token.token_use() })
-        }
-        None => json!({ "authenticated": false }),
-    })
-}
+// Shared with the other examples (examples/common/).
+#[path = "common/env.rs"]
+mod env;
+#[path = "common/routes.rs"]
+mod routes;
+use env::{pools_and_clients, var};
+use routes::{access, admin, id, whoami};
 
 /// The routes, each behind `layer` with its own rules.
 pub(crate) fn app(layer: CognitoAuthLayer) -> Router {
@@ -80,17 +52,7 @@ pub(crate) fn app(layer: CognitoAuthLayer) -> Router {
 
 /// The layer the environment describes; an error names the variable.
 async fn layer() -> Result<CognitoAuthLayer, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let pool_id = var("COGNITO_USER_POOL_ID")
-        .ok_or("COGNITO_USER_POOL_ID is required (e.g. eu-west-1_AbC123456)")?;
-    let clients: Vec<String> = var("COGNITO_CLIENT_IDS")
-        .ok_or("COGNITO_CLIENT_IDS is required (comma-separated app client ids)")?
-        .split(',')
-        .map(|c| c.trim().to_owned())
-        .collect();
-    if clients.iter().any(String::is_empty) {
-        return Err("COGNITO_CLIENT_IDS has an empty client id".into());
-    }
+    let (pool_id, clients) = pools_and_clients()?;
     let trust = match var("COGNITO_TRUST_API_GATEWAY").as_deref().map(str::trim) {
         None | Some("0") => false,
         Some("1") => true,

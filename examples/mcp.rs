@@ -41,6 +41,14 @@ use rmcp::{
 };
 use serde_json::json;
 
+// Shared with the other examples (examples/common/).
+#[path = "common/env.rs"]
+mod env;
+#[path = "common/listen.rs"]
+mod listen;
+use env::{pools_and_clients, var};
+use listen::listen;
+
 /// The MCP server: one tool.
 #[derive(Debug, Clone)]
 struct Whoami;
@@ -93,17 +101,7 @@ struct Settings {
 }
 
 fn settings() -> Result<Settings, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let pool_ids = var("COGNITO_USER_POOL_ID")
-        .ok_or("COGNITO_USER_POOL_ID is required (e.g. eu-west-1_AbC123456)")?;
-    let clients: Vec<String> = var("COGNITO_CLIENT_IDS")
-        .ok_or("COGNITO_CLIENT_IDS is required (comma-separated app client ids)")?
-        .split(',')
-        .map(|c| c.trim().to_owned())
-        .collect();
-    if clients.iter().any(String::is_empty) {
-        return Err("COGNITO_CLIENT_IDS has an empty client id".into());
-    }
+    let (pool_ids, clients) = pools_and_clients()?;
     let jwks_url = var("COGNITO_JWKS_URL");
     let ids: Vec<&str> = pool_ids.split(',').map(str::trim).collect();
     if ids.len() > 1
@@ -228,20 +226,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
+    let listener = match listen(settings.bind).await {
         Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: cannot bind {}: {e}", settings.bind);
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on {addr}"),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
     if let Err(e) = axum::serve(listener, app(verifier, &settings)).await {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;

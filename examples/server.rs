@@ -50,45 +50,22 @@ use axum::{
     routing::{get, post},
 };
 use axum_cognito::{
-    Access, CognitoAuthLayer, CognitoClaims, CognitoVerifier, ConfigError, Id, TokenUse, UserPool,
-    VerifiedToken,
+    CognitoAuthLayer, CognitoVerifier, ConfigError, TokenUse, UserPool,
     revocation::{FailurePolicy, GetUserCheck, RevocationList, Revoked},
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
-async fn id(claims: CognitoClaims<Id>) -> Json<Value> {
-    Json(json!({
-        "sub": claims.sub,
-        "username": claims.username,
-        "groups": claims.groups,
-        "email": claims.email,
-        "custom": claims.custom,
-    }))
-}
-
-async fn access(claims: CognitoClaims<Access>) -> Json<Value> {
-    Json(json!({
-        "sub": claims.sub,
-        "username": claims.username,
-        "groups": claims.groups,
-        "scope": claims.scope,
-        "client_id": claims.client_id,
-    }))
-}
-
-async fn admin(claims: CognitoClaims<Access>) -> Json<Value> {
-    Json(json!({ "sub": claims.sub, "username": claims.username, "admin": true }))
-}
-
-async fn whoami(token: Option<VerifiedToken>) -> Json<Value> {
-    Json(match token {
-        Some(token) => {
-            json!({ "authenticated": true, "sub": token.sub(), "token_use": token.token_use() })
-        }
-        None => json!({ "authenticated": false }),
-    })
-}
+// Shared with the other examples (examples/common/).
+#[path = "common/env.rs"]
+mod env;
+#[path = "common/listen.rs"]
+mod listen;
+#[path = "common/routes.rs"]
+mod routes;
+use env::{pools_and_clients, var};
+use listen::listen;
+use routes::{access, admin, id, whoami};
 
 #[cfg(feature = "alb")]
 async fn alb(user: axum_cognito::AlbClaims) -> Json<Value> {
@@ -179,15 +156,20 @@ async fn healthz(
             })
         })
         .collect();
-    let mut summary = json!({
+    let summary = json!({
         "usable": status.usable,
         "cached_tokens": status.cached_tokens,
         "pools": pools,
     });
     #[cfg(feature = "redis")]
-    if let Some(redis) = list.redis_status() {
-        summary["revocation_redis"] = json!({ "connected": redis.connected });
-    }
+    let summary = match list.redis_status() {
+        Some(redis) => {
+            let mut summary = summary;
+            summary["revocation_redis"] = json!({ "connected": redis.connected });
+            summary
+        }
+        None => summary,
+    };
     #[cfg(not(feature = "redis"))]
     let _ = list;
     (health_code(status.usable), Json(summary))
@@ -226,7 +208,6 @@ fn metrics_route(handle: PrometheusHandle) -> Router {
 
 /// The `GetUser` revocation check the environment asks for, if any.
 fn revocation_settings() -> Result<Option<GetUserCheck>, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     match var("COGNITO_REVOCATION").as_deref().map(str::trim) {
         None | Some("none") => return Ok(None),
         Some("getuser") => {}
@@ -267,10 +248,7 @@ fn revocation_settings() -> Result<Option<GetUserCheck>, String> {
 #[cfg(feature = "redis")]
 async fn revocation_list() -> Result<RevocationList, String> {
     let list = RevocationList::default();
-    let Some(url) = std::env::var("COGNITO_REVOCATION_REDIS")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
+    let Some(url) = var("COGNITO_REVOCATION_REDIS") else {
         return Ok(list);
     };
     let status = axum_cognito::revocation::RedisSync::new(url.trim())
@@ -289,12 +267,12 @@ async fn revocation_list() -> Result<RevocationList, String> {
 /// mistake.
 #[cfg(not(feature = "redis"))]
 async fn revocation_list() -> Result<RevocationList, String> {
-    match std::env::var("COGNITO_REVOCATION_REDIS") {
-        Ok(v) if !v.trim().is_empty() => Err(
+    match var("COGNITO_REVOCATION_REDIS") {
+        Some(_) => Err(
             "COGNITO_REVOCATION_REDIS: this build has no Redis support (the crate's `redis` feature)"
                 .into(),
         ),
-        _ => Ok(RevocationList::default()),
+        None => Ok(RevocationList::default()),
     }
 }
 
@@ -307,6 +285,7 @@ struct Settings {
 }
 
 /// A comma-separated list of non-empty values.
+#[cfg(feature = "alb")]
 fn list(name: &str, value: &str) -> Result<Vec<String>, String> {
     let items: Vec<String> = value.split(',').map(|v| v.trim().to_owned()).collect();
     if items.iter().any(String::is_empty) {
@@ -362,17 +341,7 @@ fn alb_settings(var: impl Fn(&str) -> Option<String>) -> Result<Option<Router>, 
 }
 
 fn settings() -> Result<Settings, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let pool_id = var("COGNITO_USER_POOL_ID")
-        .ok_or("COGNITO_USER_POOL_ID is required (e.g. eu-west-1_AbC123456)")?;
-    let clients: Vec<String> = var("COGNITO_CLIENT_IDS")
-        .ok_or("COGNITO_CLIENT_IDS is required (comma-separated app client ids)")?
-        .split(',')
-        .map(|c| c.trim().to_owned())
-        .collect();
-    if clients.iter().any(String::is_empty) {
-        return Err("COGNITO_CLIENT_IDS has an empty client id".into());
-    }
+    let (pool_id, clients) = pools_and_clients()?;
     let region = var("COGNITO_REGION");
     let jwks_url = var("COGNITO_JWKS_URL");
     let replica_regions = replica_regions(var("COGNITO_REPLICA_REGIONS"))?;
@@ -533,20 +502,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
+    let listener = match listen(settings.bind).await {
         Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: cannot bind {}: {e}", settings.bind);
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on {addr}"),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
     let mut app = app(verifier, revocations).merge(metrics_route(metrics));
     if let Some(alb) = settings.alb {
         app = app.merge(alb);
