@@ -276,7 +276,17 @@ pub(crate) fn redacted_url(url: &str) -> String {
             parsed.set_fragment(None);
             parsed.to_string()
         }
-        Err(_) => url.to_owned(),
+        // Not a URL: still no user, password, query or fragment.
+        Err(_) => {
+            let url = url.split(['?', '#']).next().unwrap_or(url);
+            match url.rsplit_once('@') {
+                Some((start, host)) => {
+                    let scheme = start.split_once("://").map_or("", |(scheme, _)| scheme);
+                    format!("{scheme}://***@{host}")
+                }
+                None => url.to_owned(),
+            }
+        }
     }
 }
 
@@ -321,6 +331,10 @@ mod tests {
         );
         let plain = "https://cognito-idp.eu-west-1.amazonaws.com/p/.well-known/jwks.json";
         assert_eq!(redacted_url(plain), plain);
+        assert_eq!(
+            redacted_url("redis://:s3cret@127.0.0.1:notaport/0?x=1"),
+            "redis://***@127.0.0.1:notaport/0"
+        );
         assert_eq!(
             redacted_url("https://keys.example/jwks.json?X-Amz-Signature=abc&t=1"),
             "https://keys.example/jwks.json?***"

@@ -250,7 +250,7 @@ impl RedisSync {
     /// [`ConfigError::RevocationListShared`] when the list is already shared. Must be called
     /// within a Tokio runtime.
     pub async fn start(self, list: &RevocationList) -> Result<RedisSyncStatus, ConfigError> {
-        let shown_url = shown_url(&self.url);
+        let shown_url = redacted_url(&self.url);
         let client =
             Client::open(self.url.as_str()).map_err(|error| ConfigError::InvalidRedisUrl {
                 url: shown_url.clone(),
@@ -524,17 +524,6 @@ fn in_force(list: &RevocationList, now: i64) -> Vec<Entry> {
             time,
         })
         .collect()
-}
-
-/// The URL as logs and errors show it: without user and password, even when it does not parse.
-fn shown_url(url: &str) -> String {
-    match (redis::parse_redis_url(url), url.rsplit_once('@')) {
-        (Some(_), _) | (None, None) => redacted_url(url),
-        (None, Some((start, host))) => {
-            let scheme = start.split_once("://").map_or("", |(scheme, _)| scheme);
-            format!("{scheme}://***@{host}")
-        }
-    }
 }
 
 fn unix_now() -> i64 {
