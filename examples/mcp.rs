@@ -44,10 +44,21 @@ use serde_json::json;
 // Shared with the other examples (examples/common/).
 #[path = "common/env.rs"]
 mod env;
-#[path = "common/listen.rs"]
-mod listen;
+#[path = "common/startup.rs"]
+mod startup;
 use env::{pools_and_clients, var};
-use listen::listen;
+use startup::{build, listen};
+
+/// The environment variable a configuration error came from.
+fn variable_of(error: &ConfigError) -> &'static str {
+    match error {
+        ConfigError::ClientIdsNotSet(_) => "COGNITO_CLIENT_IDS",
+        ConfigError::InvalidJwksUrl { .. } | ConfigError::PlainHttpJwksUrl { .. } => {
+            "COGNITO_JWKS_URL"
+        }
+        _ => "COGNITO_USER_POOL_ID",
+    }
+}
 
 /// The MCP server: one tool.
 #[derive(Debug, Clone)]
@@ -208,23 +219,9 @@ async fn main() -> ExitCode {
     for pool in settings.pools.iter().cloned() {
         builder = builder.user_pool(pool);
     }
-    let verifier = match builder.build().await {
+    let verifier = match build(builder, variable_of).await {
         Ok(verifier) => verifier,
-        Err(e @ ConfigError::InitialFetch { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            let variable = match e {
-                ConfigError::ClientIdsNotSet(_) => "COGNITO_CLIENT_IDS",
-                ConfigError::InvalidJwksUrl { .. } | ConfigError::PlainHttpJwksUrl { .. } => {
-                    "COGNITO_JWKS_URL"
-                }
-                _ => "COGNITO_USER_POOL_ID",
-            };
-            eprintln!("error: {variable}: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let listener = match listen(settings.bind).await {
         Ok(listener) => listener,

@@ -59,13 +59,13 @@ use serde_json::{Value, json};
 // Shared with the other examples (examples/common/).
 #[path = "common/env.rs"]
 mod env;
-#[path = "common/listen.rs"]
-mod listen;
 #[path = "common/routes.rs"]
 mod routes;
+#[path = "common/startup.rs"]
+mod startup;
 use env::{pools_and_clients, var};
-use listen::listen;
 use routes::{access, admin, id, whoami};
+use startup::{build, listen};
 
 #[cfg(feature = "alb")]
 async fn alb(user: axum_cognito::AlbClaims) -> Json<Value> {
@@ -491,16 +491,9 @@ async fn main() -> ExitCode {
     if let Some(check) = get_user {
         builder = builder.get_user_check(check);
     }
-    let verifier = match builder.build().await {
+    let verifier = match build(builder, variable_of).await {
         Ok(verifier) => verifier,
-        Err(e @ ConfigError::InitialFetch { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-        Err(e) => {
-            eprintln!("error: {}: {e}", variable_of(&e));
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let listener = match listen(settings.bind).await {
         Ok(listener) => listener,
