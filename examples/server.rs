@@ -433,7 +433,7 @@ fn variable_of(error: &ConfigError) -> &'static str {
         }
         ConfigError::InvalidSetting(_) => "COGNITO_REFRESH_SECS",
         ConfigError::InvalidReplicaRegion { .. } => "COGNITO_REPLICA_REGIONS",
-        ConfigError::InvalidUserPoolId(_) if std::env::var_os("COGNITO_REGION").is_some() => {
+        ConfigError::InvalidUserPoolId(_) if var("COGNITO_REGION").is_some() => {
             "COGNITO_USER_POOL_ID or COGNITO_REGION"
         }
         _ => "COGNITO_USER_POOL_ID",

@@ -380,3 +380,47 @@ async fn configuration_errors_are_init_errors_naming_the_variable() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// An access token bound to several resources reaches the function with its `aud` flattened as
+/// `[a b]`: read back as the list, it passes a `resource` rule that one of them names, and fails
+/// one that none names. A malformed claim's refusal names the claim.
+#[tokio::test]
+async fn authorizer_audiences_and_malformed_claims_by_name() {
+    let issuer = TestIssuer::start().await;
+    let verifier = issuer.verifier_builder().build().await.unwrap();
+    let guarded = |resource: &str| {
+        let layer = CognitoAuthLayer::new(verifier.clone())
+            .trust_api_gateway()
+            .resource(resource)
+            .verbose();
+        Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .layer(layer)
+    };
+    let bound = issuer
+        .access_token()
+        .claim("aud", json!(["https://a.example/mcp", "https://b.example/mcp"]))
+        .sign();
+    let event = issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/", &bound);
+    assert_eq!(
+        event["requestContext"]["authorizer"]["jwt"]["claims"]["aud"],
+        "[https://a.example/mcp https://b.example/mcp]",
+        "as an HTTP API writes it"
+    );
+    let challenge = async |app: Router, event: &Value| {
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let header = response.headers().get("www-authenticate").cloned();
+        (response.status(), header.map(|h| h.to_str().unwrap().to_owned()))
+    };
+    let (status, _) = challenge(guarded("https://b.example/mcp"), &event).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = challenge(guarded("https://c.example/mcp"), &event).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let mut malformed = event.clone();
+    malformed["requestContext"]["authorizer"]["jwt"]["claims"]["exp"] = json!("soon");
+    let (status, header) = challenge(guarded("https://b.example/mcp"), &malformed).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(header.unwrap().contains("'exp'"), "the refusal names the claim");
+}

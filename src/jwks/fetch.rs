@@ -49,9 +49,11 @@ impl KeyClient {
 
     /// This one.
     pub(crate) fn given(client: reqwest::Client) -> Self {
-        let built = Self::lazy(Duration::ZERO, None);
-        let _ = built.0.client.set(Ok(client));
-        built
+        Self(Arc::new(LazyClient {
+            client: OnceLock::from(Ok(client)),
+            timeout: Duration::ZERO,
+            proxy: None,
+        }))
     }
 
     fn get(&self) -> Result<&reqwest::Client, JwksError> {
@@ -281,8 +283,11 @@ pub(crate) fn redacted_url(url: &str) -> String {
             let url = url.split(['?', '#']).next().unwrap_or(url);
             match url.rsplit_once('@') {
                 Some((start, host)) => {
-                    let scheme = start.split_once("://").map_or("", |(scheme, _)| scheme);
-                    format!("{scheme}://***@{host}")
+                    let scheme = start.split_once("://").map(|(scheme, _)| scheme);
+                    format!(
+                        "{}***@{host}",
+                        scheme.map_or(String::new(), |s| format!("{s}://"))
+                    )
                 }
                 None => url.to_owned(),
             }

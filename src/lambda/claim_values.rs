@@ -36,6 +36,10 @@ pub(super) fn typed(name: &str, text: String, format: Format) -> Result<Value, E
     if let Some(&claim) = LISTS.iter().find(|n| **n == name) {
         return list(&text, format).ok_or(Error::invalid_claim(claim));
     }
+    // An access token bound to several resources: its `aud` array, flattened as a list is.
+    if name == "aud" && format == Format::HttpApi && text.starts_with('[') {
+        return list(&text, format).ok_or(Error::invalid_claim("aud"));
+    }
     Ok(Value::String(text))
 }
 

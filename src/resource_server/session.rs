@@ -4,7 +4,7 @@ use std::{
     collections::HashMap,
     future::Future,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
     task::{Context, Poll, ready},
     time::{Duration, Instant},
 };
@@ -18,7 +18,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{rejection::AuthRejection, verified_token::VerifiedToken};
+use crate::{lock::lock, rejection::AuthRejection, verified_token::VerifiedToken};
 
 /// Binds each session (`mcp-session-id`) to the user whose token opened it: a request on
 /// that session with another user's token is answered 404, as an unknown session is.
@@ -126,7 +126,7 @@ impl SessionBindingLayer {
 
     /// How many sessions are bound now (idle ones not yet forgotten included).
     pub fn bound_sessions(&self) -> usize {
-        self.sessions.lock().len()
+        lock(&self.sessions.bound).len()
     }
 }
 
@@ -137,19 +137,15 @@ impl std::fmt::Debug for Sessions {
             .field("header", &self.header)
             .field("max_sessions", &self.max_sessions)
             .field("idle_timeout", &self.idle_timeout)
-            .field("bound", &self.lock().len())
+            .field("bound", &lock(&self.bound).len())
             .finish()
     }
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Bound>> {
-        self.bound.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// True when `id` is bound to `owner` and not idle too long; marks it used.
     fn use_as(&self, id: &str, owner: &Owner) -> bool {
-        let mut bound = self.lock();
+        let mut bound = lock(&self.bound);
         let now = Instant::now();
         match bound.get_mut(id) {
             Some(b) if now.duration_since(b.last_used) > self.idle_timeout => {
@@ -165,7 +161,7 @@ impl Sessions {
     }
 
     fn bind(&self, id: &str, owner: Owner) {
-        let mut bound = self.lock();
+        let mut bound = lock(&self.bound);
         let now = Instant::now();
         if bound.len() >= self.max_sessions && !bound.contains_key(id) {
             bound.retain(|_, b| now.duration_since(b.last_used) <= self.idle_timeout);
@@ -180,7 +176,7 @@ impl Sessions {
     }
 
     fn forget(&self, id: &str) {
-        self.lock().remove(id);
+        lock(&self.bound).remove(id);
     }
 }
 

@@ -359,6 +359,11 @@ impl RevocationList {
         {
             let mut shard = write(&inner.shards[shard_of(id)]);
             if let Some(old) = shard.entries[what as usize].get(id).copied() {
+                // Nothing new (a repeat, or an instance's own entry echoed back by Redis):
+                // readers of the shard are not held up by a rewrite.
+                if old.until >= until && old.issued_up_to >= issued_up_to {
+                    return Revoked::Extended;
+                }
                 let id: Arc<str> = id.into();
                 shard.remove(old.until, what, &id);
                 let entry = Entry {

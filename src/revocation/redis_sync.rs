@@ -14,8 +14,10 @@
 //!   the ones it added while Redis was away, drops lapsed entries from the set, and applies
 //!   every entry still in force there. [`RedisSync::start`] returns once that first catch-up
 //!   is done, or once the first attempt failed, so a server can catch up before it serves.
-//! - **Failure.** Verification never waits on Redis: reads stay in the local list, lock-free
-//!   as before, and a revocation never blocks (it is queued for the task that talks to Redis).
+//! - **Failure.** Verification never waits on Redis: reads stay in the local list as before
+//!   (a read share of one of its shards; an entry that changes nothing, such as this
+//!   instance's own echoed back, takes no write lock), and a revocation never blocks (it is
+//!   queued for the task that talks to Redis).
 //!   With Redis down or unreachable every instance serves from its local list: revoked tokens
 //!   stay refused, an entry added meanwhile applies here at once and is published when Redis
 //!   is back. Both connections are pinged every 10 s, so that one cut off silently (a
@@ -202,7 +204,8 @@ pub struct RedisSyncStatus {
     pub connections: u64,
     /// Entries from Redis applied to this list (this instance's own, echoed, included).
     pub entries_applied: u64,
-    /// Entries from Redis dropped: not an entry of this crate, or already expired.
+    /// Entries from Redis dropped: not an entry of this crate, already expired, or not added
+    /// to a full list.
     pub entries_dropped: u64,
     /// Entries this instance wrote to Redis and published.
     pub entries_published: u64,
@@ -327,8 +330,8 @@ impl Task {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let Err(ended) = self.connection(&mut backoff).await;
-            let Ended::Failed(error) = ended else { return };
             self.set_connected(false);
+            let Ended::Failed(error) = ended else { return };
             WARNINGS.warn(format_args!(
                 "revocation list: Redis at {}: {error}; serving from the local list, reconnecting",
                 self.url

@@ -94,10 +94,7 @@ const GET_USER_SCOPE: &str = "aws.cognito.signin.user.admin";
 impl RevocationStep {
     /// Without the network: the list and the checks, then a kept `GetUser` answer.
     pub(crate) fn check(&self, token: &str, verified: &VerifiedToken, now: i64) -> Verdict {
-        let RevocationSettings { list, checks, .. } = &self.settings;
-        let revoked = list.as_ref().is_some_and(|l| l.revokes(verified, now))
-            || checks.iter().any(|c| c.is_revoked(verified));
-        if revoked {
+        if self.locally_revoked(verified, now) {
             return Verdict::Refuse(Error::new(ErrorKind::Revoked));
         }
         let Some(get_user) = self.cognito_asked_about(verified) else {
@@ -127,13 +124,17 @@ impl RevocationStep {
     /// checks, then `GetUser`'s failure policy, as if Cognito could not be reached.
     #[cfg(feature = "lambda")]
     pub(crate) fn without_token(&self, verified: &VerifiedToken, now: i64) -> Result<(), Error> {
-        let RevocationSettings { list, checks, .. } = &self.settings;
-        if list.as_ref().is_some_and(|l| l.revokes(verified, now))
-            || checks.iter().any(|c| c.is_revoked(verified))
-        {
+        if self.locally_revoked(verified, now) {
             return Err(Error::new(ErrorKind::Revoked));
         }
         self.without_cognito(verified)
+    }
+
+    /// Revoked by the list or by a check of the application's.
+    fn locally_revoked(&self, verified: &VerifiedToken, now: i64) -> bool {
+        let RevocationSettings { list, checks, .. } = &self.settings;
+        list.as_ref().is_some_and(|l| l.revokes(verified, now))
+            || checks.iter().any(|c| c.is_revoked(verified))
     }
 
     /// After [`Verdict::AskCognito`] on a path that never touches the network: the failure

@@ -218,24 +218,36 @@ impl CognitoVerifier {
     /// asked: the authorizer names the pools it trusts), then the claim checks.
     #[cfg(feature = "lambda")]
     fn authorizer_checks(&self, json: String, now: Now) -> Result<VerifiedToken, Error> {
-        let payload =
-            TokenPayload::parse(&json).map_err(|_| Error::new(ErrorKind::InvalidClaims))?;
-        let claims = payload.standard();
+        let payload = TokenPayload::parse(&json)?;
         let table = self.inner.pools.load();
-        let PoolOf::Found(index) = pool_of_issuer(&claims, |iss| table.position(iss))? else {
+        let found = pool_of_issuer(&payload.standard(), |iss| table.position(iss))?;
+        let PoolOf::Found(index) = found else {
             return Err(Error::new(ErrorKind::InvalidIssuer));
         };
-        let pool = table.get(index);
-        let token_use = check_claims(&claims, &pool.clients, &self.inner.policy, now.unix)
+        let (provenance, claims) = self.checked(table.get(index), payload, &json, None, now)?;
+        Ok(VerifiedToken::new(provenance, claims, json))
+    }
+
+    /// Steps 7 to 10 for a token of `pool` (signed with `key`, or verified by API Gateway):
+    /// what the verified token is made of.
+    fn checked(
+        &self,
+        pool: &TrustedPool,
+        payload: TokenPayload<'_>,
+        json: &str,
+        key: Option<Arc<VerifyingKey>>,
+        now: Now,
+    ) -> Result<(Provenance, FittedClaims), Error> {
+        let (clients, policy) = (&pool.clients, &self.inner.policy);
+        let token_use = check_claims(&payload.standard(), clients, policy, now.unix)
             .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
         let provenance = Provenance {
             verifier_id: self.id(),
             pool_serial: pool.serial,
             pool_id: Arc::clone(&pool.id),
-            key: None,
+            key,
         };
-        let claims = FittedClaims::new(payload, token_use);
-        Ok(VerifiedToken::new(provenance, claims, json))
+        Ok((provenance, FittedClaims::new(payload, token_use)))
     }
 
     /// For stacked layers and handler guards: checks `requirements` (token use, groups,
@@ -422,15 +434,7 @@ impl CognitoVerifier {
         let key = signed?;
         // A pool the resolver added stays for good only once one of its keys signed a token.
         pool.mark_proven();
-        let token_use = check_claims(&claims, &pool.clients, &inner.policy, now.unix)
-            .map_err(|error| error.with_verified_claims(json.as_bytes()))?;
-        let provenance = Provenance {
-            verifier_id: self.id(),
-            pool_serial: pool.serial,
-            pool_id: Arc::clone(&pool.id),
-            key: Some(key),
-        };
-        let claims = FittedClaims::new(payload, token_use);
+        let (provenance, claims) = self.checked(pool, payload, &json, Some(key), now)?;
         Ok(VerifiedToken::new(provenance, claims, json))
     }
 }
