@@ -399,7 +399,10 @@ async fn authorizer_audiences_and_malformed_claims_by_name() {
     };
     let bound = issuer
         .access_token()
-        .claim("aud", json!(["https://a.example/mcp", "https://b.example/mcp"]))
+        .claim(
+            "aud",
+            json!(["https://a.example/mcp", "https://b.example/mcp"]),
+        )
         .sign();
     let event = issuer.api_gateway_event(HttpJwtAuthorizer, "GET", "/", &bound);
     assert_eq!(
@@ -411,7 +414,10 @@ async fn authorizer_audiences_and_malformed_claims_by_name() {
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let response = app.oneshot(request).await.unwrap();
         let header = response.headers().get("www-authenticate").cloned();
-        (response.status(), header.map(|h| h.to_str().unwrap().to_owned()))
+        (
+            response.status(),
+            header.map(|h| h.to_str().unwrap().to_owned()),
+        )
     };
     let (status, _) = challenge(guarded("https://b.example/mcp"), &event).await;
     assert_eq!(status, StatusCode::OK);
@@ -422,5 +428,8 @@ async fn authorizer_audiences_and_malformed_claims_by_name() {
     malformed["requestContext"]["authorizer"]["jwt"]["claims"]["exp"] = json!("soon");
     let (status, header) = challenge(guarded("https://b.example/mcp"), &malformed).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(header.unwrap().contains("'exp'"), "the refusal names the claim");
+    assert!(
+        header.unwrap().contains("'exp'"),
+        "the refusal names the claim"
+    );
 }

@@ -315,6 +315,23 @@ async fn an_instance_cut_off_publishes_what_it_revoked_meanwhile() {
         two.redis_status()
     );
     assert_eq!(two.redis_status().unwrap().connections, 1);
+
+    // More revocations while away than are kept to publish (10,000): on reconnecting, the
+    // instance publishes every entry it holds instead, so none is lost to the other.
+    proxy.cut();
+    assert!(eventually(Duration::from_secs(5), async || !connected(&one)).await);
+    let exp = SystemTime::now() + Duration::from_secs(3600);
+    for i in 0..12_000 {
+        one.revoke_jti(&format!("bulk-{i}"), exp);
+    }
+    proxy.restore();
+    let all = eventually(Duration::from_secs(20), async || two.len() == 12_001);
+    assert!(
+        all.await,
+        "{} of 12,001; {:?}",
+        two.len(),
+        one.redis_status()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -496,6 +513,23 @@ async fn two_servers_share_revocations_through_redis() {
         .await
         .unwrap();
     assert_eq!(health["revocation_redis"]["connected"], true, "{health}");
+    let metrics = async |addr: &str| {
+        let url = format!("http://{addr}/metrics");
+        client.get(url).send().await.unwrap().text().await.unwrap()
+    };
+    let (first, second) = (metrics(&one).await, metrics(&two).await);
+    assert!(
+        first.contains("cognito_revocation_redis_connected 1"),
+        "{first}"
+    );
+    assert!(
+        first.contains(r#"cognito_revocation_redis_entries_total{result="published"} 2"#),
+        "{first}"
+    );
+    assert!(
+        second.contains(r#"cognito_revocation_redis_entries_total{result="applied"} 2"#),
+        "{second}"
+    );
 
     let mut bad = env.clone();
     bad[3].1 = "redis://:secret@127.0.0.1:notaport".into();
